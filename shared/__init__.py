@@ -1,0 +1,1 @@
+"""Contracts and plumbing shared by regwatch's services: events, topics, settings, broker, db."""

@@ -1,0 +1,135 @@
+"""Public event contracts carried on regwatch's Kafka topics (JSON, UTF-8).
+
+Changing a field here changes a public contract: add fields, never rename or remove them
+within a schema version.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NOTICE_SCHEMA: Final = "regwatch.notice/v1"
+MATCH_SCHEMA: Final = "regwatch.match/v1"
+DELIVERY_SCHEMA: Final = "regwatch.delivery/v1"
+
+NoticeKind = Literal["rectification", "removal", "other"]
+EntityKind = Literal["app", "sdk", "mini_program", "company"]
+DeadlineRule = Literal["absolute", "working_days", "calendar_days"]
+WatchKind = Literal["app", "company"]
+Channel = Literal["email", "webhook"]
+DeliveryStatus = Literal["delivered", "retrying", "failed"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=False, populate_by_name=True)
+
+
+class Regulator(_Model):
+    code: str = Field(min_length=2, description="CAC, MIIT, MPS, SAMR or CA-<PROVINCE>")
+    name: str
+
+
+class Deadline(_Model):
+    due_on: date
+    rule: DeadlineRule
+    amount: int | None = Field(default=None, description="N of 'N working/calendar days'")
+    source_text: str
+    estimated: bool = Field(
+        default=False, description="true when the holiday calendar does not cover the year"
+    )
+
+
+class Entity(_Model):
+    kind: EntityKind = "app"
+    name: str = Field(min_length=1)
+    developer: str | None = None
+    store: str | None = None
+    version: str | None = None
+    issues: list[str] = Field(default_factory=list)
+
+
+class NoticeEvent(_Model):
+    schema_: Literal["regwatch.notice/v1"] = Field(default=NOTICE_SCHEMA, alias="schema")
+    notice_id: str = Field(min_length=1)
+    regulator: Regulator
+    kind: NoticeKind = "other"
+    title: str
+    published_on: date
+    batch: str | None = None
+    deadline: Deadline | None = None
+    entities: list[Entity] = Field(default_factory=list)
+    source_url: str | None = None
+    language: str = "zh"
+
+    def dump(self) -> dict[str, object]:
+        """JSON-ready dict using the public field names (``schema``, not ``schema_``)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class NoticeSummary(_Model):
+    """What an alert shows of a notice (the webhook's ``data.notice``)."""
+
+    notice_id: str
+    regulator: Regulator
+    kind: NoticeKind = "other"
+    title: str
+    published_on: date
+    batch: str | None = None
+    deadline: Deadline | None = None
+    source_url: str | None = None
+
+    @classmethod
+    def of(cls, notice: NoticeEvent) -> NoticeSummary:
+        return cls.model_validate(notice.model_dump(include=set(cls.model_fields)))
+
+
+class WatchRef(_Model):
+    kind: WatchKind
+    name: str
+
+
+class EntityRef(_Model):
+    name: str
+    developer: str | None = None
+
+
+class Match(_Model):
+    watch: WatchRef
+    entity: EntityRef
+    score: float = Field(ge=0.0, le=1.0)
+    reason: str
+
+
+class MatchEvent(_Model):
+    """One per (subscriber, notice), listing all of that subscriber's matches in it."""
+
+    schema_: Literal["regwatch.match/v1"] = Field(default=MATCH_SCHEMA, alias="schema")
+    match_id: str = Field(description="stable id of (subscriber, notice)")
+    subscriber_id: str
+    notice: NoticeSummary
+    matches: list[Match] = Field(min_length=1)
+    matched_at: datetime
+
+    def dump(self) -> dict[str, object]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class DeliveryEvent(_Model):
+    """Outcome of one delivery (an alert or reminder on one channel)."""
+
+    schema_: Literal["regwatch.delivery/v1"] = Field(default=DELIVERY_SCHEMA, alias="schema")
+    delivery_id: str = Field(description="stable across retries; the webhook-id for webhooks")
+    subscriber_id: str
+    notice_id: str
+    type: str = Field(description="notice.matched or deadline.reminder")
+    channel: Channel
+    status: DeliveryStatus
+    attempts: int
+    error: str | None = None
+    at: datetime
+
+    def dump(self) -> dict[str, object]:
+        return self.model_dump(mode="json", by_alias=True)

@@ -1,0 +1,95 @@
+"""The one Settings class: environment variables with the ``REGWATCH_`` prefix."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.durations import parse_durations
+from shared.topics import Topics
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REGWATCH_", extra="ignore")
+
+    kafka_bootstrap: str | None = Field(
+        default=None, description="bootstrap servers; unset = start the embedded Tansu broker"
+    )
+    kafka_partitions: int = Field(default=3, ge=1, description="partitions of created topics")
+    topic_namespace: str = Field(
+        default="", description="prefix for topic names and group ids (shared clusters, tests)"
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; unset = SQLite under the data dir"
+    )
+    data_dir: Path = Field(default=Path("./var"), description="embedded state and the mail sink")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str | None = Field(default=None, description="base URL shown in emails")
+    admin_token: str | None = Field(
+        default=None,
+        description="bearer token for POST /v1/notices and POST /v1/subscribers; unset = open",
+    )
+    max_notice_bytes: int = Field(default=5_000_000, gt=0, description="upload size limit")
+    smtp_host: str | None = Field(default=None, description="unset = embedded mail sink")
+    smtp_port: int = Field(default=1025, ge=0, le=65535)
+    smtp_from: str = "regwatch <alerts@regwatch.local>"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    webhook_allow_private: bool = Field(
+        default=False, description="allow webhooks to loopback/private addresses"
+    )
+    webhook_timeout: float = Field(default=10.0, gt=0)
+    retry_schedule: str = Field(
+        default="5s,5m,30m,2h,5h,10h,10h", description="delays between delivery attempts"
+    )
+    default_reminders: str = Field(default="7d,3d,1d", description="reminder offsets")
+    dispatch_interval: float = Field(default=1.0, gt=0, description="seconds between sweeps")
+    reminder_interval: float = Field(default=30.0, gt=0, description="seconds between sweeps")
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    @field_validator("retry_schedule", "default_reminders")
+    @classmethod
+    def _durations(cls, value: str) -> str:
+        parse_durations(value)
+        return value
+
+    @field_validator(
+        "kafka_bootstrap", "database_url", "smtp_host", "admin_token", "public_url", mode="before"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @cached_property
+    def retry_delays(self) -> list[timedelta]:
+        return parse_durations(self.retry_schedule)
+
+    @cached_property
+    def reminder_offsets(self) -> list[timedelta]:
+        return parse_durations(self.default_reminders)
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(self.topic_namespace)
+
+    def group_id(self, service: str) -> str:
+        base = f"regwatch-{service}"
+        return f"{self.topic_namespace}.{base}" if self.topic_namespace else base
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'regwatch.db').resolve()}"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
