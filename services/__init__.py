@@ -1,0 +1,1 @@
+"""regwatch's services: ingestor, matcher, notifier (they never import each other)."""

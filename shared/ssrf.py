@@ -1,0 +1,161 @@
+"""Server-side request forgery guard for webhook URLs.
+
+Two layers:
+
+* :func:`validate_webhook_url` - syntax only, for input validation at the edges (CLI, HTTP).
+* :func:`check_url` - before every delivery attempt: the host is resolved and, unless private
+  targets are allowed, every address it resolves to must be globally routable.
+
+The webhook sender also re-checks the address it actually connects to (see
+:func:`resolve_checked`), so a DNS answer that changes between the check and the connection
+(DNS rebinding) cannot reach an internal address either.
+
+URLs are parsed with ``httpx.URL``, the same parser the HTTP client uses, so the checked host
+is the host that gets connected to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+
+import httpx
+
+from shared.errors import InputError, TransientError
+
+MAX_URL_LENGTH = 2048
+SCHEMES = ("http", "https")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+class SsrfRefused(InputError):
+    """A webhook URL that points (or resolves) somewhere the notifier must not call."""
+
+
+def _parse(url: str) -> httpx.URL:
+    if not isinstance(url, str) or not url.strip():
+        raise InputError("webhook URL is empty")
+    text = url.strip()
+    if len(text) > MAX_URL_LENGTH:
+        raise InputError(f"webhook URL is too long ({len(text)} characters, at most 2048)")
+    if any(ord(char) < 0x21 or ord(char) == 0x7F for char in text):
+        raise InputError("webhook URL must not contain spaces or control characters")
+    try:
+        parsed = httpx.URL(text)
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        raise InputError(f"webhook URL is not a valid URL: {exc}") from exc
+    if parsed.scheme not in SCHEMES:
+        shown = parsed.scheme or "none"
+        raise InputError(f"webhook URL scheme must be http or https, not {shown!r}")
+    if not parsed.raw_host:
+        raise InputError("webhook URL has no host")
+    if parsed.userinfo:
+        raise InputError("webhook URL must not contain a user name or password")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise InputError(f"webhook URL port {parsed.port} is not a valid port (1-65535)")
+    return parsed
+
+
+def validate_webhook_url(url: str) -> str:
+    """Syntax check for input validation: http(s) scheme, a host, no credentials, at most
+    2048 characters, no whitespace. Returns the URL stripped of surrounding whitespace.
+    Does not resolve the host (see :func:`check_url`). Raises InputError."""
+    _parse(url)
+    return url.strip()
+
+
+def refusal_reason(address: IPAddress) -> str | None:
+    """Why ``address`` must not be called, or None when it is a global unicast address.
+
+    IPv4-mapped (``::ffff:a.b.c.d``), 6to4, Teredo and NAT64 IPv6 addresses are judged by the
+    IPv4 address they carry as well.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded: ipaddress.IPv4Address | None = address.ipv4_mapped or address.sixtofour
+        if embedded is None and address.teredo is not None:
+            embedded = address.teredo[1]
+        if embedded is None and (address in _NAT64 or address in _NAT64_LOCAL):
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            reason = refusal_reason(embedded)
+            if reason is not None:
+                return f"{reason} (embedded in {address})"
+    checks = (
+        (address.is_unspecified, "unspecified"),
+        (address.is_loopback, "loopback"),
+        (address.is_link_local, "link-local"),
+        (address.is_multicast, "multicast"),
+        (isinstance(address, ipaddress.IPv4Address) and address in _CGNAT, "shared (CGNAT)"),
+        (isinstance(address, ipaddress.IPv6Address) and address.is_site_local, "site-local"),
+        (address.is_private, "private"),
+        (address.is_reserved, "reserved"),
+        (not address.is_global, "not globally routable"),
+    )
+    for refused, reason in checks:
+        if refused:
+            return f"{address} is a {reason} address"
+    return None
+
+
+async def resolve(host: str, port: int) -> list[IPAddress]:
+    """All IPv4 and IPv6 addresses ``host`` resolves to (an IP literal resolves to itself).
+
+    Raises TransientError when resolution fails (DNS may recover), InputError when the name
+    resolves to nothing usable.
+    """
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, OSError) as exc:
+        raise TransientError(f"cannot resolve webhook host {host!r}: {exc}") from exc
+    addresses: list[IPAddress] = []
+    for family, _type, _proto, _canon, sockaddr in infos:
+        if family not in (socket.AF_INET, socket.AF_INET6):
+            continue
+        text = str(sockaddr[0]).split("%", 1)[0]  # drop an IPv6 zone id such as %eth0
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            continue
+        if address not in addresses:
+            addresses.append(address)
+    if not addresses:
+        raise InputError(f"webhook host {host!r} resolves to no IPv4 or IPv6 address")
+    return addresses
+
+
+async def resolve_checked(host: str, port: int) -> list[IPAddress]:
+    """Resolve ``host`` and refuse (SsrfRefused) if any of its addresses is not global."""
+    addresses = await resolve(host, port)
+    for address in addresses:
+        reason = refusal_reason(address)
+        if reason is not None:
+            raise SsrfRefused(
+                f"webhook host {host!r} refused: {reason}; private targets are disabled "
+                "(REGWATCH_WEBHOOK_ALLOW_PRIVATE=true allows them)"
+            )
+    return addresses
+
+
+async def check_url(url: str, *, allow_private: bool) -> None:
+    """Refuse a webhook URL before an attempt (InputError, SsrfRefused for targets).
+
+    Checks the syntax as :func:`validate_webhook_url`; then, unless ``allow_private``, resolves
+    the host (IPv4 and IPv6) and requires every address to be global: loopback, private,
+    link-local (including 169.254.169.254), multicast, reserved, unspecified and shared
+    100.64.0.0/10 addresses are refused, also when written as IPv4-mapped IPv6.
+    Raises TransientError when the host cannot be resolved right now.
+    """
+    parsed = _parse(url)
+    if allow_private:
+        return
+    host = parsed.raw_host.decode("ascii")
+    port = parsed.port or DEFAULT_PORTS[parsed.scheme]
+    await resolve_checked(host, port)
