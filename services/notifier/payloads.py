@@ -1,0 +1,82 @@
+"""Webhook bodies (Standard Webhooks: ``{type, timestamp, data}``) and delivery ids.
+
+The body is built once per delivery and stored, so every retry sends the same bytes under the
+same ``webhook-id``; only the signature timestamp changes between attempts.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.events import Match, MatchEvent, NoticeSummary
+
+NOTICE_MATCHED = "notice.matched"
+DEADLINE_REMINDER = "deadline.reminder"
+
+_ID_SEPARATOR = "\x1f"  # ASCII unit separator: ("a", "bc") and ("ab", "c") differ
+_ID_LENGTH = 26
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO-8601 in UTC with a ``Z`` suffix; a naive datetime is taken to be UTC already."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def webhook_body(type: str, data: dict[str, Any], timestamp: datetime) -> bytes:
+    """The JSON body ``{"type", "timestamp", "data"}`` as UTF-8 bytes (non-ASCII kept as is)."""
+    document = {"type": type, "timestamp": iso_utc(timestamp), "data": data}
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def notice_data(notice: NoticeSummary) -> dict[str, Any]:
+    """``data.notice``: notice_id, regulator {code, name}, kind, title, published_on, batch,
+    deadline (null or {due_on, rule, amount, source_text, estimated}), source_url."""
+    return notice.model_dump(mode="json")
+
+
+def matches_data(matches: Sequence[Match]) -> list[dict[str, Any]]:
+    """``data.matches``: [{watch {kind, name}, entity {name, developer}, score, reason}]."""
+    return [match.model_dump(mode="json") for match in matches]
+
+
+def match_data(event: MatchEvent) -> dict[str, Any]:
+    """``data`` of a ``notice.matched`` webhook: one per (subscriber, notice), all matches."""
+    return {
+        "notice": notice_data(event.notice),
+        "subscriber_id": event.subscriber_id,
+        "matches": matches_data(event.matches),
+    }
+
+
+def reminder_data(
+    notice: NoticeSummary, matches: list[Match], offset: str, days_left: int
+) -> dict[str, Any]:
+    """``data`` of a ``deadline.reminder`` webhook.
+
+    ``offset`` is the reminder's label (``"7d"``), ``days_left`` the whole days from the
+    firing day to the due day (Asia/Shanghai); ``due_on`` repeats ``notice.deadline.due_on``.
+    """
+    return {
+        "notice": notice_data(notice),
+        "matches": matches_data(matches),
+        "offset": offset,
+        "days_left": days_left,
+        "due_on": notice.deadline.due_on.isoformat() if notice.deadline else None,
+    }
+
+
+def delivery_id(*parts: str) -> str:
+    """A stable message id from its identifying parts: ``msg_`` + 26 base32 characters of
+    SHA-256 (lower case). The same parts always give the same id, so retries, redeliveries and
+    restarts reuse it (it is the ``webhook-id`` receivers deduplicate on)."""
+    if not parts:
+        raise ValueError("delivery_id needs at least one part")
+    digest = hashlib.sha256(_ID_SEPARATOR.join(parts).encode("utf-8")).digest()
+    return "msg_" + base64.b32encode(digest).decode("ascii").lower()[:_ID_LENGTH]

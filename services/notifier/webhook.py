@@ -1,0 +1,271 @@
+"""Webhook channel: one signed POST per attempt, classified as ok, retriable or permanent.
+
+Classification of one attempt:
+
+* 2xx -> ok.
+* 408, 425, 429 and 5xx -> retriable (``Retry-After`` in seconds or as an HTTP date is
+  reported in ``retry_after``).
+* 3xx -> permanent: redirects are never followed (a redirect could point anywhere).
+* any other status (4xx, 1xx) -> permanent.
+* timeouts (the whole attempt is bounded by ``timeout``), connection errors, DNS failures ->
+  retriable.
+* an SSRF refusal, a malformed URL or secret -> permanent.
+
+The sender never retries by itself: the caller schedules retries (see ``retry.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+
+import httpcore
+import httpx
+
+from services.notifier import signing
+from shared import ssrf
+from shared.errors import InputError, TransientError
+
+if TYPE_CHECKING:
+    from shared.settings import Settings
+
+MAX_RESPONSE_BYTES = 64 * 1024
+ERROR_SNIPPET = 200
+RETRIABLE_STATUSES = frozenset({408, 425, 429})
+USER_AGENT = "regwatch-webhooks/1"
+
+
+@dataclass
+class SendResult:
+    """Outcome of one delivery attempt on any channel."""
+
+    ok: bool
+    retriable: bool
+    status_code: int | None
+    error: str | None
+    retry_after: float | None
+    duration_ms: float
+
+    @property
+    def permanent(self) -> bool:
+        """Failed, and retrying would not help."""
+        return not self.ok and not self.retriable
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delay-seconds or an HTTP date).
+
+    Returns None when absent or unparseable; never negative.
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = now or datetime.now(UTC)
+    return max(0.0, (when - current).total_seconds())
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Connects only to vetted addresses: the host is resolved here, every address checked
+    (ssrf.resolve_checked) and the connection made to the checked IP, so the address used is
+    the address checked. TLS still verifies and sends SNI for the original host name."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = inner
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await ssrf.resolve_checked(host, port)
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    str(address),
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        assert last is not None
+        raise last
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise ssrf.SsrfRefused("webhooks never connect to unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _transport(allow_private: bool, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False, retries=0)
+    if not allow_private:
+        # httpx has no public hook for the network backend; the pool is rebuilt with the same
+        # settings plus the guarded backend.
+        transport._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=True,
+            http2=False,
+            retries=0,
+            network_backend=_GuardedBackend(httpcore.AnyIOBackend()),
+        )
+    return transport
+
+
+def _status_text(code: int) -> str:
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return str(code)
+
+
+def _snippet(body: bytes) -> str:
+    text = body[:ERROR_SNIPPET].decode("utf-8", "replace")
+    return " ".join(text.split())
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    """At most ``limit`` bytes of the body, as sent (raw: never decompressed)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_raw():
+        chunks.append(chunk[: limit - size])
+        size += len(chunks[-1])
+        if size >= limit:
+            break
+    return b"".join(chunks)
+
+
+class WebhookSender:
+    """Sends signed webhooks with one shared connection pool; safe to use concurrently."""
+
+    def __init__(
+        self,
+        timeout: float,
+        allow_private: bool,
+        *,
+        max_connections: int = 100,
+        max_keepalive_connections: int = 20,
+        user_agent: str = USER_AGENT,
+    ) -> None:
+        if timeout <= 0:
+            raise ValueError("webhook timeout must be positive")
+        self.timeout = timeout
+        self.allow_private = allow_private
+        limits = httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive_connections,
+            keepalive_expiry=30.0,
+        )
+        self._client = httpx.AsyncClient(
+            transport=_transport(allow_private, limits),
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+            trust_env=False,
+            headers={"user-agent": user_agent, "accept-encoding": "identity"},
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WebhookSender:
+        return cls(timeout=settings.webhook_timeout, allow_private=settings.webhook_allow_private)
+
+    async def __aenter__(self) -> WebhookSender:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def send(self, url: str, msg_id: str, body: bytes, secret: str) -> SendResult:
+        """POST ``body`` to ``url`` signed for this attempt; never raises for delivery errors."""
+        started = time.perf_counter()
+
+        def result(
+            ok: bool,
+            retriable: bool,
+            error: str | None,
+            status: int | None = None,
+            retry_after: float | None = None,
+        ) -> SendResult:
+            elapsed = (time.perf_counter() - started) * 1000.0
+            return SendResult(ok, retriable, status, error, retry_after, round(elapsed, 3))
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        try:
+            async with asyncio.timeout_at(deadline):
+                await ssrf.check_url(url, allow_private=self.allow_private)
+                request = self._client.build_request(
+                    "POST", url.strip(), content=body, headers=signing.headers(secret, msg_id, body)
+                )
+                response = await self._client.send(request, stream=True)
+        except InputError as exc:  # includes SsrfRefused and a malformed secret
+            return result(False, False, str(exc))
+        except TransientError as exc:
+            return result(False, True, str(exc))
+        except (TimeoutError, httpx.TimeoutException):
+            return result(False, True, f"timed out after {self.timeout:g}s")
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            return result(False, False, f"bad webhook URL: {exc}")
+        except httpx.TransportError as exc:
+            return result(False, True, f"{type(exc).__name__}: {exc}".rstrip(": "))
+
+        status = response.status_code
+        try:
+            remaining = max(0.5, deadline - loop.time())
+            async with asyncio.timeout(remaining):
+                content = await _read_capped(response, MAX_RESPONSE_BYTES)
+        except (TimeoutError, httpx.HTTPError):
+            content = b""
+        finally:
+            await response.aclose()
+
+        if 200 <= status < 300:
+            return result(True, False, None, status)
+        detail = _status_text(status)
+        if 300 <= status < 400:
+            location = response.headers.get("location", "")
+            error = f"HTTP {detail}: redirect not followed"
+            error += f" (Location: {location[:ERROR_SNIPPET]})" if location else ""
+            return result(False, False, error, status)
+        snippet = _snippet(content)
+        error = f"HTTP {detail}" + (f": {snippet}" if snippet else "")
+        if status >= 500 or status in RETRIABLE_STATUSES:
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            return result(False, True, error, status, retry_after)
+        return result(False, False, error, status)

@@ -1,0 +1,314 @@
+"""Email composing, rendering, and sending to a real SMTP server (tests/support/receivers.py)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+from email.message import EmailMessage
+
+import pytest
+
+from services.notifier.email import (
+    EmailSender,
+    compose,
+    describe_deadline,
+    render_match_email,
+    render_reminder_email,
+)
+from shared.events import MatchEvent
+from tests.support.receivers import SmtpReceiver
+
+TO = "compliance@example.com"
+FROM = "regwatch <alerts@regwatch.local>"
+
+
+def make_event(**notice_changes: object) -> MatchEvent:
+    event = MatchEvent.model_validate(
+        {
+            "match_id": "m-1",
+            "subscriber_id": "sub-1",
+            "matched_at": "2021-05-21T10:00:00Z",
+            "notice": {
+                "notice_id": "cac-2021-05-21",
+                "regulator": {"code": "CAC", "name": "国家互联网信息办公室"},
+                "kind": "rectification",
+                "title": "关于抖音、快手等105款App违法违规收集使用个人信息情况的通报",
+                "published_on": "2021-05-21",
+                "deadline": {
+                    "due_on": "2021-06-11",
+                    "rule": "working_days",
+                    "amount": 15,
+                    "source_text": "本通报发布之日起15个工作日内",
+                },
+                "source_url": "https://www.cac.gov.cn/2021-05/21/c_1623191833.htm",
+            },
+            "matches": [
+                {
+                    "watch": {"kind": "app", "name": "Douyin"},
+                    "entity": {"name": "抖音", "developer": "北京微播视界科技有限公司"},
+                    "score": 0.97,
+                    "reason": "alias: Douyin = 抖音",
+                }
+            ],
+        }
+    )
+    event.notice = event.notice.model_copy(update=notice_changes)
+    return event
+
+
+def roundtrip(message: EmailMessage) -> EmailMessage:
+    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def parts(message: EmailMessage) -> tuple[str, str]:
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert isinstance(text, EmailMessage) and isinstance(html, EmailMessage)
+    return text.get_content(), html.get_content()
+
+
+# --- compose -----------------------------------------------------------------------------
+
+
+def test_compose_is_multipart_alternative_utf8() -> None:
+    message = roundtrip(
+        compose(
+            to=TO,
+            sender=FROM,
+            subject="[regwatch] CAC 抖音",
+            text="纯文本 plain",
+            html="<p>超文本</p>",
+            msg_id_header="msg_abc",
+            headers={"X-Regwatch-Alert-Id": "msg_abc"},
+        )
+    )
+    assert message.get_content_type() == "multipart/alternative"
+    subtypes = [part.get_content_type() for part in message.iter_parts()]
+    assert subtypes == ["text/plain", "text/html"]
+    for part in message.iter_parts():
+        assert part.get_content_charset() == "utf-8"
+        assert part["Content-Transfer-Encoding"] in (None, "7bit", "base64", "quoted-printable")
+    assert parts(message) == ("纯文本 plain\n", "<p>超文本</p>\n")
+    assert message["Subject"] == "[regwatch] CAC 抖音"
+    assert message["Message-ID"] == "<msg_abc@regwatch.local>"
+    assert message["X-Regwatch-Alert-Id"] == "msg_abc"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Date"]
+
+
+def test_compose_keeps_a_full_message_id() -> None:
+    message = compose(
+        to=TO, sender=FROM, subject="s", text="t", html="h", msg_id_header="<x@regwatch>"
+    )
+    assert message["Message-ID"] == "<x@regwatch>"
+    assert compose(to=TO, sender=FROM, subject="s", text="t", html="h", msg_id_header=None)[
+        "Message-ID"
+    ].endswith("@regwatch.local>")
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\n", "\r", "\u2028", "\x0b", "\x85"])
+def test_header_values_cannot_inject_headers(newline: str) -> None:
+    message = roundtrip(
+        compose(
+            to=TO,
+            sender=FROM,
+            subject=f"Notice{newline}Bcc: victim@evil.example{newline}{newline}body",
+            text="t",
+            html="h",
+            msg_id_header=f"id{newline}X-Evil: 1",
+            headers={"X-Regwatch-Notice-Id": f"n1{newline}Cc: other@evil.example"},
+        )
+    )
+    assert message["Bcc"] is None
+    assert message["Cc"] is None
+    assert message["X-Evil"] is None
+    assert message["Subject"] == "Notice Bcc: victim@evil.example body"
+    assert message["X-Regwatch-Notice-Id"] == "n1 Cc: other@evil.example"
+
+
+@pytest.mark.parametrize("name", ["Content-Type", "MIME-Version", "Bad Name", "X:Y", ""])
+def test_compose_rejects_bad_or_reserved_header_names(name: str) -> None:
+    with pytest.raises(ValueError, match="header"):
+        compose(to=TO, sender=FROM, subject="s", text="t", html="h", headers={name: "v"})
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+def test_match_email_shows_the_notice_and_matches() -> None:
+    subject, text, html = render_match_email(make_event(), "https://regwatch.example.com/")
+    assert subject.startswith("[regwatch] CAC named 抖音: 关于抖音")
+    assert "\n" not in subject
+    for body in (text, html):
+        assert "国家互联网信息办公室 (CAC)" in body
+        assert "关于抖音、快手等105款App" in body
+        assert "2021-05-21" in body
+        assert "2021-06-11 (15 working days" in body
+        assert "本通报发布之日起15个工作日内" in body
+        assert "alias: Douyin = 抖音" in body
+        assert "北京微播视界科技有限公司" in body
+        assert "https://www.cac.gov.cn/2021-05/21/c_1623191833.htm" in body
+        assert "https://regwatch.example.com/" in body
+    assert '<a href="https://www.cac.gov.cn/2021-05/21/c_1623191833.htm">' in html
+
+
+def test_match_email_without_deadline_or_link() -> None:
+    _subject, text, html = render_match_email(make_event(deadline=None, source_url=None), None)
+    assert "Deadline:   no deadline given" in text
+    assert "no deadline given" in html
+    assert "no source link given" in text
+    assert "Manage" not in text
+
+
+def test_match_email_escapes_notice_text() -> None:
+    event = make_event(
+        title='<script>alert("x")</script> & more',
+        source_url='javascript:alert(1)"><b>',
+        batch="<i>2021-05</i>",
+    )
+    event.matches[0].reason = "<img src=x onerror=alert(1)>"
+    _subject, _text, html = render_match_email(event, None)
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more" in html
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<i>" not in html
+    assert "javascript:" not in html
+    assert "no source link given" in html
+
+
+def test_describe_deadline_rules() -> None:
+    deadline = make_event().notice.deadline
+    assert deadline is not None
+    absolute = deadline.model_copy(update={"rule": "absolute", "amount": None})
+    assert describe_deadline(absolute).startswith("2021-06-11 (date set in the notice")
+    calendar = deadline.model_copy(update={"rule": "calendar_days", "amount": 7})
+    assert describe_deadline(calendar).startswith("2021-06-11 (7 calendar days")
+    estimated = deadline.model_copy(update={"estimated": True})
+    assert "estimated" in describe_deadline(estimated)
+    assert describe_deadline(None) == "no deadline given"
+
+
+@pytest.mark.parametrize(
+    ("days", "phrase"), [(7, "7 days left"), (1, "1 day left"), (0, "due today"), (-2, "overdue")]
+)
+def test_reminder_email(days: int, phrase: str) -> None:
+    event = make_event()
+    subject, text, html = render_reminder_email(event.notice, event.matches, "7d", days)
+    assert subject.startswith(f"[regwatch] Reminder: {phrase}")
+    assert "2021-06-11" in subject
+    assert "7d before the deadline" in text
+    assert phrase in html
+    assert "抖音" in text and "抖音" in html
+
+
+# --- sending -----------------------------------------------------------------------------
+
+
+def alert_message(event: MatchEvent | None = None) -> EmailMessage:
+    subject, text, html = render_match_email(event or make_event(), None)
+    return compose(to=TO, sender=FROM, subject=subject, text=text, html=html, msg_id_header="msg_1")
+
+
+def sender_for(smtp: SmtpReceiver, timeout: float = 5.0) -> EmailSender:
+    return EmailSender(smtp.host, smtp.port, tls="none", timeout=timeout)
+
+
+async def test_send_delivers_text_and_html() -> None:
+    async with SmtpReceiver() as smtp:
+        result = await sender_for(smtp).send(alert_message())
+        (received,) = await smtp.wait_for(1)
+        (mail,) = smtp.accepted
+    assert (result.ok, result.retriable, result.status_code, result.error) == (
+        True,
+        False,
+        250,
+        None,
+    )
+    assert mail.rcpt_tos == [TO]
+    assert mail.mail_from == "alerts@regwatch.local"
+    assert received.get_content_type() == "multipart/alternative"
+    text, html = parts(received)
+    assert "alias: Douyin = 抖音" in text
+    assert "alias: Douyin = 抖音" in html
+    assert received["Subject"].startswith("[regwatch] CAC named 抖音")
+    assert received["Message-ID"] == "<msg_1@regwatch.local>"
+
+
+async def test_injection_in_title_adds_no_header_or_recipient() -> None:
+    event = make_event(title="Notice\r\nBcc: victim@evil.example\r\nX-Evil: yes")
+    async with SmtpReceiver() as smtp:
+        result = await sender_for(smtp).send(alert_message(event))
+        (received,) = await smtp.wait_for(1)
+        (mail,) = smtp.accepted
+    assert result.ok
+    assert mail.rcpt_tos == [TO]
+    assert received["Bcc"] is None and received["X-Evil"] is None
+    assert "Notice Bcc: victim@evil.example X-Evil: yes" in received["Subject"]
+
+
+async def test_451_is_retriable_then_accepted() -> None:
+    async with SmtpReceiver(plan=["451 4.3.0 try later"]) as smtp:
+        sender = sender_for(smtp)
+        first = await sender.send(alert_message())
+        second = await sender.send(alert_message())
+        await smtp.wait_for(1)
+        assert len(smtp.received) == 2
+    assert (first.ok, first.retriable, first.status_code) == (False, True, 451)
+    assert first.error == "SMTP 451 4.3.0 try later"
+    assert second.ok
+
+
+async def test_550_is_permanent() -> None:
+    async with SmtpReceiver(plan=["550 5.7.1 message rejected"]) as smtp:
+        result = await sender_for(smtp).send(alert_message())
+        assert smtp.messages == []
+    assert (result.ok, result.retriable, result.status_code) == (False, False, 550)
+    assert result.permanent
+    assert result.error == "SMTP 550 5.7.1 message rejected"
+
+
+@pytest.mark.parametrize(
+    ("reply", "retriable"), [("550 5.1.1 no such user", False), ("450 4.2.1 mailbox busy", True)]
+)
+async def test_refused_recipient(reply: str, retriable: bool) -> None:
+    async with SmtpReceiver(rcpt_plan=[reply]) as smtp:
+        result = await sender_for(smtp).send(alert_message())
+        assert smtp.received == []
+    assert (result.ok, result.retriable) == (False, retriable)
+    assert result.status_code == int(reply[:3])
+    assert result.error is not None and TO in result.error
+
+
+async def test_connection_refused_is_retriable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = await EmailSender("127.0.0.1", port, timeout=2.0).send(alert_message())
+    assert (result.ok, result.retriable, result.status_code) == (False, True, None)
+    assert result.error is not None and "SMTP connection failed" in result.error
+
+
+async def test_silent_server_times_out_as_retriable() -> None:
+    with socket.socket() as sock:  # accepts (backlog) but never greets
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        port = sock.getsockname()[1]
+        result = await EmailSender("127.0.0.1", port, timeout=0.5).send(alert_message())
+    assert (result.ok, result.retriable) == (False, True)
+    assert result.error is not None and "timed out" in result.error
+
+
+async def test_starttls_required_but_unsupported_is_permanent() -> None:
+    async with SmtpReceiver() as smtp:
+        sender = EmailSender(smtp.host, smtp.port, tls="starttls", timeout=5.0)
+        result = await sender.send(alert_message())
+        assert smtp.received == []
+    assert (result.ok, result.retriable) == (False, False)
+
+
+def test_sync_context_manager() -> None:
+    with SmtpReceiver() as smtp:
+        assert smtp.port > 0

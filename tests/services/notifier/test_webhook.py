@@ -1,0 +1,248 @@
+"""Webhook sender against a real HTTP server (tests/support/receivers.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import socket
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from services.notifier import signing
+from services.notifier.payloads import delivery_id, webhook_body
+from services.notifier.webhook import SendResult, WebhookSender, parse_retry_after
+from shared import ssrf
+from tests.support.receivers import Reply, WebhookReceiver
+
+SECRET = signing.new_secret()
+BODY = webhook_body("notice.matched", {"notice": {"title": "抖音"}}, datetime.now(UTC))
+MSG_ID = delivery_id("sub-1", "notice-1", "notice.matched", "webhook")
+
+
+@pytest.fixture
+async def sender() -> AsyncIterator[WebhookSender]:
+    async with WebhookSender(timeout=2.0, allow_private=True) as client:
+        yield client
+
+
+async def test_200_is_ok_and_verifiable(sender: WebhookSender) -> None:
+    async with WebhookReceiver() as hooks:
+        result = await sender.send(hooks.url, MSG_ID, BODY, SECRET)
+        assert result == SendResult(True, False, 200, None, None, result.duration_ms)
+        (request,) = await hooks.wait_for(1)
+    assert request.method == "POST"
+    assert request.path == "/hook"
+    assert request.body == BODY
+    assert request.webhook_id == MSG_ID
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["user-agent"].startswith("regwatch")
+    assert Webhook(SECRET).verify(request.body, request.headers) == json.loads(BODY)
+    assert result.duration_ms > 0
+
+
+async def test_retries_keep_id_and_body_and_are_signed_fresh(sender: WebhookSender) -> None:
+    async with WebhookReceiver(plan=[503, 503, 200]) as hooks:
+        results = [await sender.send(hooks.url, MSG_ID, BODY, SECRET) for _ in range(3)]
+        requests = await hooks.wait_for(3)
+    assert [(r.ok, r.retriable, r.status_code) for r in results] == [
+        (False, True, 503),
+        (False, True, 503),
+        (True, False, 200),
+    ]
+    assert {r.webhook_id for r in requests} == {MSG_ID}
+    assert {r.body for r in requests} == {BODY}
+    for request in requests:
+        Webhook(SECRET).verify(request.body, request.headers)
+
+
+async def test_per_id_plans(sender: WebhookSender) -> None:
+    async with WebhookReceiver(plans={"msg_a": [500]}) as hooks:
+        first = await sender.send(hooks.url, "msg_a", BODY, SECRET)
+        other = await sender.send(hooks.url, "msg_b", BODY, SECRET)
+        again = await sender.send(hooks.url, "msg_a", BODY, SECRET)
+    assert (first.retriable, other.ok, again.ok) == (True, True, True)
+    assert len(hooks.for_id("msg_a")) == 2
+
+
+async def test_503_is_retriable_with_a_short_error(sender: WebhookSender) -> None:
+    reply = Reply(503, body=b"upstream down\n" + b"x" * 200_000)
+    async with WebhookReceiver(plan=[reply]) as hooks:
+        result = await sender.send(hooks.url, MSG_ID, BODY, SECRET)
+    assert (result.ok, result.retriable, result.status_code) == (False, True, 503)
+    assert result.error is not None
+    assert result.error.startswith("HTTP 503 Service Unavailable: upstream down")
+    assert len(result.error) < 300
+
+
+@pytest.mark.parametrize("status", [500, 502, 504, 408, 429])
+async def test_retriable_statuses(sender: WebhookSender, status: int) -> None:
+    async with WebhookReceiver(plan=[status]) as hooks:
+        result = await sender.send(hooks.url, MSG_ID, BODY, SECRET)
+    assert (result.ok, result.retriable, result.status_code) == (False, True, status)
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 410, 413, 422])
+async def test_other_4xx_are_permanent(sender: WebhookSender, status: int) -> None:
+    async with WebhookReceiver(plan=[status]) as hooks:
+        result = await sender.send(hooks.url, MSG_ID, BODY, SECRET)
+    assert (result.ok, result.retriable, result.status_code) == (False, False, status)
+    assert result.permanent
+
+
+async def test_410_gone_is_permanent(sender: WebhookSender) -> None:
+    async with WebhookReceiver(plan=[Reply(410, body=b"endpoint removed")]) as hooks:
+        result = await sender.send(hooks.url, MSG_ID, BODY, SECRET)
+    assert result.permanent
+    assert result.error == "HTTP 410 Gone: endpoint removed"
+
+
+async def test_429_retry_after_seconds(sender: WebhookSender) -> None:
+    async with WebhookReceiver(plan=[Reply(429, headers={"Retry-After": "120"})]) as hooks:
+        result = await sender.send(hooks.url, MSG_ID, BODY, SECRET)
+    assert (result.retriable, result.status_code, result.retry_after) == (True, 429, 120.0)
+
+
+async def test_429_retry_after_http_date(sender: WebhookSender) -> None:
+    later = format_datetime(datetime.now(UTC) + timedelta(minutes=10), usegmt=True)
+    async with WebhookReceiver(plan=[Reply(429, headers={"Retry-After": later})]) as hooks:
+        result = await sender.send(hooks.url, MSG_ID, BODY, SECRET)
+    assert result.retriable
+    assert result.retry_after is not None and 590 <= result.retry_after <= 600
+
+
+async def test_503_retry_after_is_reported(sender: WebhookSender) -> None:
+    async with WebhookReceiver(plan=[Reply(503, headers={"retry-after": "7"})]) as hooks:
+        result = await sender.send(hooks.url, MSG_ID, BODY, SECRET)
+    assert result.retry_after == 7.0
+
+
+async def test_timeout_is_retriable() -> None:
+    async with (
+        WebhookReceiver(hang=True) as hooks,
+        WebhookSender(timeout=0.5, allow_private=True) as sender,
+    ):
+        started = time.monotonic()
+        result = await sender.send(hooks.url, MSG_ID, BODY, SECRET)
+        elapsed = time.monotonic() - started
+        await hooks.wait_for(1)
+    assert (result.ok, result.retriable, result.status_code) == (False, True, None)
+    assert result.error == "timed out after 0.5s"
+    assert elapsed < 2.0
+
+
+async def test_slow_answer_within_timeout_is_ok() -> None:
+    async with (
+        WebhookReceiver(plan=[Reply(204, delay=0.2)]) as hooks,
+        WebhookSender(timeout=2.0, allow_private=True) as sender,
+    ):
+        result = await sender.send(hooks.url, MSG_ID, BODY, SECRET)
+    assert (result.ok, result.status_code) == (True, 204)
+    assert result.duration_ms >= 200
+
+
+async def test_dropped_connection_is_retriable(sender: WebhookSender) -> None:
+    async with WebhookReceiver(plan=[Reply(drop=True)]) as hooks:
+        result = await sender.send(hooks.url, MSG_ID, BODY, SECRET)
+    assert (result.ok, result.retriable, result.status_code) == (False, True, None)
+    assert result.error
+
+
+async def test_connection_refused_is_retriable(sender: WebhookSender) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens here once closed
+    result = await sender.send(f"http://127.0.0.1:{port}/hook", MSG_ID, BODY, SECRET)
+    assert (result.ok, result.retriable) == (False, True)
+    assert result.error is not None and "Connect" in result.error
+
+
+async def test_redirect_is_not_followed(sender: WebhookSender) -> None:
+    async with WebhookReceiver() as hooks:
+        hooks.set_plan([Reply(302, headers={"Location": hooks.base_url + "/elsewhere"})])
+        result = await sender.send(hooks.url, MSG_ID, BODY, SECRET)
+        await hooks.wait_for(1)
+    assert (result.ok, result.retriable, result.status_code) == (False, False, 302)
+    assert result.error is not None and "redirect not followed" in result.error
+    assert [r.path for r in hooks.requests] == ["/hook"]
+
+
+async def test_private_address_refused_without_a_request() -> None:
+    async with (
+        WebhookReceiver() as hooks,
+        WebhookSender(timeout=2.0, allow_private=False) as sender,
+    ):
+        result = await sender.send(hooks.url, MSG_ID, BODY, SECRET)
+        assert hooks.requests == []
+    assert (result.ok, result.retriable, result.status_code) == (False, False, None)
+    assert result.error is not None and "127.0.0.1 is a loopback address" in result.error
+
+
+async def test_dns_rebinding_is_caught_at_connect(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pre-check sees a public address, the connection would go to 127.0.0.1."""
+    answers = [[ipaddress.ip_address("93.184.216.34")], [ipaddress.ip_address("127.0.0.1")]]
+
+    async def resolve(host: str, port: int) -> list[ssrf.IPAddress]:
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+
+    monkeypatch.setattr(ssrf, "resolve", resolve)
+    async with (
+        WebhookReceiver() as hooks,
+        WebhookSender(timeout=2.0, allow_private=False) as sender,
+    ):
+        result = await sender.send(f"http://rebind.test:{hooks.port}/hook", MSG_ID, BODY, SECRET)
+        assert hooks.requests == []
+    assert result.permanent
+    assert result.error is not None and "loopback" in result.error
+
+
+async def test_guarded_connection_uses_the_checked_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the address policy relaxed, the guarded client reaches the vetted IP and still
+    sends the original host name."""
+    monkeypatch.setattr(ssrf, "refusal_reason", lambda address: None)
+    async with (
+        WebhookReceiver() as hooks,
+        WebhookSender(timeout=2.0, allow_private=False) as sender,
+    ):
+        result = await sender.send(f"http://localhost:{hooks.port}/hook", MSG_ID, BODY, SECRET)
+        (request,) = await hooks.wait_for(1)
+    assert result.ok
+    assert request.headers["host"] == f"localhost:{hooks.port}"
+
+
+async def test_input_problems_are_permanent(sender: WebhookSender) -> None:
+    bad_url = await sender.send("ftp://example.com/x", MSG_ID, BODY, SECRET)
+    assert bad_url.permanent and bad_url.error is not None and "scheme" in bad_url.error
+    async with WebhookReceiver() as hooks:
+        bad_secret = await sender.send(hooks.url, MSG_ID, BODY, "whsec_!!!")
+        assert hooks.requests == []
+    assert bad_secret.permanent and bad_secret.error is not None and "secret" in bad_secret.error
+
+
+async def test_concurrent_sends_share_the_client(sender: WebhookSender) -> None:
+    async with WebhookReceiver() as hooks:
+        results = await asyncio.gather(
+            *(sender.send(hooks.url, f"msg_{i}", BODY, SECRET) for i in range(20))
+        )
+        await hooks.wait_for(20)
+    assert all(result.ok for result in results)
+
+
+def test_parse_retry_after() -> None:
+    now = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("") is None
+    assert parse_retry_after("30") == 30.0
+    assert parse_retry_after(" 1.5 ") == 1.5
+    assert parse_retry_after("-5") == 0.0
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after("nan") is None
+    assert parse_retry_after("Mon, 01 Jan 2024 12:02:00 GMT", now) == 120.0
+    assert parse_retry_after("Mon, 01 Jan 2024 11:00:00 GMT", now) == 0.0
