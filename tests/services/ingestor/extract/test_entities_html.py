@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+from services.ingestor.extract.entities_html import (
+    extract_entities_html,
+    html_title,
+    html_to_text,
+    parse_html,
+    table_grid,
+)
+
+
+def entities(html: str) -> list[tuple[str, str | None, str | None, str | None, list[str]]]:
+    return [
+        (e.name, e.developer, e.store, e.version, e.issues)
+        for e in extract_entities_html(parse_html(html))
+    ]
+
+
+HEADER = (
+    "<tr><td>序号</td><td>应用名称</td><td>应用开发者</td><td>应用来源</td>"
+    "<td>应用版本</td><td>所涉问题</td></tr>"
+)
+
+
+def test_rowspan_app_is_one_entity_with_merged_stores_versions_issues() -> None:
+    html = f"""<table>{HEADER}
+<tr><td rowspan="3">1</td><td rowspan="3">星河阅读</td><td rowspan="3">星河传媒有限公司</td>
+<td>华为应用市场</td><td>5.2.1</td><td>违规收集个人信息</td></tr>
+<tr><td>小米应用商店</td><td>5.2.0</td><td>账号注销难</td></tr>
+<tr><td>应用宝</td><td>5.2.1</td><td>违规收集个人信息</td></tr>
+</table>"""
+    assert entities(html) == [
+        (
+            "星河阅读",
+            "星河传媒有限公司",
+            "华为应用市场/小米应用商店/应用宝",
+            "5.2.1/5.2.0",
+            ["违规收集个人信息", "账号注销难"],
+        )
+    ]
+
+
+def test_blank_developer_is_not_forward_filled() -> None:
+    html = f"""<table>{HEADER}
+<tr><td>1</td><td>甲应用</td><td>甲科技有限公司</td><td>应用宝</td><td>1.0</td><td>问题一</td></tr>
+<tr><td>2</td><td>乙应用</td><td></td><td>应用宝</td><td>2.0</td><td>问题二</td></tr>
+<tr><td>3</td><td>丙应用</td><td>&nbsp;</td><td>应用宝</td><td>3.0</td><td>问题三</td></tr>
+</table>"""
+    result = entities(html)
+    assert [(name, developer) for name, developer, *_ in result] == [
+        ("甲应用", "甲科技有限公司"),
+        ("乙应用", None),
+        ("丙应用", None),
+    ]
+
+
+def test_blank_name_row_without_rowspan_is_not_attached() -> None:
+    html = f"""<table>{HEADER}
+<tr><td>1</td><td>甲应用</td><td>甲科技有限公司</td><td>应用宝</td><td>1.0</td><td>问题一</td></tr>
+<tr><td></td><td></td><td></td><td>小米应用商店</td><td>1.1</td><td>问题二</td></tr>
+</table>"""
+    assert entities(html) == [("甲应用", "甲科技有限公司", "应用宝", "1.0", ["问题一"])]
+
+
+def test_rowspan_developer_over_two_apps() -> None:
+    # One company, two apps: the company cell spans both rows, the apps do not.
+    html = f"""<table>{HEADER}
+<tr><td>1</td><td>甲应用</td><td rowspan="2">甲科技有限公司</td><td>应用宝</td><td>1.0</td>
+<td>问题一</td></tr>
+<tr><td>2</td><td>甲应用极速版</td><td>应用宝</td><td>2.0</td><td>问题二</td></tr>
+</table>"""
+    assert [(n, d) for n, d, *_ in entities(html)] == [
+        ("甲应用", "甲科技有限公司"),
+        ("甲应用极速版", "甲科技有限公司"),
+    ]
+
+
+def test_columns_mapped_by_header_text_not_position() -> None:
+    html = """<table>
+<tr><td colspan="7">存在问题的APP名单</td></tr>
+<tr><th>序号</th><th>公司名称</th><th>应用名称</th><th>版本号</th><th>应用来源</th>
+<th>所涉问题</th><th>发现安全隐患数量</th></tr>
+<tr><td>1</td><td>广州某某电子商务有限公司</td><td>某某优选</td><td>3.6.2</td>
+<td>华为应用市场</td><td>APP强制、频繁、过度索取权限</td><td>2</td></tr>
+</table>"""
+    assert entities(html) == [
+        (
+            "某某优选",
+            "广州某某电子商务有限公司",
+            "华为应用市场",
+            "3.6.2",
+            ["APP强制、频繁、过度索取权限"],
+        )
+    ]
+
+
+def test_other_header_spellings() -> None:
+    html = """<table>
+<tr><td>序号</td><td>软件名称</td><td>企业名称</td><td>下架版本</td></tr>
+<tr><td>1</td><td>某某清理</td><td>合肥某某网络科技有限公司</td><td>1.8.2</td></tr>
+</table>
+<table>
+<tr><td>序号</td><td>应用名称</td><td>开发运营者</td><td>备案编号</td><td>应用来源</td>
+<td>应用版本</td><td>问题项</td></tr>
+<tr><td>1</td><td>某某公交</td><td>济南某某出行有限公司</td><td>鲁ICP备00000000号-1A</td>
+<td>应用宝</td><td>2.1</td><td>1.违规收集个人信息；2.账号注销难</td></tr>
+</table>"""
+    assert entities(html) == [
+        ("某某清理", "合肥某某网络科技有限公司", None, "1.8.2", []),
+        ("某某公交", "济南某某出行有限公司", "应用宝", "2.1", ["违规收集个人信息", "账号注销难"]),
+    ]
+
+
+def test_cells_split_by_br_are_joined() -> None:
+    html = f"""<table>{HEADER}
+<tr><td>1</td><td>《某某SDK》</td><td>某某科技（杭州）<br>有限公司</td><td>官网</td><td>4.3</td>
+<td>超范围收集个人信息<br/>开屏弹窗信息骚扰用户</td></tr>
+</table>"""
+    (entity,) = extract_entities_html(parse_html(html))
+    assert entity.kind == "sdk"
+    assert entity.name == "某某SDK"
+    assert entity.developer == "某某科技（杭州）有限公司"
+    assert entity.issues == ["超范围收集个人信息", "开屏弹窗信息骚扰用户"]
+
+
+def test_repeated_header_and_empty_rows_are_skipped() -> None:
+    html = f"""<table>{HEADER}
+<tr><td>1</td><td>甲应用</td><td>甲科技有限公司</td><td>应用宝</td><td>1.0</td><td>问题一</td></tr>
+{HEADER}
+<tr><td></td><td></td><td></td><td></td><td></td><td></td></tr>
+</table>"""
+    assert [n for n, *_ in entities(html)] == ["甲应用"]
+
+
+def test_layout_table_around_data_table() -> None:
+    html = f"""<table><tr><td><p>正文</p><table>{HEADER}
+<tr><td>1</td><td>甲应用</td><td>甲科技有限公司</td><td>应用宝</td><td>1.0</td><td>问题</td></tr>
+</table></td></tr></table>"""
+    assert [n for n, *_ in entities(html)] == ["甲应用"]
+
+
+def test_table_without_app_header_is_ignored() -> None:
+    html = "<table><tr><td>联系人</td><td>电话</td></tr><tr><td>张三</td><td>123</td></tr></table>"
+    assert entities(html) == []
+
+
+def test_grid_expands_rowspan_and_colspan() -> None:
+    soup = parse_html(
+        "<table><tr><td rowspan='2'>A</td><td colspan='2'>B</td></tr>"
+        "<tr><td>C</td><td>D</td></tr></table>"
+    )
+    grid = table_grid(soup.find("table"))  # type: ignore[arg-type]
+    assert [[c.text if c else None for c in row] for row in grid] == [
+        ["A", "B", "B"],
+        ["A", "C", "D"],
+    ]
+    assert grid[1][0] is not None and grid[1][0].spanned
+    assert grid[0][2] is not None and not grid[0][2].spanned
+
+
+def test_html_to_text_keeps_inline_elements_on_one_line() -> None:
+    soup = parse_html(
+        "<html><head><title>T</title><style>p{}</style></head><body>"
+        "<p>1. <span>抖音</span>（<b>北京微播视界科技有限公司</b>）</p><p>第二段<br>第三行</p>"
+        "<script>var x = 1;</script></body></html>"
+    )
+    assert html_to_text(soup).splitlines() == [
+        "T",
+        "1. 抖音（北京微播视界科技有限公司）",
+        "第二段",
+        "第三行",
+    ]
+
+
+def test_html_title_prefers_heading_then_title_without_site_name() -> None:
+    assert html_title(parse_html("<title>x_工业和信息化部</title><h1>关于APP的通报</h1>")) == (
+        "关于APP的通报"
+    )
+    assert html_title(parse_html("<title>关于APP的通报_工业和信息化部</title><p>x</p>")) == (
+        "关于APP的通报"
+    )
+    assert html_title(parse_html("<title>关于APP的通报 - 广东省通信管理局</title>")) == (
+        "关于APP的通报"
+    )
+
+
+def test_name_header_mentioning_version() -> None:
+    html = """<table>
+<tr><td>序号</td><td>应用名称（版本号）</td><td>开发者</td><td>版本</td></tr>
+<tr><td>1</td><td>甲应用</td><td>甲科技有限公司</td><td>1.0</td></tr>
+</table>"""
+    assert entities(html) == [("甲应用", "甲科技有限公司", None, "1.0", [])]
