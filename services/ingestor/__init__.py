@@ -1,0 +1,1 @@
+"""Ingestor: notices in (HTTP, files), normalized NoticeEvents out (stored, then published)."""
