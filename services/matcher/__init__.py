@@ -1,0 +1,1 @@
+"""Matcher: watchlists, and one MatchEvent per (subscriber, notice) that names a watched item."""
