@@ -1,0 +1,1 @@
+"""Notifier: email and signed webhooks for matches, a delivery ledger, deadline reminders."""

@@ -1,0 +1,222 @@
+"""Sends pending deliveries: claims rows in the database, one queue per endpoint.
+
+Each endpoint (webhook URL or mail address) has its own concurrency limit, and rows for an
+endpoint at its limit are not claimed, so a slow or dead endpoint never holds up another's
+alerts. Claims are leases: a crashed instance's rows are picked up again when they expire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+
+from services.notifier.email import EmailSender, compose
+from services.notifier.ledger import lease, utc_now
+from services.notifier.models import AttemptRow, DeliveryRow
+from services.notifier.retry import next_delay
+from services.notifier.webhook import SendResult, WebhookSender
+from shared.accounts import Subscriber
+from shared.db import Database
+from shared.events import DeliveryEvent
+from shared.logging import get_logger, log_context
+from shared.settings import Settings
+
+log = get_logger("regwatch.notifier.dispatcher")
+
+Outcome = Callable[[DeliveryEvent], Awaitable[None]]
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        webhooks: WebhookSender,
+        email: EmailSender,
+        on_outcome: Outcome | None = None,
+        *,
+        per_endpoint: int = 4,
+        batch: int = 100,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.webhooks = webhooks
+        self.email = email
+        self.on_outcome = on_outcome
+        self.per_endpoint = per_endpoint
+        self.batch = batch
+        self.in_flight: Counter[str] = Counter()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    async def claim(self, now: datetime) -> list[DeliveryRow]:
+        free = or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until < now)
+        async with self.db.session() as session:
+            result = await session.execute(
+                select(DeliveryRow.id, DeliveryRow.target)
+                .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now, free)
+                .order_by(DeliveryRow.next_attempt_at)
+                .limit(self.batch)
+            )
+            wanted: list[str] = []
+            planned = Counter(self.in_flight)
+            for ident, target in result.all():
+                if planned[target] < self.per_endpoint:
+                    planned[target] += 1
+                    wanted.append(ident)
+            if not wanted:
+                return []
+            token = uuid.uuid4().hex
+            await session.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id.in_(wanted), DeliveryRow.status == "pending", free)
+                .values(claimed_until=lease(now, self.settings.webhook_timeout), claim_token=token)
+            )
+            claimed = await session.execute(
+                select(DeliveryRow).where(DeliveryRow.claim_token == token)
+            )
+            return list(claimed.scalars())
+
+    async def sweep(self) -> int:
+        rows = await self.claim(utc_now())
+        for row in rows:
+            self.in_flight[row.target] += 1
+            task = asyncio.create_task(self._deliver(row), name=f"deliver-{row.id}")
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        return len(rows)
+
+    async def _deliver(self, row: DeliveryRow) -> None:
+        try:
+            with log_context(alert_id=row.id, notice_id=row.notice_id):
+                result = await self.attempt(row)
+                await self.record(row, result)
+        except Exception:
+            log.exception("delivery attempt crashed; the lease will expire and it is retried")
+        finally:
+            self.in_flight[row.target] -= 1
+            if self.in_flight[row.target] <= 0:
+                del self.in_flight[row.target]
+            self.kick()
+
+    async def attempt(self, row: DeliveryRow) -> SendResult:
+        if row.channel == "webhook":
+            async with self.db.session() as session:
+                subscriber = await session.get(Subscriber, row.subscriber_id)
+            if subscriber is None or not subscriber.webhook_secret:
+                return SendResult(False, False, None, "subscriber or webhook secret gone", None, 0)
+            return await self.webhooks.send(
+                row.target, row.id, row.payload.encode(), subscriber.webhook_secret
+            )
+        content = json.loads(row.payload)
+        message = compose(
+            to=row.target,
+            sender=self.settings.smtp_from,
+            subject=content["subject"],
+            text=content["text"],
+            html=content["html"],
+            msg_id_header=f"<{row.id}@regwatch>",
+            headers={"X-Regwatch-Alert-Id": row.id, "X-Regwatch-Notice-Id": row.notice_id},
+        )
+        return await self.email.send(message)
+
+    async def record(self, row: DeliveryRow, result: SendResult) -> None:
+        now = utc_now()
+        attempts = row.attempts + 1
+        values: dict[str, object] = {
+            "attempts": attempts,
+            "claimed_until": None,
+            "claim_token": None,
+            "last_error": result.error,
+        }
+        if result.ok:
+            values.update(status="delivered", delivered_at=now)
+            status = "delivered"
+        else:
+            delay: timedelta | None = None
+            if result.retriable:
+                delay = next_delay(
+                    attempts, self.settings.retry_delays, retry_after=result.retry_after
+                )
+            if delay is None:
+                values["status"] = "failed"
+                status = "failed"
+            else:
+                values["next_attempt_at"] = now + delay
+                status = "retrying"
+        async with self.db.session() as session:
+            await session.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id == row.id, DeliveryRow.claim_token == row.claim_token)
+                .values(**values)
+            )
+            session.add(
+                AttemptRow(
+                    delivery_id=row.id,
+                    at=now,
+                    ok=result.ok,
+                    retriable=result.retriable,
+                    status_code=result.status_code,
+                    error=result.error,
+                    duration_ms=int(result.duration_ms),
+                )
+            )
+        log_fn = log.info if result.ok else log.warning
+        log_fn(
+            "delivery attempt",
+            extra={
+                "channel": row.channel,
+                "status": status,
+                "attempt": attempts,
+                "status_code": result.status_code,
+                "error": result.error,
+            },
+        )
+        if self.on_outcome is not None:
+            event = DeliveryEvent(
+                delivery_id=row.id,
+                subscriber_id=row.subscriber_id,
+                notice_id=row.notice_id,
+                type=row.type,
+                channel=row.channel,
+                status=status,
+                attempts=attempts,
+                error=result.error,
+                at=now,
+            )
+            try:
+                await self.on_outcome(event)
+            except Exception:
+                log.exception("could not publish the delivery outcome; the ledger has it")
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.dispatch_interval)
+            self._wake.clear()
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("dispatch sweep failed; will retry")
+
+    def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._loop(), name="dispatcher")
+
+    async def stop(self) -> None:
+        if self._loop_task:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=self.settings.webhook_timeout + 5)

@@ -1,0 +1,71 @@
+"""The notifier as a runnable service: match handler, dispatcher, reminder scheduler."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from faststream.kafka import KafkaBroker
+
+from services.notifier.api import build_router
+from services.notifier.dispatcher import Dispatcher
+from services.notifier.email import EmailSender
+from services.notifier.handler import register
+from services.notifier.models import ReminderRow
+from services.notifier.scheduler import ReminderScheduler
+from services.notifier.webhook import WebhookSender
+from shared.db import Database
+from shared.events import DeliveryEvent
+from shared.settings import Settings
+
+
+class NotifierService:
+    name = "notifier"
+
+    def __init__(
+        self, settings: Settings, db: Database, broker: KafkaBroker, smtp: tuple[str, int]
+    ) -> None:
+        self.settings = settings
+        self.broker = broker
+        self.webhooks = WebhookSender(
+            timeout=settings.webhook_timeout, allow_private=settings.webhook_allow_private
+        )
+        self.email = EmailSender(
+            host=smtp[0],
+            port=smtp[1],
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            tls=settings.smtp_tls,
+            timeout=settings.webhook_timeout,
+        )
+        self.dispatcher = Dispatcher(db, settings, self.webhooks, self.email, self.publish_outcome)
+        self.reminders = ReminderScheduler(
+            db, settings.reminder_interval, on_fired=self.dispatcher.kick
+        )
+        register(broker, db, settings, settings.group_id(self.name), self.on_created)
+
+    def on_created(self, deliveries: list[str], reminders: list[ReminderRow]) -> None:
+        if deliveries:
+            self.dispatcher.kick()
+        self.reminders.schedule(reminders)
+
+    async def publish_outcome(self, event: DeliveryEvent) -> None:
+        await self.broker.publish(
+            event.dump(),
+            topic=self.settings.topics.deliveries,
+            key=event.subscriber_id.encode(),
+            headers={
+                "x-regwatch-alert-id": event.delivery_id,
+                "x-regwatch-notice-id": event.notice_id,
+            },
+        )
+
+    def routers(self) -> list[APIRouter]:
+        return [build_router()]
+
+    async def start(self) -> None:
+        self.dispatcher.start()
+        self.reminders.start()
+
+    async def stop(self) -> None:
+        self.reminders.stop()
+        await self.dispatcher.stop()
+        await self.webhooks.aclose()
