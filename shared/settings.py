@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     kafka_bootstrap: str | None = Field(
         default=None, description="bootstrap servers; unset = start the embedded Tansu broker"
     )
+    kafka_idempotence: bool = Field(
+        default=True,
+        description="idempotent producer (needs Apache Kafka; off for the embedded Tansu broker)",
+    )
     kafka_partitions: int = Field(default=3, ge=1, description="partitions of created topics")
     topic_namespace: str = Field(
         default="", description="prefix for topic names and group ids (shared clusters, tests)"
