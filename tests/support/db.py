@@ -1,5 +1,6 @@
 """Database fixtures: every store test runs on SQLite, and on PostgreSQL when
-``REGWATCH_TEST_DATABASE_URL`` names one (``.ci/run`` starts one and sets it)."""
+``REGWATCH_TEST_DATABASE_URL`` names one (``.ci/run`` starts one and sets it). Each test gets
+a database of its own, so that role needs CREATEDB."""
 
 from __future__ import annotations
 
