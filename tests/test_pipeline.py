@@ -34,25 +34,21 @@ MIIT_TABLE = """<html><head><title>关于侵害用户权益行为的APP通报（
 
 
 @pytest.fixture
-async def receivers() -> AsyncIterator[tuple[WebhookReceiver, SmtpReceiver]]:
-    async with WebhookReceiver() as hook, SmtpReceiver() as smtp:
-        yield hook, smtp
+def pipeline_env(
+    kafka_bootstrap: str, broker_kind: str, namespace: str, tmp_path: Path
+) -> dict[str, object]:
+    """Settings that put a test's runtime on the session broker, in its own namespace."""
+    return {
+        "kafka_bootstrap": kafka_bootstrap,
+        "kafka_idempotence": broker_kind != "tansu",
+        "topic_namespace": namespace,
+        "data_dir": tmp_path,
+    }
 
 
-@pytest.fixture
-async def runtime(
-    kafka_bootstrap: str,
-    broker_kind: str,
-    namespace: str,
-    tmp_path: Path,
-    receivers: tuple[WebhookReceiver, SmtpReceiver],
-) -> AsyncIterator[Runtime]:
-    _, smtp = receivers
-    settings = Settings(
-        kafka_bootstrap=kafka_bootstrap,
-        kafka_idempotence=broker_kind != "tansu",
-        topic_namespace=namespace,
-        data_dir=tmp_path,
+def pipeline_settings(env: dict[str, object], smtp: SmtpReceiver) -> Settings:
+    return Settings(
+        **env,  # type: ignore[arg-type]
         http_port=0,
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,
@@ -62,6 +58,20 @@ async def runtime(
         reminder_interval=1,
         kafka_partitions=2,
     )
+
+
+@pytest.fixture
+async def receivers() -> AsyncIterator[tuple[WebhookReceiver, SmtpReceiver]]:
+    async with WebhookReceiver() as hook, SmtpReceiver() as smtp:
+        yield hook, smtp
+
+
+@pytest.fixture
+async def runtime(
+    pipeline_env: dict[str, object],
+    receivers: tuple[WebhookReceiver, SmtpReceiver],
+) -> AsyncIterator[Runtime]:
+    settings = pipeline_settings(pipeline_env, receivers[1])
     rt = Runtime(settings)
     await rt.start()
     try:
@@ -171,25 +181,11 @@ async def test_future_deadline_schedules_reminders(
 
 
 async def test_services_run_alone_and_stored_notices_are_published_on_start(
-    kafka_bootstrap: str,
-    broker_kind: str,
-    namespace: str,
-    tmp_path: Path,
+    pipeline_env: dict[str, object],
     receivers: tuple[WebhookReceiver, SmtpReceiver],
 ) -> None:
     hook, smtp = receivers
-    settings = Settings(
-        kafka_bootstrap=kafka_bootstrap,
-        kafka_idempotence=broker_kind != "tansu",
-        topic_namespace=namespace,
-        data_dir=tmp_path,
-        http_port=0,
-        smtp_host="127.0.0.1",
-        smtp_port=smtp.port,
-        webhook_allow_private=True,
-        dispatch_interval=0.2,
-        kafka_partitions=2,
-    )
+    settings = pipeline_settings(pipeline_env, smtp)
     # Stored while no broker ran (as `regwatch notices ingest` does): only the outbox has it.
     db = Database(settings.sqlalchemy_url)
     await db.migrate()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 
 from faststream.kafka import KafkaBroker
@@ -12,6 +11,7 @@ from services.ingestor.store import mark_published, pending_outbox
 from shared.db import Database
 from shared.logging import get_logger, log_context
 from shared.topics import Topics
+from shared.wakeloop import WakeLoop
 
 log = get_logger("regwatch.ingestor.relay")
 
@@ -23,13 +23,11 @@ class OutboxRelay:
         self.db = db
         self.broker = broker
         self.topics = topics
-        self.interval = interval
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.loop = WakeLoop("outbox-relay", self.publish_pending, interval)
         self._lock = asyncio.Lock()
 
     def kick(self) -> None:
-        self._wake.set()
+        self.loop.kick()
 
     async def publish_pending(self) -> int:
         """Publish every pending outbox row; returns how many were published."""
@@ -53,21 +51,8 @@ class OutboxRelay:
                         log.info("notice published", extra={"topic": self.topics.notices})
                     published += 1
 
-    async def _loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
-            self._wake.clear()
-            try:
-                await self.publish_pending()
-            except Exception:
-                log.exception("outbox relay failed; will retry")
-
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="outbox-relay")
+        self.loop.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self.loop.stop()

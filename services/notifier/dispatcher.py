@@ -8,7 +8,6 @@ alerts. Claims are leases: a crashed instance's rows are picked up again when th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import uuid
 from collections import Counter
@@ -27,6 +26,7 @@ from shared.db import Database
 from shared.events import DeliveryEvent
 from shared.logging import get_logger, log_context
 from shared.settings import Settings
+from shared.wakeloop import WakeLoop
 
 log = get_logger("regwatch.notifier.dispatcher")
 
@@ -54,11 +54,10 @@ class Dispatcher:
         self.batch = batch
         self.in_flight: Counter[str] = Counter()
         self.tasks: set[asyncio.Task[None]] = set()
-        self._wake = asyncio.Event()
-        self._loop_task: asyncio.Task[None] | None = None
+        self.loop = WakeLoop("dispatcher", self.sweep, settings.dispatch_interval)
 
     def kick(self) -> None:
-        self._wake.set()
+        self.loop.kick()
 
     async def claim(self, now: datetime) -> list[DeliveryRow]:
         free = or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until < now)
@@ -200,23 +199,10 @@ class Dispatcher:
             except Exception:
                 log.exception("could not publish the delivery outcome; the ledger has it")
 
-    async def _loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.dispatch_interval)
-            self._wake.clear()
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("dispatch sweep failed; will retry")
-
     def start(self) -> None:
-        self._loop_task = asyncio.create_task(self._loop(), name="dispatcher")
+        self.loop.start()
 
     async def stop(self) -> None:
-        if self._loop_task:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+        await self.loop.stop()
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=self.settings.webhook_timeout + 5)

@@ -13,12 +13,12 @@ import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from shared.embedded.lifecycle import AsyncLifecycle
 from shared.embedded.ports import free_port
 
 __all__ = ["MailSink"]
@@ -69,7 +69,7 @@ class _Store:
         return "250 Message accepted for delivery"
 
 
-class MailSink:
+class MailSink(AsyncLifecycle):
     """SMTP server on ``host:port`` (``port=None``: a free port) storing mail in ``directory``.
 
     ``directory`` is the mail folder itself; regwatch passes ``settings.mail_dir``
@@ -137,18 +137,6 @@ class MailSink:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop_sync()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     def __repr__(self) -> str:
         where = f"{self.host}:{self._port}" if self._port else self.host

@@ -20,9 +20,9 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Self
+from typing import IO
 
+from shared.embedded.lifecycle import AsyncLifecycle
 from shared.embedded.ports import free_port
 from shared.kafka_admin import wait_for_broker
 
@@ -53,7 +53,7 @@ def resolve_binary() -> str:
         raise TansuError(str(exc)) from exc
 
 
-class TansuBroker:
+class TansuBroker(AsyncLifecycle):
     """Runs ``tansu broker`` on ``127.0.0.1:<port>`` as a child process.
 
     ``port=None`` picks a free port. Logs go to ``<log_dir>/tansu.log`` (``log_dir=None``:
@@ -199,18 +199,6 @@ class TansuBroker:
         if self._log is not None:
             self._log.close()
             self._log = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"

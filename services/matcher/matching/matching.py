@@ -381,6 +381,30 @@ def _group_by_subscriber(pairs: Iterable[tuple[WatchItem, Match]]) -> dict[str, 
 # --- index ----------------------------------------------------------------------------------
 
 
+def _app_keys(app: _AppName) -> list[tuple[str, str]]:
+    """Index keys of an app name: normalized, romanized, alias-table brand."""
+    keys: list[tuple[str, str]] = []
+    if app.norm:
+        keys.append(("app-norm", app.norm))
+    if app.roman:
+        keys.append(("app-roman", app.roman))
+    if app.brand is not None:
+        keys.append(("app-brand", app.brand.id))
+    return keys
+
+
+def _company_keys(company: _Company) -> list[tuple[str, str]]:
+    """Index keys of a company name: normalized, core, romanized core."""
+    keys: list[tuple[str, str]] = []
+    if company.norm:
+        keys.append(("co-norm", company.norm))
+    if company.core:
+        keys.append(("co-core", company.core))
+    if company.roman:
+        keys.append(("co-roman", company.roman))
+    return keys
+
+
 class WatchIndex:
     """Watches keyed for O(1) candidate lookup per entity.
 
@@ -405,23 +429,9 @@ class WatchIndex:
 
     @staticmethod
     def _keys_of(watch: _Watch) -> list[tuple[str, str]]:
-        keys: list[tuple[str, str]] = []
-        if watch.app is not None:
-            a = watch.app
-            if a.norm:
-                keys.append(("app-norm", a.norm))
-            if a.roman:
-                keys.append(("app-roman", a.roman))
-            if a.brand is not None:
-                keys.append(("app-brand", a.brand.id))
+        keys = _app_keys(watch.app) if watch.app is not None else []
         if watch.company is not None:
-            c = watch.company
-            if c.norm:
-                keys.append(("co-norm", c.norm))
-            if c.core:
-                keys.append(("co-core", c.core))
-            if c.roman:
-                keys.append(("co-roman", c.roman))
+            keys.extend(_company_keys(watch.company))
         if watch.group is not None:
             keys.append(("co-group", watch.group.id))
         return keys
@@ -449,24 +459,10 @@ class WatchIndex:
                     del self._keys[key]
 
     def _lookup_keys(self, ent: _Entity) -> list[tuple[str, str]]:
-        keys: list[tuple[str, str]] = []
-        if ent.app is not None:
-            a = ent.app
-            if a.norm:
-                keys.append(("app-norm", a.norm))
-            if a.roman:
-                keys.append(("app-roman", a.roman))
-            if a.brand is not None:
-                keys.append(("app-brand", a.brand.id))
+        keys = _app_keys(ent.app) if ent.app is not None else []
         for subject in ent.subjects:
-            c = subject.company
-            if c.norm:
-                keys.append(("co-norm", c.norm))
-            if c.core:
-                keys.append(("co-core", c.core))
-            if c.roman:
-                keys.append(("co-roman", c.roman))
-            keys.extend(("co-group", g.id) for g in c.groups)
+            keys.extend(_company_keys(subject.company))
+            keys.extend(("co-group", g.id) for g in subject.company.groups)
         keys.extend(("co-group", g.id) for g in ent.owners)
         return keys
 
