@@ -8,11 +8,8 @@ name. ``regwatch run`` is a thin CLI over this class; tests use it directly.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -30,12 +27,12 @@ from shared.embedded.mailsink import MailSink
 from shared.embedded.tansu import TansuBroker
 from shared.kafka_admin import ensure_topics
 from shared.logging import get_logger
+from shared.runtime_file import remove_runtime_file, write_runtime_file
 from shared.settings import Settings
 
 log = get_logger("regwatch.runtime")
 
 SERVICE_NAMES = ("ingestor", "matcher", "notifier")
-RUNTIME_FILE = "runtime.json"
 
 
 @dataclass
@@ -148,18 +145,21 @@ class Runtime:
         }
 
     def _write_runtime_file(self) -> None:
-        path = self.settings.data_dir / RUNTIME_FILE
-        path.write_text(json.dumps(self.describe(), indent=2))
+        write_runtime_file(self.settings.data_dir, self.describe())
 
     async def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
         if self._server_task is not None:
-            with contextlib.suppress(Exception):
+            try:
                 await self._server_task
+            except Exception:
+                log.exception("HTTP server stopped with an error")
         for service in reversed(self.services):
-            with contextlib.suppress(Exception):
+            try:
                 await service.stop()
+            except Exception:
+                log.exception("service did not stop cleanly", extra={"service": service.name})
         if self.broker is not None:
             await self.broker.stop()
         if self.db is not None:
@@ -168,14 +168,4 @@ class Runtime:
             await self.mailsink.stop()
         if self.tansu is not None:
             await self.tansu.stop()
-        with contextlib.suppress(FileNotFoundError):
-            (self.settings.data_dir / RUNTIME_FILE).unlink()
-
-
-def read_runtime_file(data_dir: Path) -> dict[str, Any] | None:
-    path = data_dir / RUNTIME_FILE
-    try:
-        data: dict[str, Any] = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-    return data
+        remove_runtime_file(self.settings.data_dir)

@@ -76,4 +76,5 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str) -> None:
-    command.upgrade(alembic_config(url), "head")
+    """Upgrade to every head: each service may add its own branch of migrations."""
+    command.upgrade(alembic_config(url), "heads")

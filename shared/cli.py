@@ -1,0 +1,87 @@
+"""Helpers for regwatch's command line: settings, JSON output, one-line errors, database.
+
+Every service's CLI module builds on these; ``services/cli.py`` composes them into ``regwatch``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, NoReturn, ParamSpec, TypeVar
+
+import typer
+from pydantic import ValidationError
+
+from shared.db import Database
+from shared.errors import RegwatchError
+from shared.logging import setup_logging
+from shared.settings import Settings
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def emit(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def load_settings(*, service: bool = False) -> Settings:
+    """Settings from the environment; one-shot commands log only warnings and errors."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]).upper() if first["loc"] else "?"
+        fail(f"invalid setting REGWATCH_{field}: {first['msg']}")
+    level = settings.log_level if service else "WARNING"
+    setup_logging(level, settings.log_format)
+    return settings
+
+
+def friendly(func: Callable[P, T]) -> Callable[P, T]:
+    """Turn the product's own errors into one-line messages and exit code 1."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return func(*args, **kwargs)
+        except RegwatchError as exc:
+            fail(str(exc))
+        except OSError as exc:
+            fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+
+    return wrapper
+
+
+async def with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    db = Database(settings.sqlalchemy_url)
+    try:
+        await db.migrate()
+        return await work(db)
+    finally:
+        await db.dispose()
+
+
+def read_file(path: Path) -> bytes:
+    if not path.exists():
+        fail(f"{path}: no such file")
+    if path.is_dir():
+        fail(f"{path}: is a folder, expected a notice file")
+    return path.read_bytes()
+
+
+def run_with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run one unit of CLI work against the migrated database."""
+    return asyncio.run(with_db(settings, work))
+
+
+def sub_app(help_text: str) -> typer.Typer:
+    return typer.Typer(help=help_text, no_args_is_help=True)
