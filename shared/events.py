@@ -133,3 +133,26 @@ class DeliveryEvent(_Model):
 
     def dump(self) -> dict[str, object]:
         return self.model_dump(mode="json", by_alias=True)
+
+
+WATCHLIST_SCHEMA: Final = "regwatch.watchlist/v1"
+
+
+class WatchItemRef(_Model):
+    id: int
+    kind: WatchKind
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+
+
+class WatchlistEvent(_Model):
+    """A change to one subscriber's watchlist, in order per subscriber (key: subscriber_id)."""
+
+    schema_: Literal["regwatch.watchlist/v1"] = Field(default=WATCHLIST_SCHEMA, alias="schema")
+    op: Literal["added", "removed", "updated"]
+    subscriber_id: str
+    watch: WatchItemRef
+    at: datetime
+
+    def dump(self) -> dict[str, object]:
+        return self.model_dump(mode="json", by_alias=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 NOTICES = "regwatch.notices.v1"
 MATCHES = "regwatch.matches.v1"
 DELIVERIES = "regwatch.deliveries.v1"
+WATCHLIST = "regwatch.watchlist.v1"
 DLQ_SUFFIX = ".dlq"
 
 
@@ -29,10 +30,14 @@ class Topics:
     def deliveries(self) -> str:
         return self._name(DELIVERIES)
 
+    @property
+    def watchlist(self) -> str:
+        return self._name(WATCHLIST)
+
     @staticmethod
     def dlq(topic: str) -> str:
         return topic + DLQ_SUFFIX
 
     def all(self) -> list[str]:
-        main = [self.notices, self.matches, self.deliveries]
-        return [*main, self.dlq(self.notices), self.dlq(self.matches)]
+        main = [self.notices, self.matches, self.deliveries, self.watchlist]
+        return [*main, self.dlq(self.notices), self.dlq(self.matches), self.dlq(self.watchlist)]
