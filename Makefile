@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint typecheck kafka-fetch clean
+.PHONY: setup run test lint kafka-fetch bench bench-quick clean
 
 setup: $(STAMP)
 
@@ -23,6 +23,12 @@ lint: setup
 
 test: setup lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m bench.run
+
+bench-quick: setup
+	$(BIN)/python -m bench.run --quick
 
 kafka-fetch:
 	scripts/kafka fetch

@@ -10,10 +10,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from shared.embedded.local_kafka import KAFKA_SCRIPT
 from shared.embedded.ports import free_port
 from shared.kafka_admin import ensure_topics, wait_for_broker
 from shared.topics import Topics
-from tests.support.brokers import KAFKA_SCRIPT
 
 
 async def _partitions(bootstrap: str, topics: list[str]) -> dict[str, int]:

