@@ -1,0 +1,202 @@
+"""The whole pipeline on a real broker: notices posted at a fixed rate -> ingest -> match ->
+signed webhook at a local receiver; throughput and p50/p99 latency, against a raw aiokafka
+produce -> consume loop at the same rate on the same broker in the same run.
+
+    python -m bench.pipeline [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from bench.common import arrivals, emit, local_broker, percentile, receiver_process, save
+from services.notifier.payloads import delivery_id
+from services.runtime import Runtime
+from shared.kafka_admin import ensure_topics
+from shared.settings import Settings
+
+RATE = 100.0  # notices per second offered
+
+
+def notice(i: int, run: str) -> dict[str, Any]:
+    return {
+        "schema": "regwatch.notice/v1",
+        "notice_id": f"bench-{run}-{i}",
+        "regulator": {"code": "MIIT", "name": "工业和信息化部"},
+        "kind": "rectification",
+        "title": f"关于侵害用户权益行为的APP通报（基准第{i}批）",
+        "published_on": "2026-11-20",
+        "deadline": {
+            "due_on": "2026-11-27",
+            "rule": "calendar_days",
+            "amount": 7,
+            "source_text": "一周内",
+        },
+        "entities": [
+            {"kind": "app", "name": "抖音", "developer": "北京微播视界科技有限公司"},
+            {"kind": "app", "name": "某某天气", "developer": "某某信息技术有限公司"},
+        ],
+    }
+
+
+async def offered(count: int, send: Any) -> dict[int, float]:
+    """Call ``send(i)`` at RATE per second without waiting for answers; i -> send time."""
+    sent: dict[int, float] = {}
+    tasks = []
+    start = time.time()
+    for i in range(count):
+        delay = start + i / RATE - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sent[i] = time.time()
+        tasks.append(asyncio.create_task(send(i)))
+    await asyncio.gather(*tasks)
+    return sent
+
+
+def summary(latencies: list[float], first: float, last: float, count: int) -> dict[str, Any]:
+    return {
+        "delivered": len(latencies),
+        "throughput_per_s": round(len(latencies) / max(last - first, 1e-9), 1),
+        "p50_ms": round(percentile(latencies, 50) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 99) * 1000, 1),
+        "lost": count - len(latencies),
+    }
+
+
+async def pipeline(bootstrap: str, kind: str, count: int, hook_url: str) -> dict[str, Any]:
+    run = uuid.uuid4().hex[:8]
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            kafka_bootstrap=bootstrap,
+            kafka_idempotence=kind != "tansu",
+            topic_namespace=f"bench{run}",
+            data_dir=Path(tmp),
+            http_port=0,
+            smtp_host="127.0.0.1",
+            webhook_allow_private=True,
+            dispatch_interval=0.05,
+            log_level="WARNING",
+        )
+        runtime = Runtime(settings)
+        await runtime.start()
+        try:
+            async with httpx.AsyncClient(base_url=runtime.http_url, timeout=30) as client:
+                made = (
+                    await client.post(
+                        "/v1/subscribers", json={"name": "bench", "webhook_url": hook_url}
+                    )
+                ).json()
+                auth = {"Authorization": f"Bearer {made['api_key']}"}
+                await client.post(
+                    "/v1/watches", json={"kind": "app", "name": "Douyin"}, headers=auth
+                )
+
+                async def send(i: int) -> None:
+                    answer = await client.post("/v1/notices", json=notice(i, run))
+                    answer.raise_for_status()
+
+                sent = await offered(count, send)
+                ids = {
+                    delivery_id(
+                        made["id"], f"bench-{run}-{i}", "notice.matched", "match", "webhook"
+                    ): i
+                    for i in range(count)
+                }
+                deadline = time.time() + 60
+                got: dict[int, float] = {}
+                while time.time() < deadline:
+                    got = {
+                        ids[h]: at for _, h, at in arrivals(hook_url.rsplit("/", 1)[0]) if h in ids
+                    }
+                    if len(got) >= count:
+                        break
+                    await asyncio.sleep(0.5)
+        finally:
+            await runtime.stop()
+    latencies = [got[i] - sent[i] for i in got]
+    first = min(sent.values())
+    last = max(got.values()) if got else first
+    return summary(latencies, first, last, count)
+
+
+async def raw_kafka(bootstrap: str, count: int) -> dict[str, Any]:
+    topic = f"bench-raw-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(bootstrap, [topic], partitions=3)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=f"g-{topic}", auto_offset_reset="earliest"
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await consumer.start()
+    await producer.start()
+    got: dict[int, float] = {}
+
+    async def consume() -> None:
+        while len(got) < count:
+            batch = await consumer.getmany(timeout_ms=200)
+            now = time.time()
+            for records in batch.values():
+                for record in records:
+                    got[json.loads(record.value)["i"]] = now
+            await consumer.commit()
+
+    reader = asyncio.create_task(consume())
+    try:
+        await asyncio.sleep(1)  # let the group settle
+
+        async def send(i: int) -> None:
+            body = json.dumps(notice(i, "raw") | {"i": i}).encode()
+            await producer.send_and_wait(topic, body, key=str(i).encode())
+
+        sent = await offered(count, send)
+        await asyncio.wait_for(reader, 60)
+    finally:
+        reader.cancel()
+        await producer.stop()
+        await consumer.stop()
+    latencies = [got[i] - sent[i] for i in got]
+    return summary(latencies, min(sent.values()), max(got.values()), count)
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    count = int(RATE * (5 if quick else 20))
+    with local_broker() as broker, receiver_process() as receiver:
+        raw = asyncio.run(raw_kafka(broker.bootstrap, count))
+        regwatch = asyncio.run(pipeline(broker.bootstrap, broker.kind, count, receiver + "/hook"))
+    result = {
+        "bench": "pipeline",
+        "broker": broker.kind,
+        "offered_per_s": RATE,
+        "notices": count,
+        **{f"regwatch_{k}": v for k, v in regwatch.items()},
+        **{f"raw_kafka_{k}": v for k, v in raw.items()},
+        "ratio_vs_raw_kafka": round(
+            regwatch["throughput_per_s"] / max(raw["throughput_per_s"], 1e-9), 3
+        ),
+        "p99_ratio_vs_raw_kafka": round(regwatch["p99_ms"] / max(raw["p99_ms"], 1e-9), 1),
+        "goal": "p99 < 250 ms at 100 notices/s",
+        "goal_met": regwatch["p99_ms"] < 250 and regwatch["lost"] == 0,
+    }
+    emit(result)
+    save("pipeline", [result])
+    return [result]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    run(parser.parse_args().quick)
+
+
+if __name__ == "__main__":
+    main()
