@@ -40,6 +40,12 @@ class Deadline(_Model):
     estimated: bool = Field(
         default=False, description="true when the holiday calendar does not cover the year"
     )
+    due_hour: int | None = Field(
+        default=None,
+        ge=0,
+        le=24,
+        description="hour of due_on (Asia/Shanghai) the deadline falls at, e.g. 12 for '12点前'",
+    )
 
 
 class Entity(_Model):
@@ -49,6 +55,18 @@ class Entity(_Model):
     store: str | None = None
     version: str | None = None
     issues: list[str] = Field(default_factory=list)
+
+
+class NoticeRef(_Model):
+    """An earlier notice that this one refers back to ("2021年1月22日，我部向社会通报了157家…")."""
+
+    published_on: date
+    count: int | None = Field(default=None, description="apps or companies it named")
+    regulator_code: str | None = None
+    title: str | None = None
+    notice_id: str | None = Field(
+        default=None, description="the stored notice it refers to, once the ingestor found it"
+    )
 
 
 class NoticeEvent(_Model):
@@ -63,6 +81,18 @@ class NoticeEvent(_Model):
     entities: list[Entity] = Field(default_factory=list)
     source_url: str | None = None
     language: str = "zh"
+    follows_up: NoticeRef | None = Field(
+        default=None, description="the earlier notice a removal or re-check follows up"
+    )
+    list_incomplete: bool = Field(
+        default=False,
+        description="true when the notice names more apps than its text lists (image-only "
+        "list, attachment not given, a news article naming a few)",
+    )
+    list_incomplete_reason: str | None = None
+    declared_count: int | None = Field(
+        default=None, description="how many apps the notice says it names ('等84款App')"
+    )
 
     def dump(self) -> dict[str, object]:
         """JSON-ready dict using the public field names (``schema``, not ``schema_``)."""
@@ -112,6 +142,16 @@ class MatchEvent(_Model):
     notice: NoticeSummary
     matches: list[Match] = Field(min_length=1)
     matched_at: datetime
+    reason: str = Field(
+        default="match",
+        max_length=40,
+        description=(
+            "which alert of this (subscriber, notice) this is: 'match' for the first, "
+            "'match-2', 'match-3'... for later ones that carry only matches not alerted before "
+            "(a watch added afterwards, a notice updated with more entities); the notifier's "
+            "ledger reason"
+        ),
+    )
 
     def dump(self) -> dict[str, object]:
         return self.model_dump(mode="json", by_alias=True)

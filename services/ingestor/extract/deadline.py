@@ -19,7 +19,10 @@ from .textutil import CN_NUMERAL_CHARS, EN_NUMBER_PATTERN, cn_number, en_number,
 
 _NUM = rf"(?:\d{{1,3}}|[{CN_NUMERAL_CHARS}]{{1,4}})"
 _MODAL = r"(?:应当|应|须|需|必须|务必|要|请)"
-_BEFORE = r"\s*(?:(?P<hour>\d{1,2})\s*(?:[点时:](?:\s*\d{1,2}\s*分?)?|:\d{2}))?\s*(?:之前|以前|前)"
+_BEFORE = (
+    r"\s*(?:(?P<period>上午|中午|下午|晚上|晚)?\s*(?P<hour>\d{1,2})\s*"
+    r"(?:[点时:](?:\s*\d{1,2}\s*分?|整)?|:\d{2}))?\s*(?:之前|以前|前)"
+)
 _YMD = r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]"
 _MD = r"(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]"
 # "应在2025年4月1日前", "应于2020年1月6日12点前", "请相关企业于3月5日前完成整改".
@@ -32,7 +35,10 @@ _ABS_MD_BARE = re.compile(
     rf"(?:在|于)\s*(?<![年\d]){_MD}{_BEFORE}(?=\s*(?:完成|整改|反馈|提交|报送))"
 )
 _SINCE = r"(?:(?:自|从)?(?:本通报|本通知|通报|通知)?(?:发布|印发|公布|下发|发出)?之?日起\s*)?"
-_WORKING = re.compile(rf"{_SINCE}(?<![\d月.])(?P<n>{_NUM})\s*个?\s*工作日(?:之内|以内|内)")
+_WORKING = re.compile(
+    rf"{_SINCE}(?<![\d月.])(?P<n>{_NUM})\s*个?\s*工作日(?:之内|以内|内)"
+    rf"|(?:期限|时限|限期)(?:为|是)?\s*(?P<n2>{_NUM})\s*个?\s*工作日"
+)
 _CAL_DAYS = re.compile(
     rf"{_SINCE}(?<![\d月.])(?P<n>{_NUM})\s*(?:个)?\s*(?:自然日|日|天)(?:之内|以内|内)"
 )
@@ -60,6 +66,20 @@ _EN_DAYS = re.compile(
     re.I,
 )
 _EN_ACTION = re.compile(r"rectif|fix|correct|remed|comply|report|resolve|address|deadline", re.I)
+_EN_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+    )
+}
+# "fix the problems by Nov. 10", "have until January 5, 2022 to rectify"
+_EN_ABSOLUTE = re.compile(
+    r"\b(?:by|before|until|no later than)\s+(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?"
+    r"(?P<mon>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+    r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?\s+(?P<d>\d{1,2})"
+    r"(?:st|nd|rd|th)?\b(?:,?\s+(?P<y>(?:19|20)\d{2})\b)?",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +95,50 @@ def _sentence_around(text: str, start: int, end: int) -> str:
     return text[left + 1 : right]
 
 
+def _hour(m: re.Match[str]) -> int | None:
+    raw = m.groupdict().get("hour")
+    if raw is None:
+        return None
+    hour = int(raw)
+    if m.groupdict().get("period") in ("下午", "晚上", "晚") and hour < 12:
+        hour += 12
+    return hour if 0 <= hour <= 24 else None
+
+
+def _month_day(published_on: date, month: int, day: int) -> date | None:
+    """Month and day without a year: the first such date on or after publication (a December
+    notice with a January deadline is due next year)."""
+    try:
+        due = date(published_on.year, month, day)
+        if due < published_on:
+            due = date(published_on.year + 1, month, day)
+    except ValueError:
+        return None
+    return due
+
+
+def _english_absolute(text: str, folded: str, published_on: date) -> list[_Found]:
+    found: list[_Found] = []
+    for m in _EN_ABSOLUTE.finditer(folded):
+        if not _EN_ACTION.search(_sentence_around(folded, m.start(), m.end())):
+            continue
+        month, day = _EN_MONTHS[m["mon"][:3].lower()], int(m["d"])
+        if m["y"]:
+            try:
+                due: date | None = date(int(m["y"]), month, day)
+            except ValueError:
+                continue
+            if due is not None and due < published_on:
+                continue
+        else:
+            due = _month_day(published_on, month, day)
+        if due is None:
+            continue
+        phrase = text[m.start() : m.end()]
+        found.append(_Found(m.start(), Deadline(due_on=due, rule="absolute", source_text=phrase)))
+    return found
+
+
 def _absolute(text: str, folded: str, published_on: date) -> list[_Found]:
     found: list[_Found] = []
     for pattern in (_ABS_YMD, _ABS_YMD_BARE):
@@ -86,22 +150,18 @@ def _absolute(text: str, folded: str, published_on: date) -> list[_Found]:
             if due < published_on:  # a deadline of an earlier notice, quoted
                 continue
             phrase = text[m.start() : m.end()]
-            found.append(
-                _Found(m.start(), Deadline(due_on=due, rule="absolute", source_text=phrase))
-            )
+            deadline = Deadline(due_on=due, rule="absolute", source_text=phrase, due_hour=_hour(m))
+            found.append(_Found(m.start(), deadline))
     for pattern in (_ABS_MD, _ABS_MD_BARE):
         for m in pattern.finditer(folded):
-            month, day = int(m["m"]), int(m["d"])
-            try:
-                due = date(published_on.year, month, day)
-                if due < published_on:  # December notice, January deadline
-                    due = date(published_on.year + 1, month, day)
-            except ValueError:
+            month_day = _month_day(published_on, int(m["m"]), int(m["d"]))
+            if month_day is None:
                 continue
             phrase = text[m.start() : m.end()]
-            found.append(
-                _Found(m.start(), Deadline(due_on=due, rule="absolute", source_text=phrase))
+            deadline = Deadline(
+                due_on=month_day, rule="absolute", source_text=phrase, due_hour=_hour(m)
             )
+            found.append(_Found(m.start(), deadline))
     return found
 
 
@@ -118,7 +178,7 @@ def _relative(
 ) -> list[_Found]:
     found: list[_Found] = []
     for m in pattern.finditer(folded):
-        raw = m.groupdict().get("n")
+        raw = m.groupdict().get("n") or m.groupdict().get("n2")
         amount = number(raw) if raw else 1
         if amount is None or amount <= 0 or amount > 366:
             continue
@@ -158,9 +218,10 @@ def extract_deadline(text: str, published_on: date) -> Deadline | None:
     folded = fold_width(text)
     absolute = _absolute(text, folded, published_on)
     with_year = [f for f in absolute if re.search(r"\d{4}\s*年", f.deadline.source_text)]
+    english = _english_absolute(text, folded, published_on)
     groups: list[list[_Found]] = [
         with_year,
-        [f for f in absolute if f not in with_year],
+        [f for f in absolute if f not in with_year] + english,
         _relative(text, folded, published_on, _WORKING, cn_number, working=True)
         + _relative(
             text,

@@ -1,26 +1,30 @@
-"""Bytes to text, and telling HTML from plain text.
+"""Bytes to text, and telling HTML, CSV and .docx from plain text.
 
-Notices arrive as UTF-8 (with or without a BOM) or as GBK/GB18030 pages from older government
-sites. Anything else - PDFs, spreadsheets, images, archives, random binary - is refused with an
-``InputError`` naming the file.
+Notices arrive as UTF-8 (with or without a BOM), UTF-16 (with a BOM, or without one when the
+zero bytes give it away) or as GBK/GB18030 pages from older government sites; attachments as
+.docx (a zip holding ``word/document.xml``) or CSV. Anything else - PDFs, spreadsheets, images,
+other archives, random binary - is refused with an ``InputError`` naming the file.
 """
 
 from __future__ import annotations
 
 import codecs
+import io
 import re
 import unicodedata
+import zipfile
 from pathlib import PurePosixPath
 from typing import Literal
 from urllib.parse import urlsplit
 
 from shared.errors import InputError
 
-Format = Literal["html", "text"]
+Format = Literal["html", "text", "csv", "docx"]
 
 HTML_EXTENSIONS = frozenset({".html", ".htm", ".shtml", ".xhtml"})
-TEXT_EXTENSIONS = frozenset({".txt", ".text", ".md"})
-SUPPORTED = ".html, .htm, .shtml, .txt, .text, .md (or no extension)"
+TEXT_EXTENSIONS = frozenset({".txt", ".text", ".md", ".tsv"})
+SUPPORTED = ".html, .htm, .shtml, .txt, .text, .md, .tsv, .csv, .docx (or no extension)"
+ZIP_MAGIC = b"PK\x03\x04"
 
 # Signatures of binary formats we are sometimes handed by mistake.
 _MAGIC = (
@@ -57,6 +61,10 @@ def format_from_name(name: str) -> Format | None:
         return None
     if suffix in HTML_EXTENSIONS:
         return "html"
+    if suffix == ".csv":
+        return "csv"
+    if suffix == ".docx":
+        return "docx"
     raise InputError(f"{name}: unsupported file type '{suffix}' (supported: {SUPPORTED})")
 
 
@@ -71,8 +79,49 @@ def _looks_binary(text: str) -> bool:
     return bad > max(2, len(text) // 100)
 
 
+def _utf16_without_bom(data: bytes) -> str | None:
+    """ "utf-16-le"/"utf-16-be" when every other byte is mostly zero (Latin text, digits and
+    markup in UTF-16), else None."""
+    sample = data[:4000]
+    if len(sample) < 8 or len(sample) % 2:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > len(odd) * 0.1 and even.count(0) < len(even) * 0.05:
+        return "utf-16-le"
+    if even.count(0) > len(even) * 0.1 and odd.count(0) < len(odd) * 0.05:
+        return "utf-16-be"
+    return None
+
+
+def is_docx(data: bytes) -> bool:
+    """A zip package with a Word main document."""
+    if not data.startswith(ZIP_MAGIC):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            return "word/document.xml" in package.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+_CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]{2,20})""", re.I)
+
+
+def _declared_charset(data: bytes) -> str | None:
+    """The charset a page declares (``<meta charset=big5>``) when it is not a GB one (GB pages
+    are read as GB18030, the superset of GB2312 and GBK)."""
+    m = _CHARSET.search(data[:4096])
+    if m is None:
+        return None
+    declared = m.group(1).decode("ascii").lower()
+    if declared.startswith("gb") or declared in ("utf-8", "utf8", "x-gbk", "cp936"):
+        return None
+    return declared
+
+
 def decode_bytes(data: bytes, *, name: str) -> str:
-    """Decode a notice: UTF-8 (BOM optional), UTF-16 with a BOM, else GB18030.
+    """Decode a notice: UTF-8 (BOM optional), UTF-16 (BOM, or zero bytes), a page's declared
+    charset (Big5 reprints), else GB18030.
 
     Raises InputError when the input is empty or is not text in any of these encodings.
     """
@@ -82,16 +131,20 @@ def decode_bytes(data: bytes, *, name: str) -> str:
     if data.startswith(_MAGIC):
         raise undecodable
     text: str | None = None
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    bom = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    utf16 = "utf-16" if bom else _utf16_without_bom(data)
+    if utf16:
         try:
-            text = data.decode("utf-16")
+            text = data.decode(utf16)
         except UnicodeDecodeError:
             text = None
     if text is None:
-        for encoding in ("utf-8-sig", "gb18030"):
+        for encoding in ("utf-8-sig", _declared_charset(data), "gb18030"):
+            if encoding is None:
+                continue
             try:
                 text = data.decode(encoding)
-            except UnicodeDecodeError:
+            except (UnicodeDecodeError, LookupError):
                 continue
             break
     if text is None or _looks_binary(text):

@@ -1,8 +1,13 @@
-"""Apps named in English news articles (simple for now).
+"""Apps named in English news articles, paragraph by paragraph (the headline only when the
+body names nobody).
 
-"... named 43 apps, including WeChat, Tencent Map and Tencent Video" -> three apps.
-"Tencent-owned Kugou" -> Kugou, developer "Tencent"; "Tencent Holdings Ltd.'s WeChat" -> WeChat,
-developer "Tencent Holdings Ltd."; "Sogou Inc." -> a company.
+- "... named 43 apps, including WeChat, Tencent Map and Tencent Video", "such as", "among them
+  were", "The list also names X and Y", "short-video apps Douyin and Kuaishou", "Douyin,
+  Kuaishou and LinkedIn were among the 105 apps" -> the apps named;
+- "Tencent-owned Kugou", "Tencent Holdings Ltd.'s WeChat", "Tencent Holdings' QQ Music" -> the
+  parent as developer hint; "ride-hailing service Caocao Chuxing" -> Caocao Chuxing;
+- "Sogou Inc." and "apps from Tencent, Alibaba and ByteDance" -> companies;
+- appositions ("Huya, a game streaming platform"), dates and "those operated by ..." are not.
 """
 
 from __future__ import annotations
@@ -15,8 +20,13 @@ from .merge import entity_kind, is_company, merge_entities
 
 _ABBREVIATION = re.compile(r"\b(?:Ltd|Inc|Co|Corp|Mr|Ms|Dr|St|No|U\.S|vs)$")
 _LIST_START = re.compile(
-    r"\b(?:includ(?:ing|ed|es|e)|such as|among them(?: were| are)?|list(?:ed)?(?: apps)? like)\s+",
-    re.I,
+    r"\b(?i:includ(?:ing|ed|es|e)|such as|among them(?: were| are)?|among which(?: were| are)?"
+    r"|list(?:ed)?(?: apps)? like)\s+"
+    # "The list also names ByteDance's Toutiao", "named Tencent's WeChat": a name right after
+    r"|\b(?:names|named|cites|cited|lists|listed|flags|flagged|singles out|singled out)\s+"
+    r"(?=[A-Z][\w.&'’-]*(?:\s|,|$))(?!(?:The|A|An|It|Its|Their|This|These|Those)\b)"
+    # "short-video apps Douyin and Kuaishou were ...": names right after a plural noun
+    r"|\b(?:apps|applications|platforms)\s+(?=[A-Z])(?!(?:The|A|An|In|On|It|By)\b)"
 )
 # Where a list stops: end of sentence (not after Ltd./Inc.), or a clause that is not a name.
 _LIST_END = re.compile(
@@ -25,10 +35,21 @@ _LIST_END = re.compile(
     r"|among others|and others|and other|were not|will|would|should|must|after|because)\b",
 )
 _OWNED = re.compile(r"^(?P<owner>[A-Z][\w&.]*(?:\s[A-Z][\w&.]*)*)-(?:owned|backed)\s+(?P<name>.+)$")
-_POSSESSIVE = re.compile(r"^(?P<owner>.+?)['’]s\s+(?P<name>.+)$")
+_POSSESSIVE = re.compile(r"^(?P<owner>.+?)(?:['’]s|(?<=s)['’])\s+(?P<name>.+)$")
 _SKIP = re.compile(
-    r"^(?:apps?|others?|more|many|some|several|those|these|the|an?|its|their|other apps)$", re.I
+    r"^(?:apps?|others?|more|many|some|several|those|these|the|an?|its|their|other apps"
+    r"|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|today|yesterday"
+    r"|Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+    r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?$",
+    re.I,
 )
+_COMPANIES_OF = re.compile(
+    r"^(?:the\s+)?(?:mobile\s+)?(?:apps?|applications|services)\s+"
+    r"(?:from|by|of|owned by|operated by|run by|developed by)\s+",
+    re.I,
+)
+# "including those operated by Huawei, Tencent and Xiaomi": not a list of apps.
+_NOT_A_LIST = re.compile(r"^(?:those|these|ones|the ones|them|stores|app stores)\b", re.I)
 
 
 def _items(fragment: str) -> list[str]:
@@ -37,34 +58,87 @@ def _items(fragment: str) -> list[str]:
     return [item.strip(" \"'“”‘’") for item in fragment.split(",") if item.strip()]
 
 
-def _entity(item: str) -> Entity | None:
+# "ride-hailing service Caocao Chuxing", "recipe app Xiachufang": a lower-case description
+# before the name.
+_DESCRIPTION = re.compile(r"^(?:[a-z][a-z0-9-]*\s+){1,5}(?=[A-Z0-9])")
+
+
+# Lower-case words that may sit inside a name ("Bank of China", "Ele.me", "iQiyi" are fine).
+_NAME_JOINERS = frozenset({"of", "for", "and", "de", "la", "the", "&"})
+
+
+def _cut_at_prose(item: str) -> str:
+    """ "LinkedIn illegally collected user data" -> "LinkedIn": a name ends where lower-case
+    prose starts (camel-case words such as iQiyi or eLong are names)."""
+    words = item.split()
+    kept: list[str] = []
+    for word in words:
+        prose = word[:1].islower() and not re.match(r"[a-z]+[A-Z.]", word)
+        if prose and kept and word not in _NAME_JOINERS:
+            break
+        kept.append(word)
+    while kept and kept[-1] in _NAME_JOINERS:
+        kept.pop()
+    return " ".join(kept)
+
+
+def _entity(item: str, *, strict: bool = False) -> Entity | None:
+    """One list item as an entity; ``strict``: the whole item must read as a name."""
+    item = _DESCRIPTION.sub("", item)
     item = re.sub(r"^(?:the|apps?(?: from| by| of)?|popular|app)\s+", "", item, flags=re.I)
-    item = re.sub(r"\s+(?:apps?|application|platform)$", "", item, flags=re.I).strip()
-    if not item or _SKIP.match(item) or len(item.split()) > 6:
-        return None
-    if not re.match(r"[A-Z0-9]", item):
-        return None
     developer: str | None = None
     owned = _OWNED.match(item)
     possessive = _POSSESSIVE.match(item)
     if owned:
         developer, item = owned["owner"], owned["name"]
     elif possessive:
-        developer, item = possessive["owner"], possessive["name"]
-        item = re.sub(r"^(?:e-?\w+|video|music|\w+-\w+)\s+(?:apps?|platform)$", "", item)
-        if not item or not re.match(r"[A-Z0-9]", item):
+        owner = possessive["owner"].strip()
+        # "The ministry said Tencent's WeChat": the owner is the capitalised run before "'s".
+        tail = re.search(r"(?:(?<=\s)|^)(?:[A-Z0-9][\w.&+-]*\s?)+$", owner)
+        if tail is None or (strict and tail.start() > 0):
             return None
+        developer, item = tail.group(0).strip(), possessive["name"]
+        item = _DESCRIPTION.sub("", item)
+    item = re.sub(r"\s+(?:apps?|application|platform)$", "", item, flags=re.I).strip()
+    cut = _cut_at_prose(item)
+    if strict and cut != item:
+        return None
+    item = cut
+    if not item or _SKIP.match(item) or len(item.split()) > 6:
+        return None
+    if not re.match(r"[A-Za-z0-9]", item) or not re.search(r"[A-Za-z]{2}", item):
+        return None
+    if item[0].islower() and not re.match(r"[a-z]+[A-Z.]", item):
+        return None
     if is_company(item) and developer is None:
         return Entity(kind="company", name=item)
     return Entity(kind=entity_kind(item, developer=developer), name=item, developer=developer)
 
 
-def extract_entities_en(text: str) -> list[Entity]:
-    """Entities from "including A, B and C" style lists in English prose."""
+# "Douyin, Kuaishou and LinkedIn were among the 105 apps": names that open a sentence.
+_AMONG = re.compile(
+    r"(?:^|(?<=[.!?:;]\s))(?P<names>[A-Z0-9][^.!?:;]{1,200}?)\s+(?:were|are|was|is)\s+"
+    r"(?:also\s+)?(?:among|on (?:the|a|its) (?:\w+\s+)?list|named|listed|cited|singled out)\b"
+)
+
+
+def _from_paragraph(paragraph: str) -> list[Entity]:
     entities: list[Entity] = []
-    flat = re.sub(r"\s+", " ", text)
+    flat = re.sub(r"\s+", " ", paragraph)
+    for m in _AMONG.finditer(flat):
+        names = m["names"]
+        reported = re.search(r".*\b(?:said|says|that)\s+(?=[A-Z0-9])", names)
+        for candidate in (names, names[reported.end() :] if reported else ""):
+            items = [_entity(item, strict=True) for item in _items(candidate)]
+            if items and all(item is not None for item in items):
+                entities.extend(item for item in items if item is not None)
+                break
     for start in _LIST_START.finditer(flat):
         rest = flat[start.end() : start.end() + 400]
+        # "apps from Tencent, Alibaba and ByteDance": the names are the companies
+        companies = _COMPANIES_OF.match(rest)
+        if companies:
+            rest = rest[companies.end() :]
         fragment = rest
         for end in _LIST_END.finditer(rest):
             after = rest[end.end() :].lstrip()[:1]
@@ -77,8 +151,40 @@ def extract_entities_en(text: str) -> list[Entity]:
             abbreviated = end.group(0) == "." and _ABBREVIATION.search(rest[: end.start()])
             fragment = rest[: end.end() if abbreviated else end.start()]
             break
+        if _NOT_A_LIST.match(fragment):
+            continue
         for item in _items(fragment):
             entity = _entity(item)
             if entity is not None:
+                if companies and entity.developer is None:
+                    entity.kind = "company"
                 entities.append(entity)
-    return merge_entities(entities)
+    return entities
+
+
+def _merge_en(entities: list[Entity]) -> list[Entity]:
+    """Duplicates merged; a name given once with its parent and once without is one entity
+    (with the parent), where it first appeared."""
+    merged = merge_entities(entities)
+    with_parent = {e.name: e for e in merged if e.developer is not None}
+    result: list[Entity] = []
+    seen: set[str] = set()
+    for entity in merged:
+        chosen = with_parent.get(entity.name, entity) if entity.developer is None else entity
+        key = f"{chosen.name}|{chosen.developer}"
+        if key not in seen:
+            seen.add(key)
+            result.append(chosen)
+    return result
+
+
+def extract_entities_en(text: str) -> list[Entity]:
+    """Entities from "including A, B and C" style lists in English prose, paragraph by
+    paragraph; the headline counts only when the body names nobody."""
+    paragraphs = [p for p in text.splitlines() if p.strip()]
+    if not paragraphs:
+        return []
+    body = [entity for p in paragraphs[1:] for entity in _from_paragraph(p)]
+    if not body:
+        body = _from_paragraph(paragraphs[0])
+    return _merge_en(body)

@@ -1,47 +1,22 @@
 """Apps listed in HTML tables (MIIT and provincial 通信管理局 pages), and HTML to plain text.
 
-Columns are mapped by header text, not position (序号 | 应用名称/软件名称 | 应用开发者/企业名称/
-公司名称/开发运营者 | 应用来源 | 应用版本/版本号 | 所涉问题/问题项 ...).
-
-rowspan/colspan are expanded into a grid in which every cell remembers the ``<td>`` it came from.
-Rows whose name cell is the *same* ``<td>`` (a rowspan) are one app listed once per store or
-version: they become ONE entity whose stores and versions are joined with "/" (each distinct
-value once, in table order) and whose issues are the union. A blank cell is never filled from
-the row above unless it is that row's rowspan: an app with a blank developer keeps
-``developer=None``.
+rowspan/colspan are expanded into a grid in which every cell remembers the ``<td>`` it came
+from; ``tables.table_entities`` reads the apps out of it (header mapping, one entity per merged
+app, no forward-filling of blank cells).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
 from shared.events import Entity
 
-from .merge import entity_kind, merge_entities, merge_into
-from .textutil import clean_line, fold_width
+from .merge import merge_entities
+from .tables import Cell, Grid, table_entities
+from .textutil import clean_line
 
-Column = str  # "seq", "name", "developer", "store", "version", "issues", "ignore"
-
-# Checked in order: "应用开发者" is a developer column although it says 应用; "企业名称" is not
-# the app's name although it says 名称.
-_HEADER_RULES: list[tuple[Column, re.Pattern[str]]] = [
-    ("seq", re.compile(r"^(?:序号|编号|No\.?|#)$", re.I)),
-    ("ignore", re.compile(r"数量|备案|ICP|日期|时间|备注|链接|下载量|类别|类型|分类")),
-    (
-        "developer",
-        re.compile(
-            r"开发者|企业|公司|运营者|运营方|运营主体|主体|开发商|单位|developer|company", re.I
-        ),
-    ),
-    ("name", re.compile(r"^(?:应用|软件|APP|SDK|小程序|产品)?(?:名称|name)", re.I)),
-    ("issues", re.compile(r"问题|违规|情形|行为|issue|problem", re.I)),
-    ("store", re.compile(r"来源|商店|市场|渠道|平台|store|source", re.I)),
-    ("version", re.compile(r"版本|version", re.I)),
-    ("name", re.compile(r"名称|应用|软件|APP|SDK|小程序|产品|name", re.I)),
-]
 _BLOCK_TAGS = frozenset(
     {
         "p",
@@ -70,14 +45,8 @@ _BLOCK_TAGS = frozenset(
         "hr",
     }
 )
+_CELL_BREAKS = _BLOCK_TAGS | {"td", "th"}
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "svg")
-
-
-@dataclass(frozen=True)
-class _Cell:
-    text: str
-    origin: int  # id of the <td> this grid cell comes from
-    spanned: bool  # True when it is the continuation of a rowspan from a row above
 
 
 def parse_html(html: str) -> BeautifulSoup:
@@ -94,7 +63,7 @@ def cell_lines(tag: Tag) -> list[str]:
         if isinstance(node, NavigableString):
             if type(node) is NavigableString:  # not comments, CDATA, doctype
                 parts.append(str(node))
-        elif isinstance(node, Tag) and node.name in _BLOCK_TAGS | {"td", "th"}:
+        elif isinstance(node, Tag) and node.name in _CELL_BREAKS:
             parts.append("\n")
     return [line for line in (clean_line(x) for x in "".join(parts).split("\n")) if line]
 
@@ -117,6 +86,9 @@ def html_to_text(soup: BeautifulSoup) -> str:
                 block = child.name in _BLOCK_TAGS
                 if block:
                     parts.append("\n")
+                if child.name == "li" and node.name == "ol":  # numbered, as the page shows it
+                    number = sum(1 for li in child.find_previous_siblings("li")) + 1
+                    parts.append(f"{number}. ")
                 walk(child)
                 if block:
                     parts.append("\n")
@@ -131,20 +103,25 @@ def html_to_text(soup: BeautifulSoup) -> str:
     return "\n".join(lines)
 
 
+_TITLE_CLASS = re.compile(r"title|tit\b|bt\b", re.I)
 _TITLE_WORDS = re.compile(r"通报|通知|公告|名单|App|APP|apps?\b|SDK", re.I)
 
 
 def html_title(soup: BeautifulSoup) -> str | None:
     """The notice's title: a heading or title-classed element, else <title> minus the site name."""
-    candidates: list[str] = []
-    for tag in soup.find_all(["h1", "h2", "h3"]):
-        candidates.append(" ".join(cell_lines(tag)))
-    for tag in soup.find_all(class_=re.compile(r"title|tit\b|bt\b", re.I)):
+
+    def titled(candidate: str) -> bool:
+        return 4 <= len(candidate) <= 120 and _TITLE_WORDS.search(candidate) is not None
+
+    candidates = [" ".join(cell_lines(tag)) for tag in soup.find_all(["h1", "h2", "h3"])]
+    for candidate in candidates:
+        if titled(candidate):
+            return candidate
+    for tag in soup.find_all(class_=_TITLE_CLASS):
         if isinstance(tag, Tag) and tag.name not in ("html", "body", "head"):
             candidates.append(" ".join(cell_lines(tag)))
-    for candidate in candidates:
-        if 4 <= len(candidate) <= 120 and _TITLE_WORDS.search(candidate):
-            return candidate
+            if titled(candidates[-1]):
+                return candidates[-1]
     if soup.title and soup.title.string:
         title = clean_line(str(soup.title.string))
         # "关于...的通报_工业和信息化部" / "... - 广东省通信管理局"
@@ -157,8 +134,16 @@ def html_title(soup: BeautifulSoup) -> str | None:
     return None
 
 
+def _children(tag: Tag, names: tuple[str, ...]) -> list[Tag]:
+    return [child for child in tag.children if isinstance(child, Tag) and child.name in names]
+
+
 def _rows(table: Tag) -> list[Tag]:
-    return [tr for tr in table.find_all("tr") if tr.find_parent("table") is table]
+    """The table's own rows (not those of tables nested in its cells)."""
+    rows: list[Tag] = []
+    for child in _children(table, ("tr", "thead", "tbody", "tfoot")):
+        rows.extend([child] if child.name == "tr" else _children(child, ("tr",)))
+    return rows
 
 
 def _span(tag: Tag, attribute: str) -> int:
@@ -170,15 +155,15 @@ def _span(tag: Tag, attribute: str) -> int:
         return 1
 
 
-def table_grid(table: Tag) -> list[list[_Cell | None]]:
+def table_grid(table: Tag) -> Grid:
     """The table as a rectangular grid with rowspan and colspan expanded."""
-    grid: dict[tuple[int, int], _Cell] = {}
+    grid: dict[tuple[int, int], Cell] = {}
     width = 0
     origin = 0
     rows = _rows(table)
     for r, tr in enumerate(rows):
         c = 0
-        for td in tr.find_all(["td", "th"], recursive=False):
+        for td in _children(tr, ("td", "th")):
             while (r, c) in grid:
                 c += 1
             rowspan, colspan = _span(td, "rowspan"), _span(td, "colspan")
@@ -186,127 +171,11 @@ def table_grid(table: Tag) -> list[list[_Cell | None]]:
             origin += 1
             for dr in range(rowspan):
                 for dc in range(colspan):
-                    grid[(r + dr, c + dc)] = _Cell(text, origin, spanned=dr > 0)
+                    grid[(r + dr, c + dc)] = Cell(text, origin, spanned=dr > 0)
             c += colspan
             width = max(width, c)
     height = len(rows)
     return [[grid.get((r, c)) for c in range(width)] for r in range(height)]
-
-
-def _header_columns(row: list[_Cell | None]) -> dict[Column, int]:
-    columns: dict[Column, int] = {}
-    for index, cell in enumerate(row):
-        if cell is None:
-            continue
-        label = re.sub(r"\s+", "", fold_width(cell.text))
-        if not label or len(label) > 20:
-            continue
-        for column, pattern in _HEADER_RULES:
-            if pattern.search(label):
-                if column not in columns:
-                    columns[column] = index
-                break
-    return columns
-
-
-def _find_header(grid: list[list[_Cell | None]]) -> tuple[int, dict[Column, int]] | None:
-    for r, row in enumerate(grid[:6]):
-        columns = _header_columns(row)
-        if "name" in columns and len(set(columns) - {"ignore"}) >= 2:
-            return r, columns
-    return None
-
-
-def _text(row: list[_Cell | None], index: int | None) -> str:
-    if index is None or index >= len(row) or row[index] is None:
-        return ""
-    cell = row[index]
-    assert cell is not None
-    return cell.text
-
-
-def _one_line(text: str) -> str:
-    """Cell lines joined: CJK runs without a space, Latin words with one."""
-    result = ""
-    for line in text.split("\n"):
-        if result and re.search(r"[A-Za-z0-9.,]$", result) and re.match(r"[A-Za-z0-9]", line):
-            result += " "
-        result += line
-    return result.strip()
-
-
-_PLACEHOLDER = re.compile(r"^(?:[-—–/\\]+|无|暂无|N/?A|null|none)$", re.I)
-
-
-def _value(text: str) -> str | None:
-    """A cell's value; None for empty cells and placeholders such as "—" or "无"."""
-    text = text.strip()
-    if not text or _PLACEHOLDER.match(text):
-        return None
-    return text
-
-
-def _issues(text: str) -> list[str]:
-    issues: list[str] = []
-    for part in re.split(r"[\n；;]", text):
-        part = re.sub(r"^\s*(?:\d{1,2}\s*[.、．)）]|[（(]\d{1,2}[)）])\s*", "", part).strip()
-        part = part.strip("。，, ")
-        if part and part not in issues:
-            issues.append(part)
-    return issues
-
-
-def _table_entities(table: Tag) -> list[Entity]:
-    grid = table_grid(table)
-    header = _find_header(grid)
-    if header is None:
-        return []
-    header_row, columns = header
-    entities: list[Entity] = []
-    by_origin: dict[int, Entity] = {}
-    header_labels = {_text(grid[header_row], i) for i in columns.values()}
-    for row in grid[header_row + 1 :]:
-        name_cell = row[columns["name"]] if columns["name"] < len(row) else None
-        name = _one_line(name_cell.text) if name_cell else ""
-        developer = _value(_one_line(_text(row, columns.get("developer"))))
-        store = _value("/".join(_text(row, columns.get("store")).split("\n")))
-        version = _value(_one_line(_text(row, columns.get("version"))))
-        issues = _issues(_text(row, columns.get("issues")))
-        if name in header_labels:
-            continue  # a repeated header row
-        if name_cell is not None and name_cell.spanned and name_cell.origin in by_origin:
-            first = by_origin[name_cell.origin]
-            developer_cell = row[columns["developer"]] if "developer" in columns else None
-            same_developer = (
-                developer is None
-                or developer == first.developer
-                or (developer_cell is not None and developer_cell.spanned)
-            )
-            if same_developer:
-                merge_into(
-                    first, Entity(name=first.name, store=store, version=version, issues=issues)
-                )
-                continue
-        if not name:
-            if developer and not any(cell and cell.spanned for cell in row):
-                name, developer = developer, None  # a company listed on its own
-            else:
-                continue
-        if re.fullmatch(r"[\d\s]+", name) or _value(name) is None:
-            continue
-        name = re.sub(r"^《(.+)》$", r"\1", name).strip()
-        entity = Entity(
-            kind=entity_kind(name, developer=developer),
-            name=name,
-            developer=developer,
-            store=store,
-            version=version,
-            issues=issues,
-        )
-        entities.append(entity)
-        if name_cell is not None:
-            by_origin[name_cell.origin] = entity
-    return entities
 
 
 def extract_entities_html(soup: BeautifulSoup) -> list[Entity]:
@@ -314,5 +183,5 @@ def extract_entities_html(soup: BeautifulSoup) -> list[Entity]:
     entities: list[Entity] = []
     for table in soup.find_all("table"):
         if isinstance(table, Tag):
-            entities.extend(_table_entities(table))
+            entities.extend(table_entities(table_grid(table)))
     return merge_entities(entities)

@@ -8,9 +8,14 @@ Layouts handled (full-width or ASCII brackets and punctuation alike):
   app gets the heading as an issue, and an app repeated under several problems is one entity;
 - CAC category headings (``一、短视频类`` / ``短视频类：``) are not entities, but a list written
   after one on the same line is (``短视频类：抖音（...）、快手（...）``);
-- two-column lines ``抖音  北京微播视界科技有限公司`` (the second column must be a company).
+- two-column lines ``抖音  北京微播视界科技有限公司`` (the second column must be a company);
+- tab, pipe, CSV and space-aligned tables with a header row (``tables_text``), read like HTML
+  tables;
+- section headings naming the kind of entry below them (``二、SDK名单``, ``小程序：``).
 
-The operator in brackets becomes ``developer``; a version or store in brackets fills those.
+The operator in brackets becomes ``developer`` (also when labelled: ``（运营者：某某有限公司）``);
+a version or store in brackets fills those (``（版本号：3.9.9，来源：应用宝）``); ``（微信小程序）``
+makes a mini-program; issues after the brackets (``——违规收集个人信息``) become the entry's.
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from shared.events import Entity
+from shared.events import Entity, EntityKind
 
 from .merge import entity_kind, is_company, merge_entities
-from .textutil import fold_width, nonempty_lines
+from .tables_text import find_text_tables
+from .textutil import clean_line, fold_width
 
 _OPEN = "（(【["
 _CLOSE = "）)】]"
@@ -34,7 +40,9 @@ _NUMBERED = re.compile(
 _HEADING = re.compile(
     rf"^(?:[{_CN_ORD}]{{1,3}}\s*[、.．]|[（(][{_CN_ORD}]{{1,3}}[)）]|第[{_CN_ORD}]{{1,3}}[类项部分])\s*"
 )
-_CATEGORY = re.compile(r"^(?P<cat>[^\s:：，,。、（）()]{1,14}类)\s*(?:[:：]\s*(?P<rest>.*))?$")
+_CATEGORY = re.compile(
+    r"^(?P<cat>[^\s:：，,。、（）()]{1,14}类)\s*(?:(?:[:：]|\t|\s{2,})\s*(?P<rest>.*))?$"
+)
 _PROBLEM_WORDS = re.compile(
     r"收集|使用|个人信息|权限|违规|违法|超范围|强制|频繁|误导|欺骗|骚扰|注销|自启动|定向推送|弹窗|"
     r"索取|调用|明示|共享|传输|泄露|安全漏洞|隐私"
@@ -153,8 +161,50 @@ class _Candidate:
     bare: bool  # no bracket, 《》 or column told us this is an app
 
 
+_LABEL = re.compile(r"^(?P<label>[^:：，,]{1,8}?)\s*[:：]\s*(?P<value>\S.*)$")
+_DEVELOPER_LABEL = re.compile(
+    r"运营者|开发者|运营方|运营主体|开发商|主办|企业|公司|单位|developer|operator", re.I
+)
+_VERSION_LABEL = re.compile(r"版本|version|ver", re.I)
+_STORE_LABEL = re.compile(r"来源|商店|市场|平台|渠道|store|source", re.I)
+# "（微信小程序）", "（快应用）": where a mini-program lives, not part of its name.
+_MINI_PROGRAM = re.compile(r"^(?:微信|支付宝|百度|抖音|QQ|头条)?\s*(?:小程序|快应用)$")
+_TAIL_ISSUES = re.compile(r"^(?:[-—–－─]+|[:：]|存在|涉及)\s*(?P<issues>\S.*)$")
+
+
+# "黔货出山（贵州黔货电子商务有限公司）——违规收集个人信息": the issues after the last bracket.
+_LINE_TAIL = re.compile(r"^(?P<head>.*[）)》])\s*(?P<tail>(?:[-—–－─]+|[:：])\s*[^）)》]+)$")
+
+
+def _labelled(part: str) -> tuple[str, str] | None:
+    """``版本号：3.9.9`` -> ("version", "3.9.9"); None when the part carries no known label."""
+    m = _LABEL.match(part.strip())
+    if m is None:
+        return None
+    label, value = m["label"], m["value"].strip()
+    if _DEVELOPER_LABEL.search(label):
+        return "developer", value
+    if _VERSION_LABEL.search(label):
+        return "version", value
+    if _STORE_LABEL.search(label):
+        return "store", value
+    return None
+
+
+def _tail_issues(tail: str) -> list[str] | None:
+    """``——违规收集个人信息；账号注销难`` after the brackets: the app's issues."""
+    m = _TAIL_ISSUES.match(tail.strip())
+    if m is None:
+        return None
+    issues = [x.strip(" 。，,") for x in re.split(r"[；;]", m["issues"]) if x.strip(" 。，,")]
+    if not issues or not all(_PROBLEM_WORDS.search(issue) for issue in issues):
+        return None
+    return issues
+
+
 def parse_entry(item: str, *, strict_bare: bool = True) -> _Candidate | None:
-    """One listed item: ``抖音（北京微播视界科技有限公司）``, ``《XX SDK》（版本1.2，应用宝）``."""
+    """One listed item: ``抖音（北京微播视界科技有限公司）``, ``《XX SDK》（版本1.2，应用宝）``,
+    ``XX（运营者：某某有限公司）``, ``XX（公司）——违规收集个人信息``."""
     item = item.strip().rstrip("。；;，,、.").strip()
     if not item:
         return None
@@ -164,22 +214,40 @@ def parse_entry(item: str, *, strict_bare: bool = True) -> _Candidate | None:
     name, titled = _clean_name(parsed.lead)
     if titled and _LAW_TITLE.search(name):
         return None
+    issues: list[str] = []
     if parsed.tail and parsed.tail not in ("等",):
-        return None
+        tail_issues = _tail_issues(parsed.tail)
+        if tail_issues is None:
+            return None
+        issues = tail_issues
     developer: str | None = None
     version: str | None = None
     store: str | None = None
+    mini_program = False
     qualifiers: list[str] = []
     for group in parsed.groups:
         folded = fold_width(group).strip()
-        if is_company(folded) and developer is None:
+        if _labelled(group) is None and is_company(folded) and developer is None:
             developer = group.strip()
+            continue
+        if _MINI_PROGRAM.match(folded):
+            mini_program = True
             continue
         parts = split_top_level(group)
         recognised = False
         for part in parts:
             part_folded = fold_width(part).strip()
-            if _VERSION.match(part_folded) or _VERSION_PREFIX.match(part_folded):
+            labelled = _labelled(part.strip())
+            if labelled is not None:
+                field_name, field_value = labelled
+                if field_name == "developer" and developer is None:
+                    developer = field_value
+                elif field_name == "version":
+                    version = field_value
+                elif field_name == "store":
+                    store = field_value
+                recognised = True
+            elif _VERSION.match(part_folded) or _VERSION_PREFIX.match(part_folded):
                 version = _VERSION_PREFIX.sub("", part.strip()) or None
                 recognised = True
             elif _STORE.search(part_folded):
@@ -194,11 +262,13 @@ def parse_entry(item: str, *, strict_bare: bool = True) -> _Candidate | None:
         return None
     if qualifiers:
         name = f"{name}（{qualifiers[0]}）"
-    bare = not (titled or developer or version or store)
+    bare = not (titled or developer or version or store or mini_program)
     if not _name_like(name, strict=bare and strict_bare):
         return None
-    kind = entity_kind(name, developer=developer)
-    entity = Entity(kind=kind, name=name, developer=developer, store=store, version=version)
+    kind = "mini_program" if mini_program else entity_kind(name, developer=developer)
+    entity = Entity(
+        kind=kind, name=name, developer=developer, store=store, version=version, issues=issues
+    )
     return _Candidate(entity, bare)
 
 
@@ -239,67 +309,132 @@ def parse_columns(line: str) -> Entity | None:
 
 
 def _problem_heading(text: str) -> str | None:
-    text = text.strip().rstrip("：:。；;")
-    if len(text) <= 40 and _PROBLEM_WORDS.search(text) and not re.search(r"[（(《]", text):
-        return text
+    """A heading that names a problem: its first sentence, without "涉及N款App如下"."""
+    text = text.strip()
+    first = re.split(r"[。！？]", text, maxsplit=1)[0]
+    first = re.sub(r"[，,]?\s*(?:涉及|包括|共)[^，,]{0,20}(?:如下|有)?\s*[:：]?$", "", first)
+    first = first.strip().rstrip("：:；;，,")
+    if (
+        first
+        and len(first) <= 100
+        and _PROBLEM_WORDS.search(first)
+        and not re.search(r"[（(《]", first)
+    ):
+        return first
     return None
 
 
+def _section_kind(text: str) -> EntityKind | None:
+    """ "二、SDK名单", "存在问题的小程序：": the kind of entry listed below such a heading."""
+    text = fold_width(text).strip().rstrip("：:")
+    if len(text) > 20 or _PROBLEM_WORDS.search(text):
+        return None
+    if re.search(r"SDK|软件开发工具包", text, re.I):
+        return "sdk"
+    if "小程序" in text:
+        return "mini_program"
+    if re.search(r"APP|应用", text, re.I):
+        return "app"
+    return None
+
+
+@dataclass
+class _ListState:
+    issue: str | None = None  # the problem heading entries are listed under (MPS style)
+    section: EntityKind | None = None  # "二、SDK名单": the kind of the entries below
+    last_number: int = 0  # of the last "N " numbered line (tells "360 浏览器" from item 360)
+
+
 def extract_entities_text(text: str) -> list[Entity]:
-    """Entities listed in plain text, deduplicated by name and developer, in order."""
-    found: list[tuple[int, _Candidate]] = []  # (line index, candidate)
+    """Entities listed in plain text (tables first, then lists), deduplicated by name and
+    developer, in the order the text gives them."""
+    raw_lines = text.splitlines()
+    in_table: set[int] = set()
+    placed: list[tuple[int, Entity]] = []  # (raw line index, entity)
+    for table in find_text_tables(raw_lines):
+        in_table.update(range(table.start, table.end))
+        placed.extend((table.start, entity) for entity in table.entities)
+
+    found: list[tuple[int, _Candidate]] = []  # (index among the list lines, candidate)
+    positions: list[int] = []  # raw line index of each list line
     numbered_lines: set[int] = set()
-    issue: str | None = None
-    last_number = 0
-    for index, raw in enumerate(nonempty_lines(text)):
-        line = raw
-        folded = fold_width(line)
-        heading = _HEADING.match(folded)
-        if heading:
-            rest = line[heading.end() :].strip()
-            category = _CATEGORY.match(rest)
-            if category:
-                issue = None
-                if category.group("rest"):
-                    _add_list(found, index, category.group("rest"), issue, category=True)
-                continue
-            issue = _problem_heading(rest)
+    state = _ListState()
+    for raw_index, raw in enumerate(raw_lines):
+        line = clean_line(raw)
+        if raw_index in in_table or not line:
             continue
-        category = _CATEGORY.match(line)
-        if category:
-            if category.group("rest"):
-                _add_list(found, index, category.group("rest"), issue, category=True)
-            continue
-        numbered = _NUMBERED.match(folded)
-        if numbered:
-            number = int(numbered.group("a") or numbered.group("b") or numbered.group("c"))
-            if numbered.group("c") and number not in (1, last_number + 1):
-                numbered = None
-            else:
-                last_number = number
-        content = line[numbered.end() :].strip() if numbered else line
-        if not content:
-            continue
-        if numbered and not re.search(r"[（(《【\[]", content):
-            heading_issue = _problem_heading(content)
-            if heading_issue and not parse_columns(content):
-                issue = heading_issue
-                continue
-        if re.search(r"[（(《【\[]", content) and _add_list(
-            found, index, content, issue, category=False, numbered=bool(numbered)
-        ):
-            if numbered:
-                numbered_lines.add(index)
-            continue
-        columns = parse_columns(content)
-        if columns is not None:
-            if issue and issue not in columns.issues:
-                columns.issues.append(issue)
-            found.append((index, _Candidate(columns, bare=False)))
-            continue
-        if numbered and _add_list(found, index, content, issue, category=False, numbered=True):
+        index = len(positions)
+        positions.append(raw_index)
+        start = len(found)
+        if _read_line(line, index, state, found):
             numbered_lines.add(index)
-    return merge_entities([c.entity for _, c in _keep(found, numbered_lines)])
+        if state.section is not None:
+            for _, candidate in found[start:]:
+                if candidate.entity.kind == "app":
+                    candidate.entity.kind = state.section
+    for index, candidate in _keep(found, numbered_lines):
+        placed.append((positions[index], candidate.entity))
+    placed.sort(key=lambda item: item[0])
+    return merge_entities([entity for _, entity in placed])
+
+
+def _read_line(
+    line: str, index: int, state: _ListState, found: list[tuple[int, _Candidate]]
+) -> bool:
+    """Add the entries one list line gives (none for headings and prose) and update the state.
+
+    Returns True when the line is a numbered entry line.
+    """
+    folded = fold_width(line)
+    heading = _HEADING.match(folded)
+    if heading:
+        rest = line[heading.end() :].strip()
+        category = _CATEGORY.match(rest)
+        if category:
+            state.issue = None
+            if category.group("rest"):
+                _add_list(found, index, category.group("rest"), None, category=True)
+            return False
+        state.issue = _problem_heading(rest)
+        if state.issue is None:
+            state.section = _section_kind(rest) or state.section
+        return False
+    category = _CATEGORY.match(line)
+    if category:
+        if category.group("rest"):
+            _add_list(found, index, category.group("rest"), state.issue, category=True)
+        return False
+    numbered = _NUMBERED.match(folded)
+    if numbered:
+        number = int(numbered.group("a") or numbered.group("b") or numbered.group("c"))
+        if numbered.group("c") and number not in (1, state.last_number + 1):
+            numbered = None
+        else:
+            state.last_number = number
+    content = line[numbered.end() :].strip() if numbered else line
+    if not content:
+        return False
+    bracketed = re.search(r"[（(《【\[]", content) is not None
+    if numbered and not bracketed:
+        problem = _problem_heading(content)
+        if problem and not parse_columns(content):
+            state.issue = problem
+            return False
+    if bracketed and _add_list(
+        found, index, content, state.issue, category=False, numbered=bool(numbered)
+    ):
+        return bool(numbered)
+    columns = parse_columns(content)
+    if columns is not None:
+        if state.issue and state.issue not in columns.issues:
+            columns.issues.append(state.issue)
+        found.append((index, _Candidate(columns, bare=False)))
+        return False
+    if numbered and _add_list(found, index, content, state.issue, category=False, numbered=True):
+        return True
+    if not numbered and not bracketed and re.search(r"(?:名单|如下)\s*[:：]?$", line):
+        state.section = _section_kind(re.sub(r"名单|如下", "", line)) or state.section
+    return False
 
 
 def _add_list(
@@ -312,6 +447,12 @@ def _add_list(
     numbered: bool = False,
 ) -> bool:
     """Parse a line's items; keep them only if every item parses (a list, not a sentence)."""
+    line_issues: list[str] = []
+    tail = _LINE_TAIL.match(content)
+    if tail:
+        found_issues = _tail_issues(tail["tail"])
+        if found_issues is not None:
+            content, line_issues = tail["head"], found_issues
     pieces = split_top_level(content)
     candidates: list[_Candidate] = []
     for piece in pieces:
@@ -320,6 +461,9 @@ def _add_list(
             return False
         if candidate.bare and not (category or numbered):
             return False
+        for line_issue in line_issues:
+            if line_issue not in candidate.entity.issues:
+                candidate.entity.issues.append(line_issue)
         candidates.append(candidate)
     if len(candidates) > 1 and not category and all(c.bare for c in candidates):
         return False

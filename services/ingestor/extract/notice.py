@@ -5,27 +5,52 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import date
+
+from bs4 import BeautifulSoup
 
 from shared.errors import InputError
 from shared.events import Entity, NoticeEvent
 
-from .dates import find_published_on
+from .dates import find_published_on, find_signature_date
 from .deadline import extract_deadline
-from .decode import decode_bytes, detect_format, format_from_name
+from .decode import ZIP_MAGIC, decode_bytes, detect_format, format_from_name, is_docx
+from .docx_reader import docx_to_html
 from .entities_en import extract_entities_en
 from .entities_html import extract_entities_html, html_title, html_to_text, parse_html
 from .entities_text import extract_entities_text
+from .followup import declared_count, find_follows_up
 from .kind import notice_kind
 from .merge import merge_entities
-from .regulators import detect_regulator
-from .textutil import cjk_ratio, clean_line, fold_width, nfkc, nonempty_lines, to_simplified
+from .names import normalize_entity, title_names
+from .regulators import CENTRAL, PROVINCES, detect_regulator
+from .tables_text import csv_to_text
+from .textutil import (
+    Script,
+    cjk_ratio,
+    clean_line,
+    cn_number,
+    fold_width,
+    nfkc,
+    nonempty_lines,
+    simplified_script,
+    to_simplified,
+)
 
 _TITLE_HINT = re.compile(r"通报|通知|公告|名单|\bapps?\b", re.I)
 _BATCH = re.compile(
-    r"(?:(?P<year>\d{4})\s*年\s*)?第\s*(?P<n>\d{1,3}|[一二三四五六七八九十]{1,3})\s*批"
-    r"(?:\s*[,，、;；]?\s*[(（]?\s*总第\s*(?P<total>\d{1,4})\s*批\s*[)）]?)?"
+    r"(?:(?P<year>\d{4})\s*年\s*(?:度\s*)?)?第\s*(?P<n>\d{1,3}|[一二三四五六七八九十]{1,3})\s*批"
+    r"(?:\s*[,，、;；]?\s*[(（]?\s*总第\s*(?P<total>\d{1,4}|[一二三四五六七八九十百]{1,4})\s*批"
+    r"\s*[)）]?)?"
 )
+_JUNK = re.compile(
+    r"【[^】]{0,12}】|\[[^\]]{0,12}\]|[（(](?:全文|转|轉|转载|轉載|附名单|附名單)[)）]"
+)
+_INCOMPLETE_HINT = re.compile(
+    r"其[余他][^。\n]{0,12}略|名单略|（略）|\(略\)|部分(?:App|APP|应用)?名单|部分问题"
+)
+_ATTACHMENT = re.compile(r"附件\s*[:：]?[^\n。]{0,40}?(?:名单|清单)|见附件|详见附件")
 
 
 def _title_from_text(lines: list[str]) -> str:
@@ -34,6 +59,7 @@ def _title_from_text(lines: list[str]) -> str:
     candidates: list[str] = []
     for line in lines[:8]:
         line = re.sub(r"^(?:标题|題目|题目|Title)\s*[:：]\s*", "", line, flags=re.I)
+        line = re.sub(r"^#+\s*", "", line)  # Markdown heading
         line = re.sub(r"^(?:【[^】]{1,8}】|\[[^\]]{1,12}\])\s*", "", line)  # 【转载】 and such
         simple = to_simplified(line)
         if _TITLE_HINT.search(simple) and len(line) <= 150 and "。" not in line:
@@ -51,9 +77,9 @@ def find_batch(title: str, text: str) -> str | None:
         m = _BATCH.search(fold_width(source))
         if m is None:
             continue
-        label = f"{m['year']}年第{m['n']}批" if m["year"] else f"第{m['n']}批"
+        label = f"{m['year']}年第{cn_number(m['n'])}批" if m["year"] else f"第{cn_number(m['n'])}批"
         if m["total"]:
-            label += f"（总第{m['total']}批）"
+            label += f"（总第{cn_number(m['total'])}批）"
         return label
     return None
 
@@ -66,47 +92,185 @@ def _normalize(text: str) -> str:
     ).lower()
 
 
-def notice_identity(regulator_code: str, published_on: date, batch: str | None, title: str) -> str:
+_REGULATOR_NAMES = re.compile(
+    "|".join(
+        [
+            *CENTRAL.values(),
+            *(f"{full}通信管理局" for _code, full in PROVINCES.values()),
+            r"国家网信办|中央网信办|网信办|工信部|信息通信管理局|市场监管总局",
+            r"国家网络安全通报中心|国家计算机病毒应急处理中心|中华人民共和国",
+        ]
+    )
+)
+_NAMED_COUNT = re.compile(
+    r"(?P<lead>[^等]{1,40}?)等\s*(?P<n>\d{1,4}|[一二三四五六七八九十百]{1,6})\s*款"
+)
+
+
+_TITLE_COUNT = re.compile(
+    r"(?P<n>\d{1,4}|[一二三四五六七八九十百]{1,6})\s*款"
+    r"|\b(?P<en>\d{1,4})\s+(?:mobile\s+)?(?:apps|applications)\b",
+    re.I,
+)
+_TITLE_REMOVAL = re.compile(r"下架|\b(?:remov\w*|pull\w*|take\w* down|delist\w*)", re.I)
+
+
+def title_key(title: str) -> str:
+    """What stays the same when a title is reworded by a reprint.
+
+    A title that counts the apps ("国家互联网信息办公室关于云游宝等12款App…的通报", a news
+    site's "网信办通报：云游宝等12款App…", "【转载】…（全文）", "Regulator names 12 apps") gives
+    the count and whether apps are removed: ``list|12``; with the regulator and the date that
+    tells one notice from another. Other titles give the normalized title without junk
+    annotations, site names, the regulator's name and filler words.
+    """
+    text = to_simplified(nfkc(title))
+    text = _JUNK.sub("", text)
+    text = re.split(r"\s*(?:_|\||｜| - | — )\s*", text)[0]
+    text = _REGULATOR_NAMES.sub("", text)
+    counted = _TITLE_COUNT.search(text)
+    if counted:
+        what = "removal" if _TITLE_REMOVAL.search(text) else "list"
+        return f"{what}|{cn_number(counted['n'] or counted['en'])}"
+    text = re.sub(r"关于|的通报|的通知|的公告|情况|通报|通知|公告", "", text)
+    return _normalize(text)
+
+
+def batch_key(batch: str) -> str:
+    m = re.search(r"(?:(\d{4})年)?第(\d+)批", batch)
+    if m and m.group(1):
+        return f"{m.group(1)}-{m.group(2)}"
+    total = re.search(r"总第(\d+)批", batch)
+    if total:
+        return f"total-{total.group(1)}"
+    return _normalize(batch)
+
+
+def notice_identity(regulator_code: str, dated: date, batch: str | None, title: str) -> str:
     """Stable id, the same for every republication of one notice.
 
-    ``<code>-<yyyymmdd>-<hash10>``: the hash covers the regulator and the batch when there is
-    one (MIIT and provinces number their batches), else the regulator, date and title.
+    ``<code>-<yyyymmdd>-<hash10>``, ``dated`` being the notice's own date (its signature date
+    when it has one, so a reprint posted a day later keeps the id). The hash covers the
+    regulator and the batch when there is one (MIIT and provinces number their batches), else
+    the regulator, the date and what stays of the title when reprints reword it
+    (``title_key``): simplified and traditional script, full- and half-width forms, 【转载】 and
+    site names all hash alike.
     """
     if batch:
-        basis = f"{regulator_code}|batch|{_normalize(batch)}"
+        basis = f"{regulator_code}|batch|{batch_key(batch)}"
     else:
-        basis = f"{regulator_code}|{published_on:%Y-%m-%d}|{_normalize(title)}"
+        basis = f"{regulator_code}|{dated:%Y-%m-%d}|{title_key(title)}"
     digest = hashlib.sha256(basis.encode("utf-8")).hexdigest()[:10]
-    return f"{regulator_code.lower()}-{published_on:%Y%m%d}-{digest}"
+    return f"{regulator_code.lower()}-{dated:%Y%m%d}-{digest}"
+
+
+@dataclass
+class _Read:
+    """A notice as text in simplified script, with what the page's markup told us."""
+
+    plain: str
+    title: str | None
+    table_entities: list[Entity]
+    script: Script
+    has_images: bool = False
+
+
+def _read(data: bytes, name: str) -> _Read:
+    fmt = format_from_name(name)  # refuse .pdf/.xlsx/... before trying to decode them
+    if fmt == "docx" or is_docx(data):
+        page = docx_to_html(data, name=name)
+        fmt = "html"
+    else:
+        if data.startswith(ZIP_MAGIC):
+            raise InputError(f"{name}: a zip archive that is not a .docx document")
+        page = decode_bytes(data, name=name)
+        fmt = detect_format(page, name)
+    if fmt == "csv":
+        page = csv_to_text(page)
+    script = simplified_script(page)
+    page = script.simplified
+    if fmt == "html":
+        soup = parse_html(page)
+        has_images = _list_image(soup)
+        return _Read(
+            html_to_text(soup), html_title(soup), extract_entities_html(soup), script, has_images
+        )
+    return _Read(page, None, [], script)
+
+
+_LIST_SHOWN = re.compile(
+    r"名单如下|如下图|见下图|名单见图|名单[:：]\s*$|list (?:is )?below", re.I | re.M
+)
+
+
+def _list_image(soup: BeautifulSoup) -> bool:
+    """Does the page show its list as an image (not a logo or a photo)?"""
+    images = soup.find_all("img")
+    if not images:
+        return False
+    for img in images:
+        described = f"{img.get('alt') or ''} {img.get('title') or ''} {img.get('src') or ''}"
+        if re.search(r"名单|清单|list|mingdan", described, re.I):
+            return True
+    return _LIST_SHOWN.search(html_to_text(soup)) is not None
+
+
+def _restore(entity: Entity, script: Script) -> Entity:
+    """An entity in the script the notice was written in."""
+
+    def back(value: str | None) -> str | None:
+        return None if value is None else script.restore(value)
+
+    return entity.model_copy(
+        update={
+            "name": script.restore(entity.name),
+            "developer": back(entity.developer),
+            "store": back(entity.store),
+            "issues": [script.restore(issue) for issue in entity.issues],
+        }
+    )
+
+
+def _completeness(
+    entities: list[Entity], *, listed: bool, declared: int | None, read: _Read, text: str
+) -> str | None:
+    """Why the entity list is incomplete, or None when it is as long as the notice says."""
+    if not listed:
+        if read.has_images:
+            return "the list is an image; only the apps named in the text are given"
+        if _ATTACHMENT.search(text):
+            return "the list is in an attachment that was not given"
+        return "the notice lists no apps; only the apps named in its title are given"
+    if declared is not None and declared > len(entities):
+        return f"the notice names {declared} apps, its text lists {len(entities)}"
+    if _INCOMPLETE_HINT.search(text):
+        return "the notice lists only part of the apps"
+    return None
 
 
 def parse_notice(
-    data: bytes, *, name: str = "<input>", source_url: str | None = None
+    data: bytes,
+    *,
+    name: str = "<input>",
+    source_url: str | None = None,
+    published_on: date | None = None,
 ) -> NoticeEvent:
-    """Decode and read one notice. Raises InputError (message starts with ``name``)."""
-    format_from_name(name)  # refuse .pdf/.xlsx/... before trying to decode them
-    text = decode_bytes(data, name=name)
-    fmt = detect_format(text, name)
-    table_entities: list[Entity] = []
-    title: str | None = None
-    if fmt == "html":
-        soup = parse_html(text)
-        title = html_title(soup)
-        table_entities = extract_entities_html(soup)
-        plain = html_to_text(soup)
-    else:
-        plain = text
-    lines = nonempty_lines(plain)
-    if not title:
-        title = _title_from_text(lines)
-    title = clean_line(title)
-    simple = to_simplified(plain)
-    simple_title = to_simplified(title)
-    language = "zh" if cjk_ratio(plain) >= 0.3 else "en"
+    """Decode and read one notice. Raises InputError (message starts with ``name``).
+
+    ``published_on`` overrides the publication date read from the notice (for articles that do
+    not say when they were published, e.g. a news dateline without a year).
+    """
+    read = _read(data, name)
+    simple = read.plain
+    lines = nonempty_lines(simple)
+    simple_title = clean_line(read.title or _title_from_text(lines))
+    title = read.script.restore(simple_title)
+    language = "zh" if cjk_ratio(simple) >= 0.3 else "en"
 
     try:
         regulator = detect_regulator(simple, title=simple_title)
-        published_on = find_published_on(simple)
+        if published_on is None:
+            published_on = find_published_on(simple)
     except InputError as error:
         raise InputError(f"{name}: {error}") from None
 
@@ -116,17 +280,25 @@ def parse_notice(
     if kind == "removal":
         deadline = None
 
-    entities = table_entities
+    entities = read.table_entities
+    if not entities and language == "en":
+        entities = extract_entities_en(simple)
     if not entities:
-        entities = extract_entities_en(plain) if language == "en" else []
+        entities = extract_entities_text(simple)
+    listed = bool(entities)
     if not entities:
-        entities = extract_entities_text(plain)
-    entities = merge_entities(entities)
-    if not entities:
+        entities = title_names(simple_title) or title_names(_lead_sentence(simple))
+    entities = merge_entities(
+        [normalize_entity(_restore(entity, read.script)) for entity in entities]
+    )
+    declared = declared_count(simple_title, simple, english=language == "en")
+    reason = _completeness(entities, listed=listed, declared=declared, read=read, text=simple)
+    if not entities and not (declared or read.has_images or _ATTACHMENT.search(simple)):
+        # Nothing listed, and nothing says the list is elsewhere (an image, an attachment).
         raise InputError(f"{name}: no apps, SDKs or companies found in the notice")
-
+    dated = find_signature_date(simple) or published_on
     return NoticeEvent(
-        notice_id=notice_identity(regulator.code, published_on, batch, title),
+        notice_id=notice_identity(regulator.code, dated, batch, title),
         regulator=regulator,
         kind=kind,
         title=title,
@@ -136,4 +308,16 @@ def parse_notice(
         entities=entities,
         source_url=source_url,
         language=language,
+        follows_up=find_follows_up(simple, regulator.code),
+        list_incomplete=reason is not None,
+        list_incomplete_reason=reason,
+        declared_count=declared,
     )
+
+
+def _lead_sentence(text: str) -> str:
+    """The first sentence that says "X、Y等N款App": where a notice without a list names some."""
+    for sentence in re.split(r"[。\n]", text):
+        if _NAMED_COUNT.search(fold_width(sentence)):
+            return sentence
+    return ""

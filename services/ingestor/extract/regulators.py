@@ -74,8 +74,8 @@ _CENTRAL_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "CAC",
         re.compile(
-            r"国家互联网信息办公室|国家网信办|中央网信办|网信办|Cyberspace Administration"
-            r"|\bCAC\b"
+            r"国家互联网信息办公室|中央网络安全和信息化委员会办公室|国家网信办|中央网信办|网信办"
+            r"|中国网信网|Cyberspace Administration|\bCAC\b"
         ),
     ),
     (
@@ -99,6 +99,27 @@ _CENTRAL_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"|\bSAMR\b"
         ),
     ),
+]
+# How the press names a regulator without its name: weighs little, only decides when nothing
+# better is there ("China's cyberspace regulator said on Monday ...").
+_ALIASES: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "CAC",
+        re.compile(
+            r"\b(?:cyberspace|internet|cyber-?security)\s+(?:regulator|watchdog|administration)",
+            re.I,
+        ),
+    ),
+    (
+        "MIIT",
+        re.compile(
+            r"\b(?:industry|technology|IT)\s+ministry\b|\btelecoms?\s+(?:regulator|ministry)"
+            r"|\bMinistry of Industry\b",
+            re.I,
+        ),
+    ),
+    ("MPS", re.compile(r"\bpublic security (?:ministry|bureau)\b", re.I)),
+    ("SAMR", re.compile(r"\bmarket regulator\b", re.I)),
 ]
 _MARKER = re.compile(r"(?:来源|发布机构|发文机关|发布单位|信息来源|Source)\s*[:：]")
 # The regulator is cited, not publishing: "根据工业和信息化部工作部署".
@@ -202,6 +223,11 @@ def detect_regulator(text: str, *, title: str | None = None) -> Regulator:
                 strongest[mention.code] = (weight, mention)
         for weight, mention in strongest.values():
             add(mention, weight, index)
+    if not scores:
+        for index, line in enumerate(lines):
+            for code, pattern in _ALIASES:
+                if pattern.search(line):
+                    add(_Mention(code, CENTRAL[code], 0), 1.0 if index < 3 else 0.5, index)
     if not scores:
         raise InputError("cannot tell which regulator published this notice")
     # "我局" (our bureau) in the body points to a provincial bureau when one is named.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 
 # Full-width ASCII (U+FF01..U+FF5E) -> ASCII and the ideographic space -> space. One character
@@ -179,13 +180,61 @@ def to_simplified(text: str) -> str:
     return converted
 
 
+@dataclass(frozen=True)
+class Script:
+    """A text converted to simplified script character by character, so that offsets and
+    lengths stay the same, and the way back to what the text wrote."""
+
+    original: str
+    simplified: str
+
+    def restore(self, value: str) -> str:
+        """``value`` (cut from ``simplified``) in the script the original text used."""
+        if self.original is self.simplified:
+            return value
+        at = self.simplified.find(value)
+        if at >= 0:
+            return self.original[at : at + len(value)]
+        back = _back_map(self.original, self.simplified)
+        return "".join(back.get(ch, ch) for ch in value)
+
+
+@lru_cache(maxsize=8)
+def _back_map(original: str, simplified: str) -> dict[str, str]:
+    back: dict[str, str] = {}
+    for before, after in zip(original, simplified, strict=True):
+        if before != after:
+            back.setdefault(after, before)
+    return back
+
+
+def simplified_script(text: str) -> Script:
+    """``text`` in simplified script with the same length (traditional reprints are read as
+    the simplified original; names are given back as the reprint wrote them)."""
+    if not any(ch in _TRADITIONAL_HINTS for ch in text):
+        return Script(text, text)
+    converter = _t2s()
+    converted: str = converter.convert(text)  # type: ignore[attr-defined]
+    if len(converted) != len(text):
+        chars: list[str] = []
+        for ch in text:
+            one: str = converter.convert(ch)  # type: ignore[attr-defined]
+            chars.append(one if len(one) == 1 else ch)
+        converted = "".join(chars)
+    return Script(text, converted)
+
+
+_SPACES = re.compile(r"[ \u3000\u00a0\u2002\u2003\u200b]+")
+_TABS = re.compile(r" ?\t[\t ]*")
+
+
 def clean_line(line: str) -> str:
     """Collapse runs of spaces (incl. ideographic and no-break spaces) and strip the ends.
 
     Tabs (table columns) are kept as a single tab.
     """
-    line = re.sub(r"[ \u3000\u00a0\u2002\u2003\u200b]+", " ", line)
-    line = re.sub(r" ?\t[\t ]*", "\t", line)
+    line = _SPACES.sub(" ", line)
+    line = _TABS.sub("\t", line)
     return line.strip()
 
 

@@ -127,3 +127,39 @@ def test_working_days_outside_calendar_coverage_are_estimated() -> None:
 
 def test_day_of_month_is_not_a_number_of_days() -> None:
     assert extract_deadline("应在5月15日内完成整改。", MAY_10) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "due", "hour"),
+    [
+        ("上述APP应于1月6日12点前完成整改。", date(2022, 1, 6), 12),
+        ("请于2021年12月31日下午5时前报送整改报告。", date(2021, 12, 31), 17),
+        ("上述APP应在12月20日前完成整改。", date(2021, 12, 20), None),
+    ],
+)
+def test_deadline_hour(text: str, due: date, hour: int | None) -> None:
+    deadline = extract_deadline(text, date(2021, 12, 10))
+    assert deadline is not None
+    assert (deadline.due_on, deadline.due_hour) == (due, hour)
+
+
+def test_deadline_period_phrasing() -> None:
+    deadline = extract_deadline("整改期限为15个工作日。", date(2021, 5, 10))
+    assert deadline is not None and deadline.due_on == date(2021, 5, 31)
+
+
+@pytest.mark.parametrize(
+    ("text", "due"),
+    [
+        ("It told the operators to fix the problems by Nov. 10.", date(2021, 11, 10)),
+        ("Apps have until January 5, 2022 to rectify.", date(2022, 1, 5)),
+        ("The operators must rectify by Dec 1.", date(2021, 12, 1)),
+    ],
+)
+def test_english_absolute_dates(text: str, due: date) -> None:
+    deadline = extract_deadline(text, date(2021, 11, 3))
+    assert deadline is not None and (deadline.due_on, deadline.rule) == (due, "absolute")
+
+
+def test_english_date_without_an_action_is_not_a_deadline() -> None:
+    assert extract_deadline("The rules took effect by May 1.", date(2021, 5, 10)) is None

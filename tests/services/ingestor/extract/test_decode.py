@@ -100,10 +100,20 @@ def test_markdown_with_a_few_tags_stays_text() -> None:
     assert detect_format("# 标题\n<p>a</p><br><p>b</p>\n", "notes.md") == "text"
 
 
-@pytest.mark.parametrize("name", ["list.pdf", "list.xlsx", "shot.png", "bundle.zip", "a.docx"])
+@pytest.mark.parametrize("name", ["list.pdf", "list.xlsx", "shot.png", "bundle.zip", "a.doc"])
 def test_unknown_extension(name: str) -> None:
     with pytest.raises(InputError) as info:
         detect_format("text", name)
     message = str(info.value)
     assert message.startswith(f"{name}: unsupported file type")
     assert ".html" in message and ".txt" in message
+
+
+def test_declared_big5_page() -> None:
+    page = '<html><head><meta charset="big5"></head><body>國家網信辦關於某某的通報</body></html>'
+    assert decode_bytes(page.encode("big5"), name="tw.html") == page
+
+
+def test_gbk_declared_page_reads_as_gb18030() -> None:
+    page = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">关于某某的通报'
+    assert decode_bytes(page.encode("gbk"), name="a.html") == page

@@ -36,3 +36,66 @@ def test_companies() -> None:
 
 def test_lowercase_words_are_not_names() -> None:
     assert pairs("including those that collect data, and others.") == []
+
+
+def test_descriptions_before_names_and_plural_possessives() -> None:
+    text = (
+        "Title\nThe 17 apps, including food delivery platform Ele.me, recipe app Xiachufang and "
+        "Sina-owned Weibo Wallet, had collected data. Others named include Tencent Holdings' "
+        "QQ Music and Hunan TV's Mango TV."
+    )
+    assert pairs(text) == [
+        ("Ele.me", None),
+        ("Xiachufang", None),
+        ("Weibo Wallet", "Sina"),
+        ("QQ Music", "Tencent Holdings"),
+        ("Mango TV", "Hunan TV"),
+    ]
+
+
+def test_names_opening_a_sentence() -> None:
+    text = "Title\nDouyin, Kuaishou and Microsoft's LinkedIn were among the 105 apps named."
+    assert pairs(text) == [("Douyin", None), ("Kuaishou", None), ("LinkedIn", "Microsoft")]
+    assert pairs("Title\nChinese tech giants were among those named.") == []
+
+
+def test_names_right_after_the_noun_or_verb() -> None:
+    text = (
+        "Title\nShort-video apps Douyin and Kuaishou were on the list. The list also names "
+        "ByteDance's Toutiao Lite and NetEase Cloud Music."
+    )
+    assert pairs(text) == [
+        ("Douyin", None),
+        ("Kuaishou", None),
+        ("Toutiao Lite", "ByteDance"),
+        ("NetEase Cloud Music", None),
+    ]
+
+
+def test_appositions_dates_and_store_owners_are_not_apps() -> None:
+    text = (
+        "Title\nAmong them were Huya, a game streaming platform, and Xiaohongshu, the lifestyle "
+        "app. The regulator cited 105 apps Friday. It was unavailable on app stores, including "
+        "those operated by Huawei, Tencent and Xiaomi."
+    )
+    assert pairs(text) == [("Huya", None), ("Xiaohongshu", None)]
+
+
+def test_headline_only_when_the_body_names_nobody() -> None:
+    text = "China fines apps including Douyin, LinkedIn illegally collected data\nIt named Kuaishou's app Kuaishou Lite and others."
+    assert pairs(text) == [("Kuaishou Lite", "Kuaishou")]
+    assert pairs("Apps including Douyin and Kuaishou named\nNo names in the body.") == [
+        ("Douyin", None),
+        ("Kuaishou", None),
+    ]
+
+
+def test_apps_from_companies_name_companies() -> None:
+    entities = extract_entities_en(
+        "Title\nThe list included apps from Tencent, Alibaba and ByteDance, the ministry said."
+    )
+    assert [(e.kind, e.name) for e in entities] == [
+        ("company", "Tencent"),
+        ("company", "Alibaba"),
+        ("company", "ByteDance"),
+    ]

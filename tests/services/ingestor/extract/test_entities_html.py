@@ -54,12 +54,28 @@ def test_blank_developer_is_not_forward_filled() -> None:
     ]
 
 
-def test_blank_name_row_without_rowspan_is_not_attached() -> None:
+def test_row_without_number_or_name_continues_the_app_above() -> None:
+    # A merged cell exported as blanks: the row is the same app in another store.
     html = f"""<table>{HEADER}
 <tr><td>1</td><td>甲应用</td><td>甲科技有限公司</td><td>应用宝</td><td>1.0</td><td>问题一</td></tr>
 <tr><td></td><td></td><td></td><td>小米应用商店</td><td>1.1</td><td>问题二</td></tr>
+<tr><td>2</td><td>乙应用</td><td></td><td>应用宝</td><td>2.0</td><td>问题三</td></tr>
 </table>"""
-    assert entities(html) == [("甲应用", "甲科技有限公司", "应用宝", "1.0", ["问题一"])]
+    assert entities(html) == [
+        ("甲应用", "甲科技有限公司", "应用宝/小米应用商店", "1.0/1.1", ["问题一", "问题二"]),
+        ("乙应用", None, "应用宝", "2.0", ["问题三"]),
+    ]
+
+
+def test_blank_row_naming_another_developer_is_not_merged() -> None:
+    html = f"""<table>{HEADER}
+<tr><td>1</td><td>甲应用</td><td>甲科技有限公司</td><td>应用宝</td><td>1.0</td><td>问题一</td></tr>
+<tr><td></td><td></td><td>丙科技有限公司</td><td>小米应用商店</td><td>1.1</td><td>问题二</td></tr>
+</table>"""
+    assert [(name, developer) for name, developer, *_ in entities(html)] == [
+        ("甲应用", "甲科技有限公司"),
+        ("丙科技有限公司", None),
+    ]
 
 
 def test_rowspan_developer_over_two_apps() -> None:
@@ -190,3 +206,8 @@ def test_name_header_mentioning_version() -> None:
 <tr><td>1</td><td>甲应用</td><td>甲科技有限公司</td><td>1.0</td></tr>
 </table>"""
     assert entities(html) == [("甲应用", "甲科技有限公司", None, "1.0", [])]
+
+
+def test_ordered_list_items_are_numbered_in_the_text() -> None:
+    soup = parse_html("<ol><li>天天看</li><li>日日新</li></ol><ul><li>其他</li></ul>")
+    assert html_to_text(soup) == "1. 天天看\n2. 日日新\n其他"

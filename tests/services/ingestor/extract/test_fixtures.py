@@ -1,5 +1,7 @@
 """Every notice in tests/fixtures/notices through parse_notice, checked against its
-``<name>.expected.json`` (regulator, published_on, batch, kind, deadline, entities ...)."""
+``<name>.expected.json``: regulator, published_on, batch, kind, deadline, the exact entity list
+(name and developer, plus any other field the expectation names), list completeness, the
+notice a removal follows up, and identity across republications (``same_notice_as``)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from shared.events import NoticeEvent
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "notices"
 NOTICES = sorted(
-    p for p in FIXTURES.iterdir() if p.is_file() and not p.name.endswith(".expected.json")
+    p
+    for p in FIXTURES.iterdir()
+    if p.is_file() and not p.name.endswith(".expected.json") and p.suffix != ".py"
 )
 
 
@@ -26,10 +30,28 @@ def expected_for(path: Path) -> dict[str, Any]:
     return loaded
 
 
-def test_there_are_enough_fixtures() -> None:
-    assert len(NOTICES) >= 8
-    kinds = {p.suffix for p in NOTICES}
-    assert {".txt", ".html"} <= kinds
+def parse_fixture(path: Path) -> NoticeEvent:
+    expected = expected_for(path)
+    override = expected.get("published_on_arg")
+    return parse_notice(
+        path.read_bytes(),
+        name=path.name,
+        source_url=f"https://example.org/{path.name}",
+        published_on=date.fromisoformat(override) if override else None,
+    )
+
+
+def test_the_corpus_covers_every_form() -> None:
+    assert len(NOTICES) >= 40
+    suffixes = {p.suffix for p in NOTICES}
+    assert {".txt", ".html", ".docx", ".csv", ".md"} <= suffixes
+    regulators = {expected_for(p)["regulator"] for p in NOTICES}
+    assert {"CAC", "MIIT", "MPS", "SAMR"} <= regulators
+    assert sum(r.startswith("CA-") for r in regulators) >= 8
+    kinds = {expected_for(p)["kind"] for p in NOTICES}
+    assert kinds == {"rectification", "removal", "other"}
+    languages = {expected_for(p).get("language", "zh") for p in NOTICES}
+    assert languages == {"zh", "en"}
 
 
 @pytest.mark.parametrize("path", NOTICES, ids=[p.name for p in NOTICES])
@@ -40,22 +62,30 @@ def test_fixture(path: Path) -> None:
         with pytest.raises(UnicodeDecodeError):
             data.decode("utf-8")
 
-    event = parse_notice(data, name=path.name, source_url=f"https://example.org/{path.name}")
+    event = parse_fixture(path)
 
     assert isinstance(event, NoticeEvent)
     assert event.regulator.code == expected["regulator"]
     assert event.published_on == date.fromisoformat(expected["published_on"])
     assert event.kind == expected["kind"]
     assert event.source_url == f"https://example.org/{path.name}"
-    assert event.notice_id.startswith(
-        f"{expected['regulator'].lower()}-{expected['published_on'].replace('-', '')}-"
-    )
+    assert event.notice_id.startswith(f"{expected['regulator'].lower()}-")
+    assert event.language == expected.get("language", "zh")
     if "batch" in expected:
         assert event.batch == expected["batch"]
     if "title" in expected:
         assert event.title == expected["title"]
-    if "language" in expected:
-        assert event.language == expected["language"]
+    if "list_incomplete" in expected:
+        assert event.list_incomplete is expected["list_incomplete"]
+        assert (event.list_incomplete_reason is not None) is expected["list_incomplete"]
+    if "follows_up" in expected:
+        assert event.follows_up is not None
+        assert (
+            event.follows_up.model_dump(mode="json", include=set(expected["follows_up"]))
+            == (expected["follows_up"])
+        )
+    elif event.kind != "removal":
+        assert event.follows_up is None
 
     want_deadline = expected["deadline"]
     if want_deadline is None:
@@ -63,9 +93,9 @@ def test_fixture(path: Path) -> None:
     else:
         assert event.deadline is not None
         assert event.deadline.due_on == date.fromisoformat(want_deadline["due_on"])
-        for key in ("rule", "amount"):
+        for key in ("rule", "amount", "due_hour", "estimated"):
             if key in want_deadline:
-                assert getattr(event.deadline, key) == want_deadline[key]
+                assert getattr(event.deadline, key) == want_deadline[key], key
         assert event.deadline.source_text
 
     got = [entity.model_dump(mode="json") for entity in event.entities]
@@ -78,3 +108,21 @@ def test_fixture(path: Path) -> None:
 
     # The event survives a JSON round trip under the public contract.
     assert NoticeEvent.model_validate(json.loads(json.dumps(event.dump()))) == event
+
+
+REPRINTS = [p for p in NOTICES if "same_notice_as" in expected_for(p)]
+
+
+@pytest.mark.parametrize("path", REPRINTS, ids=[p.name for p in REPRINTS])
+def test_republished_notice_keeps_its_identity(path: Path) -> None:
+    original = FIXTURES / expected_for(path)["same_notice_as"]
+    assert parse_fixture(path).notice_id == parse_fixture(original).notice_id
+
+
+def test_different_notices_have_different_ids() -> None:
+    ids: dict[str, str] = {}
+    for path in NOTICES:
+        expected = expected_for(path)
+        group = expected.get("same_notice_as", path.name)
+        ids.setdefault(group, parse_fixture(path).notice_id)
+    assert len(set(ids.values())) == len(ids)

@@ -1,0 +1,253 @@
+"""Tables of apps, whatever they came from: HTML, a .docx attachment, tab/pipe/CSV text.
+
+A table is a grid of cells in which every cell remembers the cell it came from (``origin``) and
+whether it continues a vertical merge from the row above (``spanned``). Columns are mapped by
+header text, not position (序号 | 应用名称/软件名称/SDK名称 | 应用开发者/企业名称/开发运营者 |
+应用来源 | 应用版本/版本号 | 所涉问题/问题项 ...); with two header rows (a grouped
+"应用信息" over 名称/开发者/版本) the row that maps most columns wins.
+
+Rows of one app:
+
+- rows whose name cell is the *same* merged cell (rowspan, vMerge) are one app listed once per
+  store or version: ONE entity, stores and versions joined with "/" (each distinct value once, in
+  table order), issues unioned;
+- a row with neither sequence number nor name (a merged cell exported as blanks) continues the
+  app above it, unless it names a different developer;
+- a blank developer cell is never filled from the row above unless it is that row's merged cell:
+  an app with a blank developer keeps ``developer=None``.
+
+The name column's header gives the kind when it says so (SDK名称 -> sdk, 小程序名称 ->
+mini_program); so does a full-width section row inside the table ("二、SDK").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from shared.events import Entity, EntityKind
+
+from .merge import entity_kind, merge_into
+from .textutil import fold_width
+
+Column = str  # "seq", "name", "developer", "store", "version", "issues", "ignore"
+
+# Checked in order: "应用开发者" is a developer column although it says 应用; "企业名称" is not
+# the app's name although it says 名称.
+HEADER_RULES: list[tuple[Column, re.Pattern[str]]] = [
+    ("seq", re.compile(r"^(?:序号|编号|No\.?|#|序)$", re.I)),
+    (
+        "ignore",
+        re.compile(r"数量|备案|ICP|日期|时间|备注|链接|下载量|类别|类型|分类|联系|地址|电话", re.I),
+    ),
+    (
+        "developer",
+        re.compile(
+            r"开发者|企业|公司|运营者|运营方|运营主体|主体|开发商|单位|developer|company|operator",
+            re.I,
+        ),
+    ),
+    ("name", re.compile(r"^(?:应用|软件|APP|SDK|小程序|产品|移动应用)?(?:名称|name)", re.I)),
+    ("issues", re.compile(r"问题|违规|情形|行为|issue|problem", re.I)),
+    ("store", re.compile(r"来源|商店|市场|渠道|平台|store|source|platform", re.I)),
+    ("version", re.compile(r"版本|version", re.I)),
+    ("name", re.compile(r"名称|应用|软件|APP|SDK|小程序|产品|name", re.I)),
+]
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    origin: int  # id of the source cell (<td>, docx cell, text field) this grid cell comes from
+    spanned: bool = False  # continuation of a vertical merge from a row above
+
+
+Grid = list[list[Cell | None]]
+
+
+@dataclass(frozen=True)
+class Header:
+    row: int
+    columns: dict[Column, int]
+    kind: EntityKind | None  # from the name column's label
+
+
+def header_columns(labels: list[str]) -> dict[Column, int]:
+    columns: dict[Column, int] = {}
+    for index, raw in enumerate(labels):
+        label = re.sub(r"\s+", "", fold_width(raw))
+        if not label or len(label) > 20:
+            continue
+        for column, pattern in HEADER_RULES:
+            if pattern.search(label):
+                if column not in columns:
+                    columns[column] = index
+                break
+    return columns
+
+
+def is_header(labels: list[str]) -> bool:
+    """Do these cells read like the header row of an app table?"""
+    columns = header_columns(labels)
+    if "name" not in columns or len(set(columns) - {"ignore"}) < 2:
+        return False
+    filled = [label for label in labels if label.strip()]
+    return len(columns) * 2 >= len(filled)
+
+
+def _kind_of_label(label: str) -> EntityKind | None:
+    folded = fold_width(label).upper()
+    if "SDK" in folded or "开发工具包" in folded:
+        return "sdk"
+    if "小程序" in folded:
+        return "mini_program"
+    return None
+
+
+def find_header(grid: Grid) -> Header | None:
+    """The header row among the first rows: the one mapping the most columns."""
+    best: Header | None = None
+    for r, row in enumerate(grid[:6]):
+        labels = [cell.text if cell else "" for cell in row]
+        if not is_header(labels):
+            continue
+        columns = header_columns(labels)
+        if best is None or len(columns) > len(best.columns):
+            best = Header(r, columns, _kind_of_label(labels[columns["name"]]))
+    return best
+
+
+def cell_text(row: list[Cell | None], index: int | None) -> str:
+    if index is None or index >= len(row) or row[index] is None:
+        return ""
+    cell = row[index]
+    assert cell is not None
+    return cell.text
+
+
+def one_line(text: str) -> str:
+    """Cell lines joined: CJK runs without a space, Latin words with one."""
+    result = ""
+    for line in text.split("\n"):
+        line = line.strip()
+        if result and re.search(r"[A-Za-z0-9.,]$", result) and re.match(r"[A-Za-z0-9]", line):
+            result += " "
+        result += line
+    return result.strip()
+
+
+_PLACEHOLDER = re.compile(r"^(?:[-—–/\\]+|无|暂无|N/?A|null|none|/)$", re.I)
+
+
+def value(text: str) -> str | None:
+    """A cell's value; None for empty cells and placeholders such as "—" or "无"."""
+    text = text.strip()
+    if not text or _PLACEHOLDER.match(text):
+        return None
+    return text
+
+
+def issues_of(text: str) -> list[str]:
+    """A problem cell's issues: one per line or "；"; commas split short labels only."""
+    parts: list[str] = []
+    for piece in re.split(r"[\n；;]", text):
+        pieces = [p for p in re.split(r"[,，]", piece) if p.strip()]
+        if len(pieces) > 1 and all(len(p.strip()) <= 24 for p in pieces):
+            parts.extend(pieces)
+        else:
+            parts.append(piece)
+    issues: list[str] = []
+    for part in parts:
+        part = re.sub(r"^\s*(?:\d{1,2}\s*[.、．)）]|[（(]\d{1,2}[)）])\s*", "", part).strip()
+        part = part.strip("。，, ")
+        if part and value(part) and part not in issues:
+            issues.append(part)
+    return issues
+
+
+_SECTION = re.compile(r"^(?:[一二三四五六七八九十]+、|\d+[.、])?.{0,12}$")
+
+
+def _section_kind(row: list[Cell | None]) -> EntityKind | bool | None:
+    """A row that is one cell across the table ("二、SDK名单"): its kind, or False if not one."""
+    cells = [cell for cell in row if cell is not None]
+    if not cells or len({cell.origin for cell in cells}) != 1 or len(row) < 2:
+        return False
+    text = cells[0].text.strip()
+    if not _SECTION.match(text):
+        return False
+    return _kind_of_label(text) or ("app" if re.search(r"APP|App|应用", text) else None)
+
+
+def table_entities(grid: Grid) -> list[Entity]:
+    """The apps listed in one table; [] when no header row names an app column."""
+    header = find_header(grid)
+    if header is None:
+        return []
+    columns = header.columns
+    entities: list[Entity] = []
+    by_origin: dict[int, Entity] = {}
+    header_labels = {cell_text(grid[header.row], i) for i in columns.values()}
+    section_kind: EntityKind | None = header.kind
+    previous: Entity | None = None
+    for row in grid[header.row + 1 :]:
+        section = _section_kind(row)
+        if section is not False:
+            if section is not None and not isinstance(section, bool):
+                section_kind = section
+            continue
+        name_cell = row[columns["name"]] if columns["name"] < len(row) else None
+        name = one_line(name_cell.text) if name_cell else ""
+        seq = value(cell_text(row, columns.get("seq")))
+        developer = value(one_line(cell_text(row, columns.get("developer"))))
+        store = value("/".join(x.strip() for x in cell_text(row, columns.get("store")).split("\n")))
+        version = value(one_line(cell_text(row, columns.get("version"))))
+        issues = issues_of(cell_text(row, columns.get("issues")))
+        if name and name in header_labels:
+            continue  # a repeated header row
+        if name_cell is not None and name_cell.spanned and name_cell.origin in by_origin:
+            first = by_origin[name_cell.origin]
+            developer_index = columns.get("developer")
+            developer_cell = row[developer_index] if developer_index is not None else None
+            same_developer = (
+                developer is None
+                or developer == first.developer
+                or (developer_cell is not None and developer_cell.spanned)
+            )
+            if same_developer:
+                merge_into(
+                    first, Entity(name=first.name, store=store, version=version, issues=issues)
+                )
+                continue
+        if not value(name):
+            if seq is None and previous is not None and developer in (None, previous.developer):
+                if store or version or issues:  # the rest of a merged app, exported as blanks
+                    merge_into(
+                        previous,
+                        Entity(name=previous.name, store=store, version=version, issues=issues),
+                    )
+                continue
+            spanned = any(cell and cell.spanned for cell in row)
+            if developer and not spanned:
+                name, developer = developer, None  # a company listed on its own
+            else:
+                continue
+        if re.fullmatch(r"[\d\s.]+", name):
+            continue
+        name = re.sub(r"^《(.+)》$", r"\1", name).strip()
+        kind = entity_kind(name, developer=developer)
+        if kind == "app" and section_kind is not None:
+            kind = section_kind
+        entity = Entity(
+            kind=kind,
+            name=name,
+            developer=developer,
+            store=store,
+            version=version,
+            issues=issues,
+        )
+        entities.append(entity)
+        previous = entity
+        if name_cell is not None:
+            by_origin[name_cell.origin] = entity
+    return entities
