@@ -1,82 +1,187 @@
-"""``regwatch notices ...``: parse offline, ingest files and folders."""
+"""``regwatch notices ...`` (parse offline, ingest files and folders) and ``regwatch sources
+...`` (feed sources: add, list, poll, remove)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress
 
-from services.ingestor.extract import parse_notice
-from services.ingestor.intake import ingest_bytes
+from services.ingestor.extract.decode import format_from_name
+from services.ingestor.feeds import (
+    KINDS,
+    FeedPoller,
+    Fetcher,
+    add_source,
+    all_sources,
+    describe,
+    item_counts,
+    remove_source,
+)
+from services.ingestor.intake import ingest_bytes, ingest_json, parse
 from services.ingestor.relay import OutboxRelay
 from shared.broker import make_broker
 from shared.cli import emit, fail, friendly, load_settings, read_file, run_with_db, sub_app
 from shared.db import Database
-from shared.errors import RegwatchError
+from shared.durations import parse_duration
+from shared.errors import InputError, RegwatchError
 from shared.runtime_file import read_runtime_file
 from shared.settings import Settings
 
 notices_app = sub_app("Parse and ingest regulators' notices.")
+sources_app = sub_app("Feed sources (RSS/Atom, HTML list pages) polled for new notices.")
 
-NOTICE_SUFFIXES = {".txt", ".text", ".html", ".htm", ".md"}
+NOTICE_SUFFIXES = frozenset({".txt", ".text", ".md", ".html", ".htm", ".shtml", ".xhtml", ".docx"})
+"""Read from folders, with any other extension extraction reads. A file named on the command
+line is always tried."""
+
+
+def extraction_reads(suffix: str) -> bool:
+    if suffix in NOTICE_SUFFIXES:
+        return True
+    try:
+        format_from_name("notice" + suffix)
+    except InputError:
+        return False
+    return True
+
+
+SourceUrl = Annotated[str | None, typer.Option(help="where the notice was published")]
+PublishedOn = Annotated[
+    str | None,
+    typer.Option(
+        help="publication date YYYY-MM-DD, overriding the one read from the notice "
+        "(for articles that do not give one)"
+    ),
+]
+
+
+def published_date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        fail(f"--published-on: {value!r} is not a date (YYYY-MM-DD)")
 
 
 @notices_app.command("parse")
 @friendly
 def notices_parse(
-    path: Path,
-    source_url: Annotated[str | None, typer.Option(help="where the notice was published")] = None,
+    path: Path, source_url: SourceUrl = None, published_on: PublishedOn = None
 ) -> None:
     """Extract a notice offline and print its NoticeEvent (no broker, no database)."""
-    notice = parse_notice(read_file(path), name=str(path), source_url=source_url)
+    day = published_date(published_on)
+    notice = parse(read_file(path), name=str(path), source_url=source_url, published_on=day)
     emit(notice.dump())
 
 
-def expand(paths: list[Path]) -> Iterator[Path]:
+@dataclass(frozen=True)
+class Input:
+    path: Path
+    skipped: str | None = None
+    """Why a file found in a folder is not read."""
+
+
+def folder_skip_reason(path: Path) -> str | None:
+    """None for a file in a folder that is read as a notice, else why it is not."""
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        return "a .json file is read (as a NoticeEvent) only when named on its own"
+    if not suffix:
+        return "no file extension (name the file on its own to read it anyway)"
+    if extraction_reads(suffix):
+        return None
+    shown = ", ".join(sorted(NOTICE_SUFFIXES))
+    return f"unsupported file type '{suffix}' (read from folders: {shown})"
+
+
+def expand(paths: list[Path]) -> Iterator[Input]:
+    """Files as named, and the files in folders (hidden ones left out), in order."""
     for path in paths:
-        if path.is_dir():
-            yield from sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in NOTICE_SUFFIXES
-            )
-        else:
-            yield path
+        if not path.is_dir():
+            yield Input(path)
+            continue
+        for found in sorted(path.rglob("*")):
+            relative = found.relative_to(path)
+            if not found.is_file() or any(part.startswith(".") for part in relative.parts):
+                continue
+            yield Input(found, folder_skip_reason(found))
+
+
+def read_input(path: Path) -> bytes:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected a notice file")
+    return path.read_bytes()
+
+
+async def ingest_path(
+    db: Database, path: Path, source_url: str | None, published_on: date | None = None
+) -> dict[str, Any]:
+    data = await asyncio.to_thread(read_input, path)
+    if path.suffix.lower() == ".json":
+        saved = await ingest_json(db, data, name=str(path))
+    else:
+        saved = await ingest_bytes(
+            db, data, name=str(path), source_url=source_url, published_on=published_on
+        )
+    result: dict[str, Any] = {
+        "path": str(path),
+        "notice_id": saved.notice.notice_id,
+        "outcome": saved.outcome,
+        "entities": len(saved.notice.entities),
+    }
+    if saved.relinked:
+        result["relinked"] = list(saved.relinked)
+    return result
 
 
 @notices_app.command("ingest")
 @friendly
 def notices_ingest(
     paths: Annotated[list[Path], typer.Argument(help="notice files or folders of them")],
-    source_url: Annotated[str | None, typer.Option(help="where the notice was published")] = None,
+    source_url: SourceUrl = None,
+    published_on: PublishedOn = None,
 ) -> None:
-    """Parse, store and publish notices (a progress bar shows for many files)."""
+    """Parse, store and publish notices (a progress bar shows for many files).
+
+    Folders are read recursively (.txt .text .md .html .htm .shtml .xhtml .docx and what else
+    extraction reads); other files are listed as skipped. A .json file named on its own is
+    read as a NoticeEvent.
+    """
     settings = load_settings()
-    files = list(expand(paths))
+    day = published_date(published_on)
+    inputs = list(expand(paths))
+    files = [i.path for i in inputs if i.skipped is None]
+    results: list[dict[str, Any]] = [
+        {"path": str(i.path), "skipped": i.skipped} for i in inputs if i.skipped is not None
+    ]
     if not files:
+        if results:
+            emit(results)
         fail("no notice files found in " + ", ".join(map(str, paths)))
-    results: list[dict[str, Any]] = []
 
     async def work(db: Database) -> None:
         with Progress(transient=True, disable=len(files) < 3 or not sys.stderr.isatty()) as bar:
             task = bar.add_task("ingesting", total=len(files))
             for path in files:
                 try:
-                    data = read_file(path)
-                    saved = await ingest_bytes(db, data, name=str(path), source_url=source_url)
-                    results.append(
-                        {
-                            "path": str(path),
-                            "notice_id": saved.notice.notice_id,
-                            "outcome": saved.outcome,
-                            "entities": len(saved.notice.entities),
-                        }
-                    )
-                except RegwatchError as exc:
-                    results.append({"path": str(path), "error": str(exc)})
+                    results.append(await ingest_path(db, path, source_url, day))
+                except (RegwatchError, OSError) as exc:
+                    message = str(exc)
+                    if isinstance(exc, OSError):
+                        message = f"{path}: {exc.strerror or exc}"
+                    results.append({"path": str(path), "error": message})
                 bar.advance(task)
         published = await publish_outbox(settings, db)
         results.append({"published": published})
@@ -106,3 +211,107 @@ async def publish_outbox(settings: Settings, db: Database) -> int | str:
         return f"deferred: broker {bootstrap} unreachable ({type(exc).__name__}); stored only"
     finally:
         await broker.stop()
+
+
+# --- sources ---------------------------------------------------------------------------------
+
+
+@sources_app.command("add")
+@friendly
+def sources_add(
+    url: Annotated[str, typer.Argument(help="an RSS/Atom feed or an HTML list page")],
+    kind: Annotated[
+        str, typer.Option(help="rss, atom, html, or auto (judged on each poll)")
+    ] = "auto",
+    interval: Annotated[
+        str | None,
+        typer.Option(help="time between polls, e.g. 15m or 2h; default REGWATCH_FEED_INTERVAL"),
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="a label; default the URL")] = None,
+) -> None:
+    """Add a feed source; it is polled by the running ingestor (or `regwatch sources poll`)."""
+    settings = load_settings()
+    if kind not in KINDS:
+        fail(f"--kind {kind!r}: choose from {', '.join(KINDS)}")
+    every = None
+    if interval is not None:
+        try:
+            every = parse_duration(interval)
+        except ValueError as exc:
+            fail(f"--interval: {exc}")
+
+    async def work(db: Database) -> dict[str, Any]:
+        async with db.session() as session:
+            row = await add_source(session, url, kind=kind, interval=every, name=name)
+            return describe(row, settings.feed_interval_delta)
+
+    emit(run_with_db(settings, work))
+
+
+@sources_app.command("list")
+@friendly
+def sources_list() -> None:
+    """Sources with their last poll, status, error, backoff and the items seen in them."""
+    settings = load_settings()
+
+    async def work(db: Database) -> list[dict[str, Any]]:
+        async with db.session() as session:
+            counts = await item_counts(session)
+            return [
+                describe(row, settings.feed_interval_delta, counts.get(row.id))
+                for row in await all_sources(session)
+            ]
+
+    emit(run_with_db(settings, work))
+
+
+@sources_app.command("poll")
+@friendly
+def sources_poll(
+    source_id: Annotated[int | None, typer.Argument(help="the source to poll")] = None,
+    all_sources_: Annotated[
+        bool, typer.Option("--all", help="poll every enabled source now")
+    ] = False,
+) -> None:
+    """Poll now: one source, --all, or (with neither) the sources that are due.
+
+    Prints per source what was ingested and what failed, then publishes like `notices ingest`.
+    """
+    settings = load_settings()
+    # what failed is in the JSON printed; keep stderr to the one-line error
+    logging.getLogger("regwatch.ingestor.feeds").setLevel(logging.ERROR)
+    if source_id is not None and all_sources_:
+        fail("give a source ID or --all, not both")
+
+    async def work(db: Database) -> list[dict[str, Any]]:
+        async with Fetcher.from_settings(settings) as fetcher:
+            poller = FeedPoller(db, fetcher, default_interval=settings.feed_interval_delta)
+            if source_id is not None:
+                polled = [await poller.poll(source_id)]
+            elif all_sources_:
+                polled = await poller.poll_all()
+            else:
+                polled = await poller.poll_due()
+        out: list[dict[str, Any]] = [result.dump() for result in polled]
+        out.append({"published": await publish_outbox(settings, db)})
+        return out
+
+    results = run_with_db(settings, work)
+    emit(results)
+    failed = [r for r in results if r.get("status") == "error"]
+    if failed:
+        fail(f"{len(failed)} source(s) failed; first: {failed[0]['error']}")
+
+
+@sources_app.command("remove")
+@friendly
+def sources_remove(source_id: Annotated[int, typer.Argument(help="the source")]) -> None:
+    """Remove a source and its record of seen items (stored notices stay)."""
+    settings = load_settings()
+
+    async def work(db: Database) -> None:
+        async with db.session() as session:
+            await remove_source(session, source_id)
+
+    run_with_db(settings, work)
+    emit({"removed": source_id})

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
 from services.ingestor.extract import parse_notice
-from services.ingestor.store import Saved, save_notice
+from services.ingestor.store import Saved, Seen, save_notice, sha256
 from shared.db import Database
 from shared.errors import InputError
 from shared.events import NoticeEvent
 from shared.logging import get_logger, log_context
+from shared.metrics import count_rejections, current_intake_source, observe_notice_ingested
 
 log = get_logger("regwatch.ingestor")
+
+SAVE_ATTEMPTS = 3
+"""Two copies of one new notice stored at once: the loser of the race retries and merges."""
 
 
 def check_entities(notice: NoticeEvent, name: str) -> None:
@@ -17,20 +26,68 @@ def check_entities(notice: NoticeEvent, name: str) -> None:
         raise InputError(f"{name}: no apps, SDKs or companies found in the notice")
 
 
-async def ingest_event(db: Database, notice: NoticeEvent, *, name: str) -> Saved:
+def parse(
+    data: bytes, *, name: str, source_url: str | None = None, published_on: date | None = None
+) -> NoticeEvent:
+    """``parse_notice``; ``published_on`` overrides the date read from the notice."""
+    return parse_notice(data, name=name, source_url=source_url, published_on=published_on)
+
+
+def event_from_json(data: bytes, *, name: str) -> NoticeEvent:
+    """A NoticeEvent from JSON bytes; the error names the field (and the position for bad
+    JSON)."""
+    try:
+        return NoticeEvent.model_validate_json(data)
+    except ValidationError as exc:
+        raise InputError(f"{name}: {validation_message(exc)}") from None
+
+
+def validation_message(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "document"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"invalid NoticeEvent: {where}: {first['msg']}{more}"
+
+
+@count_rejections
+async def ingest_event(
+    db: Database, notice: NoticeEvent, *, name: str, seen: Seen | None = None
+) -> Saved:
     check_entities(notice, name)
-    async with db.session() as session:
-        saved = await save_notice(session, notice)
+    for attempt in range(1, SAVE_ATTEMPTS + 1):
+        try:
+            async with db.session() as session:
+                saved = await save_notice(session, notice, seen=seen)
+            break
+        except IntegrityError:
+            if attempt == SAVE_ATTEMPTS:
+                raise
+            log.info("notice stored concurrently; merging", extra={"source": name})
     with log_context(notice_id=saved.notice.notice_id):
         log.info(
             "notice stored",
             extra={"outcome": saved.outcome, "source": name, "entities": len(notice.entities)},
         )
+    observe_notice_ingested(current_intake_source(), saved.outcome, saved.notice.regulator.code)
     return saved
 
 
+@count_rejections
 async def ingest_bytes(
-    db: Database, data: bytes, *, name: str, source_url: str | None = None
+    db: Database,
+    data: bytes,
+    *,
+    name: str,
+    source_url: str | None = None,
+    published_on: date | None = None,
 ) -> Saved:
-    notice = parse_notice(data, name=name, source_url=source_url)
-    return await ingest_event(db, notice, name=name)
+    notice = parse(data, name=name, source_url=source_url, published_on=published_on)
+    return await ingest_event(db, notice, name=name, seen=Seen(source_url or name, sha256(data)))
+
+
+@count_rejections
+async def ingest_json(db: Database, data: bytes, *, name: str) -> Saved:
+    notice = event_from_json(data, name=name)
+    return await ingest_event(
+        db, notice, name=name, seen=Seen(notice.source_url or name, sha256(data))
+    )

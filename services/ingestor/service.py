@@ -1,4 +1,4 @@
-"""The ingestor as a runnable service."""
+"""The ingestor as a runnable service: HTTP intake, the outbox relay and the feed schedule."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from fastapi import APIRouter
 from faststream.kafka import KafkaBroker
 
 from services.ingestor.api import build_router
+from services.ingestor.feeds import FeedPoller, FeedScheduler, Fetcher
+from services.ingestor.feeds.scheduler import MAX_TICK
 from services.ingestor.relay import OutboxRelay
 from shared.db import Database
 from shared.settings import Settings
@@ -16,6 +18,15 @@ class IngestorService:
 
     def __init__(self, settings: Settings, db: Database, broker: KafkaBroker) -> None:
         self.relay = OutboxRelay(db, broker, settings.topics)
+        self.fetcher = Fetcher.from_settings(settings)
+        self.poller = FeedPoller(
+            db,
+            self.fetcher,
+            default_interval=settings.feed_interval_delta,
+            on_ingested=self.relay.kick,
+        )
+        tick = min(MAX_TICK, settings.feed_interval_delta.total_seconds())
+        self.feeds = FeedScheduler(self.poller, tick=tick)
 
     def routers(self) -> list[APIRouter]:
         return [build_router(self.relay)]
@@ -23,6 +34,9 @@ class IngestorService:
     async def start(self) -> None:
         await self.relay.publish_pending()
         self.relay.start()
+        self.feeds.start()
 
     async def stop(self) -> None:
+        await self.feeds.stop()
         await self.relay.stop()
+        await self.fetcher.aclose()

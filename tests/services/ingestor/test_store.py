@@ -1,10 +1,20 @@
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import date
 
-from services.ingestor.store import mark_published, pending_outbox, save_notice
+from services.ingestor.intake import ingest_event
+from services.ingestor.store import (
+    Seen,
+    get_notice,
+    mark_published,
+    notice_sources,
+    pending_outbox,
+    save_notice,
+)
 from shared.db import Database
-from shared.events import Entity, NoticeEvent, Regulator
+from shared.events import Entity, NoticeEvent, NoticeRef, Regulator
 
 
 def notice(*entities: Entity, **fields: object) -> NoticeEvent:
@@ -61,3 +71,185 @@ async def test_outbox_marks_published_in_order(db: Database) -> None:
         await mark_published(session, rows[0].id)
     async with db.session() as session:
         assert [r.key for r in await pending_outbox(session)] == ["cac-20210511-x"]
+
+
+# --- one notice however often and wherever it is republished -------------------------------
+
+
+async def test_each_copy_is_recorded_with_where_it_was_seen(db: Database) -> None:
+    copies = [
+        Seen("https://www.cac.gov.cn/n1.htm", "a" * 64),
+        Seen("https://news.example.cn/reprint/77", "b" * 64),
+        Seen("https://www.cac.gov.cn/n1.htm", "a" * 64),
+    ]
+    outcomes = []
+    for seen in copies:
+        async with db.session() as session:
+            outcomes.append((await save_notice(session, notice(DOUYIN), seen=seen)).outcome)
+    async with db.session() as session:
+        sources = await notice_sources(session, "cac-20210510-0123456789")
+        pending = await pending_outbox(session)
+    assert outcomes == ["new", "unchanged", "unchanged"]
+    assert [(s.source, s.times_seen) for s in sources] == [
+        ("https://www.cac.gov.cn/n1.htm", 2),
+        ("https://news.example.cn/reprint/77", 1),
+    ]
+    assert all(s.first_seen <= s.last_seen for s in sources)
+    assert len(pending) == 1
+
+
+THREE = (DOUYIN, KUAISHOU, Entity(name="腾讯地图", developer="腾讯科技（深圳）有限公司"))
+
+
+async def test_reprint_with_another_title_and_date_is_the_same_notice(db: Database) -> None:
+    reprint = notice(
+        Entity(name="抖音"),
+        Entity(name="快手", developer="北京快手科技有限公司", issues=["违规收集个人信息"]),
+        Entity(name="騰訊地圖", developer="騰訊科技（深圳）有限公司"),
+        notice_id="cac-20210511-reprint000",
+        title="【转载】网信办通报84款App",
+        published_on=date(2021, 5, 11),
+    )
+    async with db.session() as session:
+        await save_notice(session, notice(*THREE))
+    async with db.session() as session:
+        saved = await save_notice(session, reprint, seen=Seen("https://mirror.example/x", "c" * 64))
+    async with db.session() as session:
+        again = await save_notice(session, reprint, seen=Seen("https://mirror.example/x", "c" * 64))
+        stored = await get_notice(session, "cac-20210510-0123456789")
+        assert await get_notice(session, "cac-20210511-reprint000") is None
+        sources = await notice_sources(session, "cac-20210510-0123456789")
+        pending = await pending_outbox(session)
+    assert (saved.outcome, again.outcome) == ("updated", "unchanged")
+    assert saved.notice.notice_id == again.notice.notice_id == "cac-20210510-0123456789"
+    assert stored is not None and stored.title == notice().title
+    assert [(e.name, e.developer, e.issues) for e in stored.entities] == [
+        ("抖音", "北京微播视界科技有限公司", []),
+        ("快手", "北京快手科技有限公司", ["违规收集个人信息"]),
+        ("腾讯地图", "腾讯科技（深圳）有限公司", []),
+    ]
+    assert [s.parsed_id for s in sources] == [
+        "cac-20210510-0123456789",
+        "cac-20210511-reprint000",
+    ]
+    assert [r.key for r in pending] == ["cac-20210510-0123456789"] * 2
+
+
+async def test_other_notices_of_the_same_regulator_and_day_stay_apart(db: Database) -> None:
+    other = notice(
+        Entity(name="星云笔记", developer="杭州星云软件有限公司"),
+        notice_id="cac-20210510-other00000",
+        title="关于星云笔记等App的通报",
+    )
+    batch_8 = notice(*THREE, notice_id="miit-a", regulator=MIIT, batch="2021年第8批")
+    batch_9 = notice(*THREE, notice_id="miit-b", regulator=MIIT, batch="2021年第9批")
+    async with db.session() as session:
+        outcomes = [
+            (await save_notice(session, n)).outcome
+            for n in (notice(*THREE), other, batch_8, batch_9)
+        ]
+    assert outcomes == ["new"] * 4
+
+
+async def test_reprint_dated_differently_with_the_same_batch_is_one_notice(db: Database) -> None:
+    signed = notice(*THREE[:1], notice_id="miit-1", regulator=MIIT, batch="2021年第8批")
+    posted = notice(
+        *THREE[1:],
+        notice_id="miit-2",
+        regulator=MIIT,
+        batch="2021年第8批",
+        published_on=date(2021, 5, 12),
+    )
+    async with db.session() as session:
+        await save_notice(session, signed)
+        saved = await save_notice(session, posted)
+    assert (saved.outcome, saved.notice.notice_id) == ("updated", "miit-1")
+    assert [e.name for e in saved.notice.entities] == ["抖音", "快手", "腾讯地图"]
+
+
+async def test_the_same_new_notice_stored_twice_at_once_is_one_notice(db: Database) -> None:
+    copies = [notice(DOUYIN), notice(DOUYIN, KUAISHOU)]
+    saved = await asyncio.gather(
+        *(ingest_event(db, n, name=f"copy {i}") for i, n in enumerate(copies))
+    )
+    async with db.session() as session:
+        stored = await get_notice(session, "cac-20210510-0123456789")
+        pending = await pending_outbox(session)
+    outcomes = sorted(s.outcome for s in saved)  # which copy wins the race varies
+    assert outcomes in (["new", "updated"], ["new", "unchanged"])
+    assert stored is not None and sorted(e.name for e in stored.entities) == ["快手", "抖音"]
+    assert len(pending) == 1 + outcomes.count("updated")
+
+
+# --- removal notices link to the notice they follow up -------------------------------------
+
+MIIT = Regulator(code="MIIT", name="工业和信息化部")
+JANUARY = notice(
+    *THREE,
+    notice_id="miit-20210122-original",
+    regulator=MIIT,
+    title="关于侵害用户权益行为的APP通报（2021年第1批，总第10批）",
+    published_on=date(2021, 1, 22),
+    batch="2021年第1批（总第10批）",
+)
+DECOY = notice(
+    Entity(name="星云笔记", developer="杭州星云软件有限公司"),
+    notice_id="miit-20210121-decoy",
+    regulator=MIIT,
+    title="关于星云笔记的通报",
+    published_on=date(2021, 1, 21),
+)
+
+
+def removal(**ref: object) -> NoticeEvent:
+    return notice(
+        Entity(name="快手", developer="北京快手科技有限公司"),
+        notice_id="miit-20210205-removal",
+        regulator=MIIT,
+        kind="removal",
+        title="关于下架侵害用户权益APP名单的通报",
+        published_on=date(2021, 2, 5),
+        follows_up=NoticeRef.model_validate({"published_on": date(2021, 1, 22), **ref}),
+    )
+
+
+async def test_removal_notice_links_to_the_notice_it_follows_up(db: Database) -> None:
+    async with db.session() as session:
+        await save_notice(session, DECOY)
+        await save_notice(session, JANUARY)
+    async with db.session() as session:
+        saved = await save_notice(session, removal(count=3, regulator_code="MIIT"))
+    async with db.session() as session:
+        again = await save_notice(session, removal(count=3))
+        rows = await pending_outbox(session)
+    assert saved.outcome == "new" and again.outcome == "unchanged"
+    assert saved.notice.follows_up is not None
+    assert saved.notice.follows_up.notice_id == "miit-20210122-original"
+    published = json.loads(rows[-1].payload)
+    assert published["follows_up"]["notice_id"] == "miit-20210122-original"
+
+
+async def test_removal_stored_first_is_linked_when_its_notice_arrives(db: Database) -> None:
+    async with db.session() as session:
+        first = await save_notice(session, removal())
+    assert first.notice.follows_up is not None and first.notice.follows_up.notice_id is None
+    async with db.session() as session:
+        original = await save_notice(session, JANUARY)
+    async with db.session() as session:
+        linked = await get_notice(session, "miit-20210205-removal")
+        rows = await pending_outbox(session)
+    assert original.relinked == ("miit-20210205-removal",)
+    assert linked is not None and linked.follows_up is not None
+    assert linked.follows_up.notice_id == "miit-20210122-original"
+    assert [r.key for r in rows] == [
+        "miit-20210205-removal",
+        "miit-20210122-original",
+        "miit-20210205-removal",
+    ]
+
+
+async def test_removal_citing_a_date_with_no_stored_notice_stays_unlinked(db: Database) -> None:
+    async with db.session() as session:
+        await save_notice(session, JANUARY)
+        saved = await save_notice(session, removal(published_on=date(2020, 12, 1)))
+    assert saved.notice.follows_up is not None and saved.notice.follows_up.notice_id is None
