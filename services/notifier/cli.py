@@ -1,20 +1,32 @@
-"""``regwatch reminders ...``."""
+"""``regwatch reminders ...`` and ``regwatch deliveries ...``."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+
+from services.notifier.history import (
+    list_deliveries,
+    parse_since,
+    replay_delivery,
+    replay_endpoint,
+)
 from services.notifier.scheduler import list_reminders
 from shared.accounts import get_subscriber
-from shared.cli import emit, friendly, load_settings, run_with_db, sub_app
+from shared.cli import emit, fail, friendly, load_settings, run_with_db, sub_app
 from shared.db import Database
 from shared.errors import RegwatchError
 
 reminders_app = sub_app("Deadline reminders.")
+deliveries_app = sub_app("The delivery ledger: list deliveries, replay failed ones.")
 
 
 @reminders_app.command("list")
 @friendly
 def reminders_list(subscriber_id: str) -> None:
-    """Print a subscriber's scheduled reminders."""
+    """Print a subscriber's reminders: fire_at (UTC), fire_at_local (their time zone), late."""
     settings = load_settings()
 
     async def work(db: Database) -> list[dict[str, object]]:
@@ -22,5 +34,72 @@ def reminders_list(subscriber_id: str) -> None:
             if await get_subscriber(session, subscriber_id) is None:
                 raise RegwatchError(f"no subscriber {subscriber_id!r}")
         return await list_reminders(db, subscriber_id)
+
+    emit(run_with_db(settings, work))
+
+
+@deliveries_app.command("list")
+@friendly
+def deliveries_list(
+    subscriber: Annotated[str | None, typer.Option(help="only this subscriber's")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(help="pending, held, digested, delivered, failed or cancelled"),
+    ] = None,
+    channel: Annotated[str | None, typer.Option(help="email or webhook")] = None,
+    since: Annotated[str | None, typer.Option(help="created at or after (ISO-8601)")] = None,
+    endpoint: Annotated[str | None, typer.Option(help="only to this URL or address")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 100,
+) -> None:
+    """Print deliveries with their attempts (time, status code, error)."""
+    settings = load_settings()
+    when = parse_since(since)
+
+    async def work(db: Database) -> list[dict[str, Any]]:
+        async with db.session() as session:
+            return await list_deliveries(
+                session,
+                subscriber_id=subscriber,
+                status=status,
+                channel=channel,
+                since=when,
+                target=endpoint,
+                limit=limit,
+            )
+
+    emit(run_with_db(settings, work))
+
+
+@deliveries_app.command("replay")
+@friendly
+def deliveries_replay(
+    delivery_id: Annotated[str | None, typer.Argument(help="a failed delivery's id")] = None,
+    endpoint: Annotated[
+        str | None, typer.Option(help="every failed delivery to this URL or address")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="with --endpoint: created since (ISO)")] = None,
+) -> None:
+    """Send failed deliveries again, under the same id (webhook-id), attempts kept.
+
+    A running notifier picks them up within a sweep. Replaying to a webhook endpoint that was
+    disabled after 410 Gone enables it again.
+    """
+    if (delivery_id is None) == (endpoint is None):
+        fail("give either a DELIVERY_ID or --endpoint URL --since TIME")
+    if endpoint is not None and since is None:
+        fail("--endpoint needs --since (ISO-8601, e.g. 2024-05-01T00:00Z)")
+    if delivery_id is not None and since is not None:
+        fail("--since goes with --endpoint, not with a DELIVERY_ID")
+    settings = load_settings()
+    when = parse_since(since)
+    now = datetime.now(UTC)
+
+    async def work(db: Database) -> dict[str, Any]:
+        async with db.session() as session:
+            if delivery_id is not None:
+                row = await replay_delivery(session, delivery_id, now)
+                return {"replayed": [row.id]}
+            assert endpoint is not None and when is not None
+            return {"replayed": await replay_endpoint(session, endpoint, when, now)}
 
     emit(run_with_db(settings, work))

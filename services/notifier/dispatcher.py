@@ -1,8 +1,14 @@
 """Sends pending deliveries: claims rows in the database, one queue per endpoint.
 
-Each endpoint (webhook URL or mail address) has its own concurrency limit, and rows for an
-endpoint at its limit are not claimed, so a slow or dead endpoint never holds up another's
-alerts. Claims are leases: a crashed instance's rows are picked up again when they expire.
+Each webhook URL has its own concurrency limit (``per_endpoint``), and email shares the SMTP
+connection pool (``REGWATCH_SMTP_CONNECTIONS``); rows for a queue at its limit are not
+claimed, so a slow or dead endpoint never holds up another's alerts. Claims are leases: a
+crashed instance's rows are picked up again when they expire (see ``ledger.lease``).
+
+Exactly once, and the one window left: a row is marked delivered in the unit of work right
+after the receiver's answer. If the process dies between the receiver accepting and that
+commit, the lease expires and the alert is sent again with the same id (``webhook-id``, the
+email's ``Message-ID``): receivers that deduplicate on it see it once.
 """
 
 from __future__ import annotations
@@ -16,21 +22,36 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
+from services.notifier.digest import release_held
 from services.notifier.email import EmailSender, compose
+from services.notifier.endpoints import GONE, disable_endpoint
 from services.notifier.ledger import lease, utc_now
-from services.notifier.models import AttemptRow, DeliveryRow
+from services.notifier.models import AttemptRow, DeliveryRow, PreferencesRow
 from services.notifier.retry import next_delay
 from services.notifier.webhook import SendResult, WebhookSender
+from services.notifier.webhook_secrets import signing_secrets
 from shared.accounts import Subscriber
 from shared.db import Database
 from shared.events import DeliveryEvent
 from shared.logging import get_logger, log_context
+from shared.metrics import observe_delivery
 from shared.settings import Settings
 from shared.wakeloop import WakeLoop
 
 log = get_logger("regwatch.notifier.dispatcher")
 
 Outcome = Callable[[DeliveryEvent], Awaitable[None]]
+
+SMTP_QUEUE = "smtp:"
+
+
+def queue_of(channel: str, target: str) -> str:
+    """Email shares one queue (the SMTP server); each webhook URL has its own."""
+    return SMTP_QUEUE if channel == "email" else target
+
+
+def _failed(error: str) -> SendResult:
+    return SendResult(False, False, None, error, None, 0)
 
 
 class Dispatcher:
@@ -59,20 +80,24 @@ class Dispatcher:
     def kick(self) -> None:
         self.loop.kick()
 
+    def limit_of(self, queue: str) -> int:
+        return self.email.connections if queue == SMTP_QUEUE else self.per_endpoint
+
     async def claim(self, now: datetime) -> list[DeliveryRow]:
         free = or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until < now)
         async with self.db.session() as session:
             result = await session.execute(
-                select(DeliveryRow.id, DeliveryRow.target)
+                select(DeliveryRow.id, DeliveryRow.channel, DeliveryRow.target)
                 .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now, free)
                 .order_by(DeliveryRow.next_attempt_at)
                 .limit(self.batch)
             )
             wanted: list[str] = []
             planned = Counter(self.in_flight)
-            for ident, target in result.all():
-                if planned[target] < self.per_endpoint:
-                    planned[target] += 1
+            for ident, channel, target in result.all():
+                queue = queue_of(channel, target)
+                if planned[queue] < self.limit_of(queue):
+                    planned[queue] += 1
                     wanted.append(ident)
             if not wanted:
                 return []
@@ -88,15 +113,22 @@ class Dispatcher:
             return list(claimed.scalars())
 
     async def sweep(self) -> int:
-        rows = await self.claim(utc_now())
+        now = utc_now()
+        try:
+            if await release_held(self.db, self.settings, now):
+                now = utc_now()
+        except Exception:
+            log.exception("held alerts could not be released; the next sweep tries again")
+        rows = await self.claim(now)
         for row in rows:
-            self.in_flight[row.target] += 1
+            self.in_flight[queue_of(row.channel, row.target)] += 1
             task = asyncio.create_task(self._deliver(row), name=f"deliver-{row.id}")
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
         return len(rows)
 
     async def _deliver(self, row: DeliveryRow) -> None:
+        queue = queue_of(row.channel, row.target)
         try:
             with log_context(alert_id=row.id, notice_id=row.notice_id):
                 result = await self.attempt(row)
@@ -104,21 +136,31 @@ class Dispatcher:
         except Exception:
             log.exception("delivery attempt crashed; the lease will expire and it is retried")
         finally:
-            self.in_flight[row.target] -= 1
-            if self.in_flight[row.target] <= 0:
-                del self.in_flight[row.target]
+            self.in_flight[queue] -= 1
+            if self.in_flight[queue] <= 0:
+                del self.in_flight[queue]
             self.kick()
 
     async def attempt(self, row: DeliveryRow) -> SendResult:
         if row.channel == "webhook":
+            now = utc_now()
             async with self.db.session() as session:
                 subscriber = await session.get(Subscriber, row.subscriber_id)
-            if subscriber is None or not subscriber.webhook_secret:
-                return SendResult(False, False, None, "subscriber or webhook secret gone", None, 0)
-            return await self.webhooks.send(
-                row.target, row.id, row.payload.encode(), subscriber.webhook_secret
-            )
+                prefs = await session.get(PreferencesRow, row.subscriber_id)
+                keys = await signing_secrets(session, subscriber, now) if subscriber else []
+            if subscriber is None:
+                return _failed("subscriber gone")
+            if prefs is not None and prefs.webhook_disabled_url == row.target:
+                return _failed(f"{GONE}: disabled after it answered 410 Gone")
+            if not keys:
+                return _failed("no webhook secret to sign with")
+            return await self.webhooks.send(row.target, row.id, row.payload.encode(), keys)
         content = json.loads(row.payload)
+        headers = {"X-Regwatch-Alert-Id": row.id, "X-Regwatch-Notice-Id": row.notice_id}
+        unsubscribe = content.get("unsubscribe_url")
+        if unsubscribe:
+            headers["List-Unsubscribe"] = f"<{unsubscribe}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         message = compose(
             to=row.target,
             sender=self.settings.smtp_from,
@@ -126,7 +168,7 @@ class Dispatcher:
             text=content["text"],
             html=content["html"],
             msg_id_header=f"<{row.id}@regwatch>",
-            headers={"X-Regwatch-Alert-Id": row.id, "X-Regwatch-Notice-Id": row.notice_id},
+            headers=headers,
         )
         return await self.email.send(message)
 
@@ -139,14 +181,16 @@ class Dispatcher:
             "claim_token": None,
             "last_error": result.error,
         }
+        delay: timedelta | None = None
         if result.ok:
             values.update(status="delivered", delivered_at=now)
             status = "delivered"
         else:
-            delay: timedelta | None = None
             if result.retriable:
                 delay = next_delay(
-                    attempts, self.settings.retry_delays, retry_after=result.retry_after
+                    max(1, attempts - row.retry_base),
+                    self.settings.retry_delays,
+                    retry_after=result.retry_after,
                 )
             if delay is None:
                 values["status"] = "failed"
@@ -154,12 +198,24 @@ class Dispatcher:
             else:
                 values["next_attempt_at"] = now + delay
                 status = "retrying"
+        gone = row.channel == "webhook" and result.status_code == 410
+        notices: list[str] = []
         async with self.db.session() as session:
             await session.execute(
                 update(DeliveryRow)
                 .where(DeliveryRow.id == row.id, DeliveryRow.claim_token == row.claim_token)
                 .values(**values)
             )
+            if gone:
+                notices = await disable_endpoint(
+                    session,
+                    self.settings,
+                    row.subscriber_id,
+                    row.target,
+                    result.error or "HTTP 410 Gone",
+                    now,
+                    except_id=row.id,
+                )
             session.add(
                 AttemptRow(
                     delivery_id=row.id,
@@ -171,6 +227,9 @@ class Dispatcher:
                     duration_ms=int(result.duration_ms),
                 )
             )
+        if gone:
+            log.warning("webhook endpoint disabled after 410 Gone", extra={"notices": notices})
+            self.kick()
         log_fn = log.info if result.ok else log.warning
         log_fn(
             "delivery attempt",
@@ -181,6 +240,16 @@ class Dispatcher:
                 "status_code": result.status_code,
                 "error": result.error,
             },
+        )
+        observe_delivery(
+            row.channel,
+            status,
+            attempts,
+            delay.total_seconds() if delay is not None else None,
+            kind=row.type,
+            duration_s=result.duration_ms / 1000,
+            notice_id=row.notice_id,
+            queued_at=row.created_at,
         )
         if self.on_outcome is not None:
             event = DeliveryEvent(

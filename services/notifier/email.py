@@ -1,8 +1,8 @@
-"""Email channel: composing alert and reminder messages, and sending them over SMTP.
+"""Email channel: composing messages and sending them over SMTP through a small pool of
+reused connections (the content comes from ``render.py``).
 
-Everything that comes from a notice (titles, names, reasons, links) is untrusted text: it is
-HTML-escaped in the HTML part, and CR/LF and other control characters are removed from every
-header value, so a notice can neither inject markup nor add mail headers.
+CR/LF and other control characters are removed from every header value, so notice text can
+never add mail headers.
 
 Classification of one SMTP attempt: a 4xx reply, a timeout, a refused or dropped connection ->
 retriable; a 5xx reply, a setup problem (STARTTLS or AUTH required but not offered) or an
@@ -12,27 +12,25 @@ unusable message -> permanent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from html import escape
 from typing import TYPE_CHECKING, Literal
 
 import aiosmtplib
 
 from services.notifier.webhook import SendResult
-from shared.events import Deadline, Match, MatchEvent, NoticeSummary
 
 if TYPE_CHECKING:
     from shared.settings import Settings
 
 TlsMode = Literal["none", "starttls", "tls"]
 
-PRODUCT = "regwatch"
-SUBJECT_TITLE_MAX = 90
 MESSAGE_ID_DOMAIN = "regwatch.local"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
@@ -40,14 +38,6 @@ _HEADER_NAME = re.compile(r"^[!-9;-~]+$")  # printable ASCII without ':'
 _RESERVED_HEADERS = frozenset(
     {"content-type", "content-transfer-encoding", "mime-version", "content-disposition"}
 )
-_SAFE_SCHEMES = ("http://", "https://")
-
-_RULES = {
-    "absolute": "date set in the notice",
-    "working_days": "{n} working days",
-    "calendar_days": "{n} calendar days",
-}
-
 
 # --- composing ---------------------------------------------------------------------------
 
@@ -112,185 +102,6 @@ def compose(
     return message
 
 
-# --- rendering ---------------------------------------------------------------------------
-
-
-def _shorten(text: str, limit: int) -> str:
-    flat = clean_header(text)
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
-
-
-def _safe_link(url: str | None) -> str | None:
-    """Only http(s) links are shown as links (no javascript:, data: ...)."""
-    if url and url.strip().lower().startswith(_SAFE_SCHEMES):
-        return clean_header(url.strip())
-    return None
-
-
-def _plural(count: int, word: str, plural: str | None = None) -> str:
-    return f"{count} {word if count == 1 else (plural or word + 's')}"
-
-
-def _regulator(notice: NoticeSummary) -> str:
-    return f"{notice.regulator.name} ({notice.regulator.code})"
-
-
-def describe_deadline(deadline: Deadline | None) -> str:
-    """``2021-05-31 (15 working days; notice: "...")`` or ``no deadline given``."""
-    if deadline is None:
-        return "no deadline given"
-    rule = _RULES[deadline.rule].format(n=deadline.amount if deadline.amount is not None else "N")
-    details = [rule]
-    if deadline.estimated:
-        details.append("estimated: the holiday calendar does not cover that year")
-    if deadline.source_text.strip():
-        details.append(f"notice: “{clean_header(deadline.source_text)}”")
-    return f"{deadline.due_on.isoformat()} ({'; '.join(details)})"
-
-
-def _describe_match(match: Match) -> tuple[str, str]:
-    entity = match.entity.name
-    if match.entity.developer:
-        entity += f" (developer: {match.entity.developer})"
-    watch = f"your {match.watch.kind} watch “{match.watch.name}”, score {match.score:.2f}"
-    return entity, watch
-
-
-def _days_phrase(days: int) -> str:
-    if days > 0:
-        return f"{_plural(days, 'day')} left"
-    if days == 0:
-        return "due today"
-    return f"overdue by {_plural(-days, 'day')}"
-
-
-def _names(matches: Sequence[Match], limit: int = 3) -> str:
-    names = list(dict.fromkeys(match.entity.name for match in matches))
-    shown = ", ".join(names[:limit])
-    return shown + (f" +{len(names) - limit} more" if len(names) > limit else "")
-
-
-def _text(
-    intro: str, notice: NoticeSummary, matches: Sequence[Match], public_url: str | None
-) -> str:
-    lines = [intro, ""]
-    lines.append(f"Notice:     {clean_header(notice.title)}")
-    lines.append(f"Regulator:  {_regulator(notice)}")
-    lines.append(f"Published:  {notice.published_on.isoformat()}")
-    if notice.batch:
-        lines.append(f"Batch:      {clean_header(notice.batch)}")
-    lines.append(f"Deadline:   {describe_deadline(notice.deadline)}")
-    lines.append(f"Source:     {_safe_link(notice.source_url) or 'no source link given'}")
-    lines += ["", f"Matches ({len(matches)}):"]
-    for match in matches:
-        entity, watch = _describe_match(match)
-        lines.append(f"  - {clean_header(entity)}")
-        lines.append(f"    matched {clean_header(watch)}")
-        lines.append(f"    reason: {clean_header(match.reason)}")
-    lines.append("")
-    link = _safe_link(public_url)
-    if link:
-        lines.append(f"Manage your watchlist and alerts: {link}")
-    lines.append(f"-- {PRODUCT} · notice id {notice.notice_id}")
-    return "\n".join(lines) + "\n"
-
-
-def _html(
-    heading: str,
-    intro: str,
-    notice: NoticeSummary,
-    matches: Sequence[Match],
-    public_url: str | None,
-) -> str:
-    def row(label: str, value_html: str) -> str:
-        return (
-            f'<tr><th align="left" valign="top" style="padding:2px 12px 2px 0">{label}</th>'
-            f"<td>{value_html}</td></tr>"
-        )
-
-    source = _safe_link(notice.source_url)
-    source_html = (
-        f'<a href="{escape(source, quote=True)}">{escape(source)}</a>'
-        if source
-        else "no source link given"
-    )
-    rows = [
-        row("Notice", escape(notice.title)),
-        row("Regulator", escape(_regulator(notice))),
-        row("Published", escape(notice.published_on.isoformat())),
-    ]
-    if notice.batch:
-        rows.append(row("Batch", escape(notice.batch)))
-    rows.append(row("Deadline", escape(describe_deadline(notice.deadline))))
-    rows.append(row("Source", source_html))
-    items = []
-    for match in matches:
-        entity, watch = _describe_match(match)
-        items.append(
-            f"<li><strong>{escape(entity)}</strong><br>matched {escape(watch)}<br>"
-            f"reason: {escape(match.reason)}</li>"
-        )
-    link = _safe_link(public_url)
-    manage = (
-        f'<p><a href="{escape(link, quote=True)}">Manage your watchlist and alerts</a></p>'
-        if link
-        else ""
-    )
-    return (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
-        f"<title>{escape(heading)}</title></head>\n"
-        '<body style="font-family:sans-serif;line-height:1.4">\n'
-        f"<h2>{escape(heading)}</h2>\n<p>{escape(intro)}</p>\n"
-        f"<table>{''.join(rows)}</table>\n"
-        f"<h3>Matches ({len(matches)})</h3>\n<ul>{''.join(items)}</ul>\n"
-        f"{manage}\n"
-        f'<p style="color:#777;font-size:small">{PRODUCT} · notice id '
-        f"{escape(notice.notice_id)}</p>\n</body></html>\n"
-    )
-
-
-def render_match_email(event: MatchEvent, public_url: str | None) -> tuple[str, str, str]:
-    """(subject, text, html) of a ``notice.matched`` alert: one per (subscriber, notice)."""
-    notice = event.notice
-    code = clean_header(notice.regulator.code)
-    count = len(event.matches)
-    subject = (
-        f"[{PRODUCT}] {code} named {_names(event.matches)}: "
-        f"{_shorten(notice.title, SUBJECT_TITLE_MAX)}"
-    )
-    intro = f"A notice from {_regulator(notice)} names {_plural(count, 'item')} on your watchlist."
-    heading = f"{code} named {_plural(count, 'watched item')}"
-    text = _text(intro, notice, event.matches, public_url)
-    html = _html(heading, intro, notice, event.matches, public_url)
-    return clean_header(subject), text, html
-
-
-def render_reminder_email(
-    notice: NoticeSummary,
-    matches: list[Match],
-    offset: str,
-    days_left: int,
-    public_url: str | None = None,
-) -> tuple[str, str, str]:
-    """(subject, text, html) of a ``deadline.reminder`` (offset label such as ``"7d"``)."""
-    code = clean_header(notice.regulator.code)
-    due = notice.deadline.due_on.isoformat() if notice.deadline else "no date"
-    phrase = _days_phrase(days_left)
-    subject = (
-        f"[{PRODUCT}] Reminder: {phrase} - {code} deadline {due}: "
-        f"{_shorten(notice.title, SUBJECT_TITLE_MAX)}"
-    )
-    intro = (
-        f"Reminder ({clean_header(offset)} before the deadline): the rectification deadline of "
-        f"this {notice.regulator.code} notice is {due} ({phrase}). It names "
-        f"{_plural(len(matches), 'item')} on your watchlist."
-    )
-    heading = f"Deadline {due}: {phrase}"
-    text = _text(intro, notice, matches, public_url)
-    html = _html(heading, intro, notice, matches, public_url)
-    return clean_header(subject), text, html
-
-
 # --- sending -----------------------------------------------------------------------------
 
 
@@ -300,8 +111,20 @@ def _classify_code(code: int, message: str) -> tuple[bool, str]:
     return not (500 <= code < 600), error
 
 
+@dataclass
+class _Pooled:
+    client: aiosmtplib.SMTP
+    idle_since: float
+
+
 class EmailSender:
-    """Sends one message per call over a fresh SMTP connection (aiosmtplib)."""
+    """Sends messages over SMTP (aiosmtplib), reusing up to ``connections`` open connections.
+
+    A connection goes back to the pool after a message was accepted and is reused for the
+    next one (checked with NOOP when it has been idle a while); after any failure it is closed,
+    so a half-finished SMTP transaction never carries over. Idle connections older than
+    ``idle_timeout`` are closed. ``opened`` counts the connections made (for tests and logs).
+    """
 
     def __init__(
         self,
@@ -313,11 +136,16 @@ class EmailSender:
         tls: TlsMode = "none",
         timeout: float = 30.0,
         validate_certs: bool = True,
+        connections: int = 4,
+        idle_timeout: float = 30.0,
+        check_after: float = 2.0,
     ) -> None:
         if tls not in ("none", "starttls", "tls"):
             raise ValueError(f"smtp tls mode must be none, starttls or tls, not {tls!r}")
         if timeout <= 0:
             raise ValueError("smtp timeout must be positive")
+        if connections < 1:
+            raise ValueError("smtp connections must be at least 1")
         self.host = host
         self.port = port
         self.username = username
@@ -325,9 +153,15 @@ class EmailSender:
         self.tls: TlsMode = tls
         self.timeout = timeout
         self.validate_certs = validate_certs
+        self.connections = connections
+        self.idle_timeout = idle_timeout
+        self.check_after = check_after
+        self.opened = 0
+        self._idle: list[_Pooled] = []
+        self._slots: asyncio.Semaphore | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, timeout: float = 30.0) -> EmailSender:
+    def from_settings(cls, settings: Settings, *, timeout: float | None = None) -> EmailSender:
         """From ``REGWATCH_SMTP_*``; an unset host means the embedded sink on 127.0.0.1."""
         return cls(
             settings.smtp_host or "127.0.0.1",
@@ -335,12 +169,71 @@ class EmailSender:
             username=settings.smtp_username,
             password=settings.smtp_password,
             tls=settings.smtp_tls,
-            timeout=timeout,
+            timeout=timeout or settings.webhook_timeout,
+            connections=settings.smtp_connections,
         )
 
+    def _semaphore(self) -> asyncio.Semaphore:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.connections)
+        return self._slots
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        client = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            use_tls=self.tls == "tls",
+            start_tls=self.tls == "starttls",
+            validate_certs=self.validate_certs,
+            timeout=self.timeout,
+        )
+        await client.connect()
+        self.opened += 1
+        return client
+
+    @staticmethod
+    def _discard(client: aiosmtplib.SMTP) -> None:
+        with contextlib.suppress(Exception):
+            client.close()
+
+    async def _checkout(self) -> aiosmtplib.SMTP:
+        """An idle connection that still answers, or a new one."""
+        now = time.monotonic()
+        while self._idle:
+            pooled = self._idle.pop()
+            age = now - pooled.idle_since
+            if age > self.idle_timeout or not pooled.client.is_connected:
+                await self._quit(pooled.client)
+                continue
+            if age > self.check_after:
+                try:
+                    await pooled.client.noop()
+                except (aiosmtplib.SMTPException, OSError):
+                    self._discard(pooled.client)
+                    continue
+            return pooled.client
+        return await self._connect()
+
+    @staticmethod
+    async def _quit(client: aiosmtplib.SMTP) -> None:
+        try:
+            async with asyncio.timeout(2):
+                await client.quit()
+        except Exception:
+            EmailSender._discard(client)
+
+    async def aclose(self) -> None:
+        """Close the idle connections (QUIT)."""
+        idle, self._idle = self._idle, []
+        for pooled in idle:
+            await self._quit(pooled.client)
+
     async def send(self, message: EmailMessage) -> SendResult:
-        """Send ``message``; ``timeout`` bounds the whole attempt. Never raises for delivery
-        errors: the result says whether retrying can help."""
+        """Send ``message``; ``timeout`` bounds the whole attempt (waiting for a free
+        connection included). Never raises for delivery errors: the result says whether
+        retrying can help."""
         started = time.perf_counter()
 
         def result(
@@ -349,19 +242,13 @@ class EmailSender:
             elapsed = (time.perf_counter() - started) * 1000.0
             return SendResult(ok, retriable, code, error, None, round(elapsed, 3))
 
+        client: aiosmtplib.SMTP | None = None
+        ok = False
         try:
-            async with asyncio.timeout(self.timeout):
-                refused, _reply = await aiosmtplib.send(
-                    message,
-                    hostname=self.host,
-                    port=self.port,
-                    username=self.username,
-                    password=self.password,
-                    use_tls=self.tls == "tls",
-                    start_tls=self.tls == "starttls",
-                    validate_certs=self.validate_certs,
-                    timeout=self.timeout,
-                )
+            async with asyncio.timeout(self.timeout), self._semaphore():
+                client = await self._checkout()
+                refused, _reply = await client.send_message(message)
+                ok = True
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [item.code for item in exc.recipients]
             retriable = any(not 500 <= code < 600 for code in codes)
@@ -385,6 +272,12 @@ class EmailSender:
             return result(False, False, f"SMTP setup problem: {exc}")
         except ValueError as exc:  # e.g. no recipients or a malformed address in the message
             return result(False, False, f"unusable email message: {exc}")
+        finally:
+            if client is not None:
+                if ok:  # accepted: the connection goes back to the pool
+                    self._idle.append(_Pooled(client, time.monotonic()))
+                else:  # never reuse a connection after a failure
+                    self._discard(client)
         if refused:
             details = "; ".join(
                 f"{rcpt}: {reply.code} {clean_header(reply.message)}"

@@ -1,4 +1,5 @@
-"""Consumes MatchEvents: records deliveries and reminders in the ledger, once."""
+"""Consumers: MatchEvents record deliveries and reminders in the ledger, once; WatchlistEvents
+cancel reminders of removed watch items."""
 
 from __future__ import annotations
 
@@ -6,12 +7,19 @@ from collections.abc import Callable
 
 from faststream.kafka import KafkaBroker
 
-from services.notifier.ledger import create_deliveries, match_alert, schedule_reminders, utc_now
+from services.notifier.ledger import (
+    create_deliveries,
+    load_context,
+    match_alert,
+    schedule_reminders,
+    utc_now,
+)
 from services.notifier.models import ReminderRow
+from services.notifier.watchlist import handle_watchlist
 from shared.accounts import Subscriber
 from shared.broker import ACK_POLICY
 from shared.db import Database
-from shared.events import MatchEvent
+from shared.events import MatchEvent, WatchlistEvent
 from shared.logging import get_logger, log_context
 from shared.settings import Settings
 from shared.topics import Topics
@@ -22,15 +30,17 @@ log = get_logger("regwatch.notifier")
 async def handle_match(
     db: Database, settings: Settings, event: MatchEvent
 ) -> tuple[list[str], list[ReminderRow]]:
+    """Record the alert of one MatchEvent (one row per channel) and its reminders, in one
+    unit of work. A redelivered event creates nothing new."""
     now = utc_now()
     async with db.session() as session:
         subscriber = await session.get(Subscriber, event.subscriber_id)
         if subscriber is None:
             log.warning("match for an unknown subscriber skipped")
             return [], []
-        alert = match_alert(event, settings.public_url)
-        created = await create_deliveries(session, subscriber, alert, now)
-        reminders = await schedule_reminders(session, subscriber, event, now)
+        ctx = await load_context(session, settings, subscriber, now)
+        created = await create_deliveries(session, ctx, match_alert(event, ctx))
+        reminders = await schedule_reminders(session, ctx, event)
     return created, reminders
 
 
@@ -58,3 +68,9 @@ def register(
                 },
             )
             on_created(created, reminders)
+
+    @broker.subscriber(
+        topics.watchlist, group_id=group_id, auto_offset_reset="earliest", ack_policy=ACK_POLICY
+    )
+    async def on_watchlist(event: WatchlistEvent) -> None:
+        await handle_watchlist(db, event)

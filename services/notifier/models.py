@@ -1,17 +1,27 @@
-"""The notifier's tables: the delivery ledger, its attempts, and reminders."""
+"""The notifier's tables: the delivery ledger and its attempts, reminders, and the notifier's
+own per-subscriber settings (preferences, webhook secrets, tracked deadlines, removed watches).
+
+Every per-subscriber table is keyed by ``subscriber_id``; the account itself (``subscribers``)
+belongs to ``shared/accounts.py``.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, UTCDateTime, utcnow
 
 
 class DeliveryRow(Base):
-    """One alert on one channel; unique per (subscriber, notice, type, reason, channel)."""
+    """One alert on one channel; unique per (subscriber, notice, type, reason, channel).
+
+    Statuses: ``pending`` (waiting for an attempt or a retry), ``held`` (quiet hours or the
+    daily digest: released at ``release_at``), ``digested`` (sent inside the digest delivery
+    ``digest_id``), ``delivered``, ``failed``, ``cancelled``.
+    """
 
     __tablename__ = "deliveries"
     __table_args__ = (UniqueConstraint("subscriber_id", "notice_id", "type", "reason", "channel"),)
@@ -32,6 +42,13 @@ class DeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    held_for: Mapped[str | None] = mapped_column(String(20), doc="digest or quiet")
+    release_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    digest_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    retry_base: Mapped[int] = mapped_column(
+        Integer, default=0, doc="attempts made before the last replay (the retry count restarts)"
+    )
+    replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AttemptRow(Base):
@@ -50,6 +67,10 @@ class AttemptRow(Base):
 
 
 class ReminderRow(Base):
+    """One reminder of one (subscriber, notice). Statuses: ``scheduled``, ``sent``,
+    ``skipped`` (a later reminder of the same notice was due at the same sweep), ``expired``
+    (the deadline passed before it fired), ``cancelled`` (watch removed, deadline answered)."""
+
     __tablename__ = "reminders"
     __table_args__ = (UniqueConstraint("subscriber_id", "notice_id", "offset"),)
 
@@ -64,3 +85,72 @@ class ReminderRow(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text, doc="why it was cancelled or skipped")
+
+
+class PreferencesRow(Base):
+    """The notifier's settings of one subscriber (created on first use)."""
+
+    __tablename__ = "notifier_preferences"
+
+    subscriber_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(20), default="immediate", doc="immediate|daily")
+    digest_hour: Mapped[int] = mapped_column(Integer, default=9, doc="local hour, 0-23")
+    quiet_start: Mapped[str | None] = mapped_column(String(5), doc="HH:MM local, or null")
+    quiet_end: Mapped[str | None] = mapped_column(String(5), doc="HH:MM local, or null")
+    remind_due_day: Mapped[bool] = mapped_column(Boolean, default=True)
+    remind_overdue: Mapped[bool] = mapped_column(Boolean, default=True)
+    email_unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    unsubscribe_token: Mapped[str] = mapped_column(String(64), unique=True)
+    calendar_token: Mapped[str] = mapped_column(String(64), unique=True)
+    webhook_disabled_url: Mapped[str | None] = mapped_column(Text)
+    webhook_disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    webhook_disabled_reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WebhookSecretRow(Base):
+    """Signing secrets of one subscriber: the current one (``expires_at`` null) and, after a
+    rotation, the previous ones until their grace period ends."""
+
+    __tablename__ = "notifier_webhook_secrets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscriber_id: Mapped[str] = mapped_column(String(40), index=True)
+    secret: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DeadlineRow(Base):
+    """A deadline a subscriber is tracking: one per (subscriber, notice with a deadline).
+
+    Statuses: ``open``, ``cancelled`` (every watch behind it was removed), ``answered``
+    (the subscriber acknowledged it). The calendar feed shows the open ones."""
+
+    __tablename__ = "notifier_deadlines"
+    __table_args__ = (UniqueConstraint("subscriber_id", "notice_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscriber_id: Mapped[str] = mapped_column(String(40), index=True)
+    notice_id: Mapped[str] = mapped_column(String(80))
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    payload: Mapped[str] = mapped_column(Text, doc="JSON: notice summary and matches")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WatchTombstoneRow(Base):
+    """A watch item the subscriber removed (from ``regwatch.watchlist.v1``): matches made
+    before the removal but read after it schedule no reminders for it."""
+
+    __tablename__ = "notifier_watch_tombstones"
+    __table_args__ = (UniqueConstraint("subscriber_id", "kind", "name_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscriber_id: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    name_key: Mapped[str] = mapped_column(String(300))
+    removed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

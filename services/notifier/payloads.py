@@ -16,7 +16,10 @@ from typing import Any
 from shared.events import Match, MatchEvent, NoticeSummary
 
 NOTICE_MATCHED = "notice.matched"
+NOTICE_ESCALATED = "notice.escalated"
 DEADLINE_REMINDER = "deadline.reminder"
+DIGEST = "digest"
+ENDPOINT_DISABLED = "endpoint.disabled"
 
 _ID_SEPARATOR = "\x1f"  # ASCII unit separator: ("a", "bc") and ("ab", "c") differ
 _ID_LENGTH = 26
@@ -46,22 +49,51 @@ def matches_data(matches: Sequence[Match]) -> list[dict[str, Any]]:
     return [match.model_dump(mode="json") for match in matches]
 
 
-def match_data(event: MatchEvent) -> dict[str, Any]:
-    """``data`` of a ``notice.matched`` webhook: one per (subscriber, notice), all matches."""
+def match_data(event: MatchEvent, reason: str = "match") -> dict[str, Any]:
+    """``data`` of a ``notice.matched`` webhook: one per (subscriber, notice), all matches.
+
+    ``reason`` says why the alert exists: ``match`` (a new notice), or what the matcher gave
+    (e.g. a notice matched retroactively against a newly added watch item).
+    """
     return {
         "notice": notice_data(event.notice),
         "subscriber_id": event.subscriber_id,
         "matches": matches_data(event.matches),
+        "reason": reason,
     }
 
 
+def escalation_data(event: MatchEvent, reason: str = "match") -> dict[str, Any]:
+    """``data`` of a ``notice.escalated`` webhook: a removal notice names watched items.
+
+    As ``notice.matched`` plus ``escalation`` {``level``, ``why``}.
+    """
+    data = match_data(event, reason)
+    data["escalation"] = {
+        "level": "removal",
+        "why": "the regulator ordered the named apps removed, beyond asking for rectification",
+    }
+    return data
+
+
 def reminder_data(
-    notice: NoticeSummary, matches: list[Match], offset: str, days_left: int
+    notice: NoticeSummary,
+    matches: list[Match],
+    offset: str,
+    days_left: int,
+    *,
+    late: bool = False,
+    fire_at: datetime | None = None,
+    timezone: str | None = None,
+    fire_at_local: str | None = None,
 ) -> dict[str, Any]:
     """``data`` of a ``deadline.reminder`` webhook.
 
-    ``offset`` is the reminder's label (``"7d"``), ``days_left`` the whole days from the
-    firing day to the due day (Asia/Shanghai); ``due_on`` repeats ``notice.deadline.due_on``.
+    ``offset`` is the reminder's label (``"7d"``, ``"due"`` for the due day, ``"overdue"``),
+    ``days_left`` the whole days from the firing day to the due day (Asia/Shanghai);
+    ``due_on`` repeats ``notice.deadline.due_on``. ``late`` is true when the reminder fired
+    well after its time (regwatch was down); ``fire_at`` is when it was due (UTC) and
+    ``fire_at_local`` the same in the subscriber's ``timezone``.
     """
     return {
         "notice": notice_data(notice),
@@ -69,6 +101,27 @@ def reminder_data(
         "offset": offset,
         "days_left": days_left,
         "due_on": notice.deadline.due_on.isoformat() if notice.deadline else None,
+        "late": late,
+        "fire_at": iso_utc(fire_at) if fire_at else None,
+        "fire_at_local": fire_at_local,
+        "timezone": timezone,
+    }
+
+
+def digest_data(
+    subscriber_id: str, why: str, alerts: Sequence[dict[str, Any]], released_at: datetime
+) -> dict[str, Any]:
+    """``data`` of a ``digest`` webhook: held alerts sent together.
+
+    ``why`` is ``digest`` (the daily digest) or ``quiet`` (the end of quiet hours); each of
+    ``alerts`` is {``id`` (the alert's own delivery id: dedupe on it), ``type``, ``data``}.
+    """
+    return {
+        "subscriber_id": subscriber_id,
+        "why": why,
+        "released_at": iso_utc(released_at),
+        "count": len(alerts),
+        "alerts": list(alerts),
     }
 
 

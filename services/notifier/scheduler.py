@@ -2,40 +2,67 @@
 
 Each reminder gets an APScheduler date job at its fire time, and a periodic sweep catches
 anything the jobs missed (reminders created by another instance, or due while regwatch was
-down). Firing is a claim in the database (``scheduled`` -> ``sent`` in the unit of work that
-creates the deliveries), so several notifier instances fire each reminder once.
+down: the first sweep runs at start). Firing is a claim in the database (``scheduled`` ->
+``sent`` in the unit of work that creates the deliveries), so several notifier instances fire
+each reminder once.
+
+A reminder fired more than ``late_after`` after its time is marked ``late`` (in the ledger, the
+webhook and the email). When several reminders of one deadline are due at the same sweep (the
+notifier was down across them), only the latest is sent and the others are ``skipped``. A
+reminder whose deadline has passed is ``expired`` instead of sent (the ``overdue`` one excepted).
 """
 
 from __future__ import annotations
 
-import json
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.ledger import create_deliveries, reminder_alert, utc_now
-from services.notifier.models import ReminderRow
-from services.notifier.reminders import SHANGHAI
+from services.notifier.ledger import (
+    create_deliveries,
+    load_context,
+    read_summary,
+    reminder_alert,
+    utc_now,
+)
+from services.notifier.models import DeadlineRow, ReminderRow
+from services.notifier.reminders import (
+    describe_label,
+    is_late,
+    local_iso,
+    still_worth_sending,
+    zone,
+)
 from shared.accounts import Subscriber
 from shared.db import Database
-from shared.events import Match, NoticeSummary
+from shared.errors import InputError
 from shared.logging import get_logger, log_context
+from shared.settings import Settings
 
 log = get_logger("regwatch.notifier.reminders")
 
-
-def deadline_passed(due_on: object, now: datetime) -> bool:
-    local = now.astimezone(SHANGHAI).date()
-    return bool(local > due_on)  # type: ignore[operator]
+SKIPPED_NOTE = "a later reminder of the same deadline was due at the same time"
 
 
 class ReminderScheduler:
-    def __init__(self, db: Database, interval: float, on_fired: object = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        interval: float,
+        on_fired: Callable[[], None] | None = None,
+        settings: Settings | None = None,
+    ) -> None:
         self.db = db
         self.interval = interval
+        self.settings = settings or Settings()
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.on_fired = on_fired
+        self.late_after = timedelta(seconds=max(60.0, 2 * interval))
 
     def start(self) -> None:
         self.scheduler.add_job(
@@ -53,7 +80,7 @@ class ReminderScheduler:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
-    def schedule(self, rows: list[ReminderRow]) -> None:
+    def schedule(self, rows: Sequence[ReminderRow]) -> None:
         """Add a date job per reminder (the sweep is the safety net)."""
         if not self.scheduler.running:
             return
@@ -68,55 +95,85 @@ class ReminderScheduler:
             )
 
     async def fire_due(self) -> int:
-        """Fire every due reminder this instance can claim; returns how many it fired."""
+        """Fire every due reminder this instance can claim; returns how many it sent."""
         now = utc_now()
         async with self.db.session() as session:
             result = await session.execute(
-                select(ReminderRow.id)
+                select(
+                    ReminderRow.id,
+                    ReminderRow.subscriber_id,
+                    ReminderRow.notice_id,
+                    ReminderRow.fire_at,
+                )
                 .where(ReminderRow.status == "scheduled", ReminderRow.fire_at <= now)
                 .order_by(ReminderRow.fire_at)
                 .limit(500)
             )
-            due = [row_id for (row_id,) in result.all()]
+            due = result.all()
+        groups: dict[tuple[str, str], list[tuple[datetime, int]]] = defaultdict(list)
+        for reminder_id, subscriber_id, notice_id, fire_at in due:
+            groups[(subscriber_id, notice_id)].append((fire_at, reminder_id))
         fired = 0
-        for reminder_id in due:
-            if await self.fire(reminder_id, now):
-                fired += 1
-        if fired and callable(self.on_fired):
+        for items in groups.values():
+            items.sort()
+            latest = items[-1][1]
+            earlier = [reminder_id for _, reminder_id in items[:-1]]
+            try:
+                if await self.fire(latest, now, skip=earlier):
+                    fired += 1
+            except Exception:
+                log.exception("reminder could not fire; the next sweep tries again")
+        if fired and self.on_fired is not None:
             self.on_fired()
         return fired
 
-    async def fire(self, reminder_id: int, now: datetime) -> bool:
+    async def fire(self, reminder_id: int, now: datetime, skip: Sequence[int] = ()) -> bool:
+        """Claim one reminder and create its deliveries in the same unit of work."""
         async with self.db.session() as session:
             row = await session.get(ReminderRow, reminder_id)
             if row is None or row.status != "scheduled":
                 return False
-            status = "expired" if deadline_passed(row.due_on, now) else "sent"
+            worth = still_worth_sending(row.offset, row.due_on, now)
+            status = "sent" if worth else "expired"
+            late = is_late(row.fire_at, now, self.late_after)
             claimed = await session.execute(
                 update(ReminderRow)
                 .where(ReminderRow.id == reminder_id, ReminderRow.status == "scheduled")
-                .values(status=status, fired_at=now)
+                .values(status=status, fired_at=now, late=late)
             )
             if getattr(claimed, "rowcount", 0) != 1:
                 return False
+            if skip:
+                await session.execute(
+                    update(ReminderRow)
+                    .where(ReminderRow.id.in_(list(skip)), ReminderRow.status == "scheduled")
+                    .values(status="skipped", fired_at=now, note=SKIPPED_NOTE)
+                )
             with log_context(notice_id=row.notice_id):
-                if status == "expired":
+                if not worth:
                     log.info("reminder expired unsent: the deadline has passed")
                     return False
                 subscriber = await session.get(Subscriber, row.subscriber_id)
                 if subscriber is None:
                     return False
-                content = json.loads(row.payload)
-                notice = NoticeSummary.model_validate(content["notice"])
-                matches = [Match.model_validate(m) for m in content["matches"]]
-                alert = reminder_alert(notice, matches, row.offset, now)
-                created = await create_deliveries(session, subscriber, alert, now)
-                log.info("reminder fired", extra={"offset": row.offset, "deliveries": created})
+                ctx = await load_context(session, self.settings, subscriber, now)
+                notice, matches = read_summary(row.payload)
+                alert = reminder_alert(
+                    notice, matches, row.offset, ctx, late=late, fire_at=row.fire_at
+                )
+                created = await create_deliveries(session, ctx, alert)
+                log.info(
+                    "reminder fired",
+                    extra={"offset": row.offset, "late": late, "deliveries": created},
+                )
         return True
 
 
-async def list_reminders(db: Database, subscriber_id: str) -> list[dict[str, object]]:
+async def list_reminders(db: Database, subscriber_id: str) -> list[dict[str, Any]]:
+    """A subscriber's reminders with their times in UTC and in the subscriber's time zone."""
     async with db.session() as session:
+        subscriber = await session.get(Subscriber, subscriber_id)
+        tz = zone(subscriber.timezone if subscriber else None)
         result = await session.execute(
             select(ReminderRow)
             .where(ReminderRow.subscriber_id == subscriber_id)
@@ -127,8 +184,41 @@ async def list_reminders(db: Database, subscriber_id: str) -> list[dict[str, obj
                 "notice_id": row.notice_id,
                 "due_on": row.due_on.isoformat(),
                 "fire_at": row.fire_at.isoformat(),
+                "fire_at_local": local_iso(row.fire_at, tz),
+                "timezone": str(getattr(tz, "key", tz)),
                 "offset": row.offset,
+                "label": describe_label(row.offset),
                 "status": row.status,
+                "late": row.late,
+                "fired_at": row.fired_at.isoformat() if row.fired_at else None,
+                "note": row.note,
             }
             for row in result.scalars()
         ]
+
+
+async def answer_deadline(
+    session: AsyncSession, subscriber_id: str, notice_id: str, now: datetime
+) -> int:
+    """The subscriber has dealt with this deadline: its remaining reminders are cancelled and
+    it leaves the calendar. Returns how many reminders were cancelled."""
+    found = await session.execute(
+        select(DeadlineRow).where(
+            DeadlineRow.subscriber_id == subscriber_id, DeadlineRow.notice_id == notice_id
+        )
+    )
+    deadline = found.scalar_one_or_none()
+    if deadline is None:
+        raise InputError(f"no tracked deadline for notice {notice_id!r}")
+    deadline.status = "answered"
+    deadline.updated_at = now
+    result = await session.execute(
+        update(ReminderRow)
+        .where(
+            ReminderRow.subscriber_id == subscriber_id,
+            ReminderRow.notice_id == notice_id,
+            ReminderRow.status == "scheduled",
+        )
+        .values(status="cancelled", note="deadline answered")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,4 +1,5 @@
-"""The notifier as a runnable service: match handler, dispatcher, reminder scheduler."""
+"""The notifier as a runnable service: match and watchlist handlers, dispatcher, reminder
+scheduler, and its HTTP routes."""
 
 from __future__ import annotations
 
@@ -35,10 +36,11 @@ class NotifierService:
             password=settings.smtp_password,
             tls=settings.smtp_tls,
             timeout=settings.webhook_timeout,
+            connections=settings.smtp_connections,
         )
         self.dispatcher = Dispatcher(db, settings, self.webhooks, self.email, self.publish_outcome)
         self.reminders = ReminderScheduler(
-            db, settings.reminder_interval, on_fired=self.dispatcher.kick
+            db, settings.reminder_interval, on_fired=self.dispatcher.kick, settings=settings
         )
         register(broker, db, settings, settings.group_id(self.name), self.on_created)
 
@@ -69,3 +71,4 @@ class NotifierService:
         self.reminders.stop()
         await self.dispatcher.stop()
         await self.webhooks.aclose()
+        await self.email.aclose()

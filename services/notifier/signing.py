@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from shared.errors import InputError
 
@@ -46,13 +46,23 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode("ascii")
 
 
-def headers(secret: str, msg_id: str, body: bytes, now: int | None = None) -> dict[str, str]:
-    """The request headers of one delivery attempt, signed at ``now`` (default: the clock)."""
+def headers(
+    secret: str | Sequence[str], msg_id: str, body: bytes, now: int | None = None
+) -> dict[str, str]:
+    """The request headers of one delivery attempt, signed at ``now`` (default: the clock).
+
+    Several secrets (during a rotation: the new one and the old one) give several ``v1,...``
+    signatures separated by spaces, as the spec allows: a receiver holding either secret
+    verifies the message.
+    """
+    secrets_ = [secret] if isinstance(secret, str) else list(dict.fromkeys(secret))
+    if not secrets_:
+        raise InputError("no webhook secret to sign with")
     timestamp = int(time.time()) if now is None else int(now)
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, msg_id, timestamp, body),
+        "webhook-signature": " ".join(sign(s, msg_id, timestamp, body) for s in secrets_),
         "content-type": "application/json",
     }
 

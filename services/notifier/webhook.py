@@ -20,7 +20,7 @@ import asyncio
 import email.utils
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -211,8 +211,11 @@ class WebhookSender:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def send(self, url: str, msg_id: str, body: bytes, secret: str) -> SendResult:
-        """POST ``body`` to ``url`` signed for this attempt; never raises for delivery errors."""
+    async def send(
+        self, url: str, msg_id: str, body: bytes, secret: str | Sequence[str]
+    ) -> SendResult:
+        """POST ``body`` to ``url`` signed for this attempt (with each secret given: during a
+        rotation the new and the old one); never raises for delivery errors."""
         started = time.perf_counter()
 
         def result(

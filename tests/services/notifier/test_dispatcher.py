@@ -5,19 +5,24 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.email import EmailSender
 from services.notifier.handler import handle_match
+from services.notifier.history import list_deliveries, replay_delivery
 from services.notifier.models import AttemptRow, DeliveryRow
+from services.notifier.preferences import get_preferences
 from services.notifier.webhook import WebhookSender
-from shared.accounts import register_subscriber
+from services.notifier.webhook_secrets import rotate_secret
+from shared.accounts import Subscriber, register_subscriber
 from shared.db import Database
+from shared.errors import InputError
 from shared.events import DeliveryEvent
 from shared.settings import Settings
 from tests.support.factories import match_event
@@ -156,3 +161,148 @@ async def test_email_451_then_accepted(
     assert message["X-Regwatch-Alert-Id"] == delivery_id
     assert {p.get_content_type() for p in message.walk()} >= {"text/plain", "text/html"}
     assert len(smtp.received) == 2
+
+
+# --- 410, rotation, unsubscribe headers, replay, digests ---------------------------------
+
+
+async def delivery_rows(db: Database) -> list[DeliveryRow]:
+    async with db.session() as session:
+        return list((await session.execute(select(DeliveryRow))).scalars())
+
+
+async def test_410_disables_the_endpoint_fails_its_queue_and_emails_the_subscriber(
+    db: Database, smtp: SmtpReceiver, dispatcher: Dispatcher
+) -> None:
+    async with WebhookReceiver(plan=[410]) as hook:
+        subscriber_id, _ = await subscribe(db, email="ops@example.com", webhook=hook.url)
+        async with db.session() as session:  # the email alerts are not what this test watches
+            prefs = await get_preferences(session, subscriber_id)
+            prefs.email_unsubscribed_at = datetime.now(UTC)
+        second = match_event(subscriber_id, None)
+        second.notice.notice_id = "miit-second"
+        [queued], _ = await handle_match(db, SETTINGS, second)
+        async with db.session() as session:  # waiting for a retry when the 410 comes
+            await session.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id == queued)
+                .values(next_attempt_at=datetime.now(UTC) + timedelta(hours=1))
+            )
+        [first], _ = await handle_match(db, SETTINGS, match_event(subscriber_id, None))
+        dispatcher.kick()
+        await wait_status(db, first, "failed")
+        third = match_event(subscriber_id, None)
+        third.notice.notice_id = "miit-third"
+        [later], _ = await handle_match(db, SETTINGS, third)
+        [message] = await smtp.wait_for(1)
+        await asyncio.sleep(0.3)
+        assert len(hook.requests) == 1  # nothing more is sent to a gone endpoint
+    found = {row.id: row for row in await delivery_rows(db)}
+    assert found[queued].status == "failed"
+    assert "endpoint gone" in (found[queued].last_error or "")
+    assert (found[later].status, found[later].attempts) == ("failed", 0)
+    assert message["To"] == "ops@example.com"
+    assert "410" in message["Subject"]
+    assert hook.url in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    async with db.session() as session:
+        prefs = await get_preferences(session, subscriber_id)
+        assert prefs.webhook_disabled_url == hook.url
+
+
+async def test_rotated_secret_old_and_new_both_verify(db: Database, dispatcher: Dispatcher) -> None:
+    async with WebhookReceiver() as hook:
+        subscriber_id, old_secret = await subscribe(db, email=None, webhook=hook.url)
+        async with db.session() as session:
+            subscriber = await session.get(Subscriber, subscriber_id)
+            assert subscriber is not None
+            rotation = await rotate_secret(
+                session, subscriber, timedelta(hours=24), datetime.now(UTC)
+            )
+        await handle_match(db, SETTINGS, match_event(subscriber_id, None))
+        dispatcher.kick()
+        [request] = await hook.wait_for(1)
+    assert len(request.headers["webhook-signature"].split(" ")) == 2
+    for secret in (old_secret, rotation.webhook_secret):
+        Webhook(secret).verify(request.body, request.headers)
+    assert rotation.previous_valid_until is not None
+
+
+async def test_old_secret_stops_signing_after_the_grace(
+    db: Database, dispatcher: Dispatcher
+) -> None:
+    async with WebhookReceiver() as hook:
+        subscriber_id, old_secret = await subscribe(db, email=None, webhook=hook.url)
+        async with db.session() as session:
+            subscriber = await session.get(Subscriber, subscriber_id)
+            assert subscriber is not None
+            rotation = await rotate_secret(session, subscriber, timedelta(0), datetime.now(UTC))
+        await handle_match(db, SETTINGS, match_event(subscriber_id, None))
+        dispatcher.kick()
+        [request] = await hook.wait_for(1)
+    Webhook(rotation.webhook_secret).verify(request.body, request.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old_secret).verify(request.body, request.headers)
+
+
+async def test_email_has_list_unsubscribe_headers(
+    db: Database, smtp: SmtpReceiver, dispatcher: Dispatcher
+) -> None:
+    subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
+    await handle_match(db, SETTINGS, match_event(subscriber_id, None))
+    dispatcher.kick()
+    [message] = await smtp.wait_for(1)
+    async with db.session() as session:
+        token = (await get_preferences(session, subscriber_id)).unsubscribe_token
+    assert message["List-Unsubscribe"].strip() == f"<http://127.0.0.1:8080/v1/unsubscribe/{token}>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert f"/v1/unsubscribe/{token}" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+async def test_replay_sends_a_failed_delivery_again_with_the_same_id(
+    db: Database, dispatcher: Dispatcher
+) -> None:
+    async with WebhookReceiver(plan=[400]) as hook:
+        subscriber_id, secret = await subscribe(db, email=None, webhook=hook.url)
+        [delivery_id], _ = await handle_match(db, SETTINGS, match_event(subscriber_id, None))
+        dispatcher.kick()
+        await wait_status(db, delivery_id, "failed")
+        async with db.session() as session:
+            await replay_delivery(session, delivery_id, datetime.now(UTC))
+        dispatcher.kick()
+        await wait_status(db, delivery_id, "delivered")
+        assert [r.webhook_id for r in hook.requests] == [delivery_id, delivery_id]
+        assert [r.reply.status for r in hook.requests] == [400, 200]
+        Webhook(secret).verify(hook.requests[1].body, hook.requests[1].headers)
+    async with db.session() as session:
+        listed = await list_deliveries(session, subscriber_id=subscriber_id)
+        with pytest.raises(InputError, match="delivered"):
+            await replay_delivery(session, delivery_id, datetime.now(UTC))
+    [entry] = listed
+    assert entry["attempts"] == 2 and entry["replayed_at"] is not None
+    assert [a["status_code"] for a in entry["history"]] == [400, 200]
+
+
+async def test_a_digest_webhook_is_signed_and_lists_the_held_alerts(
+    db: Database, dispatcher: Dispatcher
+) -> None:
+    async with WebhookReceiver() as hook:
+        subscriber_id, secret = await subscribe(db, email=None, webhook=hook.url)
+        async with db.session() as session:
+            prefs = await get_preferences(session, subscriber_id)
+            prefs.digest = "daily"
+        ids = []
+        for n in range(2):
+            event = match_event(subscriber_id, None)
+            event.notice.notice_id = f"miit-held-{n}"
+            ids += (await handle_match(db, SETTINGS, event))[0]
+        async with db.session() as session:
+            await session.execute(
+                update(DeliveryRow).values(release_at=datetime.now(UTC) - timedelta(seconds=1))
+            )
+        dispatcher.kick()
+        [request] = await hook.wait_for(1)
+        await asyncio.sleep(0.3)
+        assert len(hook.requests) == 1
+    body = Webhook(secret).verify(request.body, request.headers)
+    assert body["type"] == "digest"
+    assert sorted(a["id"] for a in body["data"]["alerts"]) == sorted(ids)

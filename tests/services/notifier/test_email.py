@@ -1,24 +1,32 @@
-"""Email composing, rendering, and sending to a real SMTP server (tests/support/receivers.py)."""
+"""Email composing, rendering (templates), and sending to a real SMTP server
+(tests/support/receivers.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
+from datetime import UTC, datetime
 from email.message import EmailMessage
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.notifier.email import (
-    EmailSender,
-    compose,
+from services.notifier.email import EmailSender, compose
+from services.notifier.render import (
+    DigestItem,
     describe_deadline,
+    render_digest_email,
+    render_endpoint_disabled_email,
     render_match_email,
     render_reminder_email,
+    render_unsubscribe_page,
 )
 from shared.events import MatchEvent
 from tests.support.receivers import SmtpReceiver
 
+NOW = datetime(2021, 5, 21, 10, tzinfo=UTC)
 TO = "compliance@example.com"
 FROM = "regwatch <alerts@regwatch.local>"
 
@@ -139,7 +147,14 @@ def test_compose_rejects_bad_or_reserved_header_names(name: str) -> None:
 
 
 def test_match_email_shows_the_notice_and_matches() -> None:
-    subject, text, html = render_match_email(make_event(), "https://regwatch.example.com/")
+    event = make_event()
+    subject, text, html = render_match_email(
+        event.notice,
+        event.matches,
+        now=NOW,
+        public_url="https://regwatch.example.com/",
+        unsubscribe_url="https://regwatch.example.com/v1/unsubscribe/tok",
+    )
     assert subject.startswith("[regwatch] CAC named 抖音: 关于抖音")
     assert "\n" not in subject
     for body in (text, html):
@@ -152,11 +167,14 @@ def test_match_email_shows_the_notice_and_matches() -> None:
         assert "北京微播视界科技有限公司" in body
         assert "https://www.cac.gov.cn/2021-05/21/c_1623191833.htm" in body
         assert "https://regwatch.example.com/" in body
+        assert "https://regwatch.example.com/v1/unsubscribe/tok" in body
+        assert "21 days left" in body  # 2021-05-21 -> 2021-06-11
     assert '<a href="https://www.cac.gov.cn/2021-05/21/c_1623191833.htm">' in html
 
 
 def test_match_email_without_deadline_or_link() -> None:
-    _subject, text, html = render_match_email(make_event(deadline=None, source_url=None), None)
+    event = make_event(deadline=None, source_url=None)
+    _subject, text, html = render_match_email(event.notice, event.matches, now=NOW)
     assert "Deadline:   no deadline given" in text
     assert "no deadline given" in html
     assert "no source link given" in text
@@ -170,9 +188,9 @@ def test_match_email_escapes_notice_text() -> None:
         batch="<i>2021-05</i>",
     )
     event.matches[0].reason = "<img src=x onerror=alert(1)>"
-    _subject, _text, html = render_match_email(event, None)
+    _subject, _text, html = render_match_email(event.notice, event.matches, now=NOW)
     assert "<script>" not in html
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more" in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; more" in html
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "<i>" not in html
     assert "javascript:" not in html
@@ -196,7 +214,7 @@ def test_describe_deadline_rules() -> None:
 )
 def test_reminder_email(days: int, phrase: str) -> None:
     event = make_event()
-    subject, text, html = render_reminder_email(event.notice, event.matches, "7d", days)
+    subject, text, html = render_reminder_email(event.notice, event.matches, "7d", days, now=NOW)
     assert subject.startswith(f"[regwatch] Reminder: {phrase}")
     assert "2021-06-11" in subject
     assert "7d before the deadline" in text
@@ -208,7 +226,8 @@ def test_reminder_email(days: int, phrase: str) -> None:
 
 
 def alert_message(event: MatchEvent | None = None) -> EmailMessage:
-    subject, text, html = render_match_email(event or make_event(), None)
+    chosen = event or make_event()
+    subject, text, html = render_match_email(chosen.notice, chosen.matches, now=NOW)
     return compose(to=TO, sender=FROM, subject=subject, text=text, html=html, msg_id_header="msg_1")
 
 
@@ -312,3 +331,109 @@ async def test_starttls_required_but_unsupported_is_permanent() -> None:
 def test_sync_context_manager() -> None:
     with SmtpReceiver() as smtp:
         assert smtp.port > 0
+
+
+# --- connection pool ---------------------------------------------------------------------
+
+
+async def test_pool_reuses_one_connection_for_a_batch() -> None:
+    async with SmtpReceiver() as smtp:
+        sender = EmailSender(smtp.host, smtp.port, timeout=5.0, connections=2)
+        results = [await sender.send(alert_message()) for _ in range(5)]
+        await smtp.wait_for(5)
+        await sender.aclose()
+    assert all(r.ok for r in results)
+    assert sender.opened == 1
+
+
+async def test_pool_opens_at_most_its_size_when_sending_concurrently() -> None:
+    async with SmtpReceiver() as smtp:
+        sender = EmailSender(smtp.host, smtp.port, timeout=5.0, connections=2)
+        results = await asyncio.gather(*(sender.send(alert_message()) for _ in range(8)))
+        await smtp.wait_for(8)
+        await sender.aclose()
+    assert all(r.ok for r in results)
+    assert 1 <= sender.opened <= 2
+
+
+async def test_a_failed_transaction_never_reuses_its_connection() -> None:
+    async with SmtpReceiver(plan=["451 4.3.0 try later"]) as smtp:
+        sender = EmailSender(smtp.host, smtp.port, timeout=5.0, connections=1)
+        first = await sender.send(alert_message())
+        second = await sender.send(alert_message())
+        third = await sender.send(alert_message())
+        await smtp.wait_for(2)
+        await sender.aclose()
+    assert (first.retriable, second.ok, third.ok) == (True, True, True)
+    assert sender.opened == 2  # the 451 connection was closed; the next one was reused
+
+
+async def test_a_connection_closed_while_idle_is_replaced() -> None:
+    async with SmtpReceiver() as smtp:
+        sender = EmailSender(smtp.host, smtp.port, timeout=5.0, connections=1, check_after=0)
+        assert (await sender.send(alert_message())).ok
+        for pooled in sender._idle:  # the server side went away meanwhile
+            pooled.client.close()
+        assert (await sender.send(alert_message())).ok
+        await smtp.wait_for(2)
+        await sender.aclose()
+    assert sender.opened == 2
+
+
+# --- templates ---------------------------------------------------------------------------
+
+
+def test_escalation_email() -> None:
+    event = make_event(kind="removal", deadline=None)
+    subject, text, html = render_match_email(event.notice, event.matches, now=NOW, escalated=True)
+    assert subject.startswith("[regwatch] ESCALATION: CAC ordered removal of 抖音")
+    assert "removal notice" in text and "taken down" in html
+    assert "alias: Douyin = 抖音" in text
+
+
+def test_reminder_email_in_the_subscribers_zone_and_late() -> None:
+    event = make_event()
+    _subject, text, html = render_reminder_email(
+        event.notice,
+        event.matches,
+        "1d",
+        1,
+        now=NOW,
+        tz=ZoneInfo("Europe/Berlin"),
+        late=True,
+    )
+    for body in (text, html):
+        assert "2021-06-11 17:59 Europe/Berlin" in body
+        assert "This reminder is late" in body
+
+
+def test_digest_email_lists_each_held_alert() -> None:
+    event = make_event()
+    other = make_event(title="第二个通报 <b>", notice_id="miit-2")
+    items = [
+        DigestItem("notice.matched", event.notice, event.matches),
+        DigestItem("deadline.reminder", other.notice, other.matches, "3d"),
+    ]
+    subject, text, html = render_digest_email(
+        items, why="digest", now=NOW, unsubscribe_url="https://x.example/u"
+    )
+    assert subject == "[regwatch] Daily digest: 2 alerts"
+    assert "1. CAC named 抖音" in text and "2. Reminder: CAC deadline 2021-06-11" in text
+    assert text.count("alias: Douyin = 抖音") == 2
+    assert "第二个通报 &lt;b&gt;" in html and "https://x.example/u" in html
+    quiet_subject, _, _ = render_digest_email(items[:1], why="quiet", now=NOW)
+    assert quiet_subject == "[regwatch] 1 alert held during your quiet hours"
+
+
+def test_endpoint_disabled_email_and_unsubscribe_page() -> None:
+    subject, text, html = render_endpoint_disabled_email(
+        "https://hooks.example/<x>", "HTTP 410 Gone", datetime(2024, 1, 1, tzinfo=UTC)
+    )
+    assert "410" in subject and "https://hooks.example/<x>" in text
+    assert "https://hooks.example/&lt;x&gt;" in html
+    page = render_unsubscribe_page("confirm", email="a<b>@example.com", action="/v1/unsubscribe/t")
+    assert (
+        '<form method="post" action="/v1/unsubscribe/t">' in page
+        and "a&lt;b&gt;@example.com" in page
+    )
+    assert "Unsubscribed" in render_unsubscribe_page("done", email="a@example.com")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select, update
@@ -40,10 +41,10 @@ async def test_redelivered_match_creates_nothing_new(db: Database) -> None:
     event = match_event(subscriber_id, date(2099, 8, 31))
     first = await handle_match(db, Settings(), event)
     second = await handle_match(db, Settings(), event)
-    assert len(first[0]) == 2 and len(first[1]) == 3
+    assert len(first[0]) == 2 and len(first[1]) == 5  # 7d, 3d, 1d, due, overdue
     assert second == ([], [])
     assert await count(db, DeliveryRow) == 2
-    assert await count(db, ReminderRow) == 3
+    assert await count(db, ReminderRow) == 5
 
 
 async def test_concurrent_instances_create_each_row_once(db: Database) -> None:
@@ -51,7 +52,7 @@ async def test_concurrent_instances_create_each_row_once(db: Database) -> None:
     event = match_event(subscriber_id, date(2099, 8, 31))
     await asyncio.gather(*(handle_match(db, Settings(), event) for _ in range(4)))
     assert await count(db, DeliveryRow) == 2
-    assert await count(db, ReminderRow) == 3
+    assert await count(db, ReminderRow) == 5
 
 
 async def test_no_deadline_no_reminders(db: Database) -> None:
@@ -64,7 +65,9 @@ async def test_due_reminder_fires_once_across_instances(db: Database) -> None:
     subscriber_id = await new_subscriber(db, reminders="1d")
     await handle_match(db, Settings(), match_event(subscriber_id, date(2099, 8, 31)))
     async with db.session() as session:  # make it due now
-        await session.execute(update(ReminderRow).values(fire_at=datetime.now(UTC)))
+        await session.execute(
+            update(ReminderRow).where(ReminderRow.offset == "1d").values(fire_at=datetime.now(UTC))
+        )
     schedulers = [ReminderScheduler(db, interval=60) for _ in range(3)]
     fired = await asyncio.gather(*(s.fire_due() for s in schedulers))
     assert sum(fired) == 1
@@ -76,9 +79,37 @@ async def test_due_reminder_fires_once_across_instances(db: Database) -> None:
                 .order_by(DeliveryRow.channel)
             )
         ).all()
-        status = (await session.execute(select(ReminderRow.status))).scalar_one()
+        status = (
+            await session.execute(select(ReminderRow.status).where(ReminderRow.offset == "1d"))
+        ).scalar_one()
     assert [tuple(r) for r in rows] == [
         ("deadline.reminder", "1d", "email"),
         ("deadline.reminder", "1d", "webhook"),
     ]
     assert status == "sent"
+
+
+async def test_a_later_match_of_the_same_notice_is_its_own_alert_and_joins_the_reminders(
+    db: Database,
+) -> None:
+    subscriber_id = await new_subscriber(db, reminders="1d")
+    first = match_event(subscriber_id, date(2099, 8, 31))
+    await handle_match(db, Settings(), first)
+    later = match_event(subscriber_id, date(2099, 8, 31))
+    later.reason = "match-2"
+    later.matches[0] = later.matches[0].model_copy(
+        update={
+            "watch": later.matches[0].watch.model_copy(
+                update={"kind": "company", "name": "字节跳动"}
+            )
+        }
+    )
+    created, moved = await handle_match(db, Settings(), later)
+    assert len(created) == 2 and moved == []
+    async with db.session() as session:
+        reasons = sorted(r for (r,) in (await session.execute(select(DeliveryRow.reason))).all())
+        payloads = (await session.execute(select(ReminderRow.payload))).all()
+    assert reasons == ["match", "match", "match-2", "match-2"]
+    for (payload,) in payloads:
+        watches = [m["watch"]["name"] for m in json.loads(payload)["matches"]]
+        assert watches == ["Douyin", "字节跳动"]

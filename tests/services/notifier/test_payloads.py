@@ -69,8 +69,9 @@ def test_webhook_body_naive_timestamp_is_utc() -> None:
 def test_match_data_follows_the_public_contract() -> None:
     event = make_event()
     data = payloads.match_data(event)
-    assert set(data) == {"notice", "subscriber_id", "matches"}
+    assert set(data) == {"notice", "subscriber_id", "matches", "reason"}
     assert data["subscriber_id"] == "sub-1"
+    assert data["reason"] == "match"
     notice = data["notice"]
     for key in (
         "notice_id",
@@ -108,6 +109,47 @@ def test_reminder_data() -> None:
     assert data["notice"]["notice_id"] == "cac-2021-05-21"
     assert [m["entity"]["name"] for m in data["matches"]] == ["抖音"]
     json.loads(payloads.webhook_body(payloads.DEADLINE_REMINDER, data, datetime.now(UTC)))
+
+
+def test_reminder_data_late_and_local_time() -> None:
+    event = make_event()
+    due = datetime(2021, 6, 10, 15, 59, 59, tzinfo=UTC)
+    data = payloads.reminder_data(
+        event.notice,
+        event.matches,
+        "1d",
+        1,
+        late=True,
+        fire_at=due,
+        timezone="Europe/Berlin",
+        fire_at_local="2021-06-10T17:59:59+02:00",
+    )
+    assert data["late"] is True
+    assert data["fire_at"] == "2021-06-10T15:59:59Z"
+    assert (data["timezone"], data["fire_at_local"]) == (
+        "Europe/Berlin",
+        "2021-06-10T17:59:59+02:00",
+    )
+
+
+def test_escalation_data_marks_the_removal() -> None:
+    event = make_event()
+    data = payloads.escalation_data(event, "retroactive")
+    assert data["reason"] == "retroactive"
+    assert data["escalation"]["level"] == "removal"
+    assert data["matches"] == payloads.match_data(event)["matches"]
+
+
+def test_digest_data_lists_alerts_with_their_ids() -> None:
+    alerts = [{"id": "msg_a", "type": "notice.matched", "data": {}}]
+    data = payloads.digest_data("sub-1", "quiet", alerts, datetime(2021, 1, 1, tzinfo=UTC))
+    assert data == {
+        "subscriber_id": "sub-1",
+        "why": "quiet",
+        "released_at": "2021-01-01T00:00:00Z",
+        "count": 1,
+        "alerts": alerts,
+    }
 
 
 def test_reminder_data_without_deadline() -> None:

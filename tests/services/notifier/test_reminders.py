@@ -10,7 +10,16 @@ from services.notifier.reminders import (
     SHANGHAI,
     days_left,
     deadline_at,
+    deadline_passed,
+    describe_label,
+    due_day_at,
     fire_times,
+    is_late,
+    local_iso,
+    overdue_at,
+    reminder_plan,
+    still_worth_sending,
+    zone,
 )
 from shared.durations import format_duration, parse_durations
 
@@ -78,3 +87,59 @@ def test_days_left_counts_shanghai_days() -> None:
 )
 def test_offset_labels_use_days_not_weeks(text: str, label: str) -> None:
     assert format_duration(parse_durations(text)[0]) == label
+
+
+# --- due day, overdue, late ------------------------------------------------------------------
+
+
+def test_plan_adds_due_day_and_overdue_at_nine_in_shanghai() -> None:
+    plan = reminder_plan(DUE, OFFSETS, utc(2021, 5, 21))
+    assert [label for label, _ in plan] == ["7d", "3d", "1d", "due", "overdue"]
+    times = dict(plan)
+    assert times["due"].astimezone(SHANGHAI).isoformat() == "2021-06-11T09:00:00+08:00"
+    assert times["overdue"].astimezone(SHANGHAI).isoformat() == "2021-06-12T09:00:00+08:00"
+    assert due_day_at(DUE) == times["due"] and overdue_at(DUE) == times["overdue"]
+
+
+def test_plan_without_extras_and_after_some_passed() -> None:
+    assert [
+        label
+        for label, _ in reminder_plan(DUE, OFFSETS, utc(2021, 5, 21), due_day=False, overdue=False)
+    ] == ["7d", "3d", "1d"]
+    # on the due day at noon Shanghai (04:00 UTC): only the overdue one is still ahead
+    assert [label for label, _ in reminder_plan(DUE, OFFSETS, utc(2021, 6, 11, 4))] == ["overdue"]
+
+
+def test_worth_sending_until_the_deadline_passes_except_overdue() -> None:
+    assert still_worth_sending("1d", DUE, utc(2021, 6, 11, 15))  # 23:00 Shanghai on the due day
+    assert not still_worth_sending("1d", DUE, utc(2021, 6, 11, 16, 0, 1))  # next day in Shanghai
+    assert still_worth_sending("overdue", DUE, utc(2021, 6, 14))
+    assert not still_worth_sending("overdue", DUE, utc(2021, 6, 20))  # a week after: stale
+    assert deadline_passed(DUE, utc(2021, 6, 12)) and not deadline_passed(DUE, utc(2021, 6, 11))
+
+
+def test_late_and_local_time() -> None:
+    fire_at = utc(2021, 6, 10, 15, 59, 59)
+    tolerance = timedelta(minutes=1)
+    assert not is_late(fire_at, fire_at + timedelta(seconds=30), tolerance)
+    assert is_late(fire_at, fire_at + timedelta(hours=3), tolerance)
+    assert local_iso(fire_at, zone("Europe/Berlin")) == "2021-06-10T17:59:59+02:00"
+    assert local_iso(fire_at, zone("Not/AZone")) == "2021-06-10T23:59:59+08:00"
+    assert local_iso(fire_at, zone(None)) == "2021-06-10T23:59:59+08:00"
+
+
+@pytest.mark.parametrize(
+    ("label", "text"),
+    [("7d", "7d before the deadline"), ("due", "due today"), ("overdue", "overdue")],
+)
+def test_labels(label: str, text: str) -> None:
+    assert describe_label(label) == text
+
+
+def test_a_deadline_at_an_hour_moves_the_reminders() -> None:
+    plan = dict(reminder_plan(DUE, parse_durations("1d"), utc(2021, 5, 21), due_hour=12))
+    assert plan["1d"] == utc(2021, 6, 10, 4)  # 12:00 Shanghai the day before
+    assert plan["due"] == utc(2021, 6, 11, 1)  # 09:00 is still before noon
+    early = dict(reminder_plan(DUE, [], utc(2021, 5, 21), due_hour=8))
+    assert early["due"] == utc(2021, 6, 10, 23)  # an hour before 08:00 Shanghai
+    assert deadline_at(DUE, 24) == deadline_at(DUE)

@@ -114,3 +114,20 @@ def test_explicit_now_is_used() -> None:
 def test_malformed_secret_is_an_input_error(secret: str) -> None:
     with pytest.raises(InputError, match="secret"):
         signing.sign(secret, "msg_1", 1, b"{}")
+
+
+def test_two_secrets_during_a_rotation_both_verify_with_standardwebhooks() -> None:
+    old, new = signing.new_secret(), signing.new_secret()
+    headers = signing.headers([new, old], "msg_rot", BODY)
+    signatures = headers["webhook-signature"].split(" ")
+    assert len(signatures) == 2 and all(s.startswith("v1,") for s in signatures)
+    for secret in (old, new):
+        assert Webhook(secret).verify(BODY, headers) == json.loads(BODY)
+        assert signing.verify(secret, headers, BODY)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(signing.new_secret()).verify(BODY, headers)
+
+
+def test_signing_needs_a_secret() -> None:
+    with pytest.raises(InputError, match="no webhook secret"):
+        signing.headers([], "msg_1", BODY)

@@ -1,0 +1,102 @@
+"""Webhook signing secrets with rotation.
+
+Until the first rotation the subscriber's secret is the one issued with the account
+(``subscribers.webhook_secret``). A rotation issues a new secret; the previous one keeps
+signing beside it for ``REGWATCH_SECRET_ROTATION_GRACE`` (each request then carries two
+``v1,`` signatures separated by a space), so receivers can switch without losing a message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notifier.models import WebhookSecretRow
+from services.notifier.signing import new_secret
+from shared.accounts import Subscriber
+from shared.errors import InputError
+
+
+async def signing_secrets(
+    session: AsyncSession, subscriber: Subscriber, now: datetime
+) -> list[str]:
+    """The secrets that sign a request now: the current one first, then any in their grace."""
+    result = await session.execute(
+        select(WebhookSecretRow)
+        .where(WebhookSecretRow.subscriber_id == subscriber.id)
+        .order_by(WebhookSecretRow.id.desc())
+    )
+    rows = [r for r in result.scalars() if r.expires_at is None or r.expires_at > now]
+    if not rows:
+        return [subscriber.webhook_secret] if subscriber.webhook_secret else []
+    current = [r.secret for r in rows if r.expires_at is None]
+    grace = [r.secret for r in rows if r.expires_at is not None]
+    return list(dict.fromkeys(current + grace))
+
+
+@dataclass(frozen=True)
+class Rotation:
+    webhook_secret: str
+    previous_valid_until: datetime | None
+
+    def as_dict(self) -> dict[str, str | None]:
+        until = self.previous_valid_until
+        return {
+            "webhook_secret": self.webhook_secret,
+            "previous_valid_until": until.isoformat() if until else None,
+        }
+
+
+async def rotate_secret(
+    session: AsyncSession, subscriber: Subscriber, grace: timedelta, now: datetime
+) -> Rotation:
+    """Issue a new secret; the current one keeps signing until ``now + grace``."""
+    if not subscriber.webhook_url:
+        raise InputError("this subscriber has no webhook: nothing to sign")
+    until = now + grace
+    existing = (
+        await session.execute(
+            select(WebhookSecretRow.id).where(WebhookSecretRow.subscriber_id == subscriber.id)
+        )
+    ).first()
+    previous: datetime | None = None
+    if existing is None:
+        if subscriber.webhook_secret:
+            session.add(
+                WebhookSecretRow(
+                    subscriber_id=subscriber.id,
+                    secret=subscriber.webhook_secret,
+                    created_at=subscriber.created_at,
+                    expires_at=until,
+                )
+            )
+            previous = until
+    else:
+        await session.execute(
+            delete(WebhookSecretRow).where(
+                WebhookSecretRow.subscriber_id == subscriber.id,
+                WebhookSecretRow.expires_at.is_not(None),
+                WebhookSecretRow.expires_at <= now,
+            )
+        )
+        changed = await session.execute(
+            update(WebhookSecretRow)
+            .where(
+                WebhookSecretRow.subscriber_id == subscriber.id,
+                WebhookSecretRow.expires_at.is_(None),
+            )
+            .values(expires_at=until)
+        )
+        if getattr(changed, "rowcount", 0):
+            previous = until
+    secret = new_secret()
+    session.add(
+        WebhookSecretRow(
+            subscriber_id=subscriber.id, secret=secret, created_at=now, expires_at=None
+        )
+    )
+    await session.flush()
+    return Rotation(secret, previous)
