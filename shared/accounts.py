@@ -11,8 +11,10 @@ import contextlib
 import hashlib
 import secrets
 import uuid
+import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 import email_validator
 from sqlalchemy import String, Text, select
@@ -25,6 +27,7 @@ from shared.errors import InputError, TransientError
 from shared.ssrf import check_url, validate_webhook_url
 
 API_KEY_PREFIX = "rw_"
+DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
 
 
 class Subscriber(Base):
@@ -109,6 +112,42 @@ def validate_email(address: str) -> str:
         raise InputError(f"invalid email address {address!r}: {exc}") from exc
 
 
+def validate_timezone(name: str) -> str:
+    """An IANA time zone name such as ``Europe/Berlin`` (``UTC`` too); InputError otherwise."""
+    cleaned = name.strip()
+    if not cleaned:
+        raise InputError("time zone is empty: give an IANA name such as Asia/Shanghai")
+    if cleaned not in _zone_names():
+        raise InputError(
+            f"unknown time zone {name!r}: give an IANA name such as Asia/Shanghai or Europe/Berlin"
+        )
+    return cleaned
+
+
+def _zone_names() -> set[str]:
+    return zoneinfo.available_timezones() | {"UTC"}
+
+
+def validate_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise InputError("subscriber name is empty")
+    if len(cleaned) > 200:
+        raise InputError(f"subscriber name is too long ({len(cleaned)} characters, limit 200)")
+    return cleaned
+
+
+async def validate_webhook(url: str, *, allow_private: bool) -> str:
+    """Syntax and SSRF check of a webhook URL at the edge (CLI, HTTP).
+
+    A host that does not resolve yet is accepted: every delivery attempt checks it again.
+    """
+    cleaned = validate_webhook_url(url)
+    with contextlib.suppress(TransientError):
+        await check_url(cleaned, allow_private=allow_private)
+    return cleaned
+
+
 def validate_reminders(text: str) -> str:
     try:
         offsets = parse_durations(text)
@@ -138,21 +177,18 @@ async def register_subscriber(
     reminders: str | None,
     default_reminders: str,
     allow_private: bool,
+    timezone: str | None = None,
 ) -> Registration:
     """Validate and create a subscriber with its channels; the edge for CLI and HTTP."""
-    name = " ".join(name.split())
-    if not name:
-        raise InputError("subscriber name is empty")
+    name = validate_name(name)
     if email is None and webhook_url is None:
         raise InputError("give at least one channel: an email address or a webhook URL")
     address = validate_email(email) if email is not None else None
     url = None
     if webhook_url is not None:
-        url = validate_webhook_url(webhook_url)
-        # a name that does not resolve yet is accepted: every delivery attempt checks it again
-        with contextlib.suppress(TransientError):
-            await check_url(url, allow_private=allow_private)
+        url = await validate_webhook(webhook_url, allow_private=allow_private)
     offsets = validate_reminders(reminders if reminders is not None else default_reminders)
+    zone = validate_timezone(timezone) if timezone is not None else DEFAULT_TIMEZONE
     secret = new_webhook_secret() if url else None
     created = await create_subscriber(
         session,
@@ -161,5 +197,82 @@ async def register_subscriber(
         webhook_url=url,
         webhook_secret=secret,
         reminders=offsets,
+        timezone=zone,
     )
     return Registration(created.subscriber.id, created.api_key, secret)
+
+
+@dataclass(frozen=True)
+class SubscriberChanges:
+    """A partial update: only the fields named in ``fields`` change (None clears a channel)."""
+
+    fields: frozenset[str]
+    name: str | None = None
+    email: str | None = None
+    webhook_url: str | None = None
+    reminders: str | None = None
+    timezone: str | None = None
+
+
+UPDATABLE_FIELDS: Final = frozenset({"name", "email", "webhook_url", "reminders", "timezone"})
+
+
+async def update_subscriber(
+    session: AsyncSession,
+    subscriber: Subscriber,
+    changes: SubscriberChanges,
+    *,
+    allow_private: bool,
+) -> str | None:
+    """Validate and apply ``changes`` to a subscriber loaded in ``session``.
+
+    Returns the new webhook secret when the subscriber had no webhook before (shown once),
+    else None. At least one channel (email or webhook) must remain.
+    """
+    unknown = changes.fields - UPDATABLE_FIELDS
+    if unknown:
+        raise InputError(f"cannot change {', '.join(sorted(unknown))}")
+    fields = changes.fields
+    for required in ("name", "reminders", "timezone"):
+        if required in fields and getattr(changes, required) is None:
+            raise InputError(f"{required} cannot be null")
+    name = validate_name(changes.name) if changes.name is not None else subscriber.name
+    email = subscriber.email
+    if "email" in fields:
+        email = validate_email(changes.email) if changes.email else None
+    url = subscriber.webhook_url
+    if "webhook_url" in fields:
+        url = (
+            await validate_webhook(changes.webhook_url, allow_private=allow_private)
+            if changes.webhook_url
+            else None
+        )
+    if email is None and url is None:
+        raise InputError("give at least one channel: an email address or a webhook URL")
+    reminders = subscriber.reminders
+    if changes.reminders is not None:
+        reminders = validate_reminders(changes.reminders)
+    zone = validate_timezone(changes.timezone) if changes.timezone is not None else None
+    new_secret = None
+    if url is not None and not subscriber.webhook_secret:
+        new_secret = new_webhook_secret()
+        subscriber.webhook_secret = new_secret
+    subscriber.name = name
+    subscriber.email = email
+    subscriber.webhook_url = url
+    subscriber.reminders = reminders
+    if zone is not None:
+        subscriber.timezone = zone
+    await session.flush()
+    return new_secret
+
+
+async def rotate_api_key(session: AsyncSession, subscriber_id: str) -> str | None:
+    """Give a subscriber a new API key; the old one stops working at once. None if unknown."""
+    subscriber = await session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        return None
+    api_key = new_api_key()
+    subscriber.api_key_hash = hash_api_key(api_key)
+    await session.flush()
+    return api_key

@@ -7,6 +7,9 @@ from faststream.kafka import KafkaBroker
 
 from services.matcher.api import build_router
 from services.matcher.handler import register
+from services.matcher.relay import OutboxRelay
+from services.matcher.retro import register_retro
+from services.matcher.watchlist import LiveWatchlist, register_live_updates
 from shared.db import Database
 from shared.settings import Settings
 
@@ -15,13 +18,31 @@ class MatcherService:
     name = "matcher"
 
     def __init__(self, settings: Settings, db: Database, broker: KafkaBroker) -> None:
-        register(broker, db, settings.topics, settings.group_id(self.name))
+        topics = settings.topics
+        self.relay = OutboxRelay(db, broker, topics)
+        self.watchlist = LiveWatchlist(db)
+        register(broker, db, topics, settings.group_id(self.name), self.watchlist, self.relay.kick)
+        register_live_updates(broker, topics, self.watchlist)
+        if settings.retro_match != "off":
+            register_retro(
+                broker,
+                db,
+                topics,
+                settings.group_id("matcher-retro"),
+                settings.retro_match,
+                settings.retro_days,
+                self.relay.kick,
+            )
 
     def routers(self) -> list[APIRouter]:
-        return [build_router()]
+        return [build_router(self.relay.kick)]
 
     async def start(self) -> None:
-        return None
+        await self.watchlist.load()
+        self.watchlist.start()
+        await self.relay.publish_pending()
+        self.relay.start()
 
     async def stop(self) -> None:
-        return None
+        await self.relay.stop()
+        await self.watchlist.stop()

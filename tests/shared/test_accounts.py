@@ -5,10 +5,14 @@ import base64
 import pytest
 
 from shared.accounts import (
+    SubscriberChanges,
     get_subscriber,
     register_subscriber,
+    rotate_api_key,
     subscriber_by_api_key,
+    update_subscriber,
     validate_reminders,
+    validate_timezone,
 )
 from shared.db import Database
 from shared.errors import InputError
@@ -67,3 +71,66 @@ async def test_private_webhook_allowed_when_configured(db: Database) -> None:
 
 def test_reminders_are_normalized() -> None:
     assert validate_reminders(" 7d, 72h ,1d") == "7d,3d,1d"
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/Berlin", "UTC", " America/New_York "])
+def test_time_zones_are_iana_names(zone: str) -> None:
+    assert validate_timezone(zone) == zone.strip()
+
+
+@pytest.mark.parametrize("zone", ["", "Beijing", "Asia/Peking", "GMT+8", "../../etc/passwd"])
+def test_unknown_time_zones_are_refused(zone: str) -> None:
+    with pytest.raises(InputError, match="time zone"):
+        validate_timezone(zone)
+
+
+async def test_update_and_rotate(db: Database) -> None:
+    created = await register(db, timezone="Europe/Berlin")
+    subscriber_id = created.id  # type: ignore[attr-defined]
+    async with db.session() as session:
+        row = await get_subscriber(session, subscriber_id)
+        assert row is not None and row.timezone == "Europe/Berlin"
+        changes = SubscriberChanges(
+            fields=frozenset({"webhook_url", "reminders"}),
+            webhook_url="http://127.0.0.1:9000/hook",
+            reminders="2d",
+        )
+        secret = await update_subscriber(session, row, changes, allow_private=True)
+        assert secret is not None and secret.startswith("whsec_")
+        again = await update_subscriber(
+            session, row, SubscriberChanges(fields=frozenset({"name"}), name=" New  name "),
+            allow_private=True,
+        )  # fmt: skip
+        assert again is None  # the webhook secret is made once
+        assert (row.name, row.reminders, row.webhook_secret) == ("New name", "2d", secret)
+        with pytest.raises(InputError, match=r"127\.0\.0\.1"):
+            await update_subscriber(
+                session,
+                row,
+                SubscriberChanges(
+                    fields=frozenset({"webhook_url"}), webhook_url="http://127.0.0.1/h"
+                ),
+                allow_private=False,
+            )
+        with pytest.raises(InputError, match="at least one channel"):
+            await update_subscriber(
+                session,
+                row,
+                SubscriberChanges(fields=frozenset({"email", "webhook_url"})),
+                allow_private=True,
+            )
+        with pytest.raises(InputError, match="cannot change api_key_hash"):
+            await update_subscriber(
+                session,
+                row,
+                SubscriberChanges(fields=frozenset({"api_key_hash"})),
+                allow_private=True,
+            )
+    async with db.session() as session:
+        new_key = await rotate_api_key(session, subscriber_id)
+        assert new_key is not None and new_key != created.api_key  # type: ignore[attr-defined]
+        assert await rotate_api_key(session, "sub_missing") is None
+    async with db.session() as session:
+        assert await subscriber_by_api_key(session, created.api_key) is None  # type: ignore[attr-defined]
+        found = await subscriber_by_api_key(session, new_key)
+        assert found is not None and found.id == subscriber_id

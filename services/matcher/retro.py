@@ -1,0 +1,144 @@
+"""Retroactive matching: a watch item added (or given new aliases) after a notice was consumed
+is matched against the stored notices in scope (``REGWATCH_RETRO_MATCH``), and alerts through
+the normal path (a MatchEvent on ``regwatch.matches.v1``), once.
+
+It runs from the watchlist topic in one shared consumer group (``regwatch-matcher-retro``), so
+exactly one matcher instance handles each change, whatever process made it (HTTP, CLI), and a
+change made while no matcher ran is handled when one starts. Events come in batches (a CSV
+import of thousands of items costs one pass over the stored notices per batch, not per item).
+The watch items are read from the database, so a watch removed meanwhile is skipped; alerts
+dedupe on what was already alerted, so a replayed event publishes nothing new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import ValidationError
+
+from services.matcher.alerts import record_alerts, without_suppressed
+from services.matcher.matching import WatchIndex, WatchItem
+from services.matcher.notices import RetroScope, notices_in_scope
+from services.matcher.store import watch_items_by_id
+from shared.broker import ACK_POLICY
+from shared.db import Database
+from shared.events import MatchEvent, NoticeSummary, WatchlistEvent
+from shared.logging import get_logger
+from shared.topics import Topics
+
+log = get_logger("regwatch.matcher.retro")
+
+BATCH = 500
+
+
+async def retro_match(
+    db: Database,
+    items: Sequence[WatchItem],
+    scope: RetroScope,
+    *,
+    days: int,
+    today: date | None = None,
+) -> list[MatchEvent]:
+    """Match ``items`` against the stored notices in scope; record the new alerts."""
+    if scope == "off" or not items:
+        return []
+    index = WatchIndex(items)
+    events: list[MatchEvent] = []
+    async for page in notices_in_scope(db, scope, days=days, today=today):
+        for notice in page:
+            found = index.match(notice)
+            if found:
+                kept = await without_suppressed(db, found)
+                events.extend(
+                    await record_alerts(db, NoticeSummary.of(notice), kept, cause="watch")
+                )
+            await asyncio.sleep(0)
+    return events
+
+
+def retro_watch_ids(events: Sequence[WatchlistEvent]) -> list[int]:
+    """Watch items that may match more than before: added, or updated (renamed, new aliases)."""
+    return sorted({e.watch.id for e in events if e.op in ("added", "updated")})
+
+
+def _decode(body: Any) -> WatchlistEvent:
+    if isinstance(body, bytes | str):
+        return WatchlistEvent.model_validate_json(body)
+    return WatchlistEvent.model_validate(body)
+
+
+def register_retro(
+    broker: KafkaBroker,
+    db: Database,
+    topics: Topics,
+    group_id: str,
+    scope: RetroScope,
+    days: int,
+    published: Callable[[], None],
+) -> None:
+    @broker.subscriber(
+        topics.watchlist,
+        group_id=group_id,
+        batch=True,
+        max_records=BATCH,
+        batch_timeout_ms=100,
+        auto_offset_reset="earliest",
+        ack_policy=ACK_POLICY,
+        title="matcher-retro",
+    )
+    async def on_watchlist_batch(bodies: list[Any], message: KafkaMessage) -> None:
+        records = message.raw_message
+        raws: tuple[Any, ...] = records if isinstance(records, tuple) else (records,)
+        events: list[WatchlistEvent] = []
+        for position, body in enumerate(bodies):
+            try:
+                events.append(_decode(body))
+            except ValidationError as exc:
+                raw = raws[position] if position < len(raws) else None
+                await dead_letter(broker, topics, group_id, raw, body, exc)
+        ids = retro_watch_ids(events)
+        if not ids:
+            return
+        async with db.session() as session:
+            items = await watch_items_by_id(session, ids)
+        made = await retro_match(db, items, scope, days=days)
+        if made:
+            published()
+        log.info(
+            "retroactive matching done",
+            extra={"watch_items": len(items), "alerts": len(made)},
+        )
+
+
+async def dead_letter(
+    broker: KafkaBroker,
+    topics: Topics,
+    group_id: str,
+    raw: Any,
+    body: Any,
+    exc: Exception,
+) -> None:
+    """A watchlist message that is not a WatchlistEvent goes to the dead-letter topic (the
+    batch consumer cannot use the broker's dead-letter middleware, which works per message)."""
+    value = getattr(raw, "value", None)
+    if value is None:
+        value = body if isinstance(body, bytes) else json.dumps(body, default=str).encode()
+    headers = {
+        "x-regwatch-error": f"{type(exc).__name__}: {exc}"[:2000],
+        "x-regwatch-error-type": type(exc).__name__,
+        "x-regwatch-dead-lettered-at": datetime.now(UTC).isoformat(),
+        "x-regwatch-consumer-group": group_id,
+        "x-regwatch-original-topic": str(getattr(raw, "topic", topics.watchlist)),
+        "x-regwatch-original-partition": str(getattr(raw, "partition", "")),
+        "x-regwatch-original-offset": str(getattr(raw, "offset", "")),
+    }
+    await broker.publish(
+        value, topic=topics.dlq(topics.watchlist), key=getattr(raw, "key", None), headers=headers
+    )
+    log.error("watchlist message dead-lettered", extra={"error": headers["x-regwatch-error"]})
