@@ -34,7 +34,7 @@ ENV REGWATCH_DATA_DIR=/var/lib/regwatch \
 VOLUME ["/var/lib/regwatch"]
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
+    CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8080/readyz', timeout=4)"]
 
 ENTRYPOINT ["regwatch"]
 CMD ["run"]

@@ -15,11 +15,12 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from services.ingestor.cli import notices_app
+from services.ingestor.cli import notices_app, sources_app
 from services.ingestor.extract import parse_notice
 from services.matcher.cli import subscribers_app, watch_app
 from services.matcher.matching import WatchItem, match_notice
-from services.notifier.cli import reminders_app
+from services.notifier.cli import deliveries_app, reminders_app
+from services.ops_cli import register as register_ops
 from services.runtime import SERVICE_NAMES, Runtime
 from shared.cli import emit, fail, friendly, load_settings, read_file
 from shared.events import NoticeEvent
@@ -31,9 +32,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(notices_app, name="notices")
+app.add_typer(sources_app, name="sources")
 app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(watch_app, name="watch")
 app.add_typer(reminders_app, name="reminders")
+app.add_typer(deliveries_app, name="deliveries")
+register_ops(app)
 
 
 @app.command()

@@ -3,18 +3,26 @@
 With no settings it starts the embedded pieces too: the Tansu broker, SQLite under the data
 dir and a local mail sink. With settings it talks to the broker, database and SMTP server they
 name. ``regwatch run`` is a thin CLI over this class; tests use it directly.
+
+Every process serves ``/healthz`` (alive), ``/readyz`` (broker, database and, with the
+notifier, SMTP reachable), ``/metrics`` (Prometheus) and the AsyncAPI document of all topics
+at ``/docs/asyncapi`` (HTML) and ``/docs/asyncapi.json``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
+from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.kafka import KafkaBroker
+from faststream.specification import Specification
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.ingestor.service import IngestorService
 from services.matcher.service import MatcherService
@@ -27,12 +35,85 @@ from shared.embedded.mailsink import MailSink
 from shared.embedded.tansu import TansuBroker
 from shared.kafka_admin import ensure_topics
 from shared.logging import get_logger
+from shared.metrics import CONTENT_TYPE_LATEST, intake_source, render
+from shared.ops.asyncapi import as_dict, as_html, document
+from shared.ops.health import Check, broker_check, database_check, readiness, smtp_check
+from shared.ops.lag import LagMonitor, subscriptions
+from shared.ops.reminders import update_reminder_backlog
 from shared.runtime_file import remove_runtime_file, write_runtime_file
 from shared.settings import Settings
 
 log = get_logger("regwatch.runtime")
 
 SERVICE_NAMES = ("ingestor", "matcher", "notifier")
+VERSION = "0.1.0"
+
+
+def build_services(
+    settings: Settings,
+    db: Database,
+    broker: KafkaBroker,
+    smtp: tuple[str, int],
+    only: Sequence[str] = SERVICE_NAMES,
+) -> list[Service]:
+    """The chosen services, their handlers registered on ``broker``, in a fixed order."""
+    services: list[Service] = []
+    for name in SERVICE_NAMES:
+        if name not in only:
+            continue
+        if name == "ingestor":
+            services.append(IngestorService(settings, db, broker))
+        elif name == "matcher":
+            services.append(MatcherService(settings, db, broker))
+        else:
+            services.append(NotifierService(settings, db, broker, smtp))
+    return services
+
+
+@contextlib.asynccontextmanager
+async def offline_broker(
+    settings: Settings, bootstrap: str | None = None
+) -> AsyncIterator[KafkaBroker]:
+    """A broker with all three services' handlers registered, never connected (for the
+    AsyncAPI document and for knowing which group reads which topic)."""
+    server = bootstrap or settings.kafka_bootstrap or "localhost:9092"
+    broker = make_broker(settings, server)
+    db = Database("sqlite+aiosqlite:///:memory:")
+    smtp = (settings.smtp_host or "localhost", settings.smtp_port)
+    services = build_services(settings, db, broker, smtp)
+    try:
+        yield broker
+    finally:
+        for service in services:
+            with contextlib.suppress(Exception):
+                await service.stop()
+        await db.dispose()
+
+
+async def spec_document(settings: Settings, bootstrap: str | None = None) -> Specification:
+    """The AsyncAPI document of all three services plus the topic contracts."""
+    async with offline_broker(settings, bootstrap) as broker:
+        return document(broker, settings.topics, version=VERSION)
+
+
+async def all_subscriptions(settings: Settings) -> dict[str, list[str]]:
+    """Consumer group -> topics of all three services."""
+    async with offline_broker(settings) as broker:
+        return subscriptions(broker)
+
+
+class IntakeSourceMiddleware:
+    """Notices ingested through HTTP count as ``source="http"`` in regwatch_notices_*."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with intake_source("http"):
+            await self.app(scope, receive, send)
 
 
 @dataclass
@@ -46,6 +127,9 @@ class Runtime:
     mailsink: MailSink | None = None
     db: Database | None = None
     broker: KafkaBroker | None = None
+    smtp: tuple[str, int] | None = None
+    lag: LagMonitor | None = None
+    _spec: Specification | None = None
     _server: uvicorn.Server | None = None
     _server_task: asyncio.Task[None] | None = None
 
@@ -68,22 +152,29 @@ class Runtime:
             self.mailsink = MailSink(settings.mail_dir)
             await self.mailsink.start()
             smtp = (self.mailsink.host, self.mailsink.port)
+        self.smtp = smtp
         self.db = Database(settings.sqlalchemy_url)
         await self.db.migrate()
-        await ensure_topics(self.bootstrap, settings.topics.all(), settings.kafka_partitions)
-        self.broker = make_broker(settings, self.bootstrap, idempotent=idempotent)
-        for name in SERVICE_NAMES:
-            if name not in self.only:
-                continue
-            if name == "ingestor":
-                self.services.append(IngestorService(settings, self.db, self.broker))
-            elif name == "matcher":
-                self.services.append(MatcherService(settings, self.db, self.broker))
-            else:
-                self.services.append(NotifierService(settings, self.db, self.broker, smtp))
+        await ensure_topics(
+            self.bootstrap,
+            settings.topics.all(),
+            settings.kafka_partitions,
+            replication=settings.kafka_replication,
+            configs={"retention.ms": settings.kafka_retention_ms},
+        )
+        here = [name for name in SERVICE_NAMES if name in self.only]
+        app_name = "regwatch" if len(here) == len(SERVICE_NAMES) else "regwatch-" + "-".join(here)
+        self.broker = make_broker(
+            settings, self.bootstrap, idempotent=idempotent, app_name=app_name
+        )
+        self.services = build_services(settings, self.db, self.broker, smtp, self.only)
         await self.broker.start()
         for service in self.services:
             await service.start()
+        groups = subscriptions(self.broker)
+        if groups:
+            self.lag = LagMonitor(self.bootstrap, groups, settings.lag_interval)
+            self.lag.start()
         await self._serve_http()
         self._write_runtime_file()
         log.info("regwatch started", extra=self.describe())
@@ -99,12 +190,63 @@ class Runtime:
 
         @app.get("/healthz", tags=["ops"])
         async def healthz() -> dict[str, Any]:
+            """Alive, and which services run in this process."""
             return {"status": "ok", "services": [s.name for s in self.services]}
+
+        @app.get("/readyz", tags=["ops"])
+        async def readyz() -> JSONResponse:
+            """Ready: the broker, the database and (with the notifier) SMTP answer; 503 naming
+            what failed otherwise."""
+            ready, body = await readiness(self.readiness_checks())
+            body["services"] = [s.name for s in self.services]
+            return JSONResponse(body, status_code=200 if ready else 503)
+
+        @app.get("/metrics", tags=["ops"], response_class=Response)
+        async def metrics() -> Response:
+            """Prometheus metrics of this process (``regwatch_*``)."""
+            await self.refresh_gauges()
+            return Response(render(), media_type=CONTENT_TYPE_LATEST)
+
+        @app.get("/docs/asyncapi.json", tags=["ops"])
+        async def asyncapi_json() -> dict[str, Any]:
+            """The AsyncAPI document of regwatch's topics (all services)."""
+            return as_dict(await self.spec())
+
+        @app.get("/docs/asyncapi", tags=["ops"], response_class=HTMLResponse)
+        async def asyncapi_html() -> HTMLResponse:
+            """The AsyncAPI document as a page."""
+            return HTMLResponse(as_html(await self.spec()))
 
         for service in self.services:
             for router in service.routers():
                 app.include_router(router)
+        app.add_middleware(IntakeSourceMiddleware)
         return app
+
+    def readiness_checks(self) -> dict[str, Check]:
+        checks: dict[str, Check] = {}
+        if self.broker is not None:
+            checks["broker"] = broker_check(self.broker)
+        if self.db is not None:
+            checks["database"] = database_check(self.db)
+        if self.smtp is not None and "notifier" in self.only:
+            host, port = self.smtp
+            checks["smtp"] = smtp_check(host, port, implicit_tls=self.settings.smtp_tls == "tls")
+        return checks
+
+    async def refresh_gauges(self) -> None:
+        """Gauges computed on scrape: the reminder backlog (processes running the notifier)."""
+        if self.db is None or "notifier" not in self.only:
+            return
+        try:
+            await asyncio.wait_for(update_reminder_backlog(self.db), 5)
+        except Exception as exc:
+            log.warning("reminder backlog not updated: %s: %s", type(exc).__name__, exc)
+
+    async def spec(self) -> Specification:
+        if self._spec is None:
+            self._spec = await spec_document(self.settings, self.bootstrap)
+        return self._spec
 
     async def _serve_http(self) -> None:
         config = uvicorn.Config(
@@ -119,10 +261,11 @@ class Runtime:
         self._server_task = asyncio.create_task(self._server.serve(), name="http")
         while not self._server.started:
             if self._server_task.done():
-                self._server_task.result()
+                with contextlib.suppress(Exception, SystemExit):  # uvicorn exits on bind errors
+                    self._server_task.result()
                 raise RuntimeError(
                     f"HTTP server did not start on {self.settings.http_host}:"
-                    f"{self.settings.http_port}"
+                    f"{self.settings.http_port} (port in use? the log above says)"
                 )
             await asyncio.sleep(0.02)
         port = self._server.servers[0].sockets[0].getsockname()[1]
@@ -153,8 +296,10 @@ class Runtime:
         if self._server_task is not None:
             try:
                 await self._server_task
-            except Exception:
+            except (Exception, SystemExit):
                 log.exception("HTTP server stopped with an error")
+        if self.lag is not None:
+            await self.lag.stop()
         for service in reversed(self.services):
             try:
                 await service.stop()

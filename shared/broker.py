@@ -4,30 +4,52 @@ Ack policy: a message's offset is committed only after its handler returned. A h
 fails with a :class:`TransientError` (or a database connection error) is nacked, so the
 message is redelivered; any other failure sends the message to ``<topic>.dlq`` with error
 headers and commits it, so the partition keeps moving and nothing is dropped silently.
+
+Middlewares, outermost first: correlation (puts the ``x-regwatch-*-id`` headers of the consumed
+message into the log context and remembers when its notice was published), dead-letter, and
+FastStream's own Prometheus middleware (generic ``regwatch_received_messages_*`` /
+``regwatch_published_messages_*`` families).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import traceback
-from collections.abc import Awaitable, Callable
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from faststream import AckPolicy, BaseMiddleware
 from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.message import StreamMessage
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shared.errors import TransientError
-from shared.logging import get_logger
+from shared.logging import get_logger, log_context
+from shared.metrics import PREFIX, REGISTRY, observe_dead_letter, remember_notice_published
 from shared.settings import Settings
-from shared.topics import Topics
+from shared.topics import NOTICES, Topics
 
 log = get_logger("regwatch.broker")
 
 ACK_POLICY = AckPolicy.NACK_ON_ERROR
+
+NOTICE_ID_HEADER = "x-regwatch-notice-id"
+MATCH_ID_HEADER = "x-regwatch-match-id"
+ALERT_ID_HEADER = "x-regwatch-alert-id"
+SUBSCRIBER_ID_HEADER = "x-regwatch-subscriber-id"
+PUBLISHED_AT_HEADER = "x-regwatch-notice-published-at"
+DLQ_HEADER_PREFIXES = (
+    "x-regwatch-error",
+    "x-regwatch-original-",
+    "x-regwatch-dead-lettered-at",
+    "x-regwatch-trace",
+    "x-regwatch-consumer-group",
+)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -62,6 +84,100 @@ def dlq_headers(msg: StreamMessage[Any], exc: BaseException, group: str | None) 
     return headers
 
 
+def correlation_ids(headers: Mapping[str, Any]) -> dict[str, str]:
+    """Log fields from a message's headers: ``notice_id``, ``alert_id`` (or the match id) and
+    ``subscriber_id``."""
+    fields: dict[str, str] = {}
+    notice = headers.get(NOTICE_ID_HEADER)
+    alert = headers.get(ALERT_ID_HEADER) or headers.get(MATCH_ID_HEADER)
+    subscriber = headers.get(SUBSCRIBER_ID_HEADER)
+    if notice:
+        fields["notice_id"] = str(notice)
+    if alert:
+        fields["alert_id"] = str(alert)
+    if subscriber:
+        fields["subscriber_id"] = str(subscriber)
+    return fields
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def notice_time(msg: StreamMessage[Any]) -> tuple[datetime, bool] | None:
+    """When the notice behind ``msg`` was published, and whether that is exact.
+
+    Exact: the ``x-regwatch-notice-published-at`` header, or the Kafka timestamp of a record on
+    the notices topic (the NoticeEvent itself). Otherwise the record timestamp of a message
+    that names the notice (a MatchEvent): an upper bound."""
+    headers = msg.headers or {}
+    if PUBLISHED_AT_HEADER in headers:
+        parsed = _parse_time(headers[PUBLISHED_AT_HEADER])
+        return (parsed, True) if parsed is not None else None
+    timestamp = getattr(msg.raw_message, "timestamp", None)
+    if NOTICE_ID_HEADER not in headers or not isinstance(timestamp, int) or timestamp <= 0:
+        return None
+    topic = str(getattr(msg.raw_message, "topic", ""))
+    return datetime.fromtimestamp(timestamp / 1000, UTC), topic.endswith(NOTICES)
+
+
+class CorrelationMiddleware(BaseMiddleware):
+    """Correlation ids from headers into every log line inside the handler; remembers when the
+    notice behind a message was published (for ``regwatch_e2e_latency_seconds``)."""
+
+    async def consume_scope(
+        self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
+    ) -> Any:
+        headers = msg.headers or {}
+        notice_id = headers.get(NOTICE_ID_HEADER)
+        known = notice_time(msg) if notice_id else None
+        if known is not None:
+            remember_notice_published(str(notice_id), known[0], exact=known[1])
+        with log_context(**correlation_ids(headers)):
+            return await call_next(msg)
+
+
+_contexts: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+class FastStreamCorrelationFilter(logging.Filter):
+    """Adds ``notice_id``/``alert_id`` to FastStream's own lines ("Received", "Processed"),
+    which are logged outside the broker middlewares, from the message being handled."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for context in list(_contexts):
+            message = context.get_local("message")
+            if message is None:
+                continue
+            for key, value in correlation_ids(getattr(message, "headers", None) or {}).items():
+                if not hasattr(record, key):
+                    setattr(record, key, value)
+            break
+        return True
+
+
+_FASTSTREAM_LOGGER = "regwatch.faststream"
+
+
+def _faststream_logger() -> logging.Logger:
+    logger = get_logger(_FASTSTREAM_LOGGER)
+    if not any(isinstance(f, FastStreamCorrelationFilter) for f in logger.filters):
+        logger.addFilter(FastStreamCorrelationFilter())
+    return logger
+
+
+def consumer_group(subscriber: Any, raw: Any) -> str | None:
+    """The group of the subscriber handling a message (FastStream keeps it in the context)."""
+    group = getattr(subscriber, "group_id", None)
+    if not group:
+        group = getattr(getattr(raw, "consumer", None), "_group_id", None)
+    return str(group) if group else None
+
+
 def make_dlq_middleware(handle: BrokerHandle) -> Callable[..., BaseMiddleware]:
     class DeadLetterMiddleware(BaseMiddleware):
         async def consume_scope(
@@ -77,15 +193,21 @@ def make_dlq_middleware(handle: BrokerHandle) -> Callable[..., BaseMiddleware]:
                 topic = getattr(raw, "topic", None)
                 if not isinstance(topic, str):
                     raise
-                group = getattr(getattr(raw, "consumer", None), "_group_id", None)
+                group = consumer_group(self.context.get_local("handler_"), raw)
                 target = Topics.dlq(topic)
+                kept = {  # the original headers (correlation ids, content type), not old errors
+                    k: v
+                    for k, v in (msg.headers or {}).items()
+                    if not k.startswith(DLQ_HEADER_PREFIXES)
+                }
                 await handle.broker.publish(
                     msg.body,
                     topic=target,
                     key=getattr(raw, "key", None),
-                    headers=dlq_headers(msg, exc, group),
+                    headers={**kept, **dlq_headers(msg, exc, group)},
                 )
                 handle.dead_lettered.append(target)
+                observe_dead_letter(topic, type(exc).__name__)
                 log.error(
                     "message dead-lettered",
                     extra={"topic": topic, "dlq": target, "error": f"{type(exc).__name__}: {exc}"},
@@ -95,19 +217,26 @@ def make_dlq_middleware(handle: BrokerHandle) -> Callable[..., BaseMiddleware]:
     return DeadLetterMiddleware
 
 
-def make_broker(settings: Settings, bootstrap: str, *, idempotent: bool = True) -> KafkaBroker:
-    """One broker per process. ``idempotent`` is off for the embedded Tansu broker."""
+def make_broker(
+    settings: Settings, bootstrap: str, *, idempotent: bool = True, app_name: str = "regwatch"
+) -> KafkaBroker:
+    """One broker per process. ``idempotent`` is off for the embedded Tansu broker;
+    ``app_name`` is the ``app_name`` label of FastStream's Prometheus families."""
     handle = BrokerHandle()
+    prometheus = KafkaPrometheusMiddleware(
+        registry=REGISTRY, app_name=app_name, metrics_prefix=PREFIX
+    )
     broker = KafkaBroker(
         bootstrap,
         acks="all",
         enable_idempotence=idempotent,
         client_id="regwatch",
-        middlewares=[make_dlq_middleware(handle)],
+        middlewares=[CorrelationMiddleware, make_dlq_middleware(handle), prometheus],
         graceful_timeout=15.0,
-        logger=get_logger("regwatch.faststream"),
+        logger=_faststream_logger(),
     )
     handle.broker = broker
+    _contexts.add(broker.context)
     return broker
 
 

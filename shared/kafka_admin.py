@@ -118,11 +118,13 @@ async def ensure_topics(
     partitions: int,
     *,
     replication: int = 1,
+    configs: dict[str, str] | None = None,
     timeout: float = 30,  # noqa: ASYNC109 - public signature; applies to the whole call
 ) -> None:
     """Create the topics that do not exist yet and wait until all of them have leaders.
 
-    Existing topics are left as they are (their partition count is not changed);
+    ``configs`` are topic configs for the created topics (e.g. ``{"retention.ms": "-1"}``).
+    Existing topics are left as they are (their partition count and configs are not changed);
     ``TopicAlreadyExists`` from a concurrent creator is ignored. Any other broker error is
     raised as the matching ``aiokafka.errors`` exception.
     """
@@ -139,7 +141,10 @@ async def ensure_topics(
             missing = [t for t in wanted if t not in existing]
             if missing:
                 response = await admin.create_topics(
-                    [NewTopic(t, partitions, replication) for t in missing],
+                    [
+                        NewTopic(t, partitions, replication, topic_configs=dict(configs or {}))
+                        for t in missing
+                    ],
                     timeout_ms=max(1000, int((deadline - time.monotonic()) * 1000)),
                 )
                 for topic, code, message in _topic_errors(response):

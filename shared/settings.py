@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.durations import parse_durations
+from shared.durations import parse_duration, parse_durations
 from shared.topics import Topics
 
 
@@ -25,6 +25,15 @@ class Settings(BaseSettings):
         description="idempotent producer (needs Apache Kafka; off for the embedded Tansu broker)",
     )
     kafka_partitions: int = Field(default=3, ge=1, description="partitions of created topics")
+    kafka_retention: str = Field(
+        default="30d", description="retention of created topics (30d, 12h...; -1 = forever)"
+    )
+    kafka_replication: int = Field(
+        default=1, ge=1, description="replication factor of created topics"
+    )
+    lag_interval: float = Field(
+        default=15.0, gt=0, description="seconds between consumer lag checks for /metrics"
+    )
     topic_namespace: str = Field(
         default="", description="prefix for topic names and group ids (shared clusters, tests)"
     )
@@ -50,19 +59,68 @@ class Settings(BaseSettings):
         default=False, description="allow webhooks to loopback/private addresses"
     )
     webhook_timeout: float = Field(default=10.0, gt=0)
+    secret_rotation_grace: str = Field(
+        default="24h", description="how long the old webhook secret still signs after a rotation"
+    )
+    smtp_connections: int = Field(
+        default=4, ge=1, le=64, description="SMTP connections kept open and reused"
+    )
     retry_schedule: str = Field(
         default="5s,5m,30m,2h,5h,10h,10h", description="delays between delivery attempts"
     )
     default_reminders: str = Field(default="7d,3d,1d", description="reminder offsets")
     dispatch_interval: float = Field(default=1.0, gt=0, description="seconds between sweeps")
     reminder_interval: float = Field(default=30.0, gt=0, description="seconds between sweeps")
+    feed_interval: str = Field(
+        default="15m", description="how often a feed source is polled unless it sets its own"
+    )
+    feeds_allow_private: bool = Field(
+        default=False, description="allow feed sources on loopback/private addresses"
+    )
+    feed_timeout: float = Field(default=20.0, gt=0, description="seconds per feed request")
+    retro_match: Literal["open", "all", "off"] = Field(
+        default="open",
+        description="which stored notices a newly added watch item is matched against",
+    )
+    retro_days: int = Field(
+        default=30,
+        ge=0,
+        description="for retro_match=open: days a notice without deadline stays open",
+    )
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
+
+    @field_validator("secret_rotation_grace")
+    @classmethod
+    def _grace(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @field_validator("kafka_retention")
+    @classmethod
+    def _retention(cls, value: str) -> str:
+        if value.strip() != "-1":
+            parse_duration(value)
+        return value.strip()
+
+    @property
+    def kafka_retention_ms(self) -> str:
+        """``retention.ms`` of created topics (``-1`` = keep forever)."""
+        if self.kafka_retention == "-1":
+            return "-1"
+        return str(int(parse_duration(self.kafka_retention).total_seconds() * 1000))
 
     @field_validator("retry_schedule", "default_reminders")
     @classmethod
     def _durations(cls, value: str) -> str:
         parse_durations(value)
+        return value
+
+    @field_validator("feed_interval")
+    @classmethod
+    def _feed_interval(cls, value: str) -> str:
+        if parse_duration(value) < timedelta(seconds=1):
+            raise ValueError(f"feed interval {value!r} is shorter than 1s")
         return value
 
     @field_validator(
@@ -77,8 +135,16 @@ class Settings(BaseSettings):
         return parse_durations(self.retry_schedule)
 
     @cached_property
+    def rotation_grace(self) -> timedelta:
+        return parse_duration(self.secret_rotation_grace)
+
+    @cached_property
     def reminder_offsets(self) -> list[timedelta]:
         return parse_durations(self.default_reminders)
+
+    @cached_property
+    def feed_interval_delta(self) -> timedelta:
+        return parse_duration(self.feed_interval)
 
     @property
     def topics(self) -> Topics:

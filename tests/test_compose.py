@@ -124,3 +124,53 @@ def test_env_example_lists_every_setting() -> None:
         if f"REGWATCH_{name.upper()}=" not in text
     ]
     assert not missing, f".env.example does not mention {missing}"
+
+
+def test_prometheus_scrapes_every_regwatch_service(compose: dict[str, Any]) -> None:
+    prom = compose["services"]["prometheus"]
+    image, _, tag = prom["image"].partition(":")
+    assert image == "prom/prometheus" and tag and tag != "latest"
+    assert prom["restart"] == "unless-stopped"
+    mounts = [str(v) for v in prom["volumes"]]
+    assert "./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in mounts
+    assert any(v.endswith(":/prometheus") for v in mounts)
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
+    [job] = [j for j in config["scrape_configs"] if j["job_name"] == "regwatch"]
+    assert job["metrics_path"] == "/metrics"
+    [dns] = job["dns_sd_configs"]
+    assert set(dns["names"]) == set(REGWATCH_SERVICES)
+    assert dns["port"] == 8080  # REGWATCH_HTTP_PORT inside the containers
+
+
+@pytest.mark.parametrize("name", REGWATCH_SERVICES)
+def test_regwatch_services_are_healthy_when_ready(compose: dict[str, Any], name: str) -> None:
+    svc = compose["services"][name]
+    check = " ".join(svc["healthcheck"]["test"])
+    assert "/readyz" in check and "8080" in check
+    assert _env(svc)["REGWATCH_HTTP_PORT"] == "8080"
+
+
+def test_notifier_can_be_scaled(compose: dict[str, Any]) -> None:
+    """`docker compose up --scale notifier=3`: no fixed name and no single fixed host port."""
+    services = compose["services"]
+    for name, svc in services.items():
+        assert "container_name" not in svc, name
+    for port in services["notifier"].get("ports", []):
+        host = str(port).rsplit(":", 1)[0]
+        assert re.search(r"\d+-\d+\}?$", host), f"notifier host port {host!r} is not a range"
+
+
+def test_every_service_restarts(compose: dict[str, Any]) -> None:
+    for name, svc in compose["services"].items():
+        assert svc.get("restart") in ("unless-stopped", "always"), name
+
+
+def test_topic_settings_reach_the_services(compose: dict[str, Any]) -> None:
+    for name in REGWATCH_SERVICES:
+        env = _env(compose["services"][name])
+        for key in (
+            "REGWATCH_KAFKA_PARTITIONS",
+            "REGWATCH_KAFKA_RETENTION",
+            "REGWATCH_KAFKA_REPLICATION",
+        ):
+            assert key in env, (name, key)

@@ -175,6 +175,8 @@ async def test_future_deadline_schedules_reminders(
     assert [(r["offset"], r["due_on"], r["status"]) for r in reminders] == [
         ("7d", "2099-10-22", "scheduled"),
         ("1d", "2099-10-22", "scheduled"),
+        ("due", "2099-10-22", "scheduled"),  # 09:00 Asia/Shanghai on the due day
+        ("overdue", "2099-10-22", "scheduled"),  # 09:00 the day after
     ]
     # end of 2099-10-22 in Asia/Shanghai is 15:59:59 UTC; 7 days earlier:
     assert reminders[0]["fire_at"].startswith("2099-10-15T15:59:59")

@@ -1,0 +1,165 @@
+"""Operations commands: ``regwatch status``, ``topics tail``, ``dlq list|replay``, ``asyncapi``.
+
+They find the broker in ``REGWATCH_KAFKA_BOOTSTRAP`` or, failing that, in the ``runtime.json``
+of a running ``regwatch run`` (its embedded broker). Registered on the main app by
+:func:`register`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+from collections.abc import Coroutine
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from services.runtime import all_subscriptions, spec_document
+from shared.cli import emit, fail, friendly, load_settings, sub_app
+from shared.errors import InputError
+from shared.ops.asyncapi import as_dict
+from shared.ops.dlq import dlq_topics, list_dead_letters, replay
+from shared.ops.kafka import BrokerRef, dlq_topic, reachable, resolve_broker, resolve_topic
+from shared.ops.records import read_topic
+from shared.ops.status import gather_status
+from shared.settings import Settings
+
+T = TypeVar("T")
+
+topics_app = sub_app("Read regwatch's Kafka topics.")
+dlq_app = sub_app("Dead-lettered messages: list them, replay them to their topic.")
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(work)
+    except TimeoutError as exc:
+        fail(str(exc) or "timed out")
+
+
+async def _broker(settings: Settings) -> BrokerRef:
+    broker = resolve_broker(settings)
+    await reachable(broker.bootstrap)
+    return broker
+
+
+@friendly
+def status() -> None:
+    """Broker, database, topics with end offsets, consumer lag, dead letters, reminders (JSON)."""
+    settings = load_settings()
+
+    async def work() -> dict[str, Any]:
+        broker = await _broker(settings)
+        return await gather_status(settings, broker, await all_subscriptions(settings))
+
+    emit(_run(work()))
+
+
+@topics_app.command("tail")
+@friendly
+def topics_tail(
+    name: Annotated[
+        str, typer.Argument(help="notices, matches, deliveries, watchlist (+.dlq) or a topic")
+    ],
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing new ones")] = False,
+    from_beginning: Annotated[
+        bool, typer.Option("--from-beginning", help="start at the oldest message")
+    ] = False,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit", "-n", help="how many (default: the last 10, or all from the start)"
+        ),
+    ] = None,
+) -> None:
+    """Print messages as pretty JSON (key, partition, offset, headers, value), oldest first."""
+    settings = load_settings()
+    topic = resolve_topic(settings, name)
+
+    async def work() -> None:
+        broker = await _broker(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        async for message in read_topic(
+            broker.bootstrap,
+            topic,
+            from_beginning=from_beginning,
+            limit=limit,
+            follow=follow,
+            stop=stop,
+        ):
+            typer.echo(json.dumps(message, ensure_ascii=False, indent=2, default=str))
+
+    _run(work())
+
+
+@dlq_app.command("list")
+@friendly
+def dlq_list(
+    topic: Annotated[
+        str | None,
+        typer.Argument(help="a topic or its dead-letter topic (short names work); default: all"),
+    ] = None,
+) -> None:
+    """Dead-lettered messages with their error headers (JSON list)."""
+    settings = load_settings()
+
+    async def work() -> list[dict[str, Any]]:
+        broker = await _broker(settings)
+        if topic is not None:
+            names = [dlq_topic(settings, topic)]
+        else:
+            names = await dlq_topics(broker.bootstrap, settings.topics.all())
+        return await list_dead_letters(broker.bootstrap, names)
+
+    emit(_run(work()))
+
+
+@dlq_app.command("replay")
+@friendly
+def dlq_replay(
+    topic: Annotated[str, typer.Argument(help="a topic or its dead-letter topic")],
+    offset: Annotated[int | None, typer.Option(help="replay the message at this offset")] = None,
+    partition: Annotated[
+        int | None, typer.Option(help="the partition of --offset (when it is ambiguous)")
+    ] = None,
+    replay_all: Annotated[bool, typer.Option("--all", help="replay every message")] = False,
+) -> None:
+    """Republish dead-lettered messages to their original topic (header
+    x-regwatch-replayed-from records where they came from)."""
+    settings = load_settings()
+    if replay_all == (offset is not None):
+        raise InputError("give either --offset N or --all")
+
+    async def work() -> list[dict[str, Any]]:
+        broker = await _broker(settings)
+        return await replay(
+            broker.bootstrap,
+            dlq_topic(settings, topic),
+            offset=offset,
+            partition=partition,
+            replay_all=replay_all,
+            idempotent=broker.idempotent,
+        )
+
+    emit(_run(work()))
+
+
+@friendly
+def asyncapi() -> None:
+    """Print the AsyncAPI 3.0 document of regwatch's topics (FastStream's generator)."""
+    settings = load_settings()
+    emit(as_dict(_run(spec_document(settings))))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the operations commands to the ``regwatch`` app."""
+    app.command("status")(status)
+    app.command("asyncapi")(asyncapi)
+    app.add_typer(topics_app, name="topics")
+    app.add_typer(dlq_app, name="dlq")
