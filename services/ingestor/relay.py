@@ -7,13 +7,18 @@ import json
 
 from faststream.kafka import KafkaBroker
 
+from services.ingestor.models import OutboxRow
 from services.ingestor.store import mark_published, pending_outbox
 from shared.db import Database
+from shared.errors import TransientError
 from shared.logging import get_logger, log_context
+from shared.outbox import Outgoing, publish_page
 from shared.topics import Topics
 from shared.wakeloop import WakeLoop
 
 log = get_logger("regwatch.ingestor.relay")
+
+PAGE = 500
 
 
 class OutboxRelay:
@@ -30,26 +35,37 @@ class OutboxRelay:
         self.loop.kick()
 
     async def publish_pending(self) -> int:
-        """Publish every pending outbox row; returns how many were published."""
+        """Publish every pending outbox row, a page at a time; returns how many."""
         published = 0
         async with self._lock:
             while True:
                 async with self.db.session() as session:
-                    rows = await pending_outbox(session)
+                    rows = await pending_outbox(session, limit=PAGE)
                 if not rows:
                     return published
-                for row in rows:
-                    with log_context(notice_id=row.key):
-                        await self.broker.publish(
-                            json.loads(row.payload),
-                            topic=self.topics.notices,
-                            key=row.key.encode(),
-                            headers={"x-regwatch-notice-id": row.key},
-                        )
-                        async with self.db.session() as session:
-                            await mark_published(session, row.id)
-                        log.info("notice published", extra={"topic": self.topics.notices})
-                    published += 1
+                sent = await self._publish(rows)
+                if sent:
+                    async with self.db.session() as session:
+                        await mark_published(session, [row.id for row in sent])
+                published += len(sent)
+                if len(sent) < len(rows):
+                    raise TransientError("the broker refused part of the outbox; retrying")
+
+    async def _publish(self, rows: list[OutboxRow]) -> list[OutboxRow]:
+        messages = [
+            Outgoing(
+                self.topics.notices,
+                row.key,
+                json.loads(row.payload),
+                {"x-regwatch-notice-id": row.key},
+            )
+            for row in rows
+        ]
+        sent = rows[: await publish_page(self.broker, messages)]
+        for row in sent:
+            with log_context(notice_id=row.key):
+                log.info("notice published", extra={"topic": self.topics.notices})
+        return sent
 
     def start(self) -> None:
         self.loop.start()

@@ -326,7 +326,7 @@ async def pending_outbox(session: AsyncSession, limit: int = 100) -> list[Outbox
     return list(result.scalars())
 
 
-async def mark_published(session: AsyncSession, outbox_id: int) -> None:
+async def mark_published(session: AsyncSession, outbox_ids: list[int]) -> None:
     await session.execute(
-        update(OutboxRow).where(OutboxRow.id == outbox_id).values(published_at=utcnow())
+        update(OutboxRow).where(OutboxRow.id.in_(outbox_ids)).values(published_at=utcnow())
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 from faststream.kafka import KafkaBroker
 from sqlalchemy import text
@@ -24,6 +23,7 @@ from services.matcher.store import MATCHES_STREAM, WATCHLIST_STREAM, mark_publis
 from shared.db import Database
 from shared.db.base import utcnow
 from shared.logging import get_logger
+from shared.outbox import Outgoing, publish_page
 from shared.topics import Topics
 from shared.wakeloop import WakeLoop
 
@@ -85,27 +85,11 @@ class OutboxRelay:
                 log.info("outbox published", extra={"events": len(sent)})
 
     async def _publish(self, rows: list[MatcherOutboxRow]) -> list[MatcherOutboxRow]:
-        """Send a page without waiting for each acknowledgement (the producer keeps the order
-        per partition), then wait for all; returns the leading rows that were acknowledged."""
-        pending: list[asyncio.Future[Any]] = []
+        messages = []
         for row in rows:
             topic, headers = self._target(row)
-            future = await self.broker.publish(
-                json.loads(row.payload),
-                topic=topic,
-                key=row.key.encode(),
-                headers=headers,
-                no_confirm=True,
-            )
-            pending.append(future)
-        outcomes = await asyncio.gather(*pending, return_exceptions=True)
-        sent: list[MatcherOutboxRow] = []
-        for row, outcome in zip(rows, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                log.warning("outbox publish failed: %s", outcome, extra={"outbox_id": row.id})
-                break
-            sent.append(row)
-        return sent
+            messages.append(Outgoing(topic, row.key, json.loads(row.payload), headers))
+        return rows[: await publish_page(self.broker, messages)]
 
     def start(self) -> None:
         self.loop.start()

@@ -68,7 +68,7 @@ async def test_outbox_marks_published_in_order(db: Database) -> None:
     async with db.session() as session:
         rows = await pending_outbox(session)
         assert [r.key for r in rows] == ["cac-20210510-0123456789", "cac-20210511-x"]
-        await mark_published(session, rows[0].id)
+        await mark_published(session, [rows[0].id])
     async with db.session() as session:
         assert [r.key for r in await pending_outbox(session)] == ["cac-20210511-x"]
 
