@@ -81,7 +81,9 @@ async def _serve(runtime: Runtime) -> None:
 @app.command("match")
 @friendly
 def match(
-    watchlist: Annotated[Path, typer.Option(help='JSON list of {"kind", "name"}')],
+    watchlist: Annotated[
+        Path, typer.Option(help='JSON list of {"kind": "app"|"company", "name", "aliases"?: [...]}')
+    ],
     notice: Annotated[Path, typer.Option(help="a NoticeEvent JSON or a notice file")],
 ) -> None:
     """Match a watchlist against one notice offline; prints matches with score and reason."""
@@ -97,7 +99,7 @@ def load_watchlist(path: Path) -> list[WatchItem]:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         fail(f"{path}: not valid JSON ({exc})")
     if not isinstance(raw, list):
-        fail(f"{path}: expected a JSON list of {{kind, name}} objects")
+        fail(f"{path}: expected a JSON list of {{kind, name, aliases?}} objects")
     items: list[WatchItem] = []
     for index, item in enumerate(raw):
         if not isinstance(item, dict) or item.get("kind") not in ("app", "company"):
@@ -105,7 +107,17 @@ def load_watchlist(path: Path) -> list[WatchItem]:
         name = item.get("name")
         if not isinstance(name, str) or not name.strip():
             fail(f"{path}: item {index}: needs a non-empty name")
-        items.append(WatchItem(subscriber_id="watchlist", kind=item["kind"], name=name.strip()))
+        aliases = item.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            fail(f"{path}: item {index}: aliases must be a list of names")
+        items.append(
+            WatchItem(
+                subscriber_id="watchlist",
+                kind=item["kind"],
+                name=name.strip(),
+                aliases=tuple(a.strip() for a in aliases if a.strip()),
+            )
+        )
     return items
 
 

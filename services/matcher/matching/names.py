@@ -20,9 +20,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
+import opencc
 from opencc import OpenCC
 from pypinyin import Style, lazy_pinyin
+from pypinyin.pinyin_dict import pinyin_dict
 
 __all__ = [
     "QualifiedName",
@@ -67,9 +70,42 @@ def fold(name: str) -> str:
     return "".join(ch for ch in text if _keep(ch))
 
 
+def _t2s_triggers() -> frozenset[str] | None:
+    """Characters whose presence can make OpenCC's t2s conversion change a text.
+
+    The characters OpenCC's t2s tables convert (single characters, and the characters phrases
+    replace). A text with none of them converts to itself, so the (slow) conversion is skipped.
+    None when the tables cannot be read: then every text with Chinese characters is converted.
+    """
+    folder = Path(opencc.__file__).resolve().parent / "dictionary"
+    triggers: set[str] = set()
+    try:
+        for table in ("TSCharacters.txt", "TSPhrases.txt"):
+            for line in (folder / table).read_text(encoding="utf-8").splitlines():
+                key, _, value = line.partition("\t")
+                target = value.split(" ")[0]
+                if len(key) == 1:
+                    if key != target:
+                        triggers.add(key)
+                    continue
+                for a, b in zip(key, target, strict=False):
+                    if a != b:
+                        triggers.add(a)
+                if len(key) != len(target):
+                    triggers.update(key)
+    except OSError:
+        return None
+    return frozenset(triggers)
+
+
+_T2S_TRIGGERS = _t2s_triggers()
+
+
 @lru_cache(maxsize=_CACHE)
 def _simplify(text: str) -> str:
     if not has_cjk(text):
+        return text
+    if _T2S_TRIGGERS is not None and _T2S_TRIGGERS.isdisjoint(text):
         return text
     out: str = _T2S.convert(text)
     return out
@@ -88,6 +124,27 @@ def normalize(name: str) -> str:
     return _simplify(fold(name))
 
 
+def _monophonic() -> frozenset[str]:
+    """Characters pypinyin knows a single reading for (their pinyin never depends on context)."""
+    return frozenset(chr(code) for code, readings in pinyin_dict.items() if "," not in readings)
+
+
+_MONOPHONIC = _monophonic()
+
+
+@lru_cache(maxsize=1 << 16)
+def _char_pinyin(char: str) -> str:
+    return "".join(lazy_pinyin(char, style=Style.NORMAL))
+
+
+def _pinyin(text: str) -> str:
+    """Toneless pinyin of ``text``: character by character when no character has two readings
+    (fast, and what pypinyin's phrase lookup would give), else pypinyin's phrase-aware reading."""
+    if all(ch in _MONOPHONIC or not has_cjk(ch) for ch in text):
+        return "".join(_char_pinyin(ch) if ch in _MONOPHONIC else ch for ch in text)
+    return "".join(lazy_pinyin(text, style=Style.NORMAL))
+
+
 @lru_cache(maxsize=_CACHE)
 def pinyin_key(name: str) -> str | None:
     """Toneless pinyin, without separators, of the name's Chinese characters.
@@ -100,12 +157,12 @@ def pinyin_key(name: str) -> str | None:
     norm = normalize(name)
     if not has_cjk(norm):
         return None
-    return "".join(lazy_pinyin(norm, style=Style.NORMAL))
+    return _pinyin(norm)
 
 
 # a run of letters ending like a pinyin syllable (vowel, n, ng, r), then a tone digit 0-5
 _TONE_DIGIT_RE = re.compile(r"(?<=[aeiouvnrg])[0-5](?![0-9])")
-_PINYIN_INPUT_RE = re.compile(r"(?:[a-z]+[0-5]?)+")
+_PINYIN_INPUT_RE = re.compile(r"[a-z]+(?:[0-5][a-z]+)*[0-5]?")
 
 
 @lru_cache(maxsize=_CACHE)
@@ -123,7 +180,7 @@ def normalize_pinyin(text: str) -> str | None:
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).lower())
     decomposed = decomposed.replace("u\u0308", "v")
     plain = "".join(ch for ch in decomposed if _keep(ch))
-    if _PINYIN_INPUT_RE.fullmatch(plain) and any(ch.isdigit() for ch in plain):
+    if any(ch.isdigit() for ch in plain) and _PINYIN_INPUT_RE.fullmatch(plain):
         stripped = _TONE_DIGIT_RE.sub("", plain)
         if not any(ch.isdigit() for ch in stripped):
             plain = stripped
@@ -139,16 +196,39 @@ def roman_key(name: str) -> str | None:
 
 _OPEN = "([【〔〖"
 _CLOSE = ")]】〕〗"
-_TRAILING_BRACKET_RE = re.compile(
-    rf"^(?P<base>.*?)\s*[{re.escape(_OPEN)}](?P<inner>[^{re.escape(_OPEN + _CLOSE)}]*)"
-    rf"[{re.escape(_CLOSE)}]\s*$",
-    re.DOTALL,
-)
+
+
+def _trailing_bracket(text: str) -> tuple[str, str] | None:
+    """(base, inner) when ``text`` ends with a bracketed part (brackets may nest:
+    ``小红书（行吟信息科技（上海）有限公司）``), else None."""
+    text = text.rstrip()
+    if not text or text[-1] not in _CLOSE:
+        return None
+    depth = 0
+    for pos in range(len(text) - 1, -1, -1):
+        ch = text[pos]
+        if ch in _CLOSE:
+            depth += 1
+        elif ch in _OPEN:
+            depth -= 1
+            if depth == 0:
+                return text[:pos].strip(), text[pos + 1 : -1].strip()
+    return None
+
+
 _PLATFORM_RE = re.compile(
     r"(?:android|安卓|ios|iphone|苹果|鸿蒙|harmonyos|harmony)\s*(?:版|端|客户端|version|app)?",
     re.IGNORECASE,
 )
 _VERSION_RE = re.compile(r"(?:v|ver\.?|version|版本)?\s*\d+(?:\.\d+)+[\w.\-/ ]*", re.IGNORECASE)
+# notes that say nothing about which app it is: （App）, （客户端）, （官方版）
+_GENERIC_NOTE_RE = re.compile(
+    r"app|客户端|手机客户端|手机版|移动版|官方版|正式版|最新版", re.IGNORECASE
+)
+# the same words written after the name without brackets: 抖音APP, Soul App (not WhatsApp)
+_TRAILING_APP_RE = re.compile(
+    r"^(?P<base>.*?[\u3400-\u9fff\s)）》」』])\s*(?P<note>app|客户端|手机客户端)\s*$", re.IGNORECASE
+)
 _COMPANY_TAIL_RE = re.compile(
     r"(?:公司|集团|co\.?,?\s*ltd\.?|ltd\.?|limited|inc\.?|corp\.?|corporation|llc)$",
     re.IGNORECASE,
@@ -169,8 +249,10 @@ def strip_qualifiers(name: str) -> QualifiedName:
     """Split trailing bracketed *non-identity* notes off an app name.
 
     Removed (same app): platform notes (``（安卓版）``, ``(iOS)``, ``（鸿蒙版）``), version notes
-    (``（V5.5.11）``) and an operator in brackets, as CAC lists write them
-    (``抖音（北京微播视界科技有限公司）``; returned as ``operator``).
+    (``（V5.5.11）``), notes that say nothing (``（客户端）``, ``（官方版）``, a trailing ``APP``
+    after Chinese or a space: ``抖音APP``, ``Soul App``, but not ``WhatsApp``) and an operator in
+    brackets, as CAC lists write them (``抖音（北京微播视界科技有限公司）``; returned as
+    ``operator``).
 
     Kept (different app): edition words such as ``（极速版）``, ``(Lite)``, ``（HD）``,
     ``（国际版）`` - ``抖音（极速版）`` is its own app, with its own store listing.
@@ -179,13 +261,22 @@ def strip_qualifiers(name: str) -> QualifiedName:
     qualifiers: list[str] = []
     operator: str | None = None
     while True:
-        m = _TRAILING_BRACKET_RE.match(text)
-        if m is None:
+        tail = _TRAILING_APP_RE.match(text)
+        if tail is not None and fold(tail.group("base")):
+            qualifiers.append(tail.group("note"))
+            text = tail.group("base").strip()
+            continue
+        split = _trailing_bracket(text)
+        if split is None:
             break
-        base, inner = m.group("base").strip(), m.group("inner").strip()
+        base, inner = split
         if not base or not fold(base):
             break
-        if _PLATFORM_RE.fullmatch(inner) or _VERSION_RE.fullmatch(inner):
+        if (
+            _PLATFORM_RE.fullmatch(inner)
+            or _VERSION_RE.fullmatch(inner)
+            or _GENERIC_NOTE_RE.fullmatch(inner)
+        ):
             qualifiers.append(inner)
         elif _COMPANY_TAIL_RE.search(inner) and len(fold(inner)) >= 4:
             if operator is not None:
@@ -238,17 +329,21 @@ _REGION_WORDS = sorted(
 )
 # regions also accepted inside brackets or at the end: the country itself
 _BRACKET_REGIONS = [*_REGION_WORDS, "中国"]
-_EN_REGIONS = frozenset(
+# English region words stripped from the front of a company name ("Shanghai Ctrip Commerce")
+_EN_LEADING_REGIONS = frozenset(
     _words(
-        "china prc beijing shanghai shenzhen guangzhou hangzhou tianjin chongqing nanjing chengdu "
+        "beijing shanghai shenzhen guangzhou hangzhou tianjin chongqing nanjing chengdu "
         "wuhan xiamen suzhou fuzhou xian changsha qingdao jinan hefei zhengzhou dongguan zhuhai "
-        "ningbo dalian shenyang kunming guangdong zhejiang jiangsu fujian"
+        "ningbo dalian shenyang kunming guiyang anhui hunan hubei guangdong zhejiang jiangsu "
+        "fujian shandong sichuan"
     )
 )
+# ... and from the end or in brackets, where the country is a region too ("Microsoft (China)")
+_EN_REGIONS = _EN_LEADING_REGIONS | {"china", "prc", "hongkong"}
 _BRACKET_REGION_RE = re.compile(
     r"[(\[【〔]\s*(?:"
     + "|".join(re.escape(r) for r in _BRACKET_REGIONS)
-    + "|"
+    + "|hong\\s*kong|"
     + "|".join(sorted(_EN_REGIONS, key=len, reverse=True))
     + r")\s*[)\]】〕]"
 )
@@ -256,9 +351,13 @@ _BRACKET_REGION_RE = re.compile(
 # legal forms and industry words, longest first; stripped repeatedly from the end
 _ZH_SUFFIXES = sorted(
     _words(
-        "有限责任公司 股份有限公司 股份公司 有限公司 分公司 公司 集团 控股 股份 "
-        "计算机系统 计算机技术 计算机科技 信息技术 网络技术 信息科技 网络科技 "
-        "科技 网络 技术 信息 软件 电子商务 商务 文化传媒 传媒 小额贷款 互联网"
+        "有限责任公司 股份有限公司 股份公司 有限公司 有限责任 分公司 公司 集团 控股 股份 "
+        "计算机系统 计算机技术 计算机科技 计算机 信息技术 网络技术 信息科技 网络科技 数码科技 "
+        "数字科技 教育科技 环保科技 科技发展 技术发展 技术服务 信息服务 生活服务 "
+        "科技 网络 技术 信息 软件 电子商务 商务 文化传媒 文化传播 文化发展 文化 传媒 传播 "
+        "互动娱乐 娱乐 影视文化 影视 新媒体 媒体 广告 小额贷款 互联网 互联 在线 数码 数字 "
+        "通信 教育 咨询 发展 贸易 商贸 智能 云计算 人工智能 基础技术研究 研究 "
+        "供应链管理 酒店管理 管理 房地产经纪 旧机动车经纪 经纪 电子 服务"
     ),
     key=len,
     reverse=True,
@@ -266,8 +365,15 @@ _ZH_SUFFIXES = sorted(
 _EN_SUFFIXES = frozenset(
     _words(
         "co company ltd limited inc incorporated corp corporation holdings holding group "
-        "technology technologies tech network networks information software commerce plc llc "
-        "owned subsidiary the"
+        "technology technologies tech network networks networking information software commerce "
+        "ecommerce e plc llc owned subsidiary the online internet computer computers system "
+        "systems science sciences service services digital culture cultural media new "
+        "communication communications telecommunications interactive entertainment trading "
+        "trade development consulting education educational web intelligent cloud data and "
+        "payment payments electronic electronics management supply chain real estate brokerage "
+        "motors device devices travel international "
+        # romanized legal forms: Beijing Kuaishou Keji Youxian Gongsi
+        "gongsi youxian youxiangongsi keji wangluo xinxi jishu jituan gufen"
     )
 )
 # cores too generic to stand alone: keep the region word then (北京银行 is not 上海银行)
@@ -279,28 +385,39 @@ _GENERIC_CORES = frozenset(
 )
 
 
+def _by_length(words: list[str]) -> tuple[tuple[int, frozenset[str]], ...]:
+    lengths = sorted({len(w) for w in words}, reverse=True)
+    return tuple((n, frozenset(w for w in words if len(w) == n)) for n in lengths)
+
+
+_ZH_SUFFIXES_BY_LENGTH = _by_length(_ZH_SUFFIXES)
+_BRACKET_REGIONS_BY_LENGTH = _by_length(_BRACKET_REGIONS)
+_REGION_WORDS_BY_LENGTH = _by_length(_REGION_WORDS)
+
+
+def _strip_tail(core: str, table: tuple[tuple[int, frozenset[str]], ...]) -> str | None:
+    """``core`` without its longest ending in ``table`` (2+ characters left), or None."""
+    for size, words in table:
+        if len(core) - size >= 2 and core[-size:] in words:
+            return core[:-size]
+    return None
+
+
 def _strip_zh_suffixes(core: str) -> str:
-    changed = True
-    while changed:
-        changed = False
-        for suffix in _ZH_SUFFIXES:
-            if core.endswith(suffix) and len(core) - len(suffix) >= 2:
-                core = core[: -len(suffix)]
-                changed = True
-                break
-        else:
-            for region in _BRACKET_REGIONS:
-                if core.endswith(region) and len(core) - len(region) >= 2:
-                    core = core[: -len(region)]
-                    changed = True
-                    break
-    return core
+    """Repeatedly strip legal-form/industry words, else a region, from the end."""
+    while True:
+        shorter = _strip_tail(core, _ZH_SUFFIXES_BY_LENGTH)
+        if shorter is None:
+            shorter = _strip_tail(core, _BRACKET_REGIONS_BY_LENGTH)
+        if shorter is None:
+            return core
+        core = shorter
 
 
 def _strip_zh_prefix(core: str) -> str:
-    for region in _REGION_WORDS:
-        if core.startswith(region) and len(core) - len(region) >= 2:
-            return core[len(region) :]
+    for size, words in _REGION_WORDS_BY_LENGTH:
+        if len(core) - size >= 2 and core[:size] in words:
+            return core[size:]
     return core
 
 
@@ -313,18 +430,45 @@ def _zh_core(text: str) -> str:
     return without_region
 
 
-def _en_core(text: str) -> str:
-    tokens = [t for t in re.split(r"[^0-9a-z\u00c0-\u024f]+", text) if t]
+def latin_tokens(text: str) -> list[str]:
+    """Lower-case Latin/digit words of ``text`` (NFKC; accents kept, punctuation dropped)."""
+    folded = unicodedata.normalize("NFKC", text).lower().replace("&", " and ")
+    return [t for t in re.split(r"[^0-9a-z\u00c0-\u024f]+", folded) if t]
+
+
+def _en_core_tokens(text: str) -> list[str]:
+    tokens = latin_tokens(text)
     changed = True
     while changed and len(tokens) > 1:
         changed = False
+        if tokens[-2] in ("of", "for"):  # Bank of China, Bank of Communications
+            break
         if tokens[-1] in _EN_SUFFIXES or tokens[-1] in _EN_REGIONS:
+            if all(t in _EN_REGIONS for t in tokens[:-1]):
+                break  # China Media Group stays china media, not china
             tokens.pop()
             changed = True
-        elif tokens[0] in _EN_REGIONS or tokens[0] == "the":
+        elif tokens[0] in _EN_LEADING_REGIONS or tokens[0] == "the":
             tokens.pop(0)
             changed = True
-    return normalize("".join(tokens))
+    return tokens
+
+
+def _en_core(text: str) -> str:
+    return normalize("".join(_en_core_tokens(text)))
+
+
+@lru_cache(maxsize=_CACHE)
+def company_core_tokens(name: str) -> tuple[str, ...]:
+    """The words of :func:`company_core` for a name without Chinese characters (else ``()``).
+
+    ``Baidu Online Network Technology (Beijing) Co., Ltd.`` -> ``("baidu",)``;
+    ``Beijing Baidu Netcom Science and Technology Co., Ltd.`` -> ``("baidu", "netcom")``.
+    """
+    text = _simplify(unicodedata.normalize("NFKC", name).lower())
+    if has_cjk(text):
+        return ()
+    return tuple(_en_core_tokens(_BRACKET_REGION_RE.sub(" ", text)))
 
 
 @lru_cache(maxsize=_CACHE)

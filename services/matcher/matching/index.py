@@ -1,0 +1,337 @@
+"""An index of watch items: a notice costs dictionary lookups per entity, not a scan.
+
+Layout, for a million items from a hundred thousand subscribers watching far fewer distinct
+names:
+
+- one *slot* per distinct watch (kind, name, aliases): the prepared :class:`~.features.WatchSpec`
+  (normalization, pinyin and directory lookups done once per distinct watch, whoever watches
+  it) and three compact arrays of its watchers: subscriber number, item id, insertion order;
+- ``key -> slots`` postings for the keys of the specs (normalized name, pinyin, directory app,
+  company core, legal entity, group: see :mod:`.features`), and a :class:`~.fuzzy.TypoIndex`
+  of long Latin app names;
+- subscriber ids stored once (``str -> number``), with each subscriber's (slot, item id) pairs
+  in one array, so adding, removing and duplicate checks never scan other subscribers.
+
+A notice's entity is prepared once, its keys give the candidate slots, each candidate is judged
+once by :func:`~.rules.evaluate`, and one :class:`~shared.events.Match` per (slot, entity) is
+shared by all of that slot's subscribers. Results equal :class:`~.scan.NaiveScan`'s, in the
+same order: entity position, then distinct watch by its oldest item, then item order.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+
+from shared.events import Entity, Match, NoticeEvent
+
+from .features import EntityView, entity_view, watch_spec
+from .fuzzy import TypoIndex
+from .results import Suppress, content_key, is_suppressed, make_match
+from .rules import evaluate
+from .watch import WatchItem, match_key
+
+__all__ = ["WatchIndex"]
+
+_NO_ID = -(2**63)
+_SpecKey = tuple[str, str, tuple[str, ...]]
+
+
+class _Slot:
+    """One distinct watch and the items (subscriber, id, order) that watch it."""
+
+    __slots__ = ("ids", "key", "repeats", "seqs", "spec", "subs")
+
+    def __init__(self, key: _SpecKey) -> None:
+        self.key = key
+        self.spec = watch_spec(*key)
+        self.subs = array("l")
+        self.ids = array("q")
+        self.seqs = array("q")
+        self.repeats = 0
+        """How many items watch this as a subscriber's second (third...) item of it."""
+
+
+def _find_pair(pairs: array[int], slot: int, item_id: int) -> int:
+    """Position of (slot, item_id) in a flat pair array, or -1."""
+    pos = 0
+    while True:
+        try:
+            pos = pairs.index(slot, pos)
+        except ValueError:
+            return -1
+        if pos % 2 == 0 and pairs[pos + 1] == item_id:
+            return pos
+        pos += 1
+
+
+def _has_slot(pairs: array[int], slot: int) -> bool:
+    """True when a flat pair array holds an item of ``slot``."""
+    pos = 0
+    while True:
+        try:
+            pos = pairs.index(slot, pos)
+        except ValueError:
+            return False
+        if pos % 2 == 0:
+            return True
+        pos += 1
+
+
+class WatchIndex:
+    """Watch items keyed for candidate lookup; see the module docstring.
+
+    Results come out in the order of :class:`~.scan.NaiveScan` (entity position, then each
+    distinct watch in the order of its oldest item, then item order). Adding an equal item
+    again, or removing an unknown one, is a no-op. Not thread-safe: the matcher changes and
+    queries it from one event loop.
+    """
+
+    def __init__(self, items: Iterable[WatchItem] = ()) -> None:
+        self._slots: list[_Slot | None] = []
+        self._free: list[int] = []
+        self._slot_of: dict[_SpecKey, int] = {}
+        self._postings: dict[str, list[int]] = {}
+        self._typos = TypoIndex()
+        self._sub_names: list[str] = []
+        self._sub_index: dict[str, int] = {}
+        self._sub_items: list[array[int]] = []
+        self._seq = 0
+        self._count = 0
+        for item in items:
+            self.add(item)
+
+    # --- content --------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __contains__(self, item: object) -> bool:
+        if not isinstance(item, WatchItem):
+            return False
+        slot = self._slot_of.get((item.kind, item.name, item.aliases))
+        sub = self._sub_index.get(item.subscriber_id)
+        if slot is None or sub is None:
+            return False
+        return _find_pair(self._sub_items[sub], slot, _item_id(item)) >= 0
+
+    def __iter__(self) -> Iterator[WatchItem]:
+        """The indexed items, in no particular order."""
+        for slot in self._slots:
+            if slot is None:
+                continue
+            for sub, item_id in zip(slot.subs, slot.ids, strict=True):
+                yield self._item(slot, sub, item_id)
+
+    @property
+    def distinct_watches(self) -> int:
+        """How many distinct (kind, name, aliases) the items watch."""
+        return len(self._slot_of)
+
+    def _item(self, slot: _Slot, sub: int, item_id: int) -> WatchItem:
+        kind, name, aliases = slot.key
+        return WatchItem(
+            subscriber_id=self._sub_names[sub],
+            kind=kind,  # type: ignore[arg-type]
+            name=name,
+            id=None if item_id == _NO_ID else item_id,
+            aliases=aliases,
+        )
+
+    # --- changes --------------------------------------------------------------------------
+
+    def _new_slot(self, key: _SpecKey) -> int:
+        slot = _Slot(key)  # raises ValueError for an unknown kind, before any change
+        if self._free:
+            number = self._free.pop()
+            self._slots[number] = slot
+        else:
+            number = len(self._slots)
+            self._slots.append(slot)
+        self._slot_of[key] = number
+        for k in slot.spec.keys:
+            self._postings.setdefault(k, []).append(number)
+        for typo in slot.spec.typos:
+            self._typos.add(typo, number)
+        return number
+
+    def _drop_slot(self, number: int) -> None:
+        slot = self._slots[number]
+        if slot is None:
+            return
+        for k in slot.spec.keys:
+            posting = self._postings.get(k)
+            if posting is not None:
+                posting.remove(number)
+                if not posting:
+                    del self._postings[k]
+        for typo in slot.spec.typos:
+            self._typos.remove(typo, number)
+        del self._slot_of[slot.key]
+        self._slots[number] = None
+        self._free.append(number)
+
+    def add(self, item: WatchItem) -> None:
+        """Add a watch item; raises ValueError for an unknown kind."""
+        key = (item.kind, item.name, tuple(item.aliases))
+        number = self._slot_of.get(key)
+        if number is None:
+            number = self._new_slot(key)
+        sub = self._sub_index.get(item.subscriber_id)
+        if sub is None:
+            sub = len(self._sub_names)
+            self._sub_names.append(item.subscriber_id)
+            self._sub_index[item.subscriber_id] = sub
+            self._sub_items.append(array("q"))
+        item_id = _item_id(item)
+        pairs = self._sub_items[sub]
+        if _find_pair(pairs, number, item_id) >= 0:
+            return
+        slot = self._slots[number]
+        assert slot is not None
+        if _has_slot(pairs, number):
+            slot.repeats += 1
+        pairs.append(number)
+        pairs.append(item_id)
+        slot.subs.append(sub)
+        slot.ids.append(item_id)
+        slot.seqs.append(self._seq)
+        self._seq += 1
+        self._count += 1
+
+    def remove(self, item: WatchItem) -> None:
+        """Remove a watch item; removing an unknown item is a no-op."""
+        number = self._slot_of.get((item.kind, item.name, tuple(item.aliases)))
+        sub = self._sub_index.get(item.subscriber_id)
+        if number is None or sub is None:
+            return
+        item_id = _item_id(item)
+        pairs = self._sub_items[sub]
+        pos = _find_pair(pairs, number, item_id)
+        if pos < 0:
+            return
+        del pairs[pos : pos + 2]
+        slot = self._slots[number]
+        assert slot is not None
+        if _has_slot(pairs, number):
+            slot.repeats -= 1
+        at = 0
+        while True:
+            at = slot.subs.index(sub, at)
+            if slot.ids[at] == item_id:
+                break
+            at += 1
+        del slot.subs[at]
+        del slot.ids[at]
+        del slot.seqs[at]
+        self._count -= 1
+        if not slot.subs:
+            self._drop_slot(number)
+
+    # --- matching -------------------------------------------------------------------------
+
+    def _candidates(self, view: EntityView) -> list[_Slot]:
+        found: set[int] = set()
+        postings = self._postings
+        for key in view.keys:
+            numbers = postings.get(key)
+            if numbers:
+                found.update(numbers)
+        if view.typo is not None and len(self._typos):
+            found |= self._typos.candidates(view.typo)
+        slots = self._slots
+        return [s for s in (slots[n] for n in found) if s is not None]
+
+    def _judged(self, entities: Sequence[Entity]) -> Iterator[list[tuple[_Slot, Match]]]:
+        """Per distinct entity: the slots that match it, each with its (shared) Match."""
+        seen: set[tuple[str, str, str | None]] = set()
+        for entity in entities:
+            key = (entity.kind, entity.name, entity.developer)
+            if key in seen:
+                continue
+            seen.add(key)
+            view = entity_view(*key)
+            matched: list[tuple[_Slot, Match]] = []
+            for slot in self._candidates(view):
+                verdict = evaluate(slot.spec, view)
+                if verdict is not None:
+                    matched.append((slot, make_match(slot.spec, view, verdict)))
+            if matched:
+                # distinct watches in the order of their first (oldest) item
+                matched.sort(key=lambda sm: sm[0].seqs[0])
+                yield matched
+
+    def match_entities(self, entities: Sequence[Entity]) -> list[tuple[WatchItem, Match]]:
+        """Same result as :func:`~.scan.match_entities` over the indexed items."""
+        out: list[tuple[WatchItem, Match]] = []
+        for matched in self._judged(entities):
+            for slot, match in matched:
+                out.extend(
+                    (self._item(slot, sub, item_id), match)
+                    for sub, item_id in zip(slot.subs, slot.ids, strict=True)
+                )
+        return out
+
+    def match(
+        self, notice: NoticeEvent, *, suppress: Suppress | None = None
+    ) -> dict[str, list[Match]]:
+        """subscriber_id -> that subscriber's matches, in the notice's entity order.
+
+        Subscribers without a match are absent. Matches that read the same (same watch kind
+        and name, same entity name and developer) are listed once. ``suppress`` leaves out the
+        matches whose :func:`~.watch.match_key` it holds (a set) or accepts (a predicate):
+        false-positive feedback. Match objects are shared between subscribers: do not mutate.
+        """
+        per_sub: dict[int, list[Match]] = {}
+        get = per_sub.get
+        # matches that could read the same as another of the same subscriber: a second item
+        # of the same watch, or two watches with one name (other aliases), or two entities
+        # with one name and developer (other kinds); only their subscribers are deduplicated
+        contents: set[tuple[str, str, str, str | None]] = set()
+        recheck: set[int] = set()
+        for matched in self._judged(notice.entities):
+            for slot, match in matched:
+                key = content_key(match)
+                if slot.repeats or key in contents:
+                    recheck.update(slot.subs)
+                contents.add(key)
+            for slot, match in matched:
+                for sub in slot.subs:
+                    found = get(sub)
+                    if found is None:
+                        per_sub[sub] = [match]
+                    else:
+                        found.append(match)
+        if recheck:
+            keys: dict[int, tuple[str, str, str, str | None]] = {}
+            for sub in recheck:
+                found = get(sub)
+                if found is not None and len(found) > 1:
+                    per_sub[sub] = _dedupe(found, keys)
+        names = self._sub_names
+        if suppress is None:
+            return {names[sub]: matches for sub, matches in per_sub.items()}
+        out: dict[str, list[Match]] = {}
+        for sub, matches in per_sub.items():
+            subscriber_id = names[sub]
+            kept = [m for m in matches if not is_suppressed(suppress, match_key(subscriber_id, m))]
+            if kept:
+                out[subscriber_id] = kept
+        return out
+
+
+def _item_id(item: WatchItem) -> int:
+    return _NO_ID if item.id is None else item.id
+
+
+def _dedupe(matches: list[Match], keys: dict[int, tuple[str, str, str, str | None]]) -> list[Match]:
+    seen: set[tuple[str, str, str, str | None]] = set()
+    out: list[Match] = []
+    for match in matches:
+        key = keys.get(id(match))
+        if key is None:
+            key = keys[id(match)] = content_key(match)
+        if key not in seen:
+            seen.add(key)
+            out.append(match)
+    return out

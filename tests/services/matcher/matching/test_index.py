@@ -1,0 +1,211 @@
+"""WatchIndex against the reference scan, and its bookkeeping."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+import pytest
+from opencc import OpenCC
+
+from services.matcher.matching import (
+    MatchKey,
+    NaiveScan,
+    WatchIndex,
+    WatchItem,
+    default_directory,
+    match_entities,
+    match_key,
+    match_notice,
+)
+from shared.events import Entity, EntityRef, Match, NoticeEvent, Regulator, WatchRef
+
+
+def ent(name: str, developer: str | None = None, kind: str = "app") -> Entity:
+    return Entity.model_validate({"name": name, "developer": developer, "kind": kind})
+
+
+def notice(*entities: Entity) -> NoticeEvent:
+    return NoticeEvent(
+        notice_id="n1",
+        regulator=Regulator(code="MIIT", name="工业和信息化部"),
+        title="关于侵害用户权益行为的APP通报",
+        published_on=date(2024, 5, 1),
+        entities=list(entities),
+    )
+
+
+_S2T = OpenCC("s2t")
+_EXTRA_APPS = ["某某健身", "Tencent Vidoe", "Xiaohongsu", "Fitness Tracker", "Fitness Trakcer",
+               "douyin", "dou3yin1", "Kuai Shou", "斗音", "微播", "抖音（极速版）"]  # fmt: skip
+_EXTRA_COMPANIES = ["某某网络科技有限公司", "上海银行股份有限公司", "Bytedancee", "Sogou Inc.",
+                    "腾讯智慧科技（深圳）有限公司", "京东方光电科技有限公司"]  # fmt: skip
+
+
+def _variant(rng: random.Random, name: str) -> str:
+    choice = rng.randrange(6)
+    if choice == 0:  # full-width
+        return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in name)
+    if choice == 1:
+        return _S2T.convert(name)
+    if choice == 2:
+        return " ".join(name)
+    if choice == 3:
+        return name.upper()
+    if choice == 4:
+        return name + rng.choice(["（安卓版）", "(iOS)", "（极速版）", "", "（V1.2.3）", "APP"])
+    return name
+
+
+def _generated(seed: int = 20240501) -> tuple[list[WatchItem], list[Entity]]:
+    rng = random.Random(seed)
+    directory = default_directory()
+    apps = [n for b in directory.brands for n in b.names] + _EXTRA_APPS
+    companies = [n for g in directory.groups for n in (*g.names, *g.members)] + _EXTRA_COMPANIES
+    watches = []
+    for i in range(1500):
+        sub = f"s{rng.randrange(120)}"
+        kind = "app" if rng.random() < 0.6 else "company"
+        pool = apps if kind == "app" else companies
+        aliases = ()
+        if rng.random() < 0.1:
+            aliases = tuple(_variant(rng, rng.choice(pool)) for _ in range(rng.randint(1, 2)))
+        item_id = rng.choice([None, i, i % 7])
+        watches.append(WatchItem(sub, kind, _variant(rng, rng.choice(pool)), item_id, aliases))  # type: ignore[arg-type]
+    watches += watches[:50]  # the same items again
+    entities = []
+    for _ in range(200):
+        kind = rng.choice(["app", "app", "app", "sdk", "mini_program", "company"])
+        if kind == "company":
+            entities.append(ent(_variant(rng, rng.choice(companies)), kind="company"))
+            continue
+        developer = rng.choice(
+            [None, None, None, *companies[:80], *_EXTRA_COMPANIES, rng.choice(companies)]
+        )
+        entities.append(ent(_variant(rng, rng.choice(apps)), developer, kind))
+    entities += entities[:10]  # repeated rows
+    return watches, entities
+
+
+def test_index_agrees_with_the_reference_scan() -> None:
+    watches, entities = _generated()
+    naive = match_entities(watches, entities)
+    index = WatchIndex(watches)
+    assert index.match_entities(entities) == naive
+    # the set must exercise every rule, or agreeing proves little
+    scores = {m.score for _, m in naive}
+    assert scores >= {1.0, 0.95, 0.9, 0.85, 0.8}
+    reasons = " ".join(m.reason for _, m in naive)
+    for phrase in ("pinyin of", "known in English", "traditional/simplified", "belongs to",
+                   "via your alias", "misspelling", "publisher per the directory",
+                   "same company", "carries the name"):  # fmt: skip
+        assert phrase in reasons, phrase
+    assert len(naive) > 500
+
+    n = notice(*entities)
+    assert index.match(n) == NaiveScan(watches).match(n) == match_notice(watches, n)
+
+    # removing watches keeps the index consistent, and re-adding puts them last
+    kept = watches[::3]
+    for item in watches:
+        if item not in kept:
+            index.remove(item)
+    assert index.match_entities(entities) == match_entities(kept, entities)
+    assert len(index) == len(set(kept))
+    readded = watches[1:200:3]
+    for item in readded:
+        index.add(item)
+    order = list(dict.fromkeys(kept)) + [i for i in dict.fromkeys(readded) if i not in set(kept)]
+    assert index.match_entities(entities) == match_entities(order, entities)
+
+
+def test_one_slot_per_distinct_watch_and_compact_subscribers() -> None:
+    items = [WatchItem(f"sub{i}", "app", "微信", id=i) for i in range(2000)]
+    items += [WatchItem(f"sub{i}", "company", "Tencent", id=10_000 + i) for i in range(2000)]
+    index = WatchIndex(items)
+    assert len(index) == 4000 and index.distinct_watches == 2
+    result = index.match(notice(ent("微信", "深圳市腾讯计算机系统有限公司")))
+    assert len(result) == 2000
+    first = result["sub0"]
+    assert [(m.watch.name, m.score) for m in first] == [("微信", 1.0), ("Tencent", 0.9)]
+    assert result["sub1999"][0] is first[0]  # one Match per (watch, entity), shared
+    assert set(index) == set(items)
+
+
+def test_add_remove_contains() -> None:
+    douyin = WatchItem("carol", "app", "Douyin")
+    index = WatchIndex([douyin, WatchItem("alice", "app", "QQ")])
+    n = notice(ent("抖音"), ent("QQ"))
+    assert sorted(index.match(n)) == ["alice", "carol"]
+    index.remove(douyin)
+    index.remove(douyin)  # no-op
+    index.remove(WatchItem("nobody", "app", "Douyin"))  # no-op
+    assert sorted(index.match(n)) == ["alice"]
+    assert douyin not in index and len(index) == 1 and index.distinct_watches == 1
+    index.add(douyin)
+    index.add(douyin)  # no-op
+    assert douyin in index and len(index) == 2
+    assert WatchItem("carol", "app", "Douyin", id=3) not in index
+    assert WatchItem("carol", "app", "Douyin", aliases=("抖音",)) not in index
+    assert "Douyin" not in index
+    assert sorted(index.match(n)) == ["alice", "carol"]
+
+
+def test_the_same_watch_saved_twice_is_listed_once() -> None:
+    items = [WatchItem("alice", "app", "QQ", id=1), WatchItem("alice", "app", "QQ", id=2)]
+    items.append(WatchItem("alice", "app", "QQ", id=3, aliases=("腾讯QQ",)))
+    result = WatchIndex(items).match(notice(ent("QQ"), ent("QQ", kind="sdk")))
+    assert [(m.watch.name, m.entity.name) for m in result["alice"]] == [("QQ", "QQ")]
+
+
+def test_unknown_watch_kind_is_rejected_without_a_trace() -> None:
+    index = WatchIndex()
+    with pytest.raises(ValueError, match="unknown watch kind"):
+        index.add(WatchItem("s", "brand", "QQ"))  # type: ignore[arg-type]
+    assert len(index) == 0 and index.distinct_watches == 0
+
+
+def test_empty_index_and_notice() -> None:
+    assert WatchIndex().match(notice(ent("微信"))) == {}
+    assert WatchIndex([WatchItem("s", "app", "微信")]).match(notice()) == {}
+
+
+# --- feedback: suppressed matches -------------------------------------------------------------
+
+
+def test_match_key_normalizes() -> None:
+    m = Match(
+        watch=WatchRef(kind="app", name="Ｄｏｕｙｉｎ"),
+        entity=EntityRef(name="抖音（安卓版）", developer="北京微播视界科技有限公司"),
+        score=0.95,
+        reason="x",
+    )
+    key = match_key("alice", m)
+    assert key == MatchKey("alice", "app", "douyin", "抖音", "北京微播视界科技有限公司")
+    assert len(key.digest()) == 64 and key.text().count("\x1f") == 4
+    other = m.model_copy(
+        update={"entity": EntityRef(name="抖音", developer="北京微播视界科技有限公司")}
+    )
+    assert match_key("alice", other) == key
+    assert match_key("bob", m) != key
+
+
+def test_suppressed_matches_are_left_out() -> None:
+    items = [WatchItem("alice", "app", "Douyin"), WatchItem("alice", "company", "ByteDance")]
+    items.append(WatchItem("bob", "app", "Douyin"))
+    n = notice(ent("抖音", "北京微播视界科技有限公司"), ent("今日头条", "北京字节跳动科技有限公司"))
+    index = WatchIndex(items)
+    full = index.match(n)
+    wrong = match_key("alice", full["alice"][0])  # Douyin -> 抖音 marked wrong by alice
+    assert wrong.watch_name_normalized == "douyin"
+    suppressed = index.match(n, suppress={wrong})
+    assert [(m.watch.name, m.entity.name) for m in suppressed["alice"]] == [
+        ("ByteDance", "抖音"),
+        ("ByteDance", "今日头条"),
+    ]
+    assert suppressed["bob"] == full["bob"]  # only for the subscriber who said so
+    # a predicate works too, and a subscriber left with nothing drops out
+    only_bob = index.match(n, suppress=lambda key: key.subscriber_id == "alice")
+    assert list(only_bob) == ["bob"]
+    assert NaiveScan(items).match(n, suppress={wrong}) == suppressed
+    assert match_notice(items, n, suppress={wrong}) == suppressed
