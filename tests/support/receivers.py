@@ -33,6 +33,7 @@ from aiosmtpd.controller import Controller
 
 HOST = "127.0.0.1"
 READ_CHUNK = 65536
+STOP_TIMEOUT = 15.0
 
 
 # --- HTTP webhooks -----------------------------------------------------------------------
@@ -365,7 +366,13 @@ class SmtpReceiver:
         return await asyncio.to_thread(self.start)
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await asyncio.to_thread(self.stop)
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.stop), STOP_TIMEOUT)
+        except TimeoutError:
+            raise AssertionError(
+                f"SMTP receiver did not stop within {STOP_TIMEOUT}s: "
+                "a client (an EmailSender pool?) kept a session open"
+            ) from None
 
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[EmailMessage]:  # noqa: ASYNC109
         """Wait until at least ``count`` messages were accepted; returns them all."""

@@ -61,6 +61,7 @@ async def dispatcher(db: Database, smtp: SmtpReceiver) -> AsyncIterator[Dispatch
     finally:
         await worker.stop()
         await webhooks.aclose()
+        await email.aclose()  # before the SMTP server stops: it waits for open sessions
 
 
 async def subscribe(db: Database, *, email: str | None, webhook: str | None) -> tuple[str, str]:
