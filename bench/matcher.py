@@ -304,6 +304,8 @@ def plot(results: list[dict[str, Any]]) -> None:
         )
     ax.set_xscale("log")
     ax.set_yscale("log")
+    top = max(r["index_sample_entities_per_s"] for r in results)
+    ax.set_ylim(top=top * 5)
     ax.set_xlabel("watch items (one subscriber per 10)")
     ax.set_ylabel("entities matched per second")
     ax.set_title("regwatch matcher: index vs naive scan (same rules, same results)")

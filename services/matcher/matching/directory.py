@@ -98,7 +98,7 @@ class Group:
         return tuple(name for entity in self.entities for name in entity)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BrandHit:
     """How a name resolved to a :class:`Brand`."""
 
@@ -109,7 +109,7 @@ class BrandHit:
     similarity: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CompanyHit:
     """How a company name resolved to a :class:`Group` (and maybe one of its entities)."""
 

@@ -48,11 +48,13 @@ APP_ENTITY_KINDS: frozenset[str] = frozenset({"app", "sdk", "mini_program"})
 _CACHE = 1 << 17
 
 
-def _key(prefix: str, value: str) -> str:
-    return sys.intern(prefix + value)
+# index key tables: a key is (table, text); texts are the prepared strings themselves
+APP_NORM, APP_ROMAN, APP_BRAND, CO_NORM, CO_CORE, CO_ROMAN, CO_ENTITY, CO_GROUP = range(8)
+KEY_TABLES = 8
+Key = tuple[int, str]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class AppName:
     """An app name with everything the app rules compare."""
 
@@ -69,16 +71,15 @@ class AppName:
     typo: str | None
     """:func:`~.fuzzy.typo_key` of the base name (None when fuzzy matching never applies)."""
 
-    @property
-    def keys(self) -> tuple[str, ...]:
-        keys = []
+    def index_keys(self) -> list[Key]:
+        keys: list[Key] = []
         if self.norm:
-            keys.append(_key("n:", self.norm))
+            keys.append((APP_NORM, self.norm))
             if self.roman:
-                keys.append(_key("r:", self.roman))
+                keys.append((APP_ROMAN, self.roman))
             if self.brand is not None:
-                keys.append(_key("b:", self.brand.brand.id))
-        return tuple(keys)
+                keys.append((APP_BRAND, self.brand.brand.id))
+        return keys
 
 
 @lru_cache(maxsize=_CACHE)
@@ -99,7 +100,7 @@ def app_name(name: str) -> AppName:
     )
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class CompanyName:
     """A company name with everything the company rules compare."""
 
@@ -114,18 +115,17 @@ class CompanyName:
     covers: Group | None
     """The group this name denotes as a whole (a company watch on it covers the group)."""
     entity_key: str | None
-    """Index key of the directory's legal entity this name is, if it is one."""
+    """``group#n``: the directory's legal entity this name is, if it is one."""
 
-    @property
-    def keys(self) -> tuple[str, ...]:
+    def index_keys(self) -> list[Key]:
         if not self.norm:
-            return ()
-        keys = [_key("cn:", self.norm), _key("cc:", self.core)]
+            return []
+        keys: list[Key] = [(CO_NORM, self.norm), (CO_CORE, self.core)]
         if self.roman:
-            keys.append(_key("cr:", self.roman))
+            keys.append((CO_ROMAN, self.roman))
         if self.entity_key:
-            keys.append(self.entity_key)
-        return tuple(keys)
+            keys.append((CO_ENTITY, self.entity_key))
+        return keys
 
 
 @lru_cache(maxsize=_CACHE)
@@ -139,7 +139,7 @@ def company_name(name: str) -> CompanyName:
     hit = directory.company(text) if norm else None
     entity_key = None
     if hit is not None and hit.entity is not None:
-        entity_key = _key("ce:", f"{hit.group.id}#{hit.entity}")
+        entity_key = sys.intern(f"{hit.group.id}#{hit.entity}")
     return CompanyName(
         text=text,
         norm=norm,
@@ -156,7 +156,7 @@ def company_name(name: str) -> CompanyName:
 # --- watches --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class WatchSpec:
     """A watch without its subscriber: kind, name and aliases, prepared."""
 
@@ -167,20 +167,37 @@ class WatchSpec:
     """For app watches: the name, then each alias."""
     companies: tuple[CompanyName, ...]
     """For company watches: the name, then each alias."""
-    keys: tuple[str, ...]
-    typos: tuple[str, ...]
-    """Typo keys of the app names (for the typo index)."""
-    ref: WatchRef
-    """What matches show of the watch (shared by all its matches: do not mutate)."""
 
     @property
     def labels(self) -> tuple[str | None, ...]:
         """None for the watch's own name, the alias text for each alias."""
         return (None, *self.aliases)
 
+    def index_keys(self) -> list[Key]:
+        """Index keys: an entity some rule matches with this watch shares one of them (or
+        is one typo away from :meth:`typos`)."""
+        keys: list[Key] = []
+        for app in self.apps:
+            keys.extend(app.index_keys())
+        for company in self.companies:
+            keys.extend(company.index_keys())
+            if company.covers is not None:
+                keys.append((CO_GROUP, company.covers.id))
+        return list(dict.fromkeys(keys))
+
+    def typos(self) -> list[str]:
+        """Typo keys of the app names (for the typo index)."""
+        return list(dict.fromkeys(a.typo for a in self.apps if a.typo))
+
+    def ref(self) -> WatchRef:
+        """What matches show of the watch."""
+        return WatchRef(kind=self.kind, name=self.name)
+
 
 def clean_aliases(name: str, aliases: tuple[str, ...]) -> tuple[str, ...]:
     """Stripped, without blanks, repeats or the name itself (compared after normalization)."""
+    if not aliases:
+        return ()
     seen = {normalize(name)}
     out: list[str] = []
     for alias in aliases:
@@ -192,46 +209,21 @@ def clean_aliases(name: str, aliases: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _ref(kind: Literal["app", "company"], name: str) -> WatchRef:
-    return WatchRef(kind=kind, name=name)
-
-
-@lru_cache(maxsize=_CACHE)
 def watch_spec(kind: str, name: str, aliases: tuple[str, ...] = ()) -> WatchSpec:
-    """The prepared form of a watch; raises ValueError for an unknown kind."""
+    """The prepared form of a watch; raises ValueError for an unknown kind. Not cached: the
+    index keeps one per distinct watch (its names are cached)."""
     names = (name, *clean_aliases(name, aliases))
-    keys: list[str] = []
     if kind == "app":
-        apps = tuple(app_name(n) for n in names)
-        for app in apps:
-            keys.extend(app.keys)
-        typos = tuple(dict.fromkeys(a.typo for a in apps if a.typo))
-        return WatchSpec(
-            "app", name, names[1:], apps, (), tuple(dict.fromkeys(keys)), typos, _ref("app", name)
-        )
+        return WatchSpec("app", name, names[1:], tuple(app_name(n) for n in names), ())
     if kind == "company":
-        companies = tuple(company_name(n) for n in names)
-        for company in companies:
-            keys.extend(company.keys)
-            if company.covers is not None:
-                keys.append(_key("cg:", company.covers.id))
-        return WatchSpec(
-            "company",
-            name,
-            names[1:],
-            (),
-            companies,
-            tuple(dict.fromkeys(keys)),
-            (),
-            _ref("company", name),
-        )
+        return WatchSpec("company", name, names[1:], (), tuple(company_name(n) for n in names))
     raise ValueError(f"unknown watch kind {kind!r}")
 
 
 # --- entities -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Subject:
     """A company an entity is attributed to, and where that came from."""
 
@@ -239,7 +231,7 @@ class Subject:
     company: CompanyName
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class EntityView:
     """An entity of a notice, prepared."""
 
@@ -252,7 +244,7 @@ class EntityView:
     """True when the subjects come from the directory (no developer or operator listed)."""
     owners: tuple[Group, ...]
     """The directory's owner chain of the app, when no developer or operator is listed."""
-    keys: tuple[str, ...]
+    keys: tuple[Key, ...]
     ref: EntityRef
 
     @property
@@ -284,11 +276,11 @@ def entity_view(kind: str, name: str, developer: str | None) -> EntityView:
                 inferred = True
             if brand.owner:
                 owners = directory.chain(directory.group(brand.owner))
-    keys: list[str] = list(app.keys) if app is not None else []
+    keys: list[Key] = app.index_keys() if app is not None else []
     for subject in subjects:
-        keys.extend(subject.company.keys)
-        keys.extend(_key("cg:", g.id) for g in subject.company.chain)
-    keys.extend(_key("cg:", g.id) for g in owners)
+        keys.extend(subject.company.index_keys())
+        keys.extend((CO_GROUP, g.id) for g in subject.company.chain)
+    keys.extend((CO_GROUP, g.id) for g in owners)
     return EntityView(
         kind=kind,
         name=name,
@@ -305,5 +297,5 @@ def entity_view(kind: str, name: str, developer: str | None) -> EntityView:
 def clear_caches() -> None:
     """Forget prepared names, watches and entities (after changing a tunable such as
     :data:`~.fuzzy.THRESHOLD`, or to measure preparation cost)."""
-    for cached in (app_name, company_name, watch_spec, entity_view, typo_key):
+    for cached in (app_name, company_name, entity_view, typo_key):
         cached.cache_clear()

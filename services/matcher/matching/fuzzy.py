@@ -26,9 +26,9 @@ lookups whatever the number of keys.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from functools import lru_cache
 
+from rapidfuzz import process
 from rapidfuzz.distance import Indel
 
 from .names import latin_tokens, normalize
@@ -111,13 +111,13 @@ def typo_similarity(a: str, b: str, threshold: float | None = None) -> float | N
     ka, kb = typo_key(a), typo_key(b)
     if ka is None or kb is None or ka == kb:
         return None
-    if abs(len(ka) - len(kb)) > MAX_EDITS or _digits(ka) != _digits(kb):
+    if abs(len(ka) - len(kb)) > MAX_EDITS:
+        return None
+    if Indel.distance(ka, kb, score_cutoff=MAX_EDITS) > MAX_EDITS or _digits(ka) != _digits(kb):
         return None
     longer, shorter = (ka, kb) if len(ka) >= len(kb) else (kb, ka)
     if len(longer) - len(shorter) > 1 and (longer.startswith(shorter) or longer.endswith(shorter)):
         return None  # a whole word more (HD, Pro, Go): an edition, not a typo
-    if Indel.distance(ka, kb, score_cutoff=MAX_EDITS) > MAX_EDITS:
-        return None
     score = Indel.normalized_similarity(ka, kb) * 100.0
     if score < threshold or _edition_clash(a, b):
         return None
@@ -138,39 +138,68 @@ def _segments(length: int) -> list[tuple[int, int]]:
 
 
 class TypoIndex:
-    """Keys (:func:`typo_key` forms) with integer payloads; finds every stored key that may be
-    within :data:`MAX_EDITS` insertions/deletions of a query key.
-
-    :meth:`candidates` may return payloads of keys further away (the caller verifies with
-    :func:`typo_similarity`), never misses one that is within reach.
+    """Keys (:func:`typo_key` forms) with integer payloads; finds the payloads of every stored
+    key within :data:`MAX_EDITS` insertions/deletions of a query key (the caller still applies
+    the other rules of :func:`typo_similarity`).
     """
 
     def __init__(self) -> None:
-        self._buckets: dict[tuple[int, int, str], set[int]] = {}
+        # most segments and keys are unique: a bare str / int, a set when shared
+        self._buckets: dict[tuple[int, int, str], str | set[str]] = {}
+        self._payloads: dict[str, int | set[int]] = {}
 
     def __len__(self) -> int:
-        return len(self._buckets)
+        return len(self._payloads)
 
-    def _entries(self, key: str) -> Iterable[tuple[int, int, str]]:
-        for i, (start, size) in enumerate(_segments(len(key))):
-            yield (len(key), i, key[start : start + size])
+    @staticmethod
+    def _entries(key: str) -> list[tuple[int, int, str]]:
+        return [
+            (len(key), i, key[start : start + size])
+            for i, (start, size) in enumerate(_segments(len(key)))
+        ]
 
     def add(self, key: str, payload: int) -> None:
-        for entry in self._entries(key):
-            self._buckets.setdefault(entry, set()).add(payload)
-
-    def remove(self, key: str, payload: int) -> None:
+        found = self._payloads.get(key)
+        if found is not None:
+            if isinstance(found, int):
+                if found != payload:
+                    self._payloads[key] = {found, payload}
+            else:
+                found.add(payload)
+            return
+        self._payloads[key] = payload
         for entry in self._entries(key):
             bucket = self._buckets.get(entry)
-            if bucket is not None:
-                bucket.discard(payload)
-                if not bucket:
-                    del self._buckets[entry]
+            if bucket is None:
+                self._buckets[entry] = key
+            elif isinstance(bucket, str):
+                self._buckets[entry] = {bucket, key}
+            else:
+                bucket.add(key)
+
+    def remove(self, key: str, payload: int) -> None:
+        found = self._payloads.get(key)
+        if isinstance(found, set):
+            found.discard(payload)
+            if len(found) == 1:
+                self._payloads[key] = next(iter(found))
+            return
+        if found != payload:
+            return
+        del self._payloads[key]
+        for entry in self._entries(key):
+            bucket = self._buckets.get(entry)
+            if isinstance(bucket, set):
+                bucket.discard(key)
+                if len(bucket) == 1:
+                    self._buckets[entry] = next(iter(bucket))
+            elif bucket == key:
+                del self._buckets[entry]
 
     def candidates(self, key: str) -> set[int]:
-        found: set[int] = set()
+        near: set[str] = set()
         if not self._buckets:
-            return found
+            return set()
         size_q = len(key)
         for length in range(max(MIN_LENGTH, size_q - MAX_EDITS), size_q + MAX_EDITS + 1):
             for i, (start, size) in enumerate(_segments(length)):
@@ -178,6 +207,22 @@ class TypoIndex:
                 hi = min(size_q - size, start + MAX_EDITS)
                 for pos in range(lo, hi + 1):
                     bucket = self._buckets.get((length, i, key[pos : pos + size]))
-                    if bucket:
-                        found.update(bucket)
+                    if bucket is None:
+                        continue
+                    if isinstance(bucket, str):
+                        near.add(bucket)
+                    else:
+                        near.update(bucket)
+        found: set[int] = set()
+        if not near:
+            return found
+        hits = process.extract(
+            key, list(near), scorer=Indel.distance, score_cutoff=MAX_EDITS, limit=None
+        )
+        for hit, _, _ in hits:
+            payloads = self._payloads[hit]
+            if isinstance(payloads, int):
+                found.add(payloads)
+            else:
+                found.update(payloads)
         return found

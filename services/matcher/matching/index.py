@@ -23,9 +23,9 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 
-from shared.events import Entity, Match, NoticeEvent
+from shared.events import Entity, Match, NoticeEvent, WatchRef
 
-from .features import EntityView, entity_view, watch_spec
+from .features import KEY_TABLES, EntityView, entity_view, watch_spec
 from .fuzzy import TypoIndex
 from .results import Suppress, content_key, is_suppressed, make_match
 from .rules import evaluate
@@ -38,18 +38,38 @@ _SpecKey = tuple[str, str, tuple[str, ...]]
 
 
 class _Slot:
-    """One distinct watch and the items (subscriber, id, order) that watch it."""
+    """One distinct watch and the items that watch it: (subscriber, item id, order) triples,
+    in order, flat in one array."""
 
-    __slots__ = ("ids", "key", "repeats", "seqs", "spec", "subs")
+    __slots__ = ("_ref", "data", "key", "repeats", "spec")
 
     def __init__(self, key: _SpecKey) -> None:
         self.key = key
         self.spec = watch_spec(*key)
-        self.subs = array("l")
-        self.ids = array("q")
-        self.seqs = array("q")
+        self.data = array("q")
         self.repeats = 0
         """How many items watch this as a subscriber's second (third...) item of it."""
+        self._ref: WatchRef | None = None
+
+    @property
+    def ref(self) -> WatchRef:
+        """The watch as its matches show it: made on the first match, then shared."""
+        if self._ref is None:
+            self._ref = self.spec.ref()
+        return self._ref
+
+    @property
+    def subs(self) -> array[int]:
+        return self.data[0::3]
+
+    @property
+    def ids(self) -> array[int]:
+        return self.data[1::3]
+
+    @property
+    def oldest(self) -> int:
+        """Order number of the oldest item."""
+        return self.data[2]
 
 
 def _find_pair(pairs: array[int], slot: int, item_id: int) -> int:
@@ -91,7 +111,7 @@ class WatchIndex:
         self._slots: list[_Slot | None] = []
         self._free: list[int] = []
         self._slot_of: dict[_SpecKey, int] = {}
-        self._postings: dict[str, list[int]] = {}
+        self._postings: list[dict[str, int | list[int]]] = [{} for _ in range(KEY_TABLES)]
         self._typos = TypoIndex()
         self._sub_names: list[str] = []
         self._sub_index: dict[str, int] = {}
@@ -149,9 +169,16 @@ class WatchIndex:
             number = len(self._slots)
             self._slots.append(slot)
         self._slot_of[key] = number
-        for k in slot.spec.keys:
-            self._postings.setdefault(k, []).append(number)
-        for typo in slot.spec.typos:
+        for table, text in slot.spec.index_keys():
+            posting = self._postings[table]
+            found = posting.get(text)
+            if found is None:
+                posting[text] = number  # most keys have one slot: no list for them
+            elif isinstance(found, int):
+                posting[text] = [found, number]
+            else:
+                found.append(number)
+        for typo in slot.spec.typos():
             self._typos.add(typo, number)
         return number
 
@@ -159,13 +186,16 @@ class WatchIndex:
         slot = self._slots[number]
         if slot is None:
             return
-        for k in slot.spec.keys:
-            posting = self._postings.get(k)
-            if posting is not None:
-                posting.remove(number)
-                if not posting:
-                    del self._postings[k]
-        for typo in slot.spec.typos:
+        for table, text in slot.spec.index_keys():
+            posting = self._postings[table]
+            found = posting.get(text)
+            if isinstance(found, list):
+                found.remove(number)
+                if len(found) == 1:
+                    posting[text] = found[0]
+            elif found == number:
+                del posting[text]
+        for typo in slot.spec.typos():
             self._typos.remove(typo, number)
         del self._slot_of[slot.key]
         self._slots[number] = None
@@ -193,9 +223,7 @@ class WatchIndex:
             slot.repeats += 1
         pairs.append(number)
         pairs.append(item_id)
-        slot.subs.append(sub)
-        slot.ids.append(item_id)
-        slot.seqs.append(self._seq)
+        slot.data.extend((sub, item_id, self._seq))
         self._seq += 1
         self._count += 1
 
@@ -215,17 +243,16 @@ class WatchIndex:
         assert slot is not None
         if _has_slot(pairs, number):
             slot.repeats -= 1
+        data = slot.data
         at = 0
         while True:
-            at = slot.subs.index(sub, at)
-            if slot.ids[at] == item_id:
+            at = data.index(sub, at)
+            if at % 3 == 0 and data[at + 1] == item_id:
                 break
             at += 1
-        del slot.subs[at]
-        del slot.ids[at]
-        del slot.seqs[at]
+        del data[at : at + 3]
         self._count -= 1
-        if not slot.subs:
+        if not data:
             self._drop_slot(number)
 
     # --- matching -------------------------------------------------------------------------
@@ -233,9 +260,13 @@ class WatchIndex:
     def _candidates(self, view: EntityView) -> list[_Slot]:
         found: set[int] = set()
         postings = self._postings
-        for key in view.keys:
-            numbers = postings.get(key)
-            if numbers:
+        for table, text in view.keys:
+            numbers = postings[table].get(text)
+            if numbers is None:
+                continue
+            if isinstance(numbers, int):
+                found.add(numbers)
+            else:
                 found.update(numbers)
         if view.typo is not None and len(self._typos):
             found |= self._typos.candidates(view.typo)
@@ -255,10 +286,10 @@ class WatchIndex:
             for slot in self._candidates(view):
                 verdict = evaluate(slot.spec, view)
                 if verdict is not None:
-                    matched.append((slot, make_match(slot.spec, view, verdict)))
+                    matched.append((slot, make_match(slot.spec, view, verdict, slot.ref)))
             if matched:
                 # distinct watches in the order of their first (oldest) item
-                matched.sort(key=lambda sm: sm[0].seqs[0])
+                matched.sort(key=lambda sm: sm[0].oldest)
                 yield matched
 
     def match_entities(self, entities: Sequence[Entity]) -> list[tuple[WatchItem, Match]]:

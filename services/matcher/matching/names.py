@@ -25,6 +25,7 @@ from pathlib import Path
 import opencc
 from opencc import OpenCC
 from pypinyin import Style, lazy_pinyin
+from pypinyin.phrases_dict import phrases_dict
 from pypinyin.pinyin_dict import pinyin_dict
 
 __all__ = [
@@ -40,7 +41,7 @@ __all__ = [
     "strip_qualifiers",
 ]
 
-_CACHE = 65536
+_CACHE = 8192  # names are kept prepared by their users (the index); this serves repeats
 _T2S = OpenCC("t2s")
 
 _CJK_RE = re.compile(
@@ -67,7 +68,7 @@ def fold(name: str) -> str:
     one (``騰訊`` = ``腾讯``).
     """
     text = unicodedata.normalize("NFKC", name).lower()
-    return "".join(ch for ch in text if _keep(ch))
+    return "".join(filter(str.isalnum, text))
 
 
 def _t2s_triggers() -> frozenset[str] | None:
@@ -124,25 +125,35 @@ def normalize(name: str) -> str:
     return _simplify(fold(name))
 
 
-def _monophonic() -> frozenset[str]:
-    """Characters pypinyin knows a single reading for (their pinyin never depends on context)."""
-    return frozenset(chr(code) for code, readings in pinyin_dict.items() if "," not in readings)
-
-
-_MONOPHONIC = _monophonic()
-
-
 @lru_cache(maxsize=1 << 16)
 def _char_pinyin(char: str) -> str:
     return "".join(lazy_pinyin(char, style=Style.NORMAL))
 
 
+_PHRASE_SIZES = range(2, 1 + max(len(p) for p in phrases_dict))
+
+
+def _in_a_phrase(text: str, pos: int) -> bool:
+    """True when a phrase of pypinyin's dictionary covers ``text[pos]``."""
+    for size in _PHRASE_SIZES:
+        for start in range(max(0, pos - size + 1), min(pos, len(text) - size) + 1):
+            if text[start : start + size] in phrases_dict:
+                return True
+    return False
+
+
 def _pinyin(text: str) -> str:
-    """Toneless pinyin of ``text``: character by character when no character has two readings
-    (fast, and what pypinyin's phrase lookup would give), else pypinyin's phrase-aware reading."""
-    if all(ch in _MONOPHONIC or not has_cjk(ch) for ch in text):
-        return "".join(_char_pinyin(ch) if ch in _MONOPHONIC else ch for ch in text)
-    return "".join(lazy_pinyin(text, style=Style.NORMAL))
+    """Toneless pinyin of ``text``, as pypinyin reads it.
+
+    Character by character (fast) unless a character with several readings sits inside a
+    phrase pypinyin knows (then its phrase-aware reading, which picks the phrase's one).
+    Outside phrases pypinyin reads every character by its first reading, as done here.
+    """
+    for pos, ch in enumerate(text):
+        readings = pinyin_dict.get(ord(ch))
+        if readings is not None and "," in readings and _in_a_phrase(text, pos):
+            return "".join(lazy_pinyin(text, style=Style.NORMAL))
+    return "".join(_char_pinyin(ch) if ord(ch) in pinyin_dict else ch for ch in text)
 
 
 @lru_cache(maxsize=_CACHE)

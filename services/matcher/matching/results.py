@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable
 
-from shared.events import Match
+from shared.events import Match, WatchRef
 
 from .features import EntityView, WatchSpec
 from .rules import Verdict
@@ -16,9 +16,12 @@ Suppress = Container[MatchKey] | Callable[[MatchKey], bool]
 """Matches to leave out: a set of :class:`MatchKey` (``key in suppress``) or a predicate."""
 
 
-def make_match(spec: WatchSpec, view: EntityView, verdict: Verdict) -> Match:
+def make_match(
+    spec: WatchSpec, view: EntityView, verdict: Verdict, ref: WatchRef | None = None
+) -> Match:
+    """The Match of a verdict; ``ref`` (the watch as matches show it) may be shared."""
     return Match(
-        watch=spec.ref,
+        watch=ref if ref is not None else spec.ref(),
         entity=view.ref,
         score=verdict[0],
         reason=verdict[1],

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 
 from shared.events import Entity, Match, NoticeEvent
 
-from .features import entity_view, watch_spec
+from .features import WatchSpec, entity_view, watch_spec
 from .results import Suppress, group_by_subscriber, make_match, without_suppressed
 from .rules import evaluate
 from .watch import WatchItem
@@ -28,7 +28,12 @@ class NaiveScan:
             first.setdefault((item.kind, item.name, tuple(item.aliases)), position)
         # one distinct watch's items together, distinct watches by their first item
         self.items = sorted(unique, key=lambda i: first[(i.kind, i.name, tuple(i.aliases))])
-        self.specs = [watch_spec(i.kind, i.name, tuple(i.aliases)) for i in self.items]
+        specs: dict[tuple[str, str, tuple[str, ...]], WatchSpec] = {}
+        for i in self.items:
+            key = (i.kind, i.name, tuple(i.aliases))
+            if key not in specs:
+                specs[key] = watch_spec(*key)
+        self.specs = [specs[(i.kind, i.name, tuple(i.aliases))] for i in self.items]
 
     def match_entities(self, entities: Sequence[Entity]) -> list[tuple[WatchItem, Match]]:
         """Every (watch, entity) pair that matches.
