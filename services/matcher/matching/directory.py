@@ -88,7 +88,7 @@ class Group:
     """Id of the group that controls this one (LinkedIn -> Microsoft)."""
     prefixes: tuple[str, ...] = ()
     """Names distinctive enough that a company name *starting* with them belongs to the
-    group (``腾讯`` + ``数码（天津）有限公司``), unless a longer directory name starts it too
+    group (``腾讯`` + ``智慧科技（深圳）有限公司``), unless a longer directory name starts it too
     (``京东方`` is BOE, not ``京东``)."""
     ambiguous: tuple[str, ...] = ()
 
@@ -437,7 +437,7 @@ class Directory:
         By :func:`~.names.company_core`: a name of a group (``Tencent``, ``腾讯控股``), one of
         its legal entities in any language (``北京微播视界科技有限公司``, ``Beijing Microlive
         Vision Technology Co., Ltd.``), the pinyin of either for romanized input
-        (``Beijing Kuaishou Keji``), a name that starts with a declared prefix (``腾讯数码``),
+        (``Beijing Kuaishou Keji``), a name that starts with a declared prefix (``腾讯智慧``),
         or one typo away from a long Latin group name.
         """
         core = company_core(name)

@@ -9,7 +9,8 @@ App watches (entity kinds ``app``, ``sdk``, ``mini_program``); the first rule th
  --    *two different apps of the directory never match* (``Momo`` / ``脉脉``, whose pinyin
        reading is also momo; ``Taobao Live`` / ``Taobao Deals``)
 0.95   pinyin of the Chinese side equals the romanized other side (``Douyin``, ``dǒu yīn``,
-       ``dou3yin1`` = ``抖音``); two Chinese names are never matched by sound
+       ``dou3yin1`` = ``抖音``), between names the directory does not know or names of one
+       app (``Weibo`` is not the homophone ``微播``); two Chinese names never match by sound
 0.95   both are names of the same app in the directory (``WeChat`` = ``微信`` = ``Weixin``)
 0.8    one typo in a long Latin name (:mod:`.fuzzy`): ``Tencent Vidoe`` = ``Tencent Video``
        = ``腾讯视频``
@@ -33,10 +34,10 @@ and owner the directory records; and at the entity itself when its kind is ``com
 0.9    the company belongs to the company the watch names, directly or through a subsidiary
        (``ByteDance`` ~ ``北京微播视界科技有限公司``; ``Tencent`` ~ ``广州酷狗计算机科技有限公司``
        through Tencent Music; ``Microsoft`` ~ ``领英``)
-0.85   the company's name starts with a distinctive name of that company (``腾讯`` + ``数码
-       （天津）有限公司``), and no longer directory name starts it (``京东方`` is BOE, not JD)
+0.85   the company's name starts with a distinctive name of that company (``腾讯`` + ``智慧
+       科技（深圳）有限公司``), and no longer directory name starts it (``京东方`` is BOE, not JD)
 0.85   no developer is listed, and the directory records the app as published or owned by it
-0.8    one typo in a long Latin company name (``Bytedence``)
+0.8    one typo in a long Latin company name (``Bytedancee``)
 =====  =====================================================================================
 
 Naming a legal entity does not cover its whole group: a watch on ``北京微播视界科技有限公司``

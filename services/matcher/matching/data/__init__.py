@@ -1,0 +1,1 @@
+"""Data files of the matching package (shipped as package data)."""
