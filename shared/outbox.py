@@ -9,7 +9,10 @@ from typing import Any
 
 from faststream.kafka import KafkaBroker
 
+from shared.db import Database
 from shared.logging import get_logger
+from shared.topics import Topics
+from shared.wakeloop import WakeLoop
 
 log = get_logger("regwatch.outbox")
 
@@ -46,3 +49,29 @@ async def publish_page(broker: KafkaBroker, messages: Sequence[Outgoing]) -> int
             )
             return index
     return len(messages)
+
+
+class RelayLoop:
+    """What every outbox relay shares: the broker and database it moves rows between, a
+    wake-or-interval loop running ``publish_pending`` and a lock so one page runs at a time."""
+
+    def __init__(
+        self, name: str, db: Database, broker: KafkaBroker, topics: Topics, interval: float = 1.0
+    ) -> None:
+        self.db = db
+        self.broker = broker
+        self.topics = topics
+        self.loop = WakeLoop(name, self.publish_pending, interval)
+        self._lock = asyncio.Lock()
+
+    async def publish_pending(self) -> int:
+        raise NotImplementedError
+
+    def kick(self) -> None:
+        self.loop.kick()
+
+    def start(self) -> None:
+        self.loop.start()
+
+    async def stop(self) -> None:
+        await self.loop.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from faststream.kafka import KafkaBroker
@@ -12,27 +11,19 @@ from services.ingestor.store import mark_published, pending_outbox
 from shared.db import Database
 from shared.errors import TransientError
 from shared.logging import get_logger, log_context
-from shared.outbox import Outgoing, publish_page
+from shared.outbox import Outgoing, RelayLoop, publish_page
 from shared.topics import Topics
-from shared.wakeloop import WakeLoop
 
 log = get_logger("regwatch.ingestor.relay")
 
 PAGE = 500
 
 
-class OutboxRelay:
+class OutboxRelay(RelayLoop):
     def __init__(
         self, db: Database, broker: KafkaBroker, topics: Topics, interval: float = 1.0
     ) -> None:
-        self.db = db
-        self.broker = broker
-        self.topics = topics
-        self.loop = WakeLoop("outbox-relay", self.publish_pending, interval)
-        self._lock = asyncio.Lock()
-
-    def kick(self) -> None:
-        self.loop.kick()
+        super().__init__("outbox-relay", db, broker, topics, interval)
 
     async def publish_pending(self) -> int:
         """Publish every pending outbox row, a page at a time; returns how many."""
@@ -66,9 +57,3 @@ class OutboxRelay:
             with log_context(notice_id=row.key):
                 log.info("notice published", extra={"topic": self.topics.notices})
         return sent
-
-    def start(self) -> None:
-        self.loop.start()
-
-    async def stop(self) -> None:
-        await self.loop.stop()

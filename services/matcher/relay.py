@@ -11,7 +11,6 @@ matcher instances do not interleave (and reorder) the same rows.
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from faststream.kafka import KafkaBroker
@@ -23,9 +22,8 @@ from services.matcher.store import MATCHES_STREAM, WATCHLIST_STREAM, mark_publis
 from shared.db import Database
 from shared.db.base import utcnow
 from shared.logging import get_logger
-from shared.outbox import Outgoing, publish_page
+from shared.outbox import Outgoing, RelayLoop, publish_page
 from shared.topics import Topics
-from shared.wakeloop import WakeLoop
 
 log = get_logger("regwatch.matcher.relay")
 
@@ -33,18 +31,11 @@ ADVISORY_LOCK = 0x72_77_6D_61_74_63_68  # "rwmatch"
 PAGE = 500
 
 
-class OutboxRelay:
+class OutboxRelay(RelayLoop):
     def __init__(
         self, db: Database, broker: KafkaBroker, topics: Topics, interval: float = 1.0
     ) -> None:
-        self.db = db
-        self.broker = broker
-        self.topics = topics
-        self.loop = WakeLoop("matcher-outbox-relay", self.publish_pending, interval)
-        self._lock = asyncio.Lock()
-
-    def kick(self) -> None:
-        self.loop.kick()
+        super().__init__("matcher-outbox-relay", db, broker, topics, interval)
 
     def _target(self, row: MatcherOutboxRow) -> tuple[str, dict[str, str]]:
         if row.topic == MATCHES_STREAM:
@@ -90,9 +81,3 @@ class OutboxRelay:
             topic, headers = self._target(row)
             messages.append(Outgoing(topic, row.key, json.loads(row.payload), headers))
         return rows[: await publish_page(self.broker, messages)]
-
-    def start(self) -> None:
-        self.loop.start()
-
-    async def stop(self) -> None:
-        await self.loop.stop()
