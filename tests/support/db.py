@@ -4,6 +4,7 @@ a database of its own, so that role needs CREATEDB."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shared.db import Database
 
@@ -34,9 +36,24 @@ async def fresh_database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]
     try:
         yield make_url(base).set(database=name).render_as_string(hide_password=False)
     finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+        try:
+            await drop_database(admin, name)
+        finally:
+            await admin.dispose()
+
+
+async def drop_database(admin: AsyncEngine, name: str) -> None:
+    """Drop a test database. FORCE ends stray sessions; a role without pg_signal_backend
+    cannot end an autovacuum worker, so that case waits for the worker and tries again."""
+    for attempt in range(20):
+        try:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except DBAPIError as error:
+            if "pg_signal_backend" not in str(error) or attempt == 19:
+                raise
+            await asyncio.sleep(0.25)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
