@@ -26,7 +26,7 @@ from services.notifier.models import (
     ReminderRow,
     WatchTombstoneRow,
 )
-from services.notifier.once import insert_once
+from services.notifier.once import insert_all_once, insert_once
 from services.notifier.payloads import (
     DEADLINE_REMINDER,
     ENDPOINT_DISABLED,
@@ -135,14 +135,23 @@ async def create_deliveries(session: AsyncSession, ctx: Context, alert: Alert) -
     subscriber, prefs, now = ctx.subscriber, ctx.prefs, ctx.now
     rules = holding_rules(prefs, subscriber)
     hold = hold_until(rules, alert.type, now) if alert.holdable else None
-    created: list[str] = []
-    for channel, target in channels_of(subscriber):
-        if channel not in alert.channels:
-            continue
-        if channel == "email" and prefs.email_unsubscribed_at and alert.type != ENDPOINT_DISABLED:
-            continue
-        ident = alert_id(subscriber.id, alert, channel)
-        if await session.get(DeliveryRow, ident) is not None:
+    wanted = [
+        (channel, target, alert_id(subscriber.id, alert, channel))
+        for channel, target in channels_of(subscriber)
+        if channel in alert.channels
+        and not (
+            channel == "email" and prefs.email_unsubscribed_at and alert.type != ENDPOINT_DISABLED
+        )
+    ]
+    if not wanted:
+        return []
+    found = await session.scalars(
+        select(DeliveryRow.id).where(DeliveryRow.id.in_([ident for _, _, ident in wanted]))
+    )
+    existing = set(found)
+    rows: list[DeliveryRow] = []
+    for channel, target, ident in wanted:
+        if ident in existing:
             continue
         row = DeliveryRow(
             id=ident,
@@ -165,9 +174,8 @@ async def create_deliveries(session: AsyncSession, ctx: Context, alert: Alert) -
         elif hold is not None:
             row.status = "held"
             row.held_for, row.release_at = hold
-        if await insert_once(session, row):
-            created.append(ident)
-    return created
+        rows.append(row)
+    return [row.id for row in await insert_all_once(session, rows)]
 
 
 def event_reason(event: MatchEvent) -> str:
@@ -392,39 +400,40 @@ async def schedule_reminders(
         due_hour=getattr(deadline, "due_hour", None),
     )
     payload = summary_payload(event.notice, matches)
-    created: list[ReminderRow] = []
+    found = await session.scalars(
+        select(ReminderRow).where(
+            ReminderRow.subscriber_id == subscriber.id,
+            ReminderRow.notice_id == event.notice.notice_id,
+        )
+    )
+    existing = {row.offset: row for row in found}
+    moved: list[ReminderRow] = []
+    fresh: list[ReminderRow] = []
     for label, fire_at in plan:
-        found = await session.execute(
-            select(ReminderRow).where(
-                ReminderRow.subscriber_id == subscriber.id,
-                ReminderRow.notice_id == event.notice.notice_id,
-                ReminderRow.offset == label,
+        known = existing.get(label)
+        if known is not None:
+            if known.status != "scheduled":
+                continue
+            merged = merge_matches(read_summary(known.payload)[1], matches)
+            known.payload = summary_payload(event.notice, merged)
+            if known.due_on != deadline.due_on:
+                known.due_on, known.fire_at = deadline.due_on, fire_at
+                moved.append(known)
+            continue
+        fresh.append(
+            ReminderRow(
+                subscriber_id=subscriber.id,
+                notice_id=event.notice.notice_id,
+                offset=label,
+                due_on=deadline.due_on,
+                fire_at=fire_at,
+                status="scheduled",
+                payload=payload,
+                late=False,
+                created_at=ctx.now,
             )
         )
-        existing = found.scalar_one_or_none()
-        if existing is not None:
-            if existing.status != "scheduled":
-                continue
-            merged = merge_matches(read_summary(existing.payload)[1], matches)
-            existing.payload = summary_payload(event.notice, merged)
-            if existing.due_on != deadline.due_on:
-                existing.due_on, existing.fire_at = deadline.due_on, fire_at
-                created.append(existing)
-            continue
-        row = ReminderRow(
-            subscriber_id=subscriber.id,
-            notice_id=event.notice.notice_id,
-            offset=label,
-            due_on=deadline.due_on,
-            fire_at=fire_at,
-            status="scheduled",
-            payload=payload,
-            late=False,
-            created_at=ctx.now,
-        )
-        if await insert_once(session, row):
-            created.append(row)
-    return created
+    return moved + await insert_all_once(session, fresh)
 
 
 def lease(now: datetime, timeout: float) -> datetime:
