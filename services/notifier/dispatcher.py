@@ -8,13 +8,16 @@ crashed instance's rows are picked up again when they expire (see ``ledger.lease
 Exactly once, and the one window left: a row is marked delivered in the unit of work right
 after the receiver's answer. If the process dies between the receiver accepting and that
 commit, the lease expires and the alert is sent again with the same id (``webhook-id``, the
-email's ``Message-ID``): receivers that deduplicate on it see it once.
+email's ``Message-ID``): receivers that deduplicate on it see it once. A database connection
+lost at that moment is no such window: the result is written again on a new connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
+import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -31,6 +34,7 @@ from services.notifier.retry import next_delay
 from services.notifier.webhook import SendResult, WebhookSender
 from services.notifier.webhook_secrets import signing_secrets
 from shared.accounts import Subscriber
+from shared.broker import is_transient
 from shared.db import Database
 from shared.events import DeliveryEvent
 from shared.logging import get_logger, log_context
@@ -43,6 +47,10 @@ log = get_logger("regwatch.notifier.dispatcher")
 Outcome = Callable[[DeliveryEvent], Awaitable[None]]
 
 SMTP_QUEUE = "smtp:"
+RECORD_ATTEMPTS = 5
+RECORD_BACKOFF = 0.1
+"""A delivery's result is written up to 5 times (0.1 s, 0.2 s, 0.4 s, 0.8 s apart) when the
+database connection is lost: within the lease, so no other instance sends it meanwhile."""
 
 
 def queue_of(channel: str, target: str) -> str:
@@ -75,7 +83,8 @@ class Dispatcher:
         self.batch = batch
         self.in_flight: Counter[str] = Counter()
         self.tasks: set[asyncio.Task[None]] = set()
-        self.loop = WakeLoop("dispatcher", self.sweep, settings.dispatch_interval)
+        self.loop = WakeLoop("dispatcher", self._step, settings.dispatch_interval)
+        self._held_checked = -math.inf
 
     def kick(self) -> None:
         self.loop.kick()
@@ -112,13 +121,21 @@ class Dispatcher:
             )
             return list(claimed.scalars())
 
-    async def sweep(self) -> int:
+    async def _step(self) -> int:
+        """The loop's sweep: every kick claims, but held alerts (quiet hours, digests) are
+        looked at once per ``dispatch_interval`` only; under load kicks come per delivery."""
+        due = time.monotonic() - self._held_checked >= self.settings.dispatch_interval
+        return await self.sweep(release=due)
+
+    async def sweep(self, *, release: bool = True) -> int:
         now = utc_now()
-        try:
-            if await release_held(self.db, self.settings, now):
-                now = utc_now()
-        except Exception:
-            log.exception("held alerts could not be released; the next sweep tries again")
+        if release:
+            self._held_checked = time.monotonic()
+            try:
+                if await release_held(self.db, self.settings, now):
+                    now = utc_now()
+            except Exception:
+                log.exception("held alerts could not be released; the next sweep tries again")
         rows = await self.claim(now)
         for row in rows:
             self.in_flight[queue_of(row.channel, row.target)] += 1
@@ -200,33 +217,22 @@ class Dispatcher:
                 status = "retrying"
         gone = row.channel == "webhook" and result.status_code == 410
         notices: list[str] = []
-        async with self.db.session() as session:
-            await session.execute(
-                update(DeliveryRow)
-                .where(DeliveryRow.id == row.id, DeliveryRow.claim_token == row.claim_token)
-                .values(**values)
-            )
-            if gone:
-                notices = await disable_endpoint(
-                    session,
-                    self.settings,
-                    row.subscriber_id,
-                    row.target,
-                    result.error or "HTTP 410 Gone",
-                    now,
-                    except_id=row.id,
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                notices = await self._write_result(row, result, values, now, gone, attempt > 1)
+                break
+            except Exception as exc:
+                # the receiver has it: a lost connection must not make the lease expire and
+                # the alert go out again, so write the result again on a new connection
+                if not is_transient(exc) or attempt == RECORD_ATTEMPTS:
+                    raise
+                log.warning(
+                    "delivery result not recorded, trying again: %s: %s",
+                    type(exc).__name__,
+                    exc,
+                    extra={"attempt": attempt},
                 )
-            session.add(
-                AttemptRow(
-                    delivery_id=row.id,
-                    at=now,
-                    ok=result.ok,
-                    retriable=result.retriable,
-                    status_code=result.status_code,
-                    error=result.error,
-                    duration_ms=int(result.duration_ms),
-                )
-            )
+                await asyncio.sleep(RECORD_BACKOFF * 2 ** (attempt - 1))
         if gone:
             log.warning("webhook endpoint disabled after 410 Gone", extra={"notices": notices})
             self.kick()
@@ -267,6 +273,50 @@ class Dispatcher:
                 await self.on_outcome(event)
             except Exception:
                 log.exception("could not publish the delivery outcome; the ledger has it")
+
+    async def _write_result(
+        self,
+        row: DeliveryRow,
+        result: SendResult,
+        values: dict[str, object],
+        now: datetime,
+        gone: bool,
+        again: bool,
+    ) -> list[str]:
+        """One unit of work: the row's outcome and its attempt. ``again``: an earlier try
+        failed on a lost connection; if its commit did land (the row no longer carries this
+        claim), there is nothing left to write."""
+        notices: list[str] = []
+        async with self.db.session() as session:
+            updated = await session.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id == row.id, DeliveryRow.claim_token == row.claim_token)
+                .values(**values)
+            )
+            if again and not getattr(updated, "rowcount", 1):
+                return notices
+            if gone:
+                notices = await disable_endpoint(
+                    session,
+                    self.settings,
+                    row.subscriber_id,
+                    row.target,
+                    result.error or "HTTP 410 Gone",
+                    now,
+                    except_id=row.id,
+                )
+            session.add(
+                AttemptRow(
+                    delivery_id=row.id,
+                    at=now,
+                    ok=result.ok,
+                    retriable=result.retriable,
+                    status_code=result.status_code,
+                    error=result.error,
+                    duration_ms=int(result.duration_ms),
+                )
+            )
+        return notices
 
     def start(self) -> None:
         self.loop.start()
