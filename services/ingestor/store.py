@@ -15,6 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import select, update
@@ -75,6 +76,13 @@ def _payload(notice: NoticeEvent) -> str:
 
 def _load(row: NoticeRow) -> NoticeEvent:
     return NoticeEvent.model_validate_json(row.payload)
+
+
+@lru_cache(maxsize=2048)
+def _parsed_for_comparison(payload: str) -> NoticeEvent:
+    """A stored payload parsed once for identity checks (read only: callers never change it);
+    every notice ingested compares against the stored ones of its regulator and week."""
+    return NoticeEvent.model_validate_json(payload)
 
 
 async def save_notice(
@@ -163,7 +171,7 @@ async def _stored_copy(session: AsyncSession, notice: NoticeEvent) -> NoticeRow 
         .order_by(NoticeRow.created_at, NoticeRow.notice_id)
     )
     for candidate in candidates:
-        if same_notice(_load(candidate), notice):
+        if same_notice(_parsed_for_comparison(candidate.payload), notice):
             log.info(
                 "copy folded into an equivalent stored notice",
                 extra={"parsed_id": notice.notice_id, "stored_id": candidate.notice_id},
