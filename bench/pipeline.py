@@ -36,6 +36,9 @@ def notice(i: int, run: str) -> dict[str, Any]:
         "kind": "rectification",
         "title": f"关于侵害用户权益行为的APP通报（基准第{i}批）",
         "published_on": "2026-11-20",
+        # a batch label of its own: otherwise same regulator, date and apps make every
+        # notice a reprint of the first, merged into one (as the ingestor should)
+        "batch": f"2026年第{i + 1}批",
         "deadline": {
             "due_on": "2026-11-27",
             "rule": "calendar_days",
