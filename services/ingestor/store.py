@@ -160,8 +160,8 @@ async def _stored_copy(session: AsyncSession, notice: NoticeEvent) -> NoticeRow 
         if row is not None:
             return row
     window = timedelta(days=REPRINT_DAYS)
-    candidates = await session.scalars(
-        select(NoticeRow)
+    candidates = await session.execute(
+        select(NoticeRow.notice_id, NoticeRow.payload)
         .where(
             NoticeRow.regulator_code == notice.regulator.code,
             NoticeRow.published_on.between(
@@ -170,13 +170,13 @@ async def _stored_copy(session: AsyncSession, notice: NoticeEvent) -> NoticeRow 
         )
         .order_by(NoticeRow.created_at, NoticeRow.notice_id)
     )
-    for candidate in candidates:
-        if same_notice(_parsed_for_comparison(candidate.payload), notice):
+    for stored_id, payload in candidates.all():
+        if same_notice(_parsed_for_comparison(payload), notice):
             log.info(
                 "copy folded into an equivalent stored notice",
-                extra={"parsed_id": notice.notice_id, "stored_id": candidate.notice_id},
+                extra={"parsed_id": notice.notice_id, "stored_id": stored_id},
             )
-            return candidate
+            return await session.get(NoticeRow, stored_id)
     return None
 
 

@@ -359,15 +359,17 @@ async def outbox_high_water(session: AsyncSession) -> int:
 
 async def watchlist_changes_since(session: AsyncSession, after_id: int) -> tuple[set[str], int]:
     """Subscribers whose watchlist changed in outbox rows after ``after_id``, and the newest
-    outbox id looked at (pass it as ``after_id`` next time)."""
-    newest = await outbox_high_water(session)
-    if newest <= after_id:
-        return set(), after_id
+    outbox id looked at (pass it as ``after_id`` next time). One query: the rows since the last
+    look are few (the caller looks before every notice)."""
     result = await session.execute(
-        select(MatcherOutboxRow.key).where(
-            MatcherOutboxRow.id > after_id,
-            MatcherOutboxRow.id <= newest,
-            MatcherOutboxRow.topic == WATCHLIST_STREAM,
+        select(MatcherOutboxRow.id, MatcherOutboxRow.topic, MatcherOutboxRow.key).where(
+            MatcherOutboxRow.id > after_id
         )
     )
-    return set(result.scalars()), newest
+    changed: set[str] = set()
+    newest = after_id
+    for ident, topic, key in result.all():
+        newest = max(newest, ident)
+        if topic == WATCHLIST_STREAM:
+            changed.add(key)
+    return changed, newest
