@@ -106,15 +106,17 @@ def _hour(m: re.Match[str]) -> int | None:
 
 
 def _month_day(published_on: date, month: int, day: int) -> date | None:
-    """Month and day without a year: the first such date on or after publication (a December
-    notice with a January deadline is due next year)."""
-    try:
-        due = date(published_on.year, month, day)
-        if due < published_on:
-            due = date(published_on.year + 1, month, day)
-    except ValueError:
-        return None
-    return due
+    """Month and day without a year: the first such date on or after publication, in its year
+    or the next (a December notice with a January deadline is due next year; 2月29日 in a
+    notice of March 2023 is 29 February 2024)."""
+    for year in (published_on.year, published_on.year + 1):
+        try:
+            due = date(year, month, day)
+        except ValueError:  # no such day that year (2月30日, 29 February), or past year 9999
+            continue
+        if due >= published_on:
+            return due
+    return None
 
 
 def _english_absolute(text: str, folded: str, published_on: date) -> list[_Found]:
@@ -186,22 +188,20 @@ def _relative(
             continue
         amount *= multiplier
         phrase = text[m.start() : m.end()].strip()
-        if working:
-            due, estimated = add_working_days(published_on, amount)
-            deadline = Deadline(
-                due_on=due,
-                rule="working_days",
-                amount=amount,
-                source_text=phrase,
-                estimated=estimated,
-            )
-        else:
-            deadline = Deadline(
-                due_on=add_calendar_days(published_on, amount),
-                rule="calendar_days",
-                amount=amount,
-                source_text=phrase,
-            )
+        try:
+            if working:
+                due, estimated = add_working_days(published_on, amount)
+            else:
+                due, estimated = add_calendar_days(published_on, amount), False
+        except OverflowError:  # due after 9999-12-31: no date to give
+            continue
+        deadline = Deadline(
+            due_on=due,
+            rule="working_days" if working else "calendar_days",
+            amount=amount,
+            source_text=phrase,
+            estimated=estimated,
+        )
         found.append(_Found(m.start(), deadline))
     return found
 
