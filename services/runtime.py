@@ -193,7 +193,16 @@ class Runtime:
             """Alive, and which services run in this process."""
             return {"status": "ok", "services": [s.name for s in self.services]}
 
-        @app.get("/readyz", tags=["ops"])
+        @app.get(
+            "/readyz",
+            tags=["ops"],
+            responses={
+                503: {
+                    "description": "not ready: the body names the checks that failed",
+                    "content": {"application/json": {}},
+                }
+            },
+        )
         async def readyz() -> JSONResponse:
             """Ready: the broker, the database and (with the notifier) SMTP answer; 503 naming
             what failed otherwise."""

@@ -3,14 +3,40 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Request
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.accounts import Subscriber, subscriber_by_api_key
 from shared.db import Database
 from shared.settings import Settings
+
+Responses = dict[int | str, dict[str, Any]]
+
+
+class ErrorBody(BaseModel):
+    detail: str | list[dict[str, Any]] = Field(
+        description="what is wrong, in one line (a list of field errors for malformed bodies)"
+    )
+
+
+def error_response(description: str) -> dict[str, Any]:
+    """An ``responses=`` entry of a route: an ``ErrorBody`` and what it means there."""
+    return {"model": ErrorBody, "description": description}
+
+
+# Answers routes give besides their own, for the OpenAPI document (``responses=``).
+AUTH: Responses = {401: error_response("missing or unknown API key")}
+ADMIN: Responses = {
+    401: error_response("this route needs the operator token (REGWATCH_ADMIN_TOKEN)")
+}
+INVALID: Responses = {
+    422: error_response("invalid input: the message names the field and the problem")
+}
+# Routes that take a JSON body: FastAPI answers 400 when it is not JSON at all.
+JSON_BODY: Responses = {400: error_response("the body is not well-formed JSON"), **INVALID}
 
 
 def bearer(authorization: str | None, x_api_key: str | None) -> str | None:

@@ -16,7 +16,7 @@ from services.ingestor.relay import OutboxRelay
 from services.ingestor.store import Saved
 from shared.db import Database
 from shared.errors import InputError
-from shared.http import app_db, app_settings, require_admin
+from shared.http import ADMIN, app_db, app_settings, error_response, require_admin
 from shared.settings import Settings
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -31,6 +31,31 @@ DEFAULT_NAMES = {
 }
 FILE_FIELD = "file"
 SUPPORTED = "text/plain, text/html, a .docx, application/json or multipart/form-data"
+# The body as the OpenAPI document shows it (the route reads the raw request itself).
+NOTICE_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "text/plain": {
+            "schema": {"type": "string"},
+            "example": "国家互联网信息办公室\n关于抖音等App的通报\n2021年5月10日\n"
+            "相关App运营者应当自本通报发布之日起15个工作日内完成整改。\n"
+            "1. 抖音（北京微播视界科技有限公司）\n",
+        },
+        "text/html": {"schema": {"type": "string"}},
+        DOCX: {"schema": {"type": "string", "format": "binary"}},
+        JSON: {"schema": {"type": "object", "description": "a NoticeEvent (regwatch.notice/v1)"}},
+        MULTIPART: {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    FILE_FIELD: {"type": "string", "format": "binary"},
+                    "source_url": {"type": "string", "maxLength": 2048},
+                },
+                "required": [FILE_FIELD],
+            }
+        },
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -48,7 +73,18 @@ def media_type(value: str) -> str:
 def build_router(relay: OutboxRelay | None) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["notices"])
 
-    @router.post("/notices", status_code=201, dependencies=[Depends(require_admin)])
+    @router.post(
+        "/notices",
+        status_code=201,
+        dependencies=[Depends(require_admin)],
+        responses={
+            **ADMIN,
+            413: error_response("the body is larger than REGWATCH_MAX_NOTICE_BYTES"),
+            415: error_response(f"not a supported content type: send {SUPPORTED}"),
+            422: error_response("not a notice that can be read: the message says why"),
+        },
+        openapi_extra={"requestBody": NOTICE_BODY},
+    )
     async def post_notice(
         request: Request,
         db: Annotated[Database, Depends(app_db)],

@@ -8,9 +8,9 @@ another subscriber's watch item, alert or feedback answers 404, exactly as a mis
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matcher.alerts import (
@@ -29,7 +29,6 @@ from services.matcher.schemas import (
     AlertOut,
     ApiKeyOut,
     Credentials,
-    ErrorBody,
     FeedbackIn,
     FeedbackOut,
     ImportReport,
@@ -59,25 +58,32 @@ from shared.accounts import (
 from shared.db import Database
 from shared.errors import InputError
 from shared.events import EntityRef, WatchRef
-from shared.http import app_db, app_settings, current_subscriber, require_admin
+from shared.http import (
+    ADMIN,
+    AUTH,
+    JSON_BODY,
+    Responses,
+    app_db,
+    app_settings,
+    current_subscriber,
+    error_response,
+    require_admin,
+)
 from shared.settings import Settings
 
-Responses = dict[int | str, dict[str, Any]]
 CSV_EXAMPLE = "kind,name,aliases\napp,抖音,Douyin|TikTok China\ncompany,腾讯\n"
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {"model": ErrorBody, "description": description}
-
-
-AUTH: Responses = {401: _error("missing or unknown API key")}
-ADMIN: Responses = {401: _error("this route needs the operator token (REGWATCH_ADMIN_TOKEN)")}
-INVALID: Responses = {422: _error("invalid input: the message names the field and the problem")}
-
-
 def _not_found(what: str) -> Responses:
-    return {404: _error(f"no such {what} for this subscriber (also when it is someone else's)")}
+    return {
+        404: error_response(f"no such {what} for this subscriber (also when it is someone else's)")
+    }
 
+
+# Row ids are INTEGER columns (32 bits in PostgreSQL): a larger number names no row, and the
+# database driver would fail on it instead of finding nothing.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 Db = Annotated[Database, Depends(app_db)]
 Me = Annotated[Subscriber, Depends(current_subscriber)]
@@ -164,7 +170,7 @@ def build_router(on_change: Callable[[], None] | None = None) -> APIRouter:
         status_code=201,
         dependencies=[Depends(require_admin)],
         tags=["subscribers"],
-        responses={**ADMIN, **INVALID},
+        responses={**ADMIN, **JSON_BODY},
     )
     async def create_subscriber(body: SubscriberIn, db: Db, settings: AppSettings) -> Credentials:
         """Create a subscriber (operator); the answer holds its API key and webhook secret,
@@ -190,7 +196,7 @@ def build_router(on_change: Callable[[], None] | None = None) -> APIRouter:
         """Your settings: name, channels (email, webhook URL), reminder offsets, time zone."""
         return subscriber_out(me)
 
-    @router.patch("/subscribers/me", tags=["subscribers"], responses={**AUTH, **INVALID})
+    @router.patch("/subscribers/me", tags=["subscribers"], responses={**AUTH, **JSON_BODY})
     async def update_me(
         body: SubscriberPatch, me: Me, db: Db, settings: AppSettings
     ) -> SubscriberUpdated:
@@ -223,7 +229,7 @@ def build_router(on_change: Callable[[], None] | None = None) -> APIRouter:
         "/watches",
         status_code=201,
         tags=["watches"],
-        responses={200: {"model": WatchOut, "description": "already watched"}, **AUTH, **INVALID},
+        responses={200: {"model": WatchOut, "description": "already watched"}, **AUTH, **JSON_BODY},
     )
     async def create_watch(body: WatchIn, me: Me, db: Db, response: Response) -> WatchOut:
         """Watch an app or a company, optionally with your own aliases. Watching the same
@@ -242,7 +248,9 @@ def build_router(on_change: Callable[[], None] | None = None) -> APIRouter:
     async def get_watches(
         me: Me,
         db: Db,
-        after_id: Annotated[int, Query(ge=0, description="page after this watch id")] = 0,
+        after_id: Annotated[
+            int, Query(ge=0, le=MAX_ROW_ID, description="page after this watch id")
+        ] = 0,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     ) -> list[WatchOut]:
         """Your watch items by id; page with ``after_id`` (the last id of the previous page)."""
@@ -255,9 +263,9 @@ def build_router(on_change: Callable[[], None] | None = None) -> APIRouter:
         tags=["watches"],
         responses={
             **AUTH,
-            413: _error(f"CSV larger than {MAX_IMPORT_BYTES} bytes"),
-            415: _error("the body is not text/csv"),
-            422: _error("the CSV is not UTF-8 text"),
+            413: error_response(f"CSV larger than {MAX_IMPORT_BYTES} bytes"),
+            415: error_response("the body is not text/csv"),
+            422: error_response("the CSV is not UTF-8 text"),
         },
         openapi_extra={
             "requestBody": {
@@ -293,7 +301,7 @@ def build_router(on_change: Callable[[], None] | None = None) -> APIRouter:
     @router.get(
         "/watches/{watch_id}", tags=["watches"], responses={**AUTH, **_not_found("watch item")}
     )
-    async def get_one_watch(watch_id: int, me: Me, db: Db) -> WatchOut:
+    async def get_one_watch(watch_id: RowId, me: Me, db: Db) -> WatchOut:
         async with db.session() as session:
             row = await get_watch(session, me.id, watch_id)
         if row is None:
@@ -303,9 +311,9 @@ def build_router(on_change: Callable[[], None] | None = None) -> APIRouter:
     @router.patch(
         "/watches/{watch_id}",
         tags=["watches"],
-        responses={**AUTH, **_not_found("watch item"), **INVALID},
+        responses={**AUTH, **_not_found("watch item"), **JSON_BODY},
     )
-    async def patch_watch(watch_id: int, body: WatchPatch, me: Me, db: Db) -> WatchOut:
+    async def patch_watch(watch_id: RowId, body: WatchPatch, me: Me, db: Db) -> WatchOut:
         """Rename a watch item or replace its aliases (the kind cannot change)."""
         try:
             async with db.session() as session:
@@ -325,7 +333,7 @@ def build_router(on_change: Callable[[], None] | None = None) -> APIRouter:
         tags=["watches"],
         responses={**AUTH, **_not_found("watch item")},
     )
-    async def delete_watch(watch_id: int, me: Me, db: Db) -> None:
+    async def delete_watch(watch_id: RowId, me: Me, db: Db) -> None:
         """Stop watching; the running matcher stops matching it within moments."""
         async with db.session() as session:
             removed = await remove_watch(session, me.id, watch_id)
@@ -361,7 +369,7 @@ def build_router(on_change: Callable[[], None] | None = None) -> APIRouter:
     @router.post(
         "/alerts/{match_id}/feedback",
         tags=["alerts"],
-        responses={**AUTH, **_not_found("alert"), **INVALID},
+        responses={**AUTH, **_not_found("alert"), **JSON_BODY},
     )
     async def post_feedback(match_id: str, body: FeedbackIn, me: Me, db: Db) -> FeedbackOut:
         """Mark one match of an alert ``wrong`` (that watch is never alerted on that entity
@@ -391,7 +399,7 @@ def build_router(on_change: Callable[[], None] | None = None) -> APIRouter:
         tags=["alerts"],
         responses={**AUTH, **_not_found("feedback")},
     )
-    async def remove_feedback(feedback_id: int, me: Me, db: Db) -> None:
+    async def remove_feedback(feedback_id: RowId, me: Me, db: Db) -> None:
         """Withdraw a verdict (a suppressed match is alerted again from then on)."""
         async with db.session() as session:
             removed = await delete_feedback(session, me.id, feedback_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,12 +12,6 @@ from shared.events import EntityRef, NoticeSummary, WatchKind, WatchRef
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class ErrorBody(BaseModel):
-    detail: str | list[dict[str, Any]] = Field(
-        description="what is wrong, in one line (a list of field errors for malformed bodies)"
-    )
 
 
 class SubscriberIn(_In):

@@ -33,13 +33,33 @@ from services.notifier.webhook_secrets import rotate_secret
 from shared.accounts import Subscriber
 from shared.db import Database
 from shared.errors import InputError
-from shared.http import app_db, app_settings, current_subscriber
+from shared.http import (
+    AUTH,
+    INVALID,
+    JSON_BODY,
+    Responses,
+    app_db,
+    app_settings,
+    current_subscriber,
+    error_response,
+)
 from shared.settings import Settings
 
 DbDep = Annotated[Database, Depends(app_db)]
 SubscriberDep = Annotated[Subscriber, Depends(current_subscriber)]
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 Token = Annotated[str, Path(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+UNKNOWN_LINK: Responses = {
+    404: {"description": "unknown or replaced link", "content": {"text/html": {}}}
+}
+
+
+def _not_found(what: str) -> Responses:
+    return {404: error_response(f"no such {what} for this subscriber")}
+
+
+def _conflict(what: str) -> Responses:
+    return {409: error_response(what)}
 
 
 class QuietHours(BaseModel):
@@ -71,12 +91,14 @@ def build_router() -> APIRouter:
 
     # --- reminders and deadlines --------------------------------------------------------
 
-    @router.get("/reminders")
+    @router.get("/reminders", responses=AUTH)
     async def reminders(db: DbDep, subscriber: SubscriberDep) -> list[dict[str, Any]]:
         """Reminders with ``fire_at`` (UTC), ``fire_at_local`` (your time zone), ``late``."""
         return await list_reminders(db, subscriber.id)
 
-    @router.post("/reminders/{notice_id}/answer")
+    @router.post(
+        "/reminders/{notice_id}/answer", responses={**AUTH, **_not_found("tracked deadline")}
+    )
     async def answer(
         notice_id: Annotated[str, Path(max_length=80)], db: DbDep, subscriber: SubscriberDep
     ) -> dict[str, Any]:
@@ -91,7 +113,7 @@ def build_router() -> APIRouter:
 
     # --- the delivery ledger ------------------------------------------------------------
 
-    @router.get("/deliveries")
+    @router.get("/deliveries", responses={**AUTH, **INVALID})
     async def deliveries(
         db: DbDep,
         subscriber: SubscriberDep,
@@ -114,7 +136,14 @@ def build_router() -> APIRouter:
         except InputError as exc:
             raise _bad(exc) from exc
 
-    @router.post("/deliveries/{delivery_id}/replay")
+    @router.post(
+        "/deliveries/{delivery_id}/replay",
+        responses={
+            **AUTH,
+            **_not_found("delivery"),
+            **_conflict("only a failed delivery is sent again"),
+        },
+    )
     async def replay(
         delivery_id: Annotated[str, Path(max_length=40)], db: DbDep, subscriber: SubscriberDep
     ) -> dict[str, Any]:
@@ -131,14 +160,14 @@ def build_router() -> APIRouter:
 
     # --- settings -----------------------------------------------------------------------
 
-    @router.get("/notifications/settings")
+    @router.get("/notifications/settings", responses=AUTH)
     async def get_settings(db: DbDep, subscriber: SubscriberDep) -> dict[str, Any]:
         """Digest, quiet hours, email alerts on/off, due-day and overdue reminders."""
         async with db.session() as session:
             prefs = await get_preferences(session, subscriber.id)
             return describe(prefs, subscriber)
 
-    @router.put("/notifications/settings")
+    @router.put("/notifications/settings", responses={**AUTH, **JSON_BODY})
     async def put_settings(
         update: SettingsUpdate, db: DbDep, subscriber: SubscriberDep
     ) -> dict[str, Any]:
@@ -163,7 +192,10 @@ def build_router() -> APIRouter:
 
     # --- webhooks -----------------------------------------------------------------------
 
-    @router.post("/webhook/secret/rotate")
+    @router.post(
+        "/webhook/secret/rotate",
+        responses={**AUTH, **_conflict("no webhook: nothing to sign")},
+    )
     async def rotate(db: DbDep, subscriber: SubscriberDep, settings: SettingsDep) -> dict[str, Any]:
         """A new signing secret; the old one keeps signing beside it for
         ``REGWATCH_SECRET_ROTATION_GRACE``."""
@@ -174,7 +206,7 @@ def build_router() -> APIRouter:
             raise HTTPException(409, str(exc)) from exc
         return rotation.as_dict()
 
-    @router.post("/webhook/enable")
+    @router.post("/webhook/enable", responses=AUTH)
     async def enable(db: DbDep, subscriber: SubscriberDep) -> dict[str, Any]:
         """Turn a webhook endpoint disabled after ``410 Gone`` back on."""
         async with db.session() as session:
@@ -183,7 +215,7 @@ def build_router() -> APIRouter:
 
     # --- calendar -----------------------------------------------------------------------
 
-    @router.get("/calendar")
+    @router.get("/calendar", responses=AUTH)
     async def calendar_info(
         db: DbDep, subscriber: SubscriberDep, settings: SettingsDep
     ) -> dict[str, str]:
@@ -192,7 +224,7 @@ def build_router() -> APIRouter:
             prefs = await get_preferences(session, subscriber.id)
             return {"url": calendar_url(settings, prefs.calendar_token)}
 
-    @router.post("/calendar/rotate")
+    @router.post("/calendar/rotate", responses=AUTH)
     async def calendar_rotate(
         db: DbDep, subscriber: SubscriberDep, settings: SettingsDep
     ) -> dict[str, str]:
@@ -206,7 +238,10 @@ def build_router() -> APIRouter:
     @router.get(
         "/calendar/{token}.ics",
         response_class=Response,
-        responses={200: {"content": {"text/calendar": {}}}},
+        responses={
+            200: {"content": {"text/calendar": {}}},
+            404: error_response("unknown or replaced calendar URL"),
+        },
     )
     async def calendar_feed(token: Token, db: DbDep) -> Response:
         """The iCalendar feed: one all-day event per open deadline (no API key: the URL is
@@ -242,7 +277,7 @@ def build_router() -> APIRouter:
 
     # --- unsubscribe --------------------------------------------------------------------
 
-    @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
+    @router.get("/unsubscribe/{token}", response_class=HTMLResponse, responses=UNKNOWN_LINK)
     async def unsubscribe_page(token: Token, request: Request, db: DbDep) -> HTMLResponse:
         """A confirmation page (a GET never unsubscribes: mail scanners follow links)."""
         async with db.session() as session:
@@ -254,7 +289,7 @@ def build_router() -> APIRouter:
             render_unsubscribe_page("confirm", email=subscriber.email, action=str(request.url.path))
         )
 
-    @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
+    @router.post("/unsubscribe/{token}", response_class=HTMLResponse, responses=UNKNOWN_LINK)
     async def unsubscribe(token: Token, db: DbDep) -> HTMLResponse:
         """Unsubscribe from email alerts (the form, or RFC 8058 one-click from a mail app)."""
         async with db.session() as session:
