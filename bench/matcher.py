@@ -282,6 +282,9 @@ def run_size(size: int) -> dict[str, Any]:
     result.update(_speed(size, population))
     held = _memory(population.items)
     result["mem_mb_per_100k"] = round(held / 1e6 / (size / 100_000), 1)
+    if size == 100_000:
+        result["goal"] = ">= 100x naive at 100k items, same results"
+        result["goal_met"] = result["ratio_vs_naive"] >= 100 and bool(result["same_results"])
     return result
 
 
