@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -40,6 +41,9 @@ log = get_logger("regwatch.matcher.watchlist")
 
 _ITEMS_OF = "items_of"
 
+
+FREEZE_ABOVE = 50_000
+"""Watch items from which a loaded index is moved out of the garbage collector's generations."""
 
 class LiveWatchlist:
     def __init__(self, db: Database, interval: float = 5.0) -> None:
@@ -112,6 +116,11 @@ class LiveWatchlist:
                             copy.setdefault(item.subscriber_id, set()).add(item)
                     await asyncio.sleep(0)
             self.index, self._copy, self._applied = index, copy, high_water
+        if len(index) >= FREEZE_ABOVE:
+            # a loaded index is millions of long-lived objects: out of the collector's way,
+            # or every full collection walks them all (pauses of seconds at 1M items)
+            gc.collect()
+            gc.freeze()
         self._ready.set()
         log.info(
             "watchlist loaded",
