@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 from pydantic import ValidationError
@@ -9,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.ingestor.extract import parse_notice
 from services.ingestor.store import Saved, Seen, save_notice, sha256
+from shared.broker import is_transient
 from shared.db import Database
 from shared.errors import InputError
 from shared.events import NoticeEvent
@@ -63,6 +65,18 @@ async def ingest_event(
             if attempt == SAVE_ATTEMPTS:
                 raise
             log.info("notice stored concurrently; merging", extra={"source": name})
+        except Exception as exc:
+            # a lost database connection: the unit of work is all or nothing, so saving again
+            # either stores it or (when the commit did land) finds it stored
+            if not is_transient(exc) or attempt == SAVE_ATTEMPTS:
+                raise
+            log.warning(
+                "notice not stored, trying again: %s: %s",
+                type(exc).__name__,
+                exc,
+                extra={"source": name, "attempt": attempt},
+            )
+            await asyncio.sleep(0.1 * attempt)
     with log_context(notice_id=saved.notice.notice_id):
         log.info(
             "notice stored",

@@ -200,7 +200,8 @@ def register_live_updates(broker: KafkaBroker, topics: Topics, watchlist: LiveWa
             else:
                 event = WatchlistEvent.model_validate(body)
         except ValidationError as exc:
-            # the retroactive matcher's consumer group dead-letters it, once
+            # every consumer group of the topic (retro matcher, notifier) dead-letters it
+            # once; this groupless reader only skips it
             log.warning("watchlist event ignored: %s", exc.errors()[0]["msg"])
             return
         watchlist.mark_dirty(event.subscriber_id)
