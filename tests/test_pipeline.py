@@ -18,6 +18,7 @@ from shared.accounts import register_subscriber
 from shared.db import Database
 from shared.settings import Settings
 from tests.support.receivers import SmtpReceiver, WebhookReceiver
+from tests.support.settings import fast_settings
 
 pytestmark = pytest.mark.broker
 
@@ -47,16 +48,12 @@ def pipeline_env(
 
 
 def pipeline_settings(env: dict[str, object], smtp: SmtpReceiver) -> Settings:
-    return Settings(
-        **env,  # type: ignore[arg-type]
-        http_port=0,
-        smtp_host="127.0.0.1",
+    return fast_settings(
+        str(env["kafka_bootstrap"]),
+        "tansu" if env["kafka_idempotence"] is False else "apache-kafka",
+        str(env["topic_namespace"]),
+        Path(str(env["data_dir"])),
         smtp_port=smtp.port,
-        webhook_allow_private=True,
-        retry_schedule="200ms,200ms,200ms",
-        dispatch_interval=0.2,
-        reminder_interval=1,
-        kafka_partitions=2,
     )
 
 

@@ -20,6 +20,7 @@ from shared.db import Database
 from shared.settings import Settings
 from tests.reliability.conftest import events_for, publish, seed_subscribers
 from tests.support.receivers import SmtpReceiver, WebhookReceiver
+from tests.support.settings import fast_settings
 
 pytestmark = pytest.mark.broker
 
@@ -27,19 +28,13 @@ pytestmark = pytest.mark.broker
 def notifier_settings(
     kafka_bootstrap: str, broker_kind: str, namespace: str, tmp_path: Path, smtp: SmtpReceiver
 ) -> Settings:
-    return Settings(
-        kafka_bootstrap=kafka_bootstrap,
-        kafka_idempotence=broker_kind != "tansu",
-        kafka_partitions=2,
-        topic_namespace=namespace,
-        data_dir=tmp_path,
-        http_port=0,
-        smtp_host="127.0.0.1",
+    return fast_settings(
+        kafka_bootstrap,
+        broker_kind,
+        namespace,
+        tmp_path,
         smtp_port=smtp.port,
-        webhook_allow_private=True,
         webhook_timeout=2,
-        retry_schedule="200ms,200ms,200ms",
-        dispatch_interval=0.2,
         reminder_interval=0.5,
     )
 

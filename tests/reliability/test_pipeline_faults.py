@@ -16,8 +16,8 @@ import pytest
 from standardwebhooks import Webhook
 
 from services.runtime import Runtime
-from shared.settings import Settings
 from tests.support.receivers import Reply, SmtpReceiver, WebhookReceiver
+from tests.support.settings import fast_settings
 
 pytestmark = pytest.mark.broker
 
@@ -56,19 +56,13 @@ async def runtime(
     kafka_bootstrap: str, broker_kind: str, namespace: str, tmp_path: Path
 ) -> AsyncIterator[tuple[Runtime, WebhookReceiver, SmtpReceiver]]:
     async with TwiceUnavailable() as hook, SmtpReceiver(plan=["451 4.3.0 try later"]) as smtp:
-        settings = Settings(
-            kafka_bootstrap=kafka_bootstrap,
-            kafka_idempotence=broker_kind != "tansu",
-            kafka_partitions=2,
-            topic_namespace=namespace,
-            data_dir=tmp_path,
-            http_port=0,
-            smtp_host="127.0.0.1",
+        settings = fast_settings(
+            kafka_bootstrap,
+            broker_kind,
+            namespace,
+            tmp_path,
             smtp_port=smtp.port,
-            webhook_allow_private=True,
             retry_schedule="300ms,300ms,300ms",
-            dispatch_interval=0.2,
-            reminder_interval=1,
         )
         rt = Runtime(settings)
         await rt.start()

@@ -46,9 +46,7 @@ async def test_rows_another_instance_inserted_are_skipped_and_the_rest_kept(db: 
         assert await insert_once(session, reminder("3d"))
     async with db.session() as session:
         session.add(reminder("7d", subscriber_id="sub-2"))  # the unit of work goes on after it
-        inserted = await insert_all_once(
-            session, [reminder("7d"), reminder("3d"), reminder("1d")]
-        )
+        inserted = await insert_all_once(session, [reminder("7d"), reminder("3d"), reminder("1d")])
     assert [row.offset for row in inserted] == ["7d", "1d"]
     assert sorted(await offsets(db)) == [
         ("sub-1", "1d"),
