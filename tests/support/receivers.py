@@ -305,17 +305,24 @@ class SmtpReceiver:
     ``"550 5.7.1 rejected"``); when used up, messages are accepted. ``rcpt_plan`` does the same
     for RCPT TO. ``.messages`` holds accepted messages (parsed EmailMessage), ``.received``
     every DATA transaction with its envelope and reply. Use as a sync or async context manager.
+    ``port`` picks the port to listen on (e.g. one a client was already told about, to start
+    the server after an outage); 0, the default, takes a free one.
     """
 
     def __init__(
-        self, plan: Sequence[str] | None = None, *, rcpt_plan: Sequence[str] | None = None
+        self,
+        plan: Sequence[str] | None = None,
+        *,
+        rcpt_plan: Sequence[str] | None = None,
+        port: int = 0,
     ) -> None:
         self._plan: deque[str] = deque(plan or [])
         self._rcpt_plan: deque[str] = deque(rcpt_plan or [])
         self._lock = threading.Lock()
         self.received: list[ReceivedMail] = []
         self.host = HOST
-        self.port = 0
+        self._bind_port = port
+        self.port = port
         self._controller: _BoundController | None = None
 
     def _take(self, queue: deque[str]) -> str | None:
@@ -345,7 +352,7 @@ class SmtpReceiver:
     def start(self) -> SmtpReceiver:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((HOST, 0))
+        sock.bind((HOST, self._bind_port))
         self.port = sock.getsockname()[1]
         self._controller = _BoundController(_SmtpHandler(self), sock)
         self._controller.start()
