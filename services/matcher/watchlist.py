@@ -45,6 +45,7 @@ _ITEMS_OF = "items_of"
 FREEZE_ABOVE = 50_000
 """Watch items from which a loaded index is moved out of the garbage collector's generations."""
 
+
 class LiveWatchlist:
     def __init__(self, db: Database, interval: float = 5.0) -> None:
         self.db = db
