@@ -1,4 +1,4 @@
-"""A real HTTP server for feed tests (asyncio + h11 on 127.0.0.1) and builders of feeds and
+"""A real HTTP server for feed tests (tests/support/http_server.py) and builders of feeds and
 notice pages.
 
 Each path serves a :class:`Page`; a page with an ``etag`` or ``last_modified`` answers a
@@ -13,15 +13,13 @@ for one failure). Every request is recorded with the status it got.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
 
 import h11
 
-HOST = "127.0.0.1"
+from tests.support.http_server import HOST, Answer, H11Server
 
 
 @dataclass
@@ -42,27 +40,19 @@ class Served:
     status: int
 
 
-class FeedServer:
+class FeedServer(H11Server):
     def __init__(self) -> None:
         self.pages: dict[str, Page] = {}
         self.requests: list[Served] = []
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._served = asyncio.Event()
-        self.port = 0
+        super().__init__()
 
     async def __aenter__(self) -> FeedServer:
-        self._server = await asyncio.start_server(self._handle, HOST, 0)
-        self.port = self._server.sockets[0].getsockname()[1]
+        await self.start_serving()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
+        await self.stop_serving()
 
     def url(self, path: str) -> str:
         return f"http://{HOST}:{self.port}{path}"
@@ -101,48 +91,13 @@ class FeedServer:
             return 304, out, b""
         return 200, [("content-type", page.content_type), *out], page.body
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        conn = h11.Connection(h11.SERVER)
-        try:
-            while True:
-                request = await self._next(conn, reader)
-                if not isinstance(request, h11.Request):
-                    break
-                while not isinstance(await self._next(conn, reader), h11.EndOfMessage):
-                    pass
-                headers = {k.decode().lower(): v.decode("latin-1") for k, v in request.headers}
-                path = request.target.decode("latin-1")
-                status, extra, body = self._answer(path, headers)
-                self.requests.append(Served(path, headers, status))
-                self._served.set()
-                response_headers = [("content-length", str(len(body))), *extra]
-                writer.write(conn.send(h11.Response(status_code=status, headers=response_headers)))
-                if body:
-                    writer.write(conn.send(h11.Data(data=body)))
-                writer.write(conn.send(h11.EndOfMessage()))
-                await writer.drain()
-                if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
-                    break
-                conn.start_next_cycle()
-        except (h11.ProtocolError, ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            self._tasks.discard(task)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-
-    @staticmethod
-    async def _next(conn: h11.Connection, reader: asyncio.StreamReader) -> Any:
-        while True:
-            event = conn.next_event()
-            if event is h11.NEED_DATA:
-                conn.receive_data(await reader.read(65536))
-                continue
-            return event
+    async def answer(self, request: h11.Request, body: bytes) -> Answer:
+        headers = {k.decode().lower(): v.decode("latin-1") for k, v in request.headers}
+        path = request.target.decode("latin-1")
+        status, extra, content = self._answer(path, headers)
+        self.requests.append(Served(path, headers, status))
+        self._served.set()
+        return Answer(status, extra, content)
 
 
 # --- builders ----------------------------------------------------------------------------

@@ -15,7 +15,6 @@ programmable script, so delivery code is exercised over real TCP connections.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email
 import email.policy
 import json
@@ -31,8 +30,8 @@ from typing import Any
 import h11
 from aiosmtpd.controller import Controller
 
-HOST = "127.0.0.1"
-READ_CHUNK = 65536
+from tests.support.http_server import HOST, Answer, H11Server
+
 STOP_TIMEOUT = 15.0
 
 
@@ -76,7 +75,7 @@ class RecordedRequest:
         return json.loads(self.body)
 
 
-class WebhookReceiver:
+class WebhookReceiver(H11Server):
     """A real HTTP/1.1 server (asyncio + h11) that records requests and answers from a plan.
 
     ``plan`` is consumed request by request (ints are status codes, or :class:`Reply`);
@@ -98,29 +97,17 @@ class WebhookReceiver:
         self.default: Reply = Reply(hang=True) if hang else _reply(default)
         self.path = path
         self.requests: list[RecordedRequest] = []
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._changed = asyncio.Event()
-        self._closing = asyncio.Event()
-        self.port = 0
+        super().__init__()
 
     # lifecycle
 
     async def start(self) -> WebhookReceiver:
-        self._server = await asyncio.start_server(self._handle, HOST, 0)
-        self.port = self._server.sockets[0].getsockname()[1]
+        await self.start_serving()
         return self
 
     async def stop(self) -> None:
-        self._closing.set()
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
+        await self.stop_serving()
 
     async def __aenter__(self) -> WebhookReceiver:
         return await self.start()
@@ -172,78 +159,31 @@ class WebhookReceiver:
             return _reply(self._plan.popleft())
         return self.default
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        conn = h11.Connection(h11.SERVER)
-        try:
-            while True:
-                request = await self._next_event(conn, reader)
-                if not isinstance(request, h11.Request):
-                    break
-                body = bytearray()
-                while True:
-                    event = await self._next_event(conn, reader)
-                    if isinstance(event, h11.Data):
-                        body += event.data
-                    elif isinstance(event, h11.EndOfMessage):
-                        break
-                    else:
-                        return
-                raw = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers]
-                headers = {name.lower(): value for name, value in raw}
-                reply = self._next_reply(headers.get("webhook-id"))
-                self.requests.append(
-                    RecordedRequest(
-                        method=request.method.decode("ascii"),
-                        path=request.target.decode("latin-1"),
-                        headers=headers,
-                        raw_headers=raw,
-                        body=bytes(body),
-                        received_at=time.time(),
-                        reply=reply,
-                    )
-                )
-                self._changed.set()
-                if reply.hang:
-                    await self._closing.wait()
-                    return
-                if reply.delay:
-                    await asyncio.sleep(reply.delay)
-                if reply.drop:
-                    return
-                response_headers = [
-                    ("content-length", str(len(reply.body))),
-                    ("content-type", "text/plain; charset=utf-8"),
-                    *reply.headers.items(),
-                ]
-                writer.write(
-                    conn.send(h11.Response(status_code=reply.status, headers=response_headers))
-                )
-                if reply.body:
-                    writer.write(conn.send(h11.Data(data=reply.body)))
-                writer.write(conn.send(h11.EndOfMessage()))
-                await writer.drain()
-                if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
-                    break
-                conn.start_next_cycle()
-        except (h11.ProtocolError, ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            self._tasks.discard(task)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-
-    @staticmethod
-    async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader) -> Any:
-        while True:
-            event = conn.next_event()
-            if event is h11.NEED_DATA:
-                conn.receive_data(await reader.read(READ_CHUNK))
-                continue
-            return event
+    async def answer(self, request: h11.Request, body: bytes) -> Answer | None:
+        raw = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers]
+        headers = {name.lower(): value for name, value in raw}
+        reply = self._next_reply(headers.get("webhook-id"))
+        self.requests.append(
+            RecordedRequest(
+                method=request.method.decode("ascii"),
+                path=request.target.decode("latin-1"),
+                headers=headers,
+                raw_headers=raw,
+                body=body,
+                received_at=time.time(),
+                reply=reply,
+            )
+        )
+        self._changed.set()
+        if reply.hang:
+            await self._closing.wait()
+            return None
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        if reply.drop:
+            return None
+        content_type = ("content-type", "text/plain; charset=utf-8")
+        return Answer(reply.status, [content_type, *reply.headers.items()], reply.body)
 
 
 # --- SMTP --------------------------------------------------------------------------------
