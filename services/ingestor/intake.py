@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 
 from pydantic import ValidationError
@@ -10,8 +9,8 @@ from sqlalchemy.exc import IntegrityError
 
 from services.ingestor.extract import parse_notice
 from services.ingestor.store import Saved, Seen, save_notice, sha256
-from shared.broker import is_transient
 from shared.db import Database
+from shared.db.retry import retry_lost_connection
 from shared.errors import InputError
 from shared.events import NoticeEvent
 from shared.logging import get_logger, log_context
@@ -21,6 +20,8 @@ log = get_logger("regwatch.ingestor")
 
 SAVE_ATTEMPTS = 3
 """Two copies of one new notice stored at once: the loser of the race retries and merges."""
+SAVE_BACKOFF = 0.1
+"""Seconds before saving again after a lost database connection (doubling each time)."""
 
 
 def check_entities(notice: NoticeEvent, name: str) -> None:
@@ -56,27 +57,27 @@ async def ingest_event(
     db: Database, notice: NoticeEvent, *, name: str, seen: Seen | None = None
 ) -> Saved:
     check_entities(notice, name)
+
+    async def save(_attempt: int) -> Saved:
+        async with db.session() as session:
+            return await save_notice(session, notice, seen=seen)
+
     for attempt in range(1, SAVE_ATTEMPTS + 1):
         try:
-            async with db.session() as session:
-                saved = await save_notice(session, notice, seen=seen)
+            # a lost database connection: the unit of work is all or nothing, so saving again
+            # either stores it or (when the commit did land) finds it stored
+            saved = await retry_lost_connection(
+                save,
+                attempts=SAVE_ATTEMPTS,
+                backoff=SAVE_BACKOFF,
+                what="notice not stored",
+                extra={"source": name},
+            )
             break
         except IntegrityError:
             if attempt == SAVE_ATTEMPTS:
                 raise
             log.info("notice stored concurrently; merging", extra={"source": name})
-        except Exception as exc:
-            # a lost database connection: the unit of work is all or nothing, so saving again
-            # either stores it or (when the commit did land) finds it stored
-            if not is_transient(exc) or attempt == SAVE_ATTEMPTS:
-                raise
-            log.warning(
-                "notice not stored, trying again: %s: %s",
-                type(exc).__name__,
-                exc,
-                extra={"source": name, "attempt": attempt},
-            )
-            await asyncio.sleep(0.1 * attempt)
     with log_context(notice_id=saved.notice.notice_id):
         log.info(
             "notice stored",

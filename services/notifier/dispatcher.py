@@ -34,8 +34,8 @@ from services.notifier.retry import next_delay
 from services.notifier.webhook import SendResult, WebhookSender
 from services.notifier.webhook_secrets import signing_secrets
 from shared.accounts import Subscriber
-from shared.broker import is_transient
 from shared.db import Database
+from shared.db.retry import retry_lost_connection
 from shared.events import DeliveryEvent
 from shared.logging import get_logger, log_context
 from shared.metrics import observe_delivery
@@ -216,23 +216,14 @@ class Dispatcher:
                 values["next_attempt_at"] = now + delay
                 status = "retrying"
         gone = row.channel == "webhook" and result.status_code == 410
-        notices: list[str] = []
-        for attempt in range(1, RECORD_ATTEMPTS + 1):
-            try:
-                notices = await self._write_result(row, result, values, now, gone, attempt > 1)
-                break
-            except Exception as exc:
-                # the receiver has it: a lost connection must not make the lease expire and
-                # the alert go out again, so write the result again on a new connection
-                if not is_transient(exc) or attempt == RECORD_ATTEMPTS:
-                    raise
-                log.warning(
-                    "delivery result not recorded, trying again: %s: %s",
-                    type(exc).__name__,
-                    exc,
-                    extra={"attempt": attempt},
-                )
-                await asyncio.sleep(RECORD_BACKOFF * 2 ** (attempt - 1))
+        # the receiver has it: a lost connection must not make the lease expire and the
+        # alert go out again, so the result is written again on a new connection
+        notices = await retry_lost_connection(
+            lambda attempt: self._write_result(row, result, values, now, gone, attempt > 1),
+            attempts=RECORD_ATTEMPTS,
+            backoff=RECORD_BACKOFF,
+            what="delivery result not recorded",
+        )
         if gone:
             log.warning("webhook endpoint disabled after 410 Gone", extra={"notices": notices})
             self.kick()
