@@ -17,6 +17,7 @@ DELIVERY_SCHEMA: Final = "regwatch.delivery/v1"
 
 NoticeKind = Literal["rectification", "removal", "other"]
 EntityKind = Literal["app", "sdk", "mini_program", "company"]
+EntitySource = Literal["text", "table", "attachment", "image"]
 DeadlineRule = Literal["absolute", "working_days", "calendar_days"]
 WatchKind = Literal["app", "company"]
 Channel = Literal["email", "webhook"]
@@ -28,8 +29,16 @@ class _Model(BaseModel):
 
 
 class Regulator(_Model):
-    code: str = Field(min_length=2, description="CAC, MIIT, MPS, SAMR or CA-<PROVINCE>")
+    code: str = Field(
+        min_length=2,
+        description="CAC, MIIT, MPS, SAMR, CA-<PROVINCE>, CAC-<PROVINCE>, SAMR-<PROVINCE>, "
+        "or OTHER for an issuer regwatch does not know",
+    )
     name: str
+    recognised: bool = Field(
+        default=True,
+        description="false when the issuer is not one regwatch knows: name is kept as printed",
+    )
 
 
 class Deadline(_Model):
@@ -55,6 +64,11 @@ class Entity(_Model):
     store: str | None = None
     version: str | None = None
     issues: list[str] = Field(default_factory=list)
+    source: EntitySource | None = Field(
+        default=None,
+        description="where the entity was read: running text, a table in the page, an "
+        "attached file (.xlsx, .pdf, .docx) or an image (OCR)",
+    )
 
 
 class NoticeRef(_Model):
@@ -92,6 +106,16 @@ class NoticeEvent(_Model):
     list_incomplete_reason: str | None = None
     declared_count: int | None = Field(
         default=None, description="how many apps the notice says it names ('等84款App')"
+    )
+    published_on_estimated: bool = Field(
+        default=False,
+        description="true when the notice gives only a month ('2023年5月'): published_on is "
+        "an estimate",
+    )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="what the reader noticed and decided, in words: two dates that disagree, "
+        "an issuer it does not know, a list it could read only in part",
     )
 
     def dump(self) -> dict[str, object]:

@@ -5,27 +5,21 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import date
-
-from bs4 import BeautifulSoup
 
 from shared.errors import InputError
 from shared.events import Entity, NoticeEvent
 
 from .dates import find_published_on, find_signature_date
 from .deadline import extract_deadline
-from .decode import ZIP_MAGIC, decode_bytes, detect_format, format_from_name, is_docx
-from .docx_reader import docx_to_html
 from .entities_en import extract_entities_en
-from .entities_html import extract_entities_html, html_title, html_to_text, parse_html
 from .entities_text import extract_entities_text
 from .followup import declared_count, find_follows_up
 from .kind import notice_kind
 from .merge import merge_entities
 from .names import normalize_entity, title_names
+from .reading import ReadNotice, read_notice
 from .regulators import CENTRAL, PROVINCES, detect_regulator
-from .tables_text import csv_to_text
 from .textutil import (
     Script,
     cjk_ratio,
@@ -34,7 +28,6 @@ from .textutil import (
     fold_width,
     nfkc,
     nonempty_lines,
-    simplified_script,
     to_simplified,
 )
 
@@ -164,57 +157,6 @@ def notice_identity(regulator_code: str, dated: date, batch: str | None, title: 
     return f"{regulator_code.lower()}-{dated:%Y%m%d}-{digest}"
 
 
-@dataclass
-class _Read:
-    """A notice as text in simplified script, with what the page's markup told us."""
-
-    plain: str
-    title: str | None
-    table_entities: list[Entity]
-    script: Script
-    has_images: bool = False
-
-
-def _read(data: bytes, name: str) -> _Read:
-    fmt = format_from_name(name)  # refuse .pdf/.xlsx/... before trying to decode them
-    if fmt == "docx" or is_docx(data):
-        page = docx_to_html(data, name=name)
-        fmt = "html"
-    else:
-        if data.startswith(ZIP_MAGIC):
-            raise InputError(f"{name}: a zip archive that is not a .docx document")
-        page = decode_bytes(data, name=name)
-        fmt = detect_format(page, name)
-    if fmt == "csv":
-        page = csv_to_text(page)
-    script = simplified_script(page)
-    page = script.simplified
-    if fmt == "html":
-        soup = parse_html(page)
-        has_images = _list_image(soup)
-        return _Read(
-            html_to_text(soup), html_title(soup), extract_entities_html(soup), script, has_images
-        )
-    return _Read(page, None, [], script)
-
-
-_LIST_SHOWN = re.compile(
-    r"名单如下|如下图|见下图|名单见图|名单[:：]\s*$|list (?:is )?below", re.I | re.M
-)
-
-
-def _list_image(soup: BeautifulSoup) -> bool:
-    """Does the page show its list as an image (not a logo or a photo)?"""
-    images = soup.find_all("img")
-    if not images:
-        return False
-    for img in images:
-        described = f"{img.get('alt') or ''} {img.get('title') or ''} {img.get('src') or ''}"
-        if re.search(r"名单|清单|list|mingdan", described, re.I):
-            return True
-    return _LIST_SHOWN.search(html_to_text(soup)) is not None
-
-
 def _restore(entity: Entity, script: Script) -> Entity:
     """An entity in the script the notice was written in."""
 
@@ -232,7 +174,7 @@ def _restore(entity: Entity, script: Script) -> Entity:
 
 
 def _completeness(
-    entities: list[Entity], *, listed: bool, declared: int | None, read: _Read, text: str
+    entities: list[Entity], *, listed: bool, declared: int | None, read: ReadNotice, text: str
 ) -> str | None:
     """Why the entity list is incomplete, or None when it is as long as the notice says."""
     if not listed:
@@ -260,7 +202,7 @@ def parse_notice(
     ``published_on`` overrides the publication date read from the notice (for articles that do
     not say when they were published, e.g. a news dateline without a year).
     """
-    read = _read(data, name)
+    read = read_notice(data, name)
     simple = read.plain
     lines = nonempty_lines(simple)
     simple_title = clean_line(read.title or _title_from_text(lines))
