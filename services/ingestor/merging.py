@@ -4,7 +4,8 @@
   again fills in what was missing: developer, store, version, issues), missing fields filled,
   the regulator's own (Chinese) deadline preferred over a press summary's.
 * :func:`same_notice` says whether two copies that extraction gave different ids are one
-  notice (a reprint with another title, or dated by its signature a day later).
+  notice (a reprint with another title, or dated by its signature a day later, or a press
+  story naming a few of the notice's apps: :func:`press_fit`).
 * :func:`follow_up_score` ranks stored notices as the one a removal notice follows up.
 
 No I/O: the store (``store.py``) loads candidates and applies these.
@@ -13,13 +14,17 @@ No I/O: the store (``store.py``) loads candidates and applies these.
 from __future__ import annotations
 
 import copy
+import re
 import unicodedata
 from datetime import date
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from opencc import OpenCC
+from pypinyin import Style, lazy_pinyin
 
+from shared.app_names import chinese_names
 from shared.events import Entity, NoticeEvent
 
 REPRINT_DAYS = 3
@@ -28,6 +33,13 @@ FOLLOW_UP_DAYS = 3
 """How far the date a removal notice cites may be from the stored notice's date."""
 SAME_ENTITIES = 0.8
 """Share of entity names two copies must have in common (Jaccard) to be one notice."""
+PRESS_DAYS = 3
+"""A press story is published at most this many days after the notice it reports."""
+PRESS_EARLY_DAYS = 1
+"""... and at most this many days before it (the notice posted a day after it was signed)."""
+PRESS_SHARED = 2
+"""Apps a press story without a count must share with the notice (and at least half of the
+apps it names)."""
 
 FOLLOWS_UP = "follows_up"
 """The optional NoticeEvent field of a removal notice: its reference to the earlier notice."""
@@ -93,7 +105,17 @@ def merge(old: NoticeEvent, new: NoticeEvent) -> NoticeEvent:
     fields are filled from the new copy; a deadline read from the regulator's own Chinese text
     replaces one read from an English press summary (the press rounds "15 working days" to
     "15 days").
+
+    A press story and the regulator's notice (:func:`is_press`): the notice wins whichever
+    came first. Stored first, the press story adds nothing but the apps a list the notice could
+    not give whole lacks; stored after a press-only notice, it replaces it in place (keeping
+    its id): the regulator's title, date, batch, deadline and list, plus the press's apps it
+    lacks when its own list is incomplete.
     """
+    if is_press(new) and not is_press(old):
+        return _with_press(old, new)
+    if is_press(old) and not is_press(new):
+        return _official_over_press(old, new)
     merged = old.model_copy(deep=True)
     merged.entities = merge_entities(old.entities, new.entities)
     if merged.kind == "other" and new.kind != "other":
@@ -107,14 +129,47 @@ def merge(old: NoticeEvent, new: NoticeEvent) -> NoticeEvent:
         merged.language = "zh"
     elif not merged.title.strip() and new.title.strip():
         merged.title = new.title
-    if merged.list_incomplete and not new.list_incomplete:
-        merged.list_incomplete = False  # one copy gave the whole list
+    _merge_completeness(merged, old, new)
+    _fill_missing(merged, new)
+    return merged
+
+
+def _merge_completeness(merged: NoticeEvent, old: NoticeEvent, new: NoticeEvent) -> None:
+    """Complete when one copy gave the whole list, or the union reaches the declared count;
+    else the reason of the copy that read more."""
+    declared = merged.declared_count or new.declared_count
+    if not (old.list_incomplete and new.list_incomplete) or (
+        declared and len(merged.entities) >= declared
+    ):
+        merged.list_incomplete = False
         merged.list_incomplete_reason = None
+    elif len(new.entities) > len(old.entities):
+        merged.list_incomplete_reason = new.list_incomplete_reason
+
+
+def _fill_missing(merged: NoticeEvent, new: NoticeEvent) -> None:
     for name in type(merged).model_fields:  # any other optional field one copy lacked
         if name not in _MERGED_ABOVE and getattr(merged, name) is None:
             value = getattr(new, name)
             if value is not None:
                 setattr(merged, name, copy.deepcopy(value))
+
+
+def _with_press(official: NoticeEvent, press: NoticeEvent) -> NoticeEvent:
+    merged = official.model_copy(deep=True)
+    merged.entities = merge_entities(official.entities, press_extras(official, press))
+    return merged
+
+
+def _official_over_press(press: NoticeEvent, official: NoticeEvent) -> NoticeEvent:
+    merged = official.model_copy(deep=True, update={"notice_id": press.notice_id})
+    merged.entities = merge_entities(official.entities, press_extras(official, press))
+    if merged.source_url is None:
+        merged.source_url = press.source_url
+    if merged.declared_count is None:
+        merged.declared_count = press.declared_count
+    if merged.follows_up is None and press.follows_up is not None:
+        merged.follows_up = press.follows_up.model_copy()
     return merged
 
 
@@ -137,7 +192,12 @@ def same_notice(stored: NoticeEvent, incoming: NoticeEvent) -> bool:
     :data:`REPRINT_DAYS` apart, compatible kinds, and the same batch label (when both have
     one) or nearly the same entities (at least :data:`SAME_ENTITIES` in common; for copies
     dated differently, at least three entities, so that two one-app notices a day apart are
-    not taken for one)."""
+    not taken for one). A press story about the notice is one too (:func:`press_fit`)."""
+    return is_reprint(stored, incoming) or press_fit(stored, incoming) is not None
+
+
+def is_reprint(stored: NoticeEvent, incoming: NoticeEvent) -> bool:
+    """The first half of :func:`same_notice`: a reprint of the same text."""
     if stored.regulator.code != incoming.regulator.code:
         return False
     if abs((stored.published_on - incoming.published_on).days) > REPRINT_DAYS:
@@ -150,6 +210,147 @@ def same_notice(stored: NoticeEvent, incoming: NoticeEvent) -> bool:
     if jaccard(a, b) < SAME_ENTITIES:
         return False
     return stored.published_on == incoming.published_on or min(len(a), len(b)) >= 3
+
+
+# --- press stories about a notice -----------------------------------------------------------
+
+_OFFICIAL_TITLE = re.compile(r"^关于.{2,}(?:通报|通知|公告|通告)$")
+_OFFICIAL_HOSTS = (".gov.cn", ".gov")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LATIN_KEEP = re.compile(r"[^0-9a-z]+")
+
+
+def is_press(notice: NoticeEvent) -> bool:
+    """A copy written by the press rather than the regulator: in a language other than
+    Chinese, or (in Chinese) with no batch label, not under a "关于…的通报" title and not from a
+    government site. The regulator's own text (or a reprint of it) is not press."""
+    if notice.language != "zh":
+        return True
+    if notice.batch:
+        return False
+    host = (urlsplit(notice.source_url).hostname or "") if notice.source_url else ""
+    if host.endswith(_OFFICIAL_HOSTS):
+        return False
+    title = _T2S.convert(unicodedata.normalize("NFKC", notice.title)).strip()
+    return _OFFICIAL_TITLE.match(re.sub(r"\s+", "", title)) is None
+
+
+@lru_cache(maxsize=8192)
+def name_forms(name: str) -> frozenset[str]:
+    """Every form one app's name may take in a notice or a press story: the name key, the
+    toneless pinyin of a Chinese name (抖音 -> ``douyin``), the letters of a Latin one
+    (``Douyin`` -> ``douyin``) and the Chinese names the press's English name stands for
+    (``Tencent Video`` -> 腾讯视频, from :mod:`shared.app_names`)."""
+    key = name_key(name)
+    forms = {key} if key else set()
+    if _CJK.search(key):
+        forms.add("py:" + "".join(lazy_pinyin(key, style=Style.NORMAL)))
+    else:
+        latin = _LATIN_KEEP.sub("", unicodedata.normalize("NFKC", name).casefold())
+        if latin:
+            forms.add("py:" + latin)
+        forms.update(name_key(chinese) for chinese in chinese_names(name))
+    return frozenset(forms)
+
+
+def _forms(entities: list[Entity]) -> set[str]:
+    return {form for entity in entities for form in name_forms(entity.name)}
+
+
+def corresponding(entity: Entity, forms: set[str]) -> bool:
+    """Whether ``entity`` is one of the apps whose :func:`name_forms` are ``forms``."""
+    return not name_forms(entity.name).isdisjoint(forms)
+
+
+def _resolvable(entity: Entity) -> bool:
+    """A press name whose absence from a complete list means something: written in Chinese,
+    or an English name the table knows."""
+    return bool(_CJK.search(entity.name)) or bool(chinese_names(entity.name))
+
+
+def listed_count(notice: NoticeEvent) -> int | None:
+    """How many apps the notice names: its declared count, else the length of a list it gives
+    whole; None when neither is known."""
+    if notice.declared_count:
+        return notice.declared_count
+    if not notice.list_incomplete and notice.entities:
+        return len(notice.entities)
+    return None
+
+
+def _counts_agree(press: NoticeEvent, official: NoticeEvent) -> bool | None:
+    """True when both counts are known and agree, False when they disagree, None when the
+    press gives none or the notice's is unknown. A count read from a list (not declared)
+    may be a little short of the press's: extraction can miss a row."""
+    said = press.declared_count
+    if not said:
+        return None
+    if official.declared_count:
+        return official.declared_count == said
+    listed = listed_count(official)
+    if listed is None:
+        return None
+    return abs(listed - said) <= max(1, said // 20)
+
+
+def press_fit(a: NoticeEvent, b: NoticeEvent) -> int | None:
+    """When one of the two is a press story about the other, how many of the apps it names
+    the other has (a rank among candidates); None when they are not one notice.
+
+    A press story (:func:`is_press`) is the regulator's notice when: same regulator; compatible
+    kinds; published from :data:`PRESS_EARLY_DAYS` before to :data:`PRESS_DAYS` after it;
+    batch labels equal when both give one; counts equal when both give one ("等105款" vs "105
+    apps"; a count read from a whole list may differ by 5 %); and its apps mostly among the
+    notice's, compared by name, pinyin and :mod:`shared.app_names`: with agreeing counts, no
+    more than half of the Chinese (or known English) names it gives missing from a complete
+    list; without a count, at least :data:`PRESS_SHARED` apps in common and half of its own.
+    Two press stories are one notice on the same rules, read both ways.
+    """
+    if is_press(b) and not is_press(a):
+        a, b = b, a
+    if not is_press(a):
+        return None
+    press, official = a, b
+    if press.regulator.code != official.regulator.code or not _kinds_compatible(press, official):
+        return None
+    gap = (press.published_on - official.published_on).days
+    limit = REPRINT_DAYS if is_press(official) else PRESS_DAYS
+    early = REPRINT_DAYS if is_press(official) else PRESS_EARLY_DAYS
+    if not -early <= gap <= limit:
+        return None
+    if press.batch and official.batch and name_key(press.batch) != name_key(official.batch):
+        return None
+    agree = _counts_agree(press, official)
+    if agree is None and is_press(official):
+        agree = _counts_agree(official, press)
+    if agree is False:
+        return None
+    forms = _forms(official.entities)
+    found = sum(corresponding(entity, forms) for entity in press.entities)
+    if agree:
+        checkable = [e for e in press.entities if _resolvable(e)]
+        missing = sum(not corresponding(e, forms) for e in checkable)
+        complete = not official.list_incomplete and bool(official.entities)
+        if complete and len(checkable) >= 2 and missing * 2 > len(checkable):
+            return None
+        return found
+    if found >= PRESS_SHARED and found * 2 >= len(press.entities):
+        return found
+    return None
+
+
+def press_extras(official: NoticeEvent, press: NoticeEvent) -> list[Entity]:
+    """What the press story's apps add to the notice's: the details of an app both spell
+    alike (a developer, a store), and the apps the notice does not give when its own list is
+    incomplete (an image, an attachment not given). An app the notice gives under another
+    name (``Douyin`` for 抖音) adds nothing."""
+    keys = entity_keys(official)
+    forms = _forms(official.entities)
+    return [
+        e.model_copy(deep=True)
+        for e in press.entities
+        if name_key(e.name) in keys or (official.list_incomplete and not corresponding(e, forms))
+    ]
 
 
 # --- removal notices and the notice they follow up ---------------------------------------

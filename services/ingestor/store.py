@@ -2,10 +2,11 @@
 
 One notice, however often and wherever it is republished: a copy is folded into the stored
 notice with the same id, or with the id an earlier copy was folded under, or into a stored
-notice it is the same as (``merging.same_notice``). Every copy is recorded in
-``notice_sources`` (where it was seen, the hash of what was read); an event is queued only when
-the merged notice changed. A removal notice is linked to the notice it follows up, also when
-that notice is stored after it.
+notice it is the same as (``merging.same_notice``: a reprint, or a press story about it; among
+several a press story could be about, the one sharing the most of its apps). Every copy is
+recorded in ``notice_sources`` (where it was seen, the hash of what was read); an event is
+queued only when the merged notice changed. A removal notice is linked to the notice it
+follows up, also when that notice is stored after it.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from services.ingestor.merging import (
     FOLLOWS_UP,
     REPRINT_DAYS,
     follow_up_score,
+    is_press,
+    is_reprint,
     merge,
+    press_fit,
     ref_date,
     ref_regulator,
     ref_value,
-    same_notice,
 )
 from services.ingestor.models import NoticeRow, NoticeSourceRow, OutboxRow
 from shared.db.base import utcnow
@@ -120,6 +123,7 @@ async def save_notice(
             row.payload = _payload(final)
             row.content_hash = digest
             row.title = final.title
+            row.published_on = final.published_on  # the regulator's, once it replaced a press copy
             row.updated_at = utcnow()
     seen = seen or Seen(notice.source_url or "(unknown)", content_hash(notice))
     await _record_source(session, final.notice_id, parsed_id, seen)
@@ -170,14 +174,26 @@ async def _stored_copy(session: AsyncSession, notice: NoticeEvent) -> NoticeRow 
         )
         .order_by(NoticeRow.created_at, NoticeRow.notice_id)
     )
+    best: tuple[int, str] | None = None
     for stored_id, payload in candidates.all():
-        if same_notice(_parsed_for_comparison(payload), notice):
-            log.info(
-                "copy folded into an equivalent stored notice",
-                extra={"parsed_id": notice.notice_id, "stored_id": stored_id},
-            )
-            return await session.get(NoticeRow, stored_id)
-    return None
+        stored = _parsed_for_comparison(payload)
+        if is_reprint(stored, notice):
+            best = (1 << 30, stored_id)  # a reprint: nothing fits better
+            break
+        fit = press_fit(stored, notice)
+        if fit is not None and (best is None or fit > best[0]):
+            best = (fit, stored_id)
+    if best is None:
+        return None
+    log.info(
+        "copy folded into an equivalent stored notice",
+        extra={
+            "parsed_id": notice.notice_id,
+            "notice_id": best[1],
+            "press": is_press(notice),
+        },
+    )
+    return await session.get(NoticeRow, best[1])
 
 
 async def _record_source(session: AsyncSession, notice_id: str, parsed_id: str, seen: Seen) -> None:

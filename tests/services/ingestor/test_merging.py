@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.ingestor.merging import follow_up_score, merge, name_key, same_notice
+from services.ingestor.merging import (
+    follow_up_score,
+    is_press,
+    merge,
+    name_key,
+    press_fit,
+    same_notice,
+)
 from shared.events import Deadline, Entity, NoticeEvent, NoticeRef, Regulator
 
 CAC = Regulator(code="CAC", name="国家互联网信息办公室")
@@ -108,3 +115,148 @@ def test_follow_up_prefers_exact_date_count_and_shared_apps() -> None:
     assert exact > near and exact > other
     assert follow_up_score(removal, event(*APPS, published_on=date(2021, 1, 1)), cited) is None
     assert follow_up_score(removal, event(*APPS, kind="removal", published_on=cited), cited) is None
+
+
+# --- press stories about a regulator's notice -------------------------------------------------
+
+OWN_DEADLINE = Deadline(
+    due_on=date(2021, 5, 31), rule="working_days", amount=15, source_text="15个工作日内"
+)
+PRESS_DEADLINE = Deadline(
+    due_on=date(2021, 5, 26), rule="calendar_days", amount=15, source_text="15 days"
+)
+FILLER = [Entity(name=f"示例应用{n}", developer=f"示例{n}科技有限公司") for n in range(36)]
+FAMOUS = [
+    Entity(name="抖音", developer="北京微播视界科技有限公司"),
+    Entity(name="快手", developer="北京快手科技有限公司"),
+    Entity(name="领英", developer="领英网络技术（北京）有限公司"),
+    Entity(name="腾讯视频", developer="深圳市腾讯计算机系统有限公司"),
+]
+
+
+def official(count: int = 40, **fields: object) -> NoticeEvent:
+    """The regulator's own notice: a "关于…的通报" title, the whole list, its deadline."""
+    entities = (FAMOUS + FILLER)[:count]
+    base: dict[str, object] = {
+        "notice_id": "cac-own",
+        "title": f"关于抖音等{count}款App违法违规收集使用个人信息情况的通报",
+        "declared_count": count,
+        "deadline": OWN_DEADLINE,
+        "source_url": "https://www.cac.gov.cn/notice.htm",
+    }
+    base.update(fields)
+    return event(*entities, **base)
+
+
+def english_story(*names: str, **fields: object) -> NoticeEvent:
+    """A news agency's story a day later, in English, naming a few apps."""
+    base: dict[str, object] = {
+        "notice_id": "cac-press",
+        "title": "China's internet regulator says 40 apps broke data rules",
+        "language": "en",
+        "published_on": date(2021, 5, 11),
+        "declared_count": 40,
+        "deadline": PRESS_DEADLINE,
+        "list_incomplete": True,
+        "list_incomplete_reason": "the notice names 40 apps, its text lists a few",
+        "source_url": "https://news.example.com/tech/apps",
+    }
+    base.update(fields)
+    return event(*(Entity(name=n) for n in names), **base)
+
+
+def chinese_story(*names: str, **fields: object) -> NoticeEvent:
+    base: dict[str, object] = {
+        "notice_id": "cac-zh-press",
+        "title": "网信办通报" + "、".join(names) + "等40款App违规收集个人信息",
+        "published_on": date(2021, 5, 11),
+        "declared_count": 40,
+        "list_incomplete": True,
+        "source_url": "https://www.paper.example.cn/a/1",
+    }
+    base.update(fields)
+    return event(*(Entity(name=n) for n in names), **base)
+
+
+def test_press_is_told_from_the_regulators_own_text() -> None:
+    assert is_press(english_story("Douyin"))
+    assert is_press(chinese_story("抖音", "快手"))
+    assert not is_press(official())
+    assert not is_press(chinese_story("抖音", batch="2021年第3批"))
+    assert not is_press(chinese_story("抖音", source_url="https://www.miit.gov.cn/x/1.html"))
+
+
+def test_an_english_story_naming_a_few_apps_is_the_regulators_notice() -> None:
+    story = english_story("Douyin", "LinkedIn", "Tencent Video")
+    assert press_fit(official(), story) == 3  # pinyin for Douyin, the shared table for the rest
+    assert same_notice(official(), story) and same_notice(story, official())
+    # whichever came first
+    assert same_notice(official(published_on=date(2021, 5, 9)), story)
+
+
+def test_a_press_story_is_not_a_different_notice_of_the_same_week() -> None:
+    story = english_story("Douyin", declared_count=84, title="Regulator names 84 apps")
+    assert not same_notice(official(33), story)  # 33 apps, not 84
+    assert same_notice(official(84, declared_count=84), story)
+    assert not same_notice(official(), english_story("Douyin", published_on=date(2021, 5, 15)))
+    assert not same_notice(official(), english_story("Douyin", published_on=date(2021, 5, 8)))
+    miit = Regulator(code="MIIT", name="工业和信息化部")
+    batch_8 = official(regulator=miit, batch="2021年第8批")
+    assert not same_notice(
+        batch_8, chinese_story("抖音", "快手", regulator=miit, batch="2021年第9批")
+    )
+    assert same_notice(batch_8, chinese_story("抖音", "快手", regulator=miit, batch="2021年第8批"))
+    assert not same_notice(official(), english_story("Douyin", regulator=miit))
+
+
+def test_apps_missing_from_a_whole_list_tell_another_notice() -> None:
+    assert same_notice(official(), chinese_story("抖音", "快手", "领英"))
+    assert not same_notice(official(), chinese_story("云端相册", "星光日历", "抖音"))
+    # without a count, two apps in common and half of its own
+    assert same_notice(official(), chinese_story("抖音", "快手", "星光日历", declared_count=None))
+    assert not same_notice(official(), chinese_story("抖音", "星光日历", declared_count=None))
+    assert not same_notice(official(), english_story("Douyin", declared_count=None))
+
+
+def test_regulator_first_then_the_press_story_adds_nothing() -> None:
+    own = official()
+    merged = merge(own, english_story("Douyin", "LinkedIn", "Keep"))
+    assert merged == own
+
+
+def test_the_press_adds_apps_an_image_only_notice_could_not_give() -> None:
+    image_only = official(
+        entities=[FAMOUS[0]], list_incomplete=True, list_incomplete_reason="the list is an image"
+    )
+    merged = merge(image_only, english_story("Douyin", "Meiyou"))
+    assert [e.name for e in merged.entities] == ["抖音", "Meiyou"]
+    assert merged.deadline == OWN_DEADLINE and merged.title == image_only.title
+
+
+def test_the_regulators_text_upgrades_a_press_only_notice_in_place() -> None:
+    story = english_story("Douyin", "LinkedIn")
+    merged = merge(story, official())
+    assert merged.notice_id == "cac-press"
+    assert merged.title == official().title and merged.deadline == OWN_DEADLINE
+    assert merged.published_on == date(2021, 5, 10) and merged.language == "zh"
+    assert [e.name for e in merged.entities] == [e.name for e in official().entities]
+    assert merged.list_incomplete is False and merged.source_url == official().source_url
+
+
+def test_two_press_stories_with_one_count_are_one_notice() -> None:
+    first = english_story("Douyin")
+    second = chinese_story("快手", "百度", published_on=date(2021, 5, 12))
+    assert same_notice(first, second)
+    merged = merge(first, second)
+    assert [e.name for e in merged.entities] == ["Douyin", "快手", "百度"]
+    assert not same_notice(first, chinese_story("快手", declared_count=41))
+
+
+def test_copies_that_together_read_the_declared_count_complete_the_list() -> None:
+    half = {"declared_count": 4, "list_incomplete": True, "list_incomplete_reason": "image"}
+    merged = merge(event(*APPS[:2], **half), event(*APPS[2:], **half))
+    assert merged.list_incomplete is False and merged.list_incomplete_reason is None
+    short = merge(
+        event(*APPS[:1], **half), event(*APPS[1:3], **half | {"list_incomplete_reason": "3"})
+    )
+    assert short.list_incomplete and short.list_incomplete_reason == "3"

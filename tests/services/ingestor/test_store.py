@@ -5,6 +5,7 @@ import json
 from datetime import date
 
 from services.ingestor.intake import ingest_event
+from services.ingestor.models import NoticeRow
 from services.ingestor.store import (
     Seen,
     get_notice,
@@ -14,7 +15,7 @@ from services.ingestor.store import (
     save_notice,
 )
 from shared.db import Database
-from shared.events import Entity, NoticeEvent, NoticeRef, Regulator
+from shared.events import Deadline, Entity, NoticeEvent, NoticeRef, Regulator
 
 
 def notice(*entities: Entity, **fields: object) -> NoticeEvent:
@@ -253,3 +254,78 @@ async def test_removal_citing_a_date_with_no_stored_notice_stays_unlinked(db: Da
         await save_notice(session, JANUARY)
         saved = await save_notice(session, removal(published_on=date(2020, 12, 1)))
     assert saved.notice.follows_up is not None and saved.notice.follows_up.notice_id is None
+
+
+# --- press stories ---------------------------------------------------------------------------
+
+WORKING_DAYS = Deadline(
+    due_on=date(2021, 5, 31), rule="working_days", amount=15, source_text="15个工作日内"
+)
+CALENDAR_DAYS = Deadline(
+    due_on=date(2021, 5, 26), rule="calendar_days", amount=15, source_text="given 15 days"
+)
+OTHERS = [Entity(name=f"样例应用{n}", developer=f"样例{n}有限公司") for n in range(82)]
+
+
+def regulators_notice(count: int = 84, **fields: object) -> NoticeEvent:
+    base: dict[str, object] = {
+        "notice_id": f"cac-20210510-own{count}",
+        "title": f"关于抖音等{count}款App违法违规收集使用个人信息情况的通报",
+        "declared_count": count,
+        "deadline": WORKING_DAYS,
+    }
+    base.update(fields)
+    return notice(DOUYIN, KUAISHOU, *OTHERS[: count - 2], **base)
+
+
+def news_story(**fields: object) -> NoticeEvent:
+    base: dict[str, object] = {
+        "notice_id": "cac-20210511-press",
+        "title": "Chinese regulator names 84 apps over personal data",
+        "language": "en",
+        "published_on": date(2021, 5, 11),
+        "declared_count": 84,
+        "deadline": CALENDAR_DAYS,
+        "list_incomplete": True,
+        "source_url": "https://news.example.com/84-apps",
+    }
+    base.update(fields)
+    return notice(Entity(name="Douyin"), Entity(name="Kuaishou"), **base)
+
+
+async def test_a_press_story_after_the_regulators_notice_changes_nothing(db: Database) -> None:
+    async with db.session() as session:
+        own = await save_notice(session, regulators_notice())
+    async with db.session() as session:
+        press = await save_notice(session, news_story())
+        pending = await pending_outbox(session)
+        sources = await notice_sources(session, own.notice.notice_id)
+    assert press.outcome == "unchanged" and press.notice == own.notice
+    assert [row.key for row in pending] == [own.notice.notice_id]
+    assert [s.source for s in sources][-1] == "https://news.example.com/84-apps"
+
+
+async def test_the_regulators_notice_upgrades_a_press_only_notice(db: Database) -> None:
+    async with db.session() as session:
+        press = await save_notice(session, news_story())
+    async with db.session() as session:
+        own = await save_notice(session, regulators_notice())
+        pending = await pending_outbox(session)
+        row = await session.get(NoticeRow, press.notice.notice_id)
+    assert own.outcome == "updated" and own.notice.notice_id == "cac-20210511-press"
+    assert own.notice.deadline == WORKING_DAYS and own.notice.language == "zh"
+    assert len(own.notice.entities) == 84 and own.notice.entities[0].name == "抖音"
+    assert row is not None and row.published_on == date(2021, 5, 10)
+    assert [json.loads(r.payload)["deadline"]["due_on"] for r in pending] == [
+        "2021-05-26",
+        "2021-05-31",
+    ]
+
+
+async def test_a_press_story_joins_the_notice_its_count_names(db: Database) -> None:
+    async with db.session() as session:
+        await save_notice(session, regulators_notice(33))
+        await save_notice(session, regulators_notice(84, published_on=date(2021, 5, 11)))
+    async with db.session() as session:
+        press = await save_notice(session, news_story())
+    assert press.notice.notice_id == "cac-20210510-own84"
