@@ -54,14 +54,16 @@ _EN_WORKING = re.compile(
 _EN_WORKING_LOOSE = re.compile(
     rf"\b(?P<n>{EN_NUMBER_PATTERN})\s+(?:working|business)\s+days?\b(?!\s+(?:ago|earlier))", re.I
 )
+# "gave them a week", "giving the companies one week": who is given may stand in between.
+_EN_GIVEN = r"(?:have|has|had|given|got|gave|give|gives|giving|granted|grants)(?:\s+[\w'’-]+){0,3}?"
 _EN_WEEK = re.compile(
-    rf"\b(?:(?:within|in)\s+(?:a|one|the\s+(?:set|given|next))|(?:have|has|had|given|got)"
+    rf"\b(?:(?:within|in)\s+(?:a|one|the\s+(?:set|given|next))|{_EN_GIVEN}"
     rf"\s+(?:only\s+|just\s+)?(?:a|one))\s+week\b"
     rf"|\b(?:within|in)\s+(?P<n>{EN_NUMBER_PATTERN})\s+weeks\b",
     re.I,
 )
 _EN_DAYS = re.compile(
-    rf"\b(?:within|in|have|has|given)\s+(?:the\s+next\s+)?(?P<n>{EN_NUMBER_PATTERN})"
+    rf"\b(?:within|in|{_EN_GIVEN})\s+(?:the\s+next\s+)?(?P<n>{EN_NUMBER_PATTERN})"
     r"\s+(?:calendar\s+)?days\b(?!\s+(?:ago|earlier))",
     re.I,
 )

@@ -21,7 +21,9 @@ from .merge import entity_kind, is_company, merge_entities
 _ABBREVIATION = re.compile(r"\b(?:Ltd|Inc|Co|Corp|Mr|Ms|Dr|St|No|U\.S|vs)$")
 _LIST_START = re.compile(
     r"\b(?i:includ(?:ing|ed|es|e)|such as|among them(?: were| are)?|among which(?: were| are)?"
-    r"|list(?:ed)?(?: apps)? like)\s+"
+    r"|list(?:ed)?(?: apps)? like"
+    r"|(?:others|also)\s+(?:named|listed|included|cited|flagged)(?:\s+(?:were|are|include[sd]?))?"
+    r"|also\s+on\s+the\s+list\s+(?:were|are))\s+"
     # "The list also names ByteDance's Toutiao", "named Tencent's WeChat": a name right after
     r"|\b(?:names|named|cites|cited|lists|listed|flags|flagged|singles out|singled out)\s+"
     r"(?=[A-Z][\w.&'’-]*(?:\s|,|$))(?!(?:The|A|An|It|Its|Their|This|These|Those)\b)"
@@ -60,7 +62,16 @@ def _items(fragment: str) -> list[str]:
 
 # "ride-hailing service Caocao Chuxing", "recipe app Xiachufang": a lower-case description
 # before the name.
-_DESCRIPTION = re.compile(r"^(?:[a-z][a-z0-9-]*\s+){1,5}(?=[A-Z0-9])")
+_DESCRIPTION = re.compile(r"^(?:[a-z][a-z0-9'’-]*\s+){1,5}(?=[A-Z0-9])")
+# "Baidu Inc.'s flagship search app": the company's own app, named after the company.
+_OWN_APP = re.compile(
+    r"^(?:(?:flagship|namesake|eponymous|main|core|popular|own|mobile|main)\s+)+"
+    r"(?:[a-z][a-z-]*\s+){0,3}(?:app|application|platform|service)$"
+)
+_LEGAL_FORM = re.compile(
+    r"(?:,?\s+(?:Inc\.?|Ltd\.?|Co\.?,?\s*Ltd\.?|Co\.?|Corp(?:oration)?\.?|Holdings?|Group|"
+    r"Limited|Technology|Technologies))+$"
+)
 
 
 # Lower-case words that may sit inside a name ("Bank of China", "Ele.me", "iQiyi" are fine).
@@ -98,6 +109,9 @@ def _entity(item: str, *, strict: bool = False) -> Entity | None:
         if tail is None or (strict and tail.start() > 0):
             return None
         developer, item = tail.group(0).strip(), possessive["name"]
+        if _OWN_APP.match(item):
+            brand = _LEGAL_FORM.sub("", developer).strip()
+            return Entity(kind="app", name=brand, developer=developer) if brand else None
         item = _DESCRIPTION.sub("", item)
     item = re.sub(r"\s+(?:apps?|application|platform)$", "", item, flags=re.I).strip()
     cut = _cut_at_prose(item)
@@ -117,7 +131,7 @@ def _entity(item: str, *, strict: bool = False) -> Entity | None:
 
 # "Douyin, Kuaishou and LinkedIn were among the 105 apps": names that open a sentence.
 _AMONG = re.compile(
-    r"(?:^|(?<=[.!?:;]\s))(?P<names>[A-Z0-9][^.!?:;]{1,200}?)\s+(?:were|are|was|is)\s+"
+    r"(?:^|(?<=[.!?:;]\s))(?P<names>[A-Z0-9](?:[^.!?:;]|(?<=Inc)\.|(?<=Ltd)\.|(?<=Co)\.|(?<=Corp)\.){1,200}?)\s+(?:were|are|was|is)\s+"
     r"(?:also\s+)?(?:among|on (?:the|a|its) (?:\w+\s+)?list|named|listed|cited|singled out)\b"
 )
 

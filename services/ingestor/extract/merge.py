@@ -79,3 +79,16 @@ def merge_entities(entities: list[Entity]) -> list[Entity]:
         by_key[key] = copy
         merged.append(copy)
     return merged
+
+
+def add_unlisted(listed: list[Entity], named: list[Entity]) -> list[Entity]:
+    """``listed`` followed by the entities of ``named`` whose name none of them has (a name in
+    the prose repeats a row of the table: the row, with its developer, is the entity)."""
+    names = {_key(entity.name) for entity in listed}
+    result = list(listed)
+    for entity in named:
+        key = _key(entity.name)
+        if key not in names:
+            names.add(key)
+            result.append(entity)
+    return result

@@ -13,10 +13,11 @@ from shared.events import Entity, NoticeEvent
 from .dates import find_published_on, find_signature_date
 from .deadline import extract_deadline
 from .entities_en import extract_entities_en
+from .entities_prose import extract_entities_prose
 from .entities_text import extract_entities_text
 from .followup import declared_count, find_follows_up
 from .kind import notice_kind
-from .merge import merge_entities
+from .merge import add_unlisted, merge_entities
 from .names import normalize_entity, title_names
 from .reading import ReadNotice, read_notice
 from .regulators import CENTRAL, PROVINCES, detect_regulator
@@ -176,15 +177,24 @@ def _restore(entity: Entity, script: Script) -> Entity:
 def _completeness(
     entities: list[Entity], *, listed: bool, declared: int | None, read: ReadNotice, text: str
 ) -> str | None:
-    """Why the entity list is incomplete, or None when it is as long as the notice says."""
+    """Why the entity list is incomplete, in words a subscriber reads ("names 105 apps; 28 read
+    from the text; the rest are in an image that could not be read"), or None when it is as
+    long as the notice says."""
+    if read.has_images:
+        rest = "the rest are in an image that could not be read"
+    elif _ATTACHMENT.search(text):
+        rest = "the rest are in an attachment that was not given"
+    else:
+        rest = "the notice does not name the rest"
+    read_from = f"{len(entities)} read from the text"
+    if declared is not None and declared > len(entities):
+        return f"names {declared} apps; {read_from}; {rest}"
     if not listed:
         if read.has_images:
             return "the list is an image; only the apps named in the text are given"
         if _ATTACHMENT.search(text):
             return "the list is in an attachment that was not given"
         return "the notice lists no apps; only the apps named in its title are given"
-    if declared is not None and declared > len(entities):
-        return f"the notice names {declared} apps, its text lists {len(entities)}"
     if _INCOMPLETE_HINT.search(text):
         return "the notice lists only part of the apps"
     return None
@@ -222,11 +232,7 @@ def parse_notice(
     if kind == "removal":
         deadline = None
 
-    entities = read.table_entities
-    if not entities and language == "en":
-        entities = extract_entities_en(simple)
-    if not entities:
-        entities = extract_entities_text(simple)
+    entities = _named_entities(read, simple, simple_title, english=language == "en")
     listed = bool(entities)
     if not entities:
         entities = title_names(simple_title) or title_names(_lead_sentence(simple))
@@ -255,6 +261,28 @@ def parse_notice(
         list_incomplete_reason=reason,
         declared_count=declared,
     )
+
+
+def _named_entities(read: ReadNotice, text: str, title: str, *, english: bool) -> list[Entity]:
+    """Every entity the notice names: its tables (or, without one, its list lines), then the
+    apps its prose and headline name that those did not list. English news is read by its
+    own rules."""
+    listed = list(read.table_entities)
+    if english:
+        return listed or extract_entities_en(text)
+    if not listed:
+        listed = extract_entities_text(text)
+    declared = declared_count(title, text, english=False)
+    if listed and (declared is None or len(listed) >= declared):
+        entities = listed  # the list is complete: what the prose and headline name is in it
+    else:
+        entities = add_unlisted(
+            listed, extract_entities_prose(text) + extract_entities_prose(title)
+        )
+    for entity in entities:
+        if entity.source is None:
+            entity.source = "text"
+    return entities
 
 
 def _lead_sentence(text: str) -> str:

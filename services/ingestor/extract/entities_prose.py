@@ -1,0 +1,379 @@
+"""Apps named in running Chinese prose and headlines, not in a list or a table.
+
+Shapes read (full-width or ASCII punctuation alike, any order, any spacing):
+
+- an enumeration that ends in a count or "App": "…应用包括云朵阅读、快看天气和晴空相机等43款App",
+  the last name before 等N款 included; headlines do the same ("XX、YY等N款App被通报",
+  "通报晴空相机等33款App");
+- an enumeration after a cue word in a clause about apps: "存在问题的App分别是：A，B和C。",
+  "涉及的应用包括A、B以及C", "名单如下：" with the names on the next line;
+- quoted names: “A”“B”等16款App, 《A》《B》, 「A」, also alone when the text around them says
+  they are apps ("名为“A”的App", "“A”App");
+- a subject list: "其中微信、QQ音乐、腾讯视频均在列", "A、B被点名".
+
+Items are separated by 、，,；; and by 和 / 及 / 以及 / 与 between two names. An enumeration is
+read backwards from its end and stops at the first piece that does not read as an app name; a
+clause before it ("经查，") is not crossed when the names are separated by 、.
+
+Never apps: categories (输入法, 地图导航, 短视频类 - a category is only ever the whole item,
+"墨鱼输入法" is an app), app stores, laws and standards (《网络安全法》), problem labels and
+discourse words ("经查", "其中").
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from importlib.resources import files
+
+from shared.events import Entity
+
+from .merge import entity_kind, is_company
+from .textutil import fold_width
+
+_QUOTES = {"“": "”", "「": "」", "『": "』", "《": "》", '"': '"', "‘": "’"}
+_BRACKETS = {"（": "）", "(": ")", "【": "】", "[": "]"}
+_OPENERS = {**_QUOTES, **_BRACKETS}
+_SEPARATORS = "、，,；;"
+
+_APP_WORD = r"(?:App|APP|app|应用程序|移动应用|应用|软件|客户端|小程序|SDK|sdk|产品)"
+# The end of an enumeration: "等43款App", "等3个应用", "等App", "等常用App", "均在列", "被点名".
+_COUNT = r"(?:\d{1,4}|[一二三四五六七八九十百两]{1,6})"
+_END = re.compile(
+    rf"等\s*(?:{_COUNT}\s*(?:款|个|家)\s*(?:{_APP_WORD}(?!商店|市场|分发|商城))?"
+    rf"|(?:常用|主流|热门|多款)?\s*{_APP_WORD}(?!商店|市场|分发|商城))"
+    r"|(?:[均也亦都]\s*)?(?:在列|上榜|榜上有名|名列其中|被点名|被通报|被约谈|被下架|遭通报|遭点名)"
+)
+_COMPANY_END = re.compile(rf"等\s*{_COUNT}\s*家")
+# Cue words after which names follow, in a clause about apps.
+_CUE = re.compile(
+    r"(?:包括|包含|分别是|分别为|分别有|涉及到?|具体为|依次为|主要有|名单(?:如下|为|是)|如下)"
+    r"(?!的)\s*(?:[:：]\s*)?"
+)
+_APP_CONTEXT = re.compile(rf"{_APP_WORD}|名单|清单")
+# Where a lead-in ends in the first piece: "检测发现存在问题的应用包括|云朵阅读".
+_LEAD = re.compile(
+    r"(?:包括|包含|分别是|分别为|分别有|涉及到?|具体为|依次为|主要有|如下|名单|通报了?|点名|曝光|"
+    r"约谈|下架|发现|关于|其中|显示|指出|称|对|[:：]|\s)\s*"
+)
+# "以及A", "和“A”": a connector before the last names (a bare 和 may start a name: 和风天气).
+_CONNECTOR = re.compile(r"^(?:(?:以及|还有|还包括|另有)\s*|[和及与](?=\s|[“「『《\"]))\s*")
+_INNER_AND = re.compile(r"\s*(?:以及|及|和|与)\s*")
+_TRAILING_WORD = re.compile(r"\s*(?:App|APP|app|应用程序|移动应用|应用|软件|客户端|等)$")
+
+# Generic kinds of app that notices group apps by ("对输入法、地图导航等App进行检测").
+_CATEGORIES = frozenset(
+    line.strip()
+    for line in (files(__package__) / "data" / "categories.txt").read_text("utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
+)
+_CATEGORY_SUFFIX = re.compile(r"(?:类|类型|领域|行业|方面|板块|等)$")
+_STORE = re.compile(
+    r"(?:应用市场|应用商店|软件商店|应用商城|应用中心|游戏中心|手机助手|应用宝|豌豆荚|App\s*Store|"
+    r"Google\s*Play|官网|商店|市场)$",
+    re.I,
+)
+_LAW = re.compile(
+    r"(?:(?<!输入)法|条例|规定|办法|方法|通知|意见|标准|指南|规范|决定|方案|要求|通报|公告|细则|规则|目录|"
+    r"报|日报|晚报|杂志|周刊|白皮书|报告|协议|政策|声明)$"
+)
+_NOT_NAME = re.compile(
+    r"个人信息|权限|违规|违法|整改|通报|要求|用户|问题|情况|工作|管理|责任|保护|检测|开展|进行|组织|"
+    r"相关|依法|监督|规定|部门|以下|如下|上述|名单|发现|存在|加强|落实|截至|联系|电话|附件|地址|邮箱|"
+    r"举报|收集|索取|注销|弹窗|自启动|定向推送|误导|欺骗|骚扰|隐私|运营者|开发者|运营商|功能|选项|"
+    r"服务|平台方|监管|部署|专项|行动|治理|网信|信息化|通信管理局|市场监管|处置|约谈|下架|款|批次"
+)
+_BAD_START = re.compile(
+    r"^(?:关于|根据|按照|依据|为|经|对|由|截至|截止|近期|近日|目前|其中|包括|注|附|据|该|这|此|上述|相关|"
+    r"部分|多款|一些|其他|其它|各|本|我|以上|以下|有关|同时|此外|另外|然而|但|而|并|且|又|也|均|都|"
+    r"已|将|还|再|从|在|向|于|以|记者|今年|去年|日前|随后|今天|昨天|\d+月|\d+日)"
+)
+_APP_WORD_ONLY = re.compile(rf"^{_APP_WORD}$")
+# What may follow a quoted name that is an app: "“A”App", "《A》《B》存在…问题", "「A」则超范围…".
+_VOUCHED_AFTER = re.compile(
+    rf"\s*(?:{_APP_WORD}|等|均|都|也|还|则|被|在列|上榜|存在|涉及|未经|未向|未按|违规|违法|超范围|强制)"
+)
+_DATE_LIKE = re.compile(r"^[\d\s.\-/年月日号]+$")
+
+
+@dataclass(frozen=True)
+class _Piece:
+    text: str
+    start: int  # offset in the sentence
+    separator: str  # the separator before it ("" for the first piece)
+
+
+def _pieces(segment: str) -> list[_Piece]:
+    """Split on separators outside brackets and quotes, remembering each piece's separator."""
+    pieces: list[_Piece] = []
+    stack: list[str] = []
+    begin = 0
+    separator = ""
+    for index, ch in enumerate(segment):
+        if stack and ch == stack[-1]:
+            stack.pop()
+            continue
+        if ch in _OPENERS and not (ch == '"' and stack and stack[-1] == '"'):
+            stack.append(_OPENERS[ch])
+            continue
+        if ch in _SEPARATORS and not stack:
+            pieces.append(_Piece(segment[begin:index], begin, separator))
+            begin, separator = index + 1, ch
+    if stack:  # unbalanced: fall back to plain separators
+        return [
+            _Piece(part, 0, "、") for part in re.split(f"[{_SEPARATORS}]", segment) if part.strip()
+        ]
+    pieces.append(_Piece(segment[begin:], begin, separator))
+    return [p for p in pieces if p.text.strip()]
+
+
+_QUOTED = re.compile(
+    r"“([^“”]{1,40})”|「([^「」]{1,40})」|『([^『』]{1,40})』|《([^《》]{1,40})》|\"([^\"]{1,40})\""
+)
+_QUOTE_RUN = re.compile(
+    r"(?:(?:“[^“”]{1,40}”|「[^「」]{1,40}」|『[^『』]{1,40}』|《[^《》]{1,40}》|\"[^\"]{1,40}\")"
+    r"\s*(?:和|及|与|以及)?\s*)+$"
+)
+
+
+def _quoted_names(text: str) -> list[str]:
+    return [next(g for g in m.groups() if g is not None) for m in _QUOTED.finditer(text)]
+
+
+def _is_category(name: str) -> bool:
+    core = re.sub(r"(?:类型|类|领域|行业|方面|板块)$", "", name)
+    core = _TRAILING_WORD.sub("", core) or core
+    return name in _CATEGORIES or core in _CATEGORIES or _CATEGORY_SUFFIX.search(name) is not None
+
+
+def clean_name(raw: str) -> str:
+    """An item as a name: without quotes, a trailing "App"/"应用" and stray spaces."""
+    name = raw.strip().strip(" \u3000")
+    quoted = _quoted_names(name)
+    if len(quoted) == 1 and _QUOTED.fullmatch(name.strip()):
+        name = quoted[0]
+    name = name.strip().strip("“”\"'‘’「」『』《》 ")
+    trimmed = _TRAILING_WORD.sub("", name).strip()
+    if len(trimmed) >= 2 and not _is_category(trimmed):
+        name = trimmed
+    return name
+
+
+def name_like(name: str, *, quoted: bool = False) -> bool:
+    """Does ``name`` read as the name of one app (not a category, store, law or a phrase)?"""
+    folded = fold_width(name).strip()
+    cjk = sum(1 for ch in folded if "\u4e00" <= ch <= "\u9fff")
+    limit = 25 if quoted else 16
+    if not 2 <= len(folded) <= (limit if cjk else 40):
+        return False
+    if cjk == 0 and not re.search(r"[A-Za-z]{2}|\d[A-Za-z]|[A-Za-z]\d", folded):
+        return False
+    if re.search(r"[。！？!?；;：:，,、“”「」《》]", folded):
+        return False
+    if _DATE_LIKE.match(folded) or _is_category(folded) or _APP_WORD_ONLY.match(folded):
+        return False
+    if _STORE.search(folded) or (quoted and _LAW.search(folded) and cjk):
+        return False
+    if _NOT_NAME.search(folded) or _BAD_START.match(folded):
+        return False
+    return True
+
+
+def _split_and(text: str) -> list[str]:
+    """ "晴空相机和星河视频" -> two names; "和风天气" (和 at the start) stays one."""
+    parts = [p for p in _INNER_AND.split(text) if p]
+    if len(parts) > 1 and text.strip()[:1] not in "和及与" and all(len(p) >= 2 for p in parts):
+        return parts
+    return [text]
+
+
+def _items_of(piece: str) -> tuple[list[str], bool]:
+    """Names in one piece of an enumeration (read from its end), and whether the walk may go
+    on to the piece before it.
+
+    A piece with a lead-in ("检测发现存在问题的应用包括云朵阅读") gives the name after the lead-in
+    and ends the walk; a piece ending in quoted names gives those names.
+    """
+    text = _CONNECTOR.sub("", piece.strip())
+    run = _QUOTE_RUN.search(text)
+    if run is not None:
+        quoted = [clean_name(n) for n in _quoted_names(run.group(0))]
+        return [n for n in quoted if name_like(n, quoted=True)], not text[: run.start()].strip()
+    candidates = _split_and(text)
+    names: list[str] = []
+    for candidate in reversed(candidates):
+        name = clean_name(candidate)
+        if name_like(name):
+            names.insert(0, name)
+            continue
+        cut = _cut_lead(candidate)
+        if cut is not None:
+            names.insert(0, cut)
+        return names, False
+    return names, True
+
+
+def _cut_lead(text: str) -> str | None:
+    """ "存在问题的应用包括云朵阅读" -> "云朵阅读": what follows the last lead-in word."""
+    last = None
+    for m in _LEAD.finditer(text):
+        if m.end() < len(text):
+            last = m
+    if last is None:
+        return None
+    name = clean_name(text[last.end() :])
+    return name if name_like(name) else None
+
+
+def _walk_back(segment: str) -> list[str]:
+    """The enumeration at the end of ``segment``, in reading order."""
+    pieces = _pieces(segment)
+    found: list[list[str]] = []
+    uses_dun = False  # the names seen so far are separated by 、
+    for piece in reversed(pieces):
+        names, go_on = _items_of(piece.text)
+        if names:
+            found.append(names)
+        if not names or not go_on:
+            break
+        if piece.separator in "，,；;" and uses_dun and not _CONNECTOR.match(piece.text.strip()):
+            break  # "经查，A、B等": the clause before the names is not one of them
+        if piece.separator == "、":
+            uses_dun = True
+    return [name for group in reversed(found) for name in group]
+
+
+def _walk_forward(segment: str) -> list[str]:
+    """The enumeration at the start of ``segment`` (what follows a cue word), in reading
+    order; it ends at the first piece that is not a name ("A、B，上述应用…") or at the
+    enumeration's own end ("A、B等4款": those are read backwards from 等)."""
+    names: list[str] = []
+    for piece in _pieces(segment):
+        text = _CONNECTOR.sub("", piece.text.strip())
+        end = _END.search(fold_width(text))
+        if end is not None:
+            text = text[: end.start()]
+        if _QUOTE_RUN.fullmatch(text):
+            names.extend(
+                n for n in (clean_name(q) for q in _quoted_names(text)) if name_like(n, quoted=True)
+            )
+        else:
+            parts = [clean_name(p) for p in _split_and(text)]
+            good = list(itertools.takewhile(name_like, parts))
+            names.extend(good)
+            if len(good) < len(parts):
+                break
+        if end is not None:
+            break
+    return names
+
+
+@dataclass
+class _Found:
+    position: int
+    name: str
+    company: bool = False
+
+
+def _entity(name: str, *, company: bool = False) -> Entity:
+    kind = "company" if company and is_company(name) else entity_kind(name)
+    return Entity(kind=kind, name=name, source="text")
+
+
+def _sentences(text: str) -> list[tuple[int, str]]:
+    sentences: list[tuple[int, str]] = []
+    start = 0
+    for m in re.finditer(r"[。！？!?\n]", text):
+        sentences.append((start, text[start : m.start()]))
+        start = m.end()
+    sentences.append((start, text[start:]))
+    return [(offset, s) for offset, s in sentences if s.strip()]
+
+
+def _quoted_alone(sentence: str) -> list[tuple[int, str]]:
+    """Quoted names vouched for by the words right around them: “A”App, 名为“A”的应用,
+    “A”“B”在一句讲App的话里."""
+    found: list[tuple[int, str]] = []
+    app_sentence = _APP_CONTEXT.search(sentence) is not None
+    for run in re.finditer(
+        r"(?:(?:“[^“”]{1,40}”|「[^「」]{1,40}」|『[^『』]{1,40}』|《[^《》]{1,40}》)\s*[、，,和及与]?\s*)+",
+        sentence,
+    ):
+        names = [n for n in _quoted_names(run.group(0)) if name_like(clean_name(n), quoted=True)]
+        if not names:
+            continue
+        after = sentence[run.end() : run.end() + 6]
+        before = sentence[max(0, run.start() - 6) : run.start()]
+        vouched = (
+            _VOUCHED_AFTER.match(after) is not None
+            or re.search(rf"(?:{_APP_WORD}|名为|叫做|分别是|分别为|包括)\s*[:：]?\s*$", before)
+            is not None
+            or (len(names) >= 2 and app_sentence)
+        )
+        if vouched:
+            found.extend((run.start(), clean_name(n)) for n in names)
+    return found
+
+
+def extract_entities_prose(text: str) -> list[Entity]:
+    """Apps named in the prose of ``text`` (simplified script), in the order the text names
+    them, each once."""
+    found: list[_Found] = []
+    lines = text.split("\n")
+    offset = 0
+    line_starts: list[int] = []
+    for line in lines:
+        line_starts.append(offset)
+        offset += len(line) + 1
+    for base, sentence in _sentences(text):
+        folded = fold_width(sentence)
+        covered_until = 0
+        for end in _END.finditer(folded):
+            segment = sentence[covered_until : end.start()]
+            company = _COMPANY_END.match(folded, end.start()) is not None
+            for name in _walk_back(segment):
+                found.append(_Found(base + end.start(), name, company))
+            covered_until = end.end()
+        for cue in _CUE.finditer(folded):
+            context = folded[max(0, cue.start() - 30) : cue.start()]
+            if not (_APP_CONTEXT.search(context) or "名单" in cue.group(0)):
+                continue
+            rest = sentence[cue.end() :]
+            if not rest.strip():
+                continue
+            for name in _walk_forward(rest):
+                found.append(_Found(base + cue.end(), name))
+        for position, name in _quoted_alone(sentence):
+            found.append(_Found(base + position, name))
+    found.extend(_next_line_lists(lines, line_starts))
+    found.sort(key=lambda f: f.position)
+    entities: list[Entity] = []
+    seen: set[str] = set()
+    for item in found:
+        key = re.sub(r"\s+", "", fold_width(item.name)).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        entities.append(_entity(item.name, company=item.company))
+    return entities
+
+
+_LIST_INTRO = re.compile(
+    rf"(?:{_APP_WORD}|名单|清单)[^。]{{0,12}}(?:如下|分别是|分别为|包括|为|是)\s*[:：]\s*$"
+)
+
+
+def _next_line_lists(lines: list[str], starts: list[int]) -> list[_Found]:
+    """ "存在问题的APP名单如下：" with the names, separated by 、, on the next line."""
+    found: list[_Found] = []
+    for index, line in enumerate(lines[:-1]):
+        if not _LIST_INTRO.search(fold_width(line.strip())):
+            continue
+        following = next((i for i in range(index + 1, len(lines)) if lines[i].strip()), None)
+        if following is None:
+            continue
+        names = _walk_forward(lines[following].strip().rstrip("。"))
+        if len(names) >= 2:
+            found.extend(_Found(starts[following], name) for name in names)
+    return found

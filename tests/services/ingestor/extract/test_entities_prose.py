@@ -1,0 +1,124 @@
+"""Apps named in running prose and headlines: cue words, counts, quotes, subject lists, and
+the words that are never apps (categories, stores, laws, problem labels, lead-ins)."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.ingestor.extract.entities_prose import extract_entities_prose, name_like
+
+
+def names(text: str) -> list[str]:
+    return [entity.name for entity in extract_entities_prose(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # cue word, 、 and 和, the last one before 等N款 included
+        (
+            "检测发现存在问题的应用包括云朵阅读、快看天气、晴空相机和星河视频等43款App。",
+            ["云朵阅读", "快看天气", "晴空相机", "星河视频"],
+        ),
+        # the same with ASCII commas, spaces and 以及
+        (
+            "发现问题的应用包括 云朵阅读, 快看天气 以及 晴空相机 等 3 款 APP",
+            ["云朵阅读", "快看天气", "晴空相机"],
+        ),
+        # cue and colon, Chinese commas only, no count
+        (
+            "共发现4款APP存在侵害用户权益行为，分别是：星图天气，拾光记账，趣听FM和易行公交。",
+            ["星图天气", "拾光记账", "趣听FM", "易行公交"],
+        ),
+        # 分别为 with full-width colon and a trailing 等
+        ("涉及的应用分别为：青禾学堂、火星日历等。", ["青禾学堂", "火星日历"]),
+        # headline without a cue word
+        ("网信办通报云朵阅读、快看天气等43款App违法违规收集使用个人信息", ["云朵阅读", "快看天气"]),
+        ("通报晴空相机等33款App", ["晴空相机"]),
+        # quoted names, adjacent, then a count
+        ("“拾光记账”“趣听FM”“点点优选”等16款App被点名", ["拾光记账", "趣听FM", "点点优选"]),
+        # corner brackets and title marks, separated by 、
+        ("「掌上菜谱」、「青柠日记」等2款应用存在问题", ["掌上菜谱", "青柠日记"]),
+        (
+            "其中，《悦跑圈子》《青柠日记》存在未经用户同意收集使用个人信息问题",
+            ["悦跑圈子", "青柠日记"],
+        ),
+        # subject list before 在列
+        ("其中微信、QQ音乐、腾讯视频均在列。", ["微信", "QQ音乐", "腾讯视频"]),
+        # a name that starts with 和 is not split, the clause before the names is not one
+        (
+            "通报显示，和风天气、乐享健身与途牛旅游等43款APP存在问题",
+            ["和风天气", "乐享健身", "途牛旅游"],
+        ),
+        (
+            "经查，金陵外卖、秦淮夜读，以及“姑苏e行”、运河云盘等4款APP",
+            ["金陵外卖", "秦淮夜读", "姑苏e行", "运河云盘"],
+        ),
+        # an app whose name ends like a category is an app
+        (
+            "晴空相机、墨鱼输入法、路路通导航等33款App存在问题",
+            ["晴空相机", "墨鱼输入法", "路路通导航"],
+        ),
+        # SDK names keep their "SDK"
+        (
+            "发现《繁星推送SDK》《云图统计SDK》存在未经同意向境外提供个人信息的问题",
+            ["繁星推送SDK", "云图统计SDK"],
+        ),
+        # the names on the line after "名单如下："
+        (
+            "存在问题的APP名单如下：\n青禾学堂、极光扫描王、云上菜园；火星日历 及 西湖约车\n",
+            ["青禾学堂", "极光扫描王", "云上菜园", "火星日历", "西湖约车"],
+        ),
+    ],
+)
+def test_names_in_prose(text: str, expected: list[str]) -> None:
+    assert names(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # categories, before a count and before "App"
+        "关于输入法等33款App违法违规收集使用个人信息情况的通报",
+        "对地图导航、短视频、网络直播等常用App进行了检测",
+        "又对输入法、浏览器等App开展了专项检测",
+        "重点关注网上购物、金融借贷和学习教育等类型APP",
+        "对运动健身类、新闻资讯类等App进行检测",
+        # app stores
+        "对华为应用市场、小米应用商店、应用宝等应用商店上架的APP进行了抽测",
+        # laws and standards in title marks
+        "依据《网络安全法》《App违法违规收集使用个人信息行为认定方法》等规定",
+        # problem labels and features in quotes
+        "检测内容包括隐私政策、权限调用、个人信息收集等方面",
+        "这些App普遍存在“一键注销”功能形同虚设、未提供“拒绝”选项等情况",
+        "App存在违规收集个人信息、强制频繁过度索取权限等问题",
+        # lead-ins and counts alone
+        "国家网信办通报43款App违法违规收集使用个人信息",
+        "截至目前，尚有8款APP未完成整改",
+    ],
+)
+def test_not_apps(text: str) -> None:
+    assert names(text) == []
+
+
+def test_every_entity_is_from_the_text_and_once() -> None:
+    text = "网信办通报云朵阅读、快看天气等43款App\n存在问题的应用包括云朵阅读、快看天气和晴空相机等43款App。"
+    entities = extract_entities_prose(text)
+    assert [e.name for e in entities] == ["云朵阅读", "快看天气", "晴空相机"]
+    assert {e.source for e in entities} == {"text"}
+    assert {e.kind for e in entities} == {"app"}
+
+
+@pytest.mark.parametrize(
+    "name", ["云朵阅读", "QQ音乐", "趣听FM", "360 浏览器", "墨鱼输入法", "58同城"]
+)
+def test_name_like_accepts_names(name: str) -> None:
+    assert name_like(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["输入法", "短视频类", "小米应用商店", "经查", "上述应用", "App", "2021年5月", "个人信息"],
+)
+def test_name_like_refuses_what_is_not_a_name(name: str) -> None:
+    assert not name_like(name)
