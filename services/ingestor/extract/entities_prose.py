@@ -175,9 +175,7 @@ def name_like(name: str, *, quoted: bool = False) -> bool:
         return False
     if _STORE.search(folded) or (quoted and _LAW.search(folded) and cjk):
         return False
-    if _NOT_NAME.search(folded) or _BAD_START.match(folded):
-        return False
-    return True
+    return not (_NOT_NAME.search(folded) or _BAD_START.match(folded))
 
 
 def _split_and(text: str) -> list[str]:
