@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 NOTICE_SCHEMA: Final = "regwatch.notice/v1"
 MATCH_SCHEMA: Final = "regwatch.match/v1"
 DELIVERY_SCHEMA: Final = "regwatch.delivery/v1"
+DEADLINE_CHANGED: Final = "deadline-changed"
+"""MatchEvent reason: the notice's deadline changed; it carries the matches already alerted,
+for the notifier's reminders, and is never delivered as an alert."""
 
 NoticeKind = Literal["rectification", "removal", "other"]
 EntityKind = Literal["app", "sdk", "mini_program", "company"]
@@ -134,10 +137,30 @@ class NoticeSummary(_Model):
     batch: str | None = None
     deadline: Deadline | None = None
     source_url: str | None = None
+    list_incomplete: bool = Field(
+        default=False, description="the notice names more apps than regwatch could read"
+    )
+    list_incomplete_reason: str | None = None
+    declared_count: int | None = Field(
+        default=None, description="how many apps the notice says it names"
+    )
+    entities_read: int | None = Field(
+        default=None, description="how many apps, SDKs and companies regwatch read from it"
+    )
+    entities_read_from: dict[str, int] = Field(
+        default_factory=dict,
+        description="of those, how many from each source (text, table, attachment, image)",
+    )
 
     @classmethod
     def of(cls, notice: NoticeEvent) -> NoticeSummary:
-        return cls.model_validate(notice.model_dump(include=set(cls.model_fields)))
+        fields = set(cls.model_fields) - {"entities_read", "entities_read_from"}
+        summary = cls.model_validate(notice.model_dump(include=fields))
+        summary.entities_read = len(notice.entities)
+        for entity in notice.entities:
+            source = entity.source or "text"
+            summary.entities_read_from[source] = summary.entities_read_from.get(source, 0) + 1
+        return summary
 
 
 class WatchRef(_Model):
@@ -173,7 +196,9 @@ class MatchEvent(_Model):
             "which alert of this (subscriber, notice) this is: 'match' for the first, "
             "'match-2', 'match-3'... for later ones that carry only matches not alerted before "
             "(a watch added afterwards, a notice updated with more entities); the notifier's "
-            "ledger reason"
+            "ledger reason. 'deadline-changed': the notice's deadline changed (the regulator's "
+            "text replaced a press story's); it repeats the matches already alerted so that "
+            "reminders move, and is not an alert"
         ),
     )
 

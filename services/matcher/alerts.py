@@ -26,7 +26,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.matcher.matching import match_key
+from services.matcher.matching import (
+    brand_of,
+    match_key,
+    normalize,
+    normalize_pinyin,
+    pinyin_key,
+    strip_qualifiers,
+)
 from services.matcher.models import AlertRow, FeedbackRow
 from services.matcher.store import MATCHES_STREAM, queue_event
 from shared.db import Database
@@ -117,10 +124,45 @@ async def without_suppressed(
 # --- recording alerts -----------------------------------------------------------------------
 
 
+def app_identity(name: str) -> str:
+    """Which app an entity name denotes, however a notice or the press spells it: the
+    directory's app (``WeChat``, ``Weixin`` and 微信 are one), else the pinyin of a Chinese name
+    (抖音 and ``Douyin``), else the normalized name."""
+    brand = brand_of(name)
+    if brand is not None:
+        return "brand:" + brand.id
+    base = strip_qualifiers(name).base
+    return "name:" + (pinyin_key(base) or normalize_pinyin(base) or normalize(base))
+
+
 @dataclass
 class _Earlier:
+    """What was alerted before for one (subscriber, notice)."""
+
     count: int = 0
     keys: set[AlertedKey] = field(default_factory=set)
+    app_watches: set[str] = field(default_factory=set)
+    """App watches (normalized names) that alerted: an app watch names one app, so another
+    entity it matches in the same notice is that app under another name."""
+    apps: set[tuple[str, str, str]] = field(default_factory=set)
+    """(watch kind, watch name, :func:`app_identity`) of every match alerted."""
+
+    def add(self, match: Match) -> None:
+        self.keys.add(alerted_key(match))
+        watch = normalize(match.watch.name)
+        if match.watch.kind == "app":
+            self.app_watches.add(watch)
+        self.apps.add((match.watch.kind, watch, app_identity(match.entity.name)))
+
+    def knows(self, match: Match) -> bool:
+        """Already alerted: the same match, or the same watch on the same app spelled
+        differently (a press story's ``Douyin`` before the regulator's 抖音)."""
+        watch = normalize(match.watch.name)
+        return (
+            alerted_key(match) in self.keys
+            or (match.watch.kind == "app" and watch in self.app_watches)
+            or (match.watch.kind, watch, app_identity(match.entity.name)) in self.apps
+        )
 
 
 async def _earlier_alerts(
@@ -136,7 +178,8 @@ async def _earlier_alerts(
         entry = earlier.setdefault(subscriber_id, _Earlier())
         entry.count += 1
         event = MatchEvent.model_validate_json(payload)
-        entry.keys.update(alerted_key(m) for m in event.matches)
+        for match in event.matches:
+            entry.add(match)
     return earlier
 
 
@@ -156,10 +199,11 @@ async def _record_chunk(
     for subscriber_id in subscriber_ids:
         before = earlier.get(subscriber_id, _Earlier())
         fresh: list[Match] = []
+        now_keys: set[AlertedKey] = set()
         for match in by_subscriber[subscriber_id]:
             key = alerted_key(match)
-            if key not in before.keys:
-                before.keys.add(key)
+            if key not in now_keys and not before.knows(match):
+                now_keys.add(key)
                 fresh.append(match)
         if not fresh:
             continue

@@ -52,11 +52,13 @@ def _scope_filter(scope: RetroScope, today: date, days: int) -> ColumnElement[bo
     )
 
 
-async def save_consumed_notice(session: AsyncSession, notice: NoticeEvent) -> None:
-    """Insert or replace (an updated notice replaces the earlier copy)."""
+async def save_consumed_notice(session: AsyncSession, notice: NoticeEvent) -> NoticeEvent | None:
+    """Insert or replace (an updated notice replaces the earlier copy); returns the copy
+    stored before, None for a notice not seen before."""
     payload = json.dumps(notice.dump(), ensure_ascii=False)
     due_on = notice.deadline.due_on if notice.deadline is not None else None
     row = await session.get(StoredNoticeRow, notice.notice_id)
+    previous = None if row is None else NoticeEvent.model_validate_json(row.payload)
     now = utcnow()
     if row is None:
         session.add(
@@ -75,6 +77,7 @@ async def save_consumed_notice(session: AsyncSession, notice: NoticeEvent) -> No
         row.due_on = due_on
         row.updated_at = now
     await session.flush()
+    return previous
 
 
 async def stored_notice(session: AsyncSession, notice_id: str) -> NoticeEvent | None:

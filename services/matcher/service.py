@@ -21,7 +21,16 @@ class MatcherService:
         topics = settings.topics
         self.relay = OutboxRelay(db, broker, topics)
         self.watchlist = LiveWatchlist(db)
-        register(broker, db, topics, settings.group_id(self.name), self.watchlist, self.relay.kick)
+        register(
+            broker,
+            db,
+            topics,
+            settings.group_id(self.name),
+            self.watchlist,
+            self.relay.kick,
+            scope=settings.retro_match,
+            days=settings.retro_days,
+        )
         register_live_updates(broker, topics, self.watchlist)
         if settings.retro_match != "off":
             register_retro(

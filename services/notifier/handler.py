@@ -19,7 +19,7 @@ from services.notifier.watchlist import handle_watchlist
 from shared.accounts import Subscriber
 from shared.broker import ACK_POLICY
 from shared.db import Database
-from shared.events import MatchEvent, WatchlistEvent
+from shared.events import DEADLINE_CHANGED, MatchEvent, WatchlistEvent
 from shared.logging import get_logger, log_context
 from shared.settings import Settings
 from shared.topics import Topics
@@ -39,7 +39,9 @@ async def handle_match(
             log.warning("match for an unknown subscriber skipped")
             return [], []
         ctx = await load_context(session, settings, subscriber, now)
-        created = await create_deliveries(session, ctx, match_alert(event, ctx))
+        created: list[str] = []
+        if event.reason != DEADLINE_CHANGED:  # a moved deadline moves reminders, alerts nobody
+            created = await create_deliveries(session, ctx, match_alert(event, ctx))
         reminders = await schedule_reminders(session, ctx, event)
     return created, reminders
 

@@ -13,6 +13,7 @@ from services.notifier.models import DeliveryRow, ReminderRow
 from services.notifier.scheduler import ReminderScheduler
 from shared.accounts import register_subscriber
 from shared.db import Database
+from shared.events import DEADLINE_CHANGED
 from shared.settings import Settings
 from tests.support.factories import match_event
 
@@ -113,3 +114,16 @@ async def test_a_later_match_of_the_same_notice_is_its_own_alert_and_joins_the_r
     for (payload,) in payloads:
         watches = [m["watch"]["name"] for m in json.loads(payload)["matches"]]
         assert watches == ["Douyin", "字节跳动"]
+
+
+async def test_a_changed_deadline_moves_reminders_and_alerts_nobody(db: Database) -> None:
+    subscriber_id = await new_subscriber(db, reminders="1d")
+    await handle_match(db, Settings(), match_event(subscriber_id, date(2099, 8, 26)))
+    update_ = match_event(subscriber_id, date(2099, 8, 31))
+    update_.reason = DEADLINE_CHANGED
+    created, moved = await handle_match(db, Settings(), update_)
+    assert created == [] and {r.offset for r in moved} == {"1d", "due", "overdue"}
+    async with db.session() as session:
+        due = {d for (d,) in (await session.execute(select(ReminderRow.due_on))).all()}
+    assert due == {date(2099, 8, 31)}
+    assert await count(db, DeliveryRow) == 2  # the first alert, on its two channels
