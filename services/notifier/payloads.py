@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from services.notifier.completeness import list_note
 from shared.events import Match, MatchEvent, NoticeSummary
 
 NOTICE_MATCHED = "notice.matched"
@@ -40,8 +41,13 @@ def webhook_body(type: str, data: dict[str, Any], timestamp: datetime) -> bytes:
 
 def notice_data(notice: NoticeSummary) -> dict[str, Any]:
     """``data.notice``: notice_id, regulator {code, name}, kind, title, published_on, batch,
-    deadline (null or {due_on, rule, amount, source_text, estimated}), source_url."""
-    return notice.model_dump(mode="json")
+    deadline (null or {due_on, rule, amount, source_text, estimated}), source_url; and how much
+    of its list was read: list_incomplete, list_incomplete_reason, declared_count,
+    entities_read, entities_read_from {source: count}, and list_note (the same in words, null
+    when the list was read whole)."""
+    data = notice.model_dump(mode="json")
+    data["list_note"] = list_note(notice)
+    return data
 
 
 def matches_data(matches: Sequence[Match]) -> list[dict[str, Any]]:

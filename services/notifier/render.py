@@ -14,6 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from services.notifier.completeness import list_note
 from services.notifier.email import clean_header
 from services.notifier.reminders import (
     SHANGHAI,
@@ -138,6 +139,8 @@ class NoticeView:
     local_deadline: str | None
     source: str | None
     matches: list[MatchView] = field(default_factory=list)
+    list_note: str | None = None
+    """What part of the notice's list could not be read (:mod:`.completeness`)."""
 
 
 def notice_view(
@@ -165,6 +168,7 @@ def notice_view(
         local_deadline=local_deadline(deadline, tz),
         source=safe_link(notice.source_url),
         matches=views,
+        list_note=clean_header(note) if (note := list_note(notice)) else None,
     )
 
 

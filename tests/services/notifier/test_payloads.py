@@ -84,7 +84,12 @@ def test_match_data_follows_the_public_contract() -> None:
         "source_url",
     ):
         assert key in notice
-    assert notice["regulator"] == {"code": "CAC", "name": "国家互联网信息办公室"}
+    assert notice["regulator"] == {
+        "code": "CAC",
+        "name": "国家互联网信息办公室",
+        "recognised": True,
+    }
+    assert notice["list_incomplete"] is False and notice["list_note"] is None
     assert notice["published_on"] == "2021-05-21"
     assert notice["deadline"]["due_on"] == "2021-06-11"
     assert notice["deadline"]["rule"] == "working_days"
