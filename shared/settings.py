@@ -78,6 +78,14 @@ class Settings(BaseSettings):
         default=False, description="allow feed sources on loopback/private addresses"
     )
     feed_timeout: float = Field(default=20.0, gt=0, description="seconds per feed request")
+    feed_max_attachments: int = Field(
+        default=10,
+        ge=0,
+        description="attachments and list images followed per feed item's page (0 = none)",
+    )
+    feed_attachment_bytes: int = Field(
+        default=10_000_000, gt=0, description="size limit of one followed attachment or image"
+    )
     retro_match: Literal["open", "all", "off"] = Field(
         default="open",
         description="which stored notices a newly added watch item is matched against",

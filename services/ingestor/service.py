@@ -7,6 +7,7 @@ from faststream.kafka import KafkaBroker
 
 from services.ingestor.api import build_router
 from services.ingestor.feeds import FeedPoller, FeedScheduler, Fetcher
+from services.ingestor.feeds.attachments import AttachmentLimits
 from services.ingestor.feeds.scheduler import MAX_TICK
 from services.ingestor.relay import OutboxRelay
 from shared.db import Database
@@ -24,6 +25,7 @@ class IngestorService:
             self.fetcher,
             default_interval=settings.feed_interval_delta,
             on_ingested=self.relay.kick,
+            attachments=AttachmentLimits.from_settings(settings),
         )
         tick = min(MAX_TICK, settings.feed_interval_delta.total_seconds())
         self.feeds = FeedScheduler(self.poller, tick=tick)

@@ -93,8 +93,15 @@ class Fetcher:
             raise type(exc)(_feed_wording(exc)) from None
 
     async def get(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        max_bytes: int | None = None,
     ) -> Fetched:
+        """``max_bytes`` replaces the fetcher's size limit for this request (attachments)."""
+        limit = self.max_bytes if max_bytes is None else max_bytes
         headers: dict[str, str] = {}
         if etag:
             headers["if-none-match"] = etag
@@ -104,7 +111,7 @@ class Fetcher:
         for _hop in range(MAX_REDIRECTS + 1):
             await self.check(current)
             try:
-                fetched = await self._once(current, headers)
+                fetched = await self._once(current, headers, limit)
             except httpx.TimeoutException:
                 raise TransientError(f"{current}: timed out") from None
             except httpx.HTTPError as exc:
@@ -116,7 +123,7 @@ class Fetcher:
             return fetched
         raise InputError(f"{url}: more than {MAX_REDIRECTS} redirects")
 
-    async def _once(self, url: str, headers: dict[str, str]) -> Fetched | str:
+    async def _once(self, url: str, headers: dict[str, str], limit: int) -> Fetched | str:
         """The response, or the URL a redirect points to."""
         async with self.client.stream("GET", url, headers=headers) as response:
             status = response.status_code
@@ -132,14 +139,14 @@ class Fetcher:
             if status != 200:
                 raise InputError(f"{url}: HTTP {status} {response.reason_phrase}".rstrip())
             declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > self.max_bytes:
-                raise InputError(f"{url}: {declared} bytes, over the limit of {self.max_bytes}")
+            if declared.isdigit() and int(declared) > limit:
+                raise InputError(f"{url}: {declared} bytes, over the limit of {limit}")
             chunks: list[bytes] = []
             size = 0
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
-                if size > self.max_bytes:
-                    raise InputError(f"{url}: over the limit of {self.max_bytes} bytes")
+                if size > limit:
+                    raise InputError(f"{url}: over the limit of {limit} bytes")
                 chunks.append(chunk)
             return self._fetched(response, b"".join(chunks))
 

@@ -22,15 +22,19 @@ from urllib.parse import urlsplit, urlunsplit
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from services.ingestor.extract import parse_notice
+from services.ingestor.feeds.attachments import AttachmentLimits, attachment_links, file_name
 from services.ingestor.feeds.fetch import Fetcher
 from services.ingestor.feeds.listing import KINDS, FeedItem, Kind, parse_listing
 from services.ingestor.feeds.sources import due_source_ids, get_source, interval_of
-from services.ingestor.intake import ingest_bytes
+from services.ingestor.intake import ingest_bytes, ingest_event
 from services.ingestor.models import FeedItemRow, FeedSourceRow
+from services.ingestor.store import Saved, Seen, sha256
 from shared.db import Database
 from shared.db.base import utcnow
 from shared.errors import InputError, RegwatchError, TransientError
 from shared.logging import get_logger, log_context
+from shared.settings import Settings
 
 log = get_logger("regwatch.ingestor.feeds")
 
@@ -48,7 +52,8 @@ _SUFFIX_FOR_TYPE = {
     "text/plain": ".txt",
     _DOCX: ".docx",
 }
-_READABLE = {".html", ".htm", ".shtml", ".xhtml", ".txt", ".text", ".md", ".docx"}
+_HTML = {".html", ".htm", ".shtml", ".xhtml"}
+_READABLE = _HTML | {".txt", ".text", ".md", ".docx"}
 _NOT_FETCHED = frozenset(
     {".pdf", ".doc", ".wps", ".xls", ".xlsx", ".et", ".ppt", ".pptx", ".zip", ".rar", ".7z"}
     | {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".mp4", ".mp3"}
@@ -69,9 +74,22 @@ class ItemResult:
     notice_id: str | None = None
     outcome: str | None = None
     error: str | None = None
+    attachments: list[str] = field(default_factory=list)
+    """Attachments and list images of the item's page that were read with it (URLs)."""
+    attachment_errors: list[str] = field(default_factory=list)
+    """Those that could not be fetched or read (the page was ingested without them)."""
 
     def dump(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if v is not None}
+        return {k: v for k, v in vars(self).items() if v is not None and v != []}
+
+
+@dataclass
+class Followed:
+    """What a notice page's attachments gave: (name, bytes) for the readers, and errors."""
+
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -128,11 +146,16 @@ class FeedPoller:
         *,
         default_interval: timedelta,
         on_ingested: Callable[[], None] | None = None,
+        attachments: AttachmentLimits | None = None,
     ) -> None:
+        """``attachments``: how many attachments of an item's page are followed, and how
+        large each may be; None reads ``REGWATCH_FEED_MAX_ATTACHMENTS`` and
+        ``REGWATCH_FEED_ATTACHMENT_BYTES``."""
         self.db = db
         self.fetcher = fetcher
         self.default_interval = default_interval
         self.on_ingested = on_ingested
+        self.limits = attachments or AttachmentLimits.from_settings(Settings())
         self._locks: dict[int, asyncio.Lock] = {}
 
     async def poll_due(self, now: datetime | None = None) -> list[PollResult]:
@@ -308,23 +331,65 @@ class FeedPoller:
                 results.append(outcome)
         return results
 
-    async def _read(self, item: FeedItem) -> tuple[bytes, str, str | None]:
-        """The item's bytes, the name to parse them under and the source URL."""
+    async def _read(self, item: FeedItem) -> tuple[bytes, str, str | None, str | None]:
+        """The item's bytes, the name to parse them under, the source URL and the URL the
+        page was finally read from (None for inline content)."""
         if item.url is not None:
             if url_suffix(item.url) in _NOT_FETCHED:
                 raise InputError(
                     f"{item.url}: unsupported file type '{url_suffix(item.url)}' (not fetched)"
                 )
             fetched = await self.fetcher.get(item.url)
-            return fetched.body, parse_name(fetched.url, fetched.content_type), item.url
+            name = parse_name(fetched.url, fetched.content_type)
+            return fetched.body, name, item.url, fetched.url
         assert item.content is not None
-        return item.content.encode("utf-8"), "feed-item.html", None
+        return item.content.encode("utf-8"), "feed-item.html", None, None
+
+    async def follow(self, page: bytes, page_url: str) -> Followed:
+        """Fetch the attachments and list images of a notice page (same site only, at most
+        ``limits.count``, ``limits.max_bytes`` each, through the fetcher's SSRF guard). One
+        that fails is recorded and the rest go on."""
+        followed = Followed()
+        for link in attachment_links(page, page_url, limit=self.limits.count):
+            try:
+                got = await self.fetcher.get(link.url, max_bytes=self.limits.max_bytes)
+            except RegwatchError as exc:
+                followed.errors.append(f"attachment {link.url}: {exc}")
+                continue
+            followed.files.append((file_name(got.url, got.content_type), got.body))
+            followed.urls.append(link.url)
+        return followed
+
+    async def _ingest_page(
+        self, data: bytes, name: str, source_url: str | None, page_url: str | None
+    ) -> tuple[Saved, Followed]:
+        """Ingest one item, its page's attachments with it. Attachments the readers cannot
+        take are recorded, and the page is ingested without them."""
+        followed = Followed()
+        if page_url is not None and url_suffix(name) in _HTML:
+            followed = await self.follow(data, page_url)
+        if not followed.files:
+            return await ingest_bytes(self.db, data, name=name, source_url=source_url), followed
+        try:
+            notice = parse_notice(
+                data, name=name, source_url=source_url, attachments=followed.files
+            )
+        except InputError as exc:
+            followed.errors.append(f"attachments not read ({exc}); the page read alone")
+            followed.urls.clear()
+            return await ingest_bytes(self.db, data, name=name, source_url=source_url), followed
+        digest = sha256(data + b"".join(body for _name, body in followed.files))
+        saved = await ingest_event(
+            self.db, notice, name=name, seen=Seen(source_url or name, digest)
+        )
+        return saved, followed
 
     async def _ingest(self, row_id: int, item: FeedItem) -> ItemResult:
         result = ItemResult(item.url, item.title, "failed")
         try:
-            data, name, source_url = await self._read(item)
-            saved = await ingest_bytes(self.db, data, name=name, source_url=source_url)
+            data, name, source_url, page_url = await self._read(item)
+            saved, followed = await self._ingest_page(data, name, source_url, page_url)
+            result.attachments, result.attachment_errors = followed.urls, followed.errors
         except TransientError as exc:
             result.status, result.error = "retry", str(exc)
         except RegwatchError as exc:
@@ -343,12 +408,21 @@ class FeedPoller:
             if result.status == "retry" and row.attempts >= MAX_ITEM_ATTEMPTS:
                 result.status = "failed"
             row.status = result.status
-            row.error = None if result.error is None else result.error[:2000]
+            error = result.error or "; ".join(result.attachment_errors) or None
+            row.error = None if error is None else error[:2000]
             row.notice_id = result.notice_id
             row.outcome = result.outcome
         with log_context(notice_id=result.notice_id):
             if result.status == "ingested":
-                log.info("feed item ingested", extra={"item": item.key, "outcome": result.outcome})
+                log.info(
+                    "feed item ingested",
+                    extra={
+                        "item": item.key,
+                        "outcome": result.outcome,
+                        "attachments": result.attachments,
+                        "attachment_errors": result.attachment_errors,
+                    },
+                )
             else:
                 log.warning(
                     "feed item not ingested", extra={"item": item.key, "error": result.error}
