@@ -1,4 +1,4 @@
-"""Tables of apps, whatever they came from: HTML, a .docx attachment, tab/pipe/CSV text.
+r"""Tables of apps, whatever they came from: HTML, a .docx attachment, tab/pipe/CSV text.
 
 A table is a grid of cells in which every cell remembers the cell it came from (``origin``) and
 whether it continues a vertical merge from the row above (``spanned``). Columns are mapped by
@@ -14,7 +14,14 @@ Rows of one app:
 - a row with neither sequence number nor name (a merged cell exported as blanks) continues the
   app above it, unless it names a different developer;
 - a blank developer cell is never filled from the row above unless it is that row's merged cell:
-  an app with a blank developer keeps ``developer=None``.
+  an app with a blank developer keeps ``developer=None``;
+- a row with fewer cells than the header (a merged cell the copy or the page lost, so the
+  cells after it shifted left) is re-aligned by what each cell looks like (``cells.align``);
+  when the cell it lost is the developer's, the row is under the developer cell of the row
+  above (a merge over several apps) and takes that developer.
+
+Placeholder cells (``\``, ``/``, ``—``, ``-``, ``--``, ``无``) are empty. Every entity read from a
+table says so (``source="table"``).
 
 The name column's header gives the kind when it says so (SDK名称 -> sdk, 小程序名称 ->
 mini_program); so does a full-width section row inside the table ("二、SDK").
@@ -27,6 +34,7 @@ from dataclasses import dataclass
 
 from shared.events import Entity, EntityKind
 
+from .cells import align, is_placeholder
 from .merge import entity_kind, merge_into
 from .textutil import fold_width
 
@@ -136,13 +144,10 @@ def one_line(text: str) -> str:
     return result.strip()
 
 
-_PLACEHOLDER = re.compile(r"^(?:[-—–/\\]+|无|暂无|N/?A|null|none|/)$", re.I)
-
-
 def value(text: str) -> str | None:
-    """A cell's value; None for empty cells and placeholders such as "—" or "无"."""
+    """A cell's value; None for empty cells and placeholders such as "—", "\\" or "无"."""
     text = text.strip()
-    if not text or _PLACEHOLDER.match(text):
+    if not text or is_placeholder(text):
         return None
     return text
 
@@ -179,6 +184,42 @@ def _section_kind(row: list[Cell | None]) -> EntityKind | bool | None:
     return _kind_of_label(text) or ("app" if re.search(r"APP|App|应用", text) else None)
 
 
+def realign(
+    row: list[Cell | None], columns: dict[Column, int], width: int, above: Cell | None
+) -> list[Cell | None]:
+    """A row with fewer cells than the header, its cells put back into their columns by what
+    they look like. ``above`` is the developer cell of the row above: it covers this row when
+    the cell this row lost is the developer's and the cells after it shifted left."""
+    present = [(i, cell) for i, cell in enumerate(row[:width]) if cell is not None]
+    if len(present) >= width or not present:
+        return row
+    own = [(i, cell) for i, cell in present if not cell.spanned]
+    if len({cell.origin for _, cell in own}) != len(own):
+        return row  # a cell spread over several columns: leave the row as it is
+    fixed = {i for i, cell in present if cell.spanned}
+    slots = [i for i in range(width) if i not in fixed]
+    placed = align([cell.text for _, cell in own], columns, slots)
+    result: list[Cell | None] = [None] * width
+    for i in fixed:
+        result[i] = row[i]
+    for (_, cell), at in zip(own, placed, strict=True):
+        result[at] = cell
+    shifted = any(at > i for (i, _), at in zip(own, placed, strict=True))
+    developer, name = columns.get("developer"), columns.get("name")
+    name_cell = result[name] if name is not None else None
+    if (
+        shifted
+        and developer is not None
+        and result[developer] is None
+        and name_cell is not None
+        and value(name_cell.text)
+        and above is not None
+        and value(above.text)
+    ):
+        result[developer] = Cell(above.text, above.origin, spanned=True)
+    return result
+
+
 def table_entities(grid: Grid) -> list[Entity]:
     """The apps listed in one table; [] when no header row names an app column."""
     header = find_header(grid)
@@ -190,12 +231,17 @@ def table_entities(grid: Grid) -> list[Entity]:
     header_labels = {cell_text(grid[header.row], i) for i in columns.values()}
     section_kind: EntityKind | None = header.kind
     previous: Entity | None = None
+    width = len(grid[header.row])
+    above: Cell | None = None  # the developer cell of the row above
     for row in grid[header.row + 1 :]:
         section = _section_kind(row)
         if section is not False:
             if section is not None and not isinstance(section, bool):
                 section_kind = section
             continue
+        row = realign(row, columns, width, above)
+        developer_at = columns.get("developer")
+        above = row[developer_at] if developer_at is not None and developer_at < len(row) else None
         name_cell = row[columns["name"]] if columns["name"] < len(row) else None
         name = one_line(name_cell.text) if name_cell else ""
         seq = value(cell_text(row, columns.get("seq")))
@@ -245,6 +291,7 @@ def table_entities(grid: Grid) -> list[Entity]:
             store=store,
             version=version,
             issues=issues,
+            source="table",
         )
         entities.append(entity)
         previous = entity

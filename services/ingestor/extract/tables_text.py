@@ -2,9 +2,14 @@
 (Markdown), CSV, or columns aligned with runs of spaces.
 
 A table starts at a line whose cells read like an app table's header (``tables.is_header``) and
-runs while the following lines split into at least two non-empty cells with the same separator.
-Blank cells keep their column (``\\t\\t\\t华为应用市场\\t4.2.1`` is the rest of the app above), so
-the rows go through the same ``tables.table_entities`` as HTML tables.
+runs while the following lines split with the same separator. Blank cells keep their column
+(``\\t\\t\\t华为应用市场\\t4.2.1`` is the rest of the app above; ``\\t\\t\\t\\t\\t账号注销难`` more
+of its issues); a row with fewer cells than the header (a merged cell the copy lost) keeps the
+missing ones as None, for ``tables.table_entities`` to re-align, as for HTML tables; a line
+without separators that reads like an issue continues the issue cell above.
+
+A table pasted one cell per line (header cells one per line, then each row's cells) is cut
+into rows by ``cells.segment``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass, field
 
 from shared.events import Entity
 
-from .merge import is_company
+from .cells import look, segment
 from .tables import Cell, Grid, header_columns, is_header, table_entities
 from .textutil import fold_width
 
@@ -88,6 +93,7 @@ def find_text_tables(lines: list[str]) -> list[TextTable]:
             continue
         grid: Grid = [[Cell(text, origin + i) for i, text in enumerate(header)]]
         origin += len(header)
+        issues_at = header_columns(header).get("issues")
         end = index + 1
         while end < len(lines):
             line = lines[end]
@@ -99,14 +105,18 @@ def find_text_tables(lines: list[str]) -> list[TextTable]:
             if split is _pipes and _PIPE_RULE.match(line):
                 end += 1
                 continue
+            if _continues_issue(grid, line, issues_at):
+                end += 1
+                continue
             if _splitter(line) is not split and not (split is _spaces and "\t" not in line):
                 break
             cells = split(line)
-            if sum(1 for cell in cells if cell) < 2:
+            filled = sum(1 for cell in cells if cell)
+            if filled == 0 or (filled < 2 and (split is _spaces or len(cells) < 2)):
                 break
-            width = max(len(header), len(cells))
-            cells += [""] * (width - len(cells))
-            grid.append([Cell(text, origin + i) for i, text in enumerate(cells)])
+            # a short row keeps its missing cells as None: tables.realign puts it right
+            row: list[Cell | None] = [Cell(text, origin + i) for i, text in enumerate(cells)]
+            grid.append(row + [None] * (len(header) - len(cells)))
             origin += len(cells)
             end += 1
         tables.append(TextTable(index, end, table_entities(grid)))
@@ -114,93 +124,89 @@ def find_text_tables(lines: list[str]) -> list[TextTable]:
     return tables
 
 
-_SEQ = re.compile(r"^\d{1,3}[.、]?$")
+def _continues_issue(grid: Grid, line: str, issues_at: int | None) -> bool:
+    """A line without separators that is more of the row above's issue cell (a cell's own line
+    break copied as a line break): added to that cell."""
+    text = line.strip(" \u3000")
+    if issues_at is None or len(grid) < 2 or _splitter(line) is not None or look(text) != "issue":
+        return False
+    row = grid[-1]
+    cell = row[issues_at] if issues_at < len(row) else None
+    if cell is None or not cell.text.strip():
+        return False
+    row[issues_at] = Cell(f"{cell.text}\n{text}", cell.origin, cell.spanned)
+    return True
+
+
 _END_OF_TABLE = re.compile(
-    r"。|通信管理局$|信息化部$|网信办$|办公室$|通报中心$|处理中心$|监督管理总局$|^\d{4}\s*年"
+    r"通信管理局$|信息化部$|网信办$|办公室$|通报中心$|处理中心$|监督管理总局$|^\d{4}\s*年"
+    r"|^(?:附件|注|备注|说明|抄送|联系人|联系电话)\s*\d?\s*[:：]"
 )
+_LABEL_PUNCTUATION = re.compile(r"[:：，,。；;、!！?？()（）《》“”\"]")
+
+
+def _label(line: str) -> dict[str, int] | None:
+    """The column a line names when it is one header cell on its own ("应 用 名 称")."""
+    label = re.sub(r"\s+", "", fold_width(line))
+    if not label or len(label) > 10 or _LABEL_PUNCTUATION.search(label):
+        return None
+    columns = header_columns([label])
+    return columns or None
+
+
+def _ends_table(cell: str) -> bool:
+    if "\t" in cell or len(cell) > 80 or _END_OF_TABLE.search(cell):
+        return True
+    body = cell.rstrip("。")
+    return "。" in body or (body != cell and len(cell) > 40)
 
 
 def _vertical_table(lines: list[str], start: int) -> TextTable | None:
-    """A table pasted one cell per line: a run of header labels (序号 / 应用名称 / 应用开发者 ...),
-    then rows that each start with their sequence number. Rows with blank cells (dropped in the
-    paste) are read by what each line looks like."""
-    labels: list[tuple[int, str]] = []
+    """A table pasted one cell per line: the header cells one per line (in any order, with or
+    without 序号), then every row's cells one per line, blank cells dropped and an issue cell
+    perhaps over several lines. The columns come from the header; the rows are cut and each
+    cell placed by what it looks like (``cells.segment``)."""
+    labels: list[str] = []
+    seen: set[str] = set()
     index = start
-    while index < len(lines) and len(labels) < 10:
-        label = lines[index].strip(" \u3000")
-        if not label:
-            index += 1
-            continue
-        columns = header_columns([label])
-        if not columns or set(columns) == {"ignore"}:
-            break
-        labels.append((index, label))
-        index += 1
-    names = [label for _, label in labels]
-    if len(names) < 3 or not is_header(names) or header_columns(names).get("seq") != 0:
-        return None
-    width = len(names)
-    rows: list[list[str]] = []
-    expected = 1
-    while index < len(lines):
+    while index < len(lines) and len(labels) < 12:
         line = lines[index].strip(" \u3000")
         if not line:
             index += 1
             continue
-        if not _SEQ.match(line) or int(line.rstrip(".、")) != expected:
+        label = _label(line)
+        if label is None:
             break
-        row = [line]
+        [column] = label
+        if column != "ignore" and column in seen:
+            break
+        seen.add(column)
+        labels.append(line)
         index += 1
-        while index < len(lines) and len(row) < width:
-            cell = lines[index].strip(" \u3000")
-            if not cell:
-                index += 1
-                continue
-            if _SEQ.match(cell) and int(cell.rstrip(".、")) == expected + 1:
-                break
-            if _END_OF_TABLE.search(cell):
-                break
-            row.append(cell)
-            index += 1
-        rows.append(row)
-        expected += 1
+    columns = header_columns(labels)
+    if len(labels) < 3 or not is_header(labels) or len(set(columns) - {"ignore"}) < 3:
+        return None
+    width = len(labels)
+    texts: list[str] = []
+    end = index
+    while index < len(lines):
+        cell = lines[index].strip(" \u3000")
+        index += 1
+        if not cell:
+            continue
+        if _ends_table(cell):
+            break
+        texts.append(cell)
+        end = index
+    rows = segment(texts, columns, width)
     if not rows:
         return None
-    grid: Grid = [[Cell(text, i) for i, text in enumerate(names)]]
+    grid: Grid = [[Cell(text, i) for i, text in enumerate(labels)]]
     origin = width
-    columns = header_columns(names)
     for row in rows:
-        cells = row if len(row) == width else _place(row, columns, width)
-        grid.append([Cell(text, origin + i) for i, text in enumerate(cells)])
+        grid.append([Cell(row.get(i, ""), origin + i) for i in range(width)])
         origin += width
-    return TextTable(start, index, table_entities(grid))
-
-
-def _place(row: list[str], columns: dict[str, int], width: int) -> list[str]:
-    """A short row (blank cells were dropped) put into its columns by what each value is."""
-    cells = [""] * width
-    cells[0] = row[0]
-    if "name" in columns and len(row) > 1:
-        cells[columns["name"]] = row[1]
-    for value in row[2:]:
-        folded = fold_width(value)
-        if "developer" in columns and is_company(folded) and not cells[columns["developer"]]:
-            cells[columns["developer"]] = value
-        elif "version" in columns and _VERSION_CELL.match(folded):
-            cells[columns["version"]] = value
-        elif "store" in columns and _STORE_CELL.search(folded):
-            cells[columns["store"]] = value
-        elif "issues" in columns:
-            index = columns["issues"]
-            cells[index] = f"{cells[index]}\n{value}".strip()
-    return cells
-
-
-_VERSION_CELL = re.compile(r"^[Vv]?\d+(?:[.\-_]\d+)+\S*$")
-_STORE_CELL = re.compile(
-    r"应用市场|应用商店|软件商店|应用商城|手机助手|应用宝|豌豆荚|App\s*Store|Google\s*Play|官网|微信$",
-    re.I,
-)
+    return TextTable(start, end, table_entities(grid))
 
 
 def csv_to_text(text: str) -> str:

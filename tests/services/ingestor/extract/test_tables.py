@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from services.ingestor.extract.tables import Cell, Grid, find_header, is_header, table_entities
+from services.ingestor.extract.tables import (
+    Cell,
+    Grid,
+    find_header,
+    header_columns,
+    is_header,
+    table_entities,
+)
 
 
 def grid(*rows: list[str]) -> Grid:
@@ -60,3 +67,101 @@ def test_placeholders_and_title_marks() -> None:
     )
     [entity] = table_entities(table)
     assert (entity.name, entity.developer, entity.version) == ("极简笔记", None, None)
+
+
+def test_entities_say_they_come_from_a_table() -> None:
+    table = grid(["序号", "应用名称", "开发者"], ["1", "星辰天气", "星辰气象科技有限公司"])
+    assert [e.source for e in table_entities(table)] == ["table"]
+
+
+def test_header_labels_in_any_order_and_spelling() -> None:
+    labels = [
+        "序　号",
+        "所涉问题",
+        "ＡＰＰ名称",
+        "主办单位",
+        "应 用 商 店",
+        "版本号",
+        "发现安全隐患数量",
+    ]
+    assert header_columns(labels) == {
+        "seq": 0,
+        "issues": 1,
+        "name": 2,
+        "developer": 3,
+        "store": 4,
+        "version": 5,
+        "ignore": 6,
+    }
+    for developer in ["开发运营者", "运营者", "企业名称", "公司名称", "应用开发者", "主办单位"]:
+        assert header_columns(["序号", developer, "产品名称"]) == {
+            "seq": 0,
+            "developer": 1,
+            "name": 2,
+        }
+
+
+def test_placeholder_cells_are_empty() -> None:
+    table = grid(
+        ["序号", "应用名称", "公司名称", "应用来源", "版本号"],
+        ["1", "甲", "\\", "--", "无"],
+        ["2", "乙", "－", "／", "—"],
+    )
+    assert [(e.developer, e.store, e.version) for e in table_entities(table)] == [
+        (None, None, None),
+        (None, None, None),
+    ]
+
+
+def short(*rows: list[str], width: int) -> Grid:
+    """Rows as a copy gives them: missing cells at the end of a short row are None."""
+    cells = grid(*rows)
+    return [row + [None] * (width - len(row)) for row in cells]
+
+
+def test_a_row_that_lost_a_merged_developer_cell_takes_the_one_above() -> None:
+    table = short(
+        ["序号", "应用名称", "应用开发者", "应用来源", "应用版本", "所涉问题"],
+        ["1", "草原牧歌", "呼和浩特牧歌传媒有限公司", "华为应用市场", "2.2.0", "违规收集个人信息"],
+        ["2", "牧歌直播", "小米应用商店", "V1.4.7", "违规使用个人信息"],
+        ["3", "牧歌音乐", "应用宝", "1.0.0", "账号注销难"],
+        ["4", "钢城通", "", "应用宝", "3.0.1", "账号注销难"],
+        ["5", "钢城宝", "OPPO软件商店", "3.0.0", "账号注销难"],
+        width=6,
+    )
+    assert [(e.name, e.developer, e.store, e.version) for e in table_entities(table)] == [
+        ("草原牧歌", "呼和浩特牧歌传媒有限公司", "华为应用市场", "2.2.0"),
+        ("牧歌直播", "呼和浩特牧歌传媒有限公司", "小米应用商店", "V1.4.7"),
+        ("牧歌音乐", "呼和浩特牧歌传媒有限公司", "应用宝", "1.0.0"),
+        ("钢城通", None, "应用宝", "3.0.1"),  # a blank cell of its own: no developer
+        ("钢城宝", None, "OPPO软件商店", "3.0.0"),  # nothing to take from a blank
+    ]
+
+
+def test_a_short_row_without_a_name_is_more_of_the_app_above() -> None:
+    table = short(
+        ["序号", "应用名称", "应用开发者", "应用来源", "应用版本", "所涉问题"],
+        ["1", "钢城通", "包头钢城数据服务有限公司", "应用宝", "3.0.1", "违规收集个人信息"],
+        ["OPPO软件商店", "3.0.0", "开屏弹窗信息骚扰用户"],
+        width=6,
+    )
+    [entity] = table_entities(table)
+    assert (entity.developer, entity.store, entity.version, entity.issues) == (
+        "包头钢城数据服务有限公司",
+        "应用宝/OPPO软件商店",
+        "3.0.1/3.0.0",
+        ["违规收集个人信息", "开屏弹窗信息骚扰用户"],
+    )
+
+
+def test_trimmed_trailing_cells_do_not_shift() -> None:
+    table = short(
+        ["序号", "应用名称", "应用开发者", "应用来源", "应用版本"],
+        ["1", "甲", "甲有限公司", "应用宝", "1.0"],
+        ["2", "乙", "", "应用宝"],
+        width=5,
+    )
+    assert [(e.name, e.developer, e.store) for e in table_entities(table)] == [
+        ("甲", "甲有限公司", "应用宝"),
+        ("乙", None, "应用宝"),
+    ]

@@ -1,0 +1,194 @@
+"""What a table cell looks like, and which column it belongs to when its place was lost.
+
+Copied tables lose cells: a paste one cell per line drops the blank ones, and a developer cell
+merged over several rows appears only in the first of them, so later rows shift left. Each cell
+is then put back by what it looks like - a company ends in 公司/Ltd/工作室, a store is 商店/市场/
+应用宝/App Store/华为/小米, a version is digits and dots ("V5.5.11(0839)RLC", "7.2.3/7.3.1"), an
+issue is a phrase with problem words, a sequence number is a small number - in the order the
+header gives the columns:
+
+- ``align`` places the cells of one short row (a row of an HTML or text table that has fewer
+  cells than its header);
+- ``segment`` cuts a run of cells pasted one per line into rows and places each cell, cutting
+  where the columns come round again (a sequence number, or the first column's kind of cell).
+
+Both pick the placement that fits best over the whole row or run (dynamic programming), and
+prefer the cells' own positions when looks do not decide.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Literal
+
+from .merge import is_company
+
+Look = Literal["blank", "digits", "company", "store", "version", "issue", "text"]
+
+_PLACEHOLDER = re.compile(
+    r"^(?:[-—–－/\\／＼_=~·.。、]+|无|無|暂无|暫無|空|N/?A|null|none|nil)$", re.I
+)
+_DIGITS = re.compile(r"^\d{1,4}\s*[.、．]?$")
+_VERSION = re.compile(
+    r"^(?:(?:版本号?|版本號|version|ver\.?)\s*[:：]?\s*)?"
+    r"[Vv]?\d+(?:\s*[.\-_]\s*\d+)+[^\s，,；;]*"
+    r"(?:\s*[/、,，;；]\s*[Vv]?\d+(?:[.\-_]\d+)+[^\s，,；;/、]*)*$"
+    r"|^[Vv]\d+$",
+    re.I,
+)
+_STORE_END = re.compile(
+    r"(?:应用市场|应用商店|软件商店|应用商城|应用中心|游戏中心|软件中心|手机助手|应用宝|豌豆荚|"
+    r"应用汇|App\s*Store|AppStore|Google\s*Play|Play\s*Store|官网|官方网站|网站|商店|市场|商城)$",
+    re.I,
+)
+_STORE_BRAND = re.compile(
+    r"^(?:华为|小米|vivo|OPPO|魅族|荣耀|三星|联想|百度|360|苹果|安卓|iOS|Android|iPhone|一加|"
+    r"金立|中兴|努比亚|酷派|乐视|锤子|华为鸿蒙|鸿蒙|Huawei|Xiaomi|Honor|Meizu|Samsung|Apple|"
+    r"Google|应用宝|豌豆荚|PP助手|安智|机锋|搜狗|腾讯)$",
+    re.I,
+)
+_PROBLEM = re.compile(
+    r"收集|使用个人信息|个人信息|权限|违规|违法|超范围|强制|频繁|误导|欺骗|骚扰|注销|自启动|"
+    r"关联启动|定向推送|弹窗|索取|调用|明示|共享|传输|泄露|漏洞|隐私政策|未经|未向|未提供|未按|"
+    r"未明示|擅自|过度|诱导|捆绑|不合理|不到位|难以|无法"
+)
+
+
+def is_placeholder(text: str) -> bool:
+    """``\\``, ``/``, ``—``, ``-``, ``--``, ``无``, ``N/A`` and such: a cell that says "none"."""
+    return _PLACEHOLDER.match(unicodedata.normalize("NFKC", text).strip()) is not None
+
+
+def _is_store(text: str) -> bool:
+    parts = [part.strip() for part in re.split(r"[、/，,；;]|\s{2,}", text) if part.strip()]
+    return bool(parts) and all(
+        len(part) <= 20 and (_STORE_END.search(part) or _STORE_BRAND.match(part)) for part in parts
+    )
+
+
+def look(text: str) -> Look:
+    """What kind of value a cell holds, by its text alone."""
+    folded = unicodedata.normalize("NFKC", text).strip()
+    if not folded or is_placeholder(folded):
+        return "blank"
+    single = re.sub(r"\s+", " ", folded)
+    if _DIGITS.match(single):
+        return "digits"
+    if _VERSION.match(single):
+        return "version"
+    if _is_store(single):
+        return "store"
+    if is_company(single.split("\n")[0]) or is_company(single):
+        return "company"
+    if len(single) >= 4 and _PROBLEM.search(single):
+        return "issue"
+    return "text"
+
+
+# How well a look fits a column (positive: belongs there; negative: does not).
+_FIT: dict[Look, dict[str, float]] = {
+    "blank": {},
+    "digits": {"seq": 3.0, "ignore": 1.5, "name": -1.0},
+    "company": {"developer": 3.0, "name": -1.0},
+    "store": {"store": 3.0, "name": -0.5},
+    "version": {"version": 3.0, "name": -1.0},
+    "issue": {"issues": 3.0, "name": -2.0},
+    "text": {"name": 2.0, "developer": 1.0, "ignore": 0.5, "store": -1.0, "issues": -1.0},
+}
+_MISFIT = -3.0
+_SKIP = -0.3  # a column left out of a row: a blank cell that was dropped
+_NEW_ROW = -1.0
+_ISSUE_GOES_ON = 0.5  # one more line of the same issue cell
+
+
+def fit(cell: Look, column: str) -> float:
+    if cell == "blank":
+        return 0.0
+    return _FIT[cell].get(column, _MISFIT)
+
+
+def _kinds(columns: dict[str, int], width: int) -> list[str]:
+    kinds = ["ignore"] * width
+    for column, index in columns.items():
+        if index < width:
+            kinds[index] = column
+    return kinds
+
+
+def align(texts: list[str], columns: dict[str, int], slots: list[int]) -> list[int]:
+    """The column (one of ``slots``, in order) each cell of a short row belongs to.
+
+    ``columns`` maps column names (``tables.HEADER_RULES``) to indexes; ``slots`` are the free
+    column indexes, ascending. Cells keep their order; a cell that fits nowhere better stays
+    at its own position among the slots.
+    """
+    if len(texts) > len(slots):
+        return slots[: len(texts)]
+    kinds = _kinds(columns, max(slots) + 1 if slots else 0)
+    looks = [look(text) for text in texts]
+    n, m = len(texts), len(slots)
+    # best[i][j]: the first i cells placed within the first j slots; took: cell i-1 in slot j-1
+    best = [[0.0 if i == 0 else float("-inf")] * (m + 1) for i in range(n + 1)]
+    took = [[False] * (m + 1) for _ in range(n + 1)]
+    for i in range(1, n + 1):
+        for j in range(i, m + 1):
+            place = best[i - 1][j - 1] + fit(looks[i - 1], kinds[slots[j - 1]])
+            place += 0.01 if i == j else 0.0  # ties: the cell's own position
+            if place >= best[i][j - 1]:
+                best[i][j], took[i][j] = place, True
+            else:
+                best[i][j] = best[i][j - 1]
+    placed = [0] * n
+    i, j = n, m
+    while i > 0:
+        if took[i][j]:
+            placed[i - 1] = slots[j - 1]
+            i -= 1
+        j -= 1
+    return placed
+
+
+def segment(texts: list[str], columns: dict[str, int], width: int) -> list[dict[int, str]]:
+    """A run of cells pasted one per line, cut into rows: each row maps column index -> text
+    (several lines of one issue cell joined with a line break)."""
+    if not texts:
+        return []
+    kinds = _kinds(columns, width)
+    issues = columns.get("issues")
+    looks = [look(text) for text in texts]
+    # score[i][j]: best placement of cells 0..i with cell i in column j
+    score = [[float("-inf")] * width for _ in texts]
+    back = [[-1] * width for _ in texts]
+    for j in range(width):
+        score[0][j] = fit(looks[0], kinds[j]) + _SKIP * j
+    for i in range(1, len(texts)):
+        for j in range(width):
+            here = fit(looks[i], kinds[j])
+            for k in range(width):
+                if score[i - 1][k] == float("-inf"):
+                    continue
+                if j > k:
+                    step = _SKIP * (j - k - 1)
+                elif j == k and j == issues and looks[i] == "issue":
+                    step = _ISSUE_GOES_ON
+                else:
+                    step = _NEW_ROW + _SKIP * (width - 1 - k) + _SKIP * j
+                total = score[i - 1][k] + step + here
+                if total > score[i][j]:
+                    score[i][j], back[i][j] = total, k
+    last = max(range(width), key=lambda j: score[-1][j] + _SKIP * (width - 1 - j))
+    path = [last]
+    for i in range(len(texts) - 1, 0, -1):
+        path.append(back[i][path[-1]])
+    path.reverse()
+    rows: list[dict[int, str]] = []
+    previous = width
+    for text, column in zip(texts, path, strict=True):
+        same_issue = column == previous and column == issues
+        if not rows or (column <= previous and not same_issue):
+            rows.append({})
+        row = rows[-1]
+        row[column] = f"{row[column]}\n{text}" if column in row else text
+        previous = column
+    return rows
