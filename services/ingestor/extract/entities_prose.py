@@ -29,6 +29,7 @@ from importlib.resources import files
 
 from shared.events import Entity
 
+from .entities_text import parse_entry
 from .merge import entity_kind, is_company
 from .textutil import fold_width
 
@@ -43,19 +44,23 @@ _COUNT = r"(?:\d{1,4}|[一二三四五六七八九十百两]{1,6})"
 _END = re.compile(
     rf"等\s*(?:{_COUNT}\s*(?:款|个|家)\s*(?:{_APP_WORD}(?!商店|市场|分发|商城))?"
     rf"|(?:常用|主流|热门|多款)?\s*{_APP_WORD}(?!商店|市场|分发|商城))"
-    r"|(?:[均也亦都]\s*)?(?:在列|上榜|榜上有名|名列其中|被点名|被通报|被约谈|被下架|遭通报|遭点名)"
+    r"|(?:[均也亦都]\s*)?(?:在列|上榜|榜上有名|名列其中|被点名|被通报|被约谈|被下架|遭通报|遭点名)(?!的)"
+    # "A、B和C三款APP": a count right after the names
+    rf"|(?<=[^\d\s])(?:[这等]\s*)?(?<!第)(?:[一二三四五六七八九十两]{{1,3}}|\d{{1,3}})\s*款\s*"
+    rf"{_APP_WORD}(?!商店|市场|分发|商城)"
 )
 _COMPANY_END = re.compile(rf"等\s*{_COUNT}\s*家")
 # Cue words after which names follow, in a clause about apps.
 _CUE = re.compile(
-    r"(?:包括|包含|分别是|分别为|分别有|涉及到?|具体为|依次为|主要有|名单(?:如下|为|是)|如下)"
-    r"(?!的)\s*(?:[:：]\s*)?"
+    r"(?:包括|包含|分别是|分别为|分别有|涉及到?|具体为|依次为|主要有|名单(?:如下|为|是)|如下"
+    r"|例如|比如|诸如|(?<=[，,])如)(?!的)\s*(?:[:：]\s*)?"
 )
 _APP_CONTEXT = re.compile(rf"{_APP_WORD}|名单|清单")
 # Where a lead-in ends in the first piece: "检测发现存在问题的应用包括|云朵阅读".
 _LEAD = re.compile(
-    r"(?:包括|包含|分别是|分别为|分别有|涉及到?|具体为|依次为|主要有|如下|名单|通报了?|点名|曝光|"
-    r"约谈|下架|发现|关于|其中|显示|指出|称|对|[:：]|\s)\s*"
+    r"(?:(?:包括|包含|分别是|分别为|分别有|涉及到?|具体为|依次为|主要有|如下|名单|通报|点名|曝光|"
+    r"约谈|下架|发现|关于|其中|显示|指出|称|对|(?<=[还也中的])有|例如|比如|诸如|(?<=[，,])如)了?"
+    r"|[:：]|\s)\s*"
 )
 # "以及A", "和“A”": a connector before the last names (a bare 和 may start a name: 和风天气).
 _CONNECTOR = re.compile(r"^(?:(?:以及|还有|还包括|另有)\s*|[和及与](?=\s|[“「『《\"]))\s*")
@@ -82,17 +87,24 @@ _NOT_NAME = re.compile(
     r"个人信息|权限|违规|违法|整改|通报|要求|用户|问题|情况|工作|管理|责任|保护|检测|开展|进行|组织|"
     r"相关|依法|监督|规定|部门|以下|如下|上述|名单|发现|存在|加强|落实|截至|联系|电话|附件|地址|邮箱|"
     r"举报|收集|索取|注销|弹窗|自启动|定向推送|误导|欺骗|骚扰|隐私|运营者|开发者|运营商|功能|选项|"
-    r"服务|平台方|监管|部署|专项|行动|治理|网信|信息化|通信管理局|市场监管|处置|约谈|下架|款|批次"
+    r"服务|平台方|监管|部署|专项|行动|治理|网信|信息化|通信管理局|市场监管|处置|约谈|下架|款|批次|"
+    r"涉及|尚有|共有|还有|另有|共计|合计|其余|剩余|累计|上榜|在列|点名|被|不少|多款|若干"
 )
 _BAD_START = re.compile(
     r"^(?:关于|根据|按照|依据|为|经|对|由|截至|截止|近期|近日|目前|其中|包括|注|附|据|该|这|此|上述|相关|"
     r"部分|多款|一些|其他|其它|各|本|我|以上|以下|有关|同时|此外|另外|然而|但|而|并|且|又|也|均|都|"
     r"已|将|还|再|从|在|向|于|以|记者|今年|去年|日前|随后|今天|昨天|\d+月|\d+日)"
 )
+_TRAILING_BRACKET = re.compile(r"\([^()]*\)\s*$")
+_OWNER_PREFIX = re.compile(r"^[^、，,]{1,12}?旗下(?:的)?")
 _APP_WORD_ONLY = re.compile(rf"^{_APP_WORD}$")
 # What may follow a quoted name that is an app: "“A”App", "《A》《B》存在…问题", "「A」则超范围…".
 _VOUCHED_AFTER = re.compile(
     rf"\s*(?:{_APP_WORD}|等|均|都|也|还|则|被|在列|上榜|存在|涉及|未经|未向|未按|违规|违法|超范围|强制)"
+)
+# A phrase cut in the middle ("…中心关于"), or an office ("…管理局").
+_BAD_END = re.compile(
+    r"(?:关于|对|的|了|为|是|在|有|将|和|与|及|中|里|后|前|中心|管理局|办公室|委员会|信息化部|网信办|厅)$"
 )
 _DATE_LIKE = re.compile(r"^[\d\s.\-/年月日号]+$")
 
@@ -104,8 +116,15 @@ class _Piece:
     separator: str  # the separator before it ("" for the first piece)
 
 
+# "分别是：1、《A》（…）；2、《B》（…）": item numbers inside a sentence.
+_INLINE_NUMBER = re.compile(
+    r"(?:^|(?<=[；;，,。：:]))\s*(?:\d{1,3}\s*[、.．]|[（(]\d{1,3}[)）])(?!\d)"
+)
+
+
 def _pieces(segment: str) -> list[_Piece]:
     """Split on separators outside brackets and quotes, remembering each piece's separator."""
+    segment = _INLINE_NUMBER.sub(lambda m: " " * len(m.group(0)), segment)
     pieces: list[_Piece] = []
     stack: list[str] = []
     begin = 0
@@ -147,9 +166,21 @@ def _is_category(name: str) -> bool:
     return name in _CATEGORIES or core in _CATEGORIES or _CATEGORY_SUFFIX.search(name) is not None
 
 
+_ITEM_NUMBER = re.compile(r"^(?:\d{1,3}\s*[、.．)）]|[（(]\d{1,3}[)）])\s*")
+_TITLED = re.compile(
+    r"^[“「『《](?P<name>[^“”「」『』《》]{1,40})[”」』》]\s*(?P<bracket>[（(].*[)）])?$"
+)
+
+
 def clean_name(raw: str) -> str:
-    """An item as a name: without quotes, a trailing "App"/"应用" and stray spaces."""
-    name = raw.strip().strip(" \u3000")
+    """An item as a name: without quotes, a trailing "App"/"应用", an owner before it
+    ("腾讯旗下的微信"), ellipses and stray spaces. An operator in brackets stays
+    ("抖音（北京微播视界科技有限公司）"): ``_entity`` reads it."""
+    name = _ITEM_NUMBER.sub("", raw.strip().strip(" \u3000").strip("…．."))
+    name = _OWNER_PREFIX.sub("", name)
+    titled = _TITLED.match(name)
+    if titled is not None:
+        return titled["name"].strip() + (titled["bracket"] or "")
     quoted = _quoted_names(name)
     if len(quoted) == 1 and _QUOTED.fullmatch(name.strip()):
         name = quoted[0]
@@ -161,8 +192,14 @@ def clean_name(raw: str) -> str:
 
 
 def name_like(name: str, *, quoted: bool = False) -> bool:
-    """Does ``name`` read as the name of one app (not a category, store, law or a phrase)?"""
+    """Does ``name`` read as the name of one app (not a category, store, law or a phrase)?
+    A bracket at its end must hold an operator, version or store."""
     folded = fold_width(name).strip()
+    bracket = _TRAILING_BRACKET.search(folded)
+    if bracket is not None:
+        if parse_entry(name, strict_bare=False) is None:
+            return False
+        folded = folded[: bracket.start()].strip()
     cjk = sum(1 for ch in folded if "\u4e00" <= ch <= "\u9fff")
     limit = 25 if quoted else 16
     if not 2 <= len(folded) <= (limit if cjk else 40):
@@ -175,7 +212,7 @@ def name_like(name: str, *, quoted: bool = False) -> bool:
         return False
     if _STORE.search(folded) or (quoted and _LAW.search(folded) and cjk):
         return False
-    return not (_NOT_NAME.search(folded) or _BAD_START.match(folded))
+    return not (_NOT_NAME.search(folded) or _BAD_START.match(folded) or _BAD_END.search(folded))
 
 
 def _split_and(text: str) -> list[str]:
@@ -275,6 +312,12 @@ class _Found:
 
 
 def _entity(name: str, *, company: bool = False) -> Entity:
+    if _TRAILING_BRACKET.search(fold_width(name)):
+        parsed = parse_entry(name, strict_bare=False)
+        if parsed is not None:
+            entity = parsed.entity
+            entity.source = "text"
+            return entity
     kind = "company" if company and is_company(name) else entity_kind(name)
     return Entity(kind=kind, name=name, source="text")
 
@@ -349,7 +392,7 @@ def extract_entities_prose(text: str) -> list[Entity]:
     entities: list[Entity] = []
     seen: set[str] = set()
     for item in found:
-        key = re.sub(r"\s+", "", fold_width(item.name)).lower()
+        key = re.sub(r"\s+", "", _TRAILING_BRACKET.sub("", fold_width(item.name))).lower()
         if key in seen:
             continue
         seen.add(key)

@@ -122,3 +122,60 @@ def test_name_like_accepts_names(name: str) -> None:
 )
 def test_name_like_refuses_what_is_not_a_name(name: str) -> None:
     assert not name_like(name)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the owner before the app, and 以及 before the last names; a trailing 等
+        (
+            "工信部近日通报了43款APP，其中包括腾讯旗下的微信、腾讯地图、腾讯视频，以及爱奇艺、携程等。",
+            [
+                ("微信", None),
+                ("腾讯地图", None),
+                ("腾讯视频", None),
+                ("爱奇艺", None),
+                ("携程", None),
+            ],
+        ),
+        # operators in brackets inside the sentence
+        (
+            "经检测发现，抖音（北京微播视界科技有限公司）、快手（北京快手科技有限公司）等105款App存在问题。",
+            [("抖音", "北京微播视界科技有限公司"), ("快手", "北京快手科技有限公司")],
+        ),
+        # an ellipsis before 等, 了 after the lead-in verb
+        (
+            "通报点名了云朵阅读、快看天气、晴空相机……等43款App。",
+            [("云朵阅读", None), ("快看天气", None), ("晴空相机", None)],
+        ),
+        # numbered items inside one sentence, MPS style
+        (
+            "监测发现17款App存在隐私不合规行为，分别是：1、《极速清理大师》（版本1.2.0，360手机助手）；2、《星空壁纸》（版本3.0.1，应用宝）。",
+            [("极速清理大师", None), ("星空壁纸", None)],
+        ),
+        # 如 after a clause about apps; a count right after the names
+        (
+            "此次被通报的App有多款是知名应用，如小红书、知乎、百度网盘等。",
+            [("小红书", None), ("知乎", None), ("百度网盘", None)],
+        ),
+        (
+            "这次上榜的还有58同城、链家和贝壳找房三款APP。",
+            [("58同城", None), ("链家", None), ("贝壳找房", None)],
+        ),
+    ],
+)
+def test_names_in_press_prose(text: str, expected: list[tuple[str, str | None]]) -> None:
+    assert [(e.name, e.developer) for e in extract_entities_prose(text)] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "国家网络安全通报中心关于19款App违法违规收集使用个人信息的通报",
+        "被点名的App中，有不少是用户量过亿的头部应用。",
+        "截至目前，尚有8款APP未完成整改，涉及5款App。",
+        "我局对43款App进行检测，上述2款APP应整改。",
+    ],
+)
+def test_counts_without_names(text: str) -> None:
+    assert names(text) == []
