@@ -1,5 +1,9 @@
 """Apps listed in HTML tables (MIIT and provincial 通信管理局 pages), and HTML to plain text.
 
+Ruby annotations (``<rt>``, ``<rp>``) are dropped when the page is parsed, and every line and
+cell goes through ``textutil.clean_line`` (reprint noise out); a site's navigation line is not
+page text.
+
 rowspan/colspan are expanded into a grid in which every cell remembers the ``<td>`` it came
 from; ``tables.table_entities`` reads the apps out of it (header mapping, one entity per merged
 app, no forward-filling of blank cells).
@@ -14,6 +18,7 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 from shared.events import Entity
 
 from .merge import merge_entities
+from .noise import is_noise_line
 from .tables import Cell, Grid, table_entities
 from .textutil import clean_line
 
@@ -47,11 +52,13 @@ _BLOCK_TAGS = frozenset(
 )
 _CELL_BREAKS = _BLOCK_TAGS | {"td", "th"}
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "svg")
+# Ruby annotations (<ruby>應<rt>yīng</rt></ruby>): the reading a reprint site adds, not text.
+_ANNOTATION_TAGS = ("rt", "rp", "rtc")
 
 
 def parse_html(html: str) -> BeautifulSoup:
     soup = BeautifulSoup(html, "lxml")
-    for tag in soup(list(_DROP_TAGS)):
+    for tag in soup([*_DROP_TAGS, *_ANNOTATION_TAGS]):
         tag.decompose()
     return soup
 
@@ -65,7 +72,8 @@ def cell_lines(tag: Tag) -> list[str]:
                 parts.append(str(node))
         elif isinstance(node, Tag) and node.name in _CELL_BREAKS:
             parts.append("\n")
-    return [line for line in (clean_line(x) for x in "".join(parts).split("\n")) if line]
+    lines = (clean_line(x) for x in "".join(parts).split("\n"))
+    return [line for line in lines if line and not is_noise_line(line)]
 
 
 def html_to_text(soup: BeautifulSoup) -> str:
@@ -98,7 +106,7 @@ def html_to_text(soup: BeautifulSoup) -> str:
     for line in "".join(parts).split("\n"):
         cells = [clean_line(cell) for cell in line.split("\t")]
         joined = "\t".join(cell for cell in cells if cell)
-        if joined:
+        if joined and not is_noise_line(joined):
             lines.append(joined)
     return "\n".join(lines)
 

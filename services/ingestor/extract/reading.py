@@ -18,6 +18,7 @@ from shared.events import Entity
 from .decode import ZIP_MAGIC, decode_bytes, detect_format, format_from_name, is_docx
 from .docx_reader import docx_to_html
 from .entities_html import extract_entities_html, html_title, html_to_text, parse_html
+from .noise import strip_noise
 from .tables_text import csv_to_text
 from .textutil import Script, simplified_script
 
@@ -45,6 +46,7 @@ def read_notice(data: bytes, name: str) -> ReadNotice:
         fmt = detect_format(page, name)
     if fmt == "csv":
         page = csv_to_text(page)
+    page = strip_noise(page, markup=fmt == "html")
     script = simplified_script(page)
     page = script.simplified
     if fmt == "html":

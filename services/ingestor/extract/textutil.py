@@ -7,6 +7,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .noise import strip_inline_noise
+
 # Full-width ASCII (U+FF01..U+FF5E) -> ASCII and the ideographic space -> space. One character
 # for one character, so match positions in folded text are positions in the original text.
 _FOLD = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
@@ -229,10 +231,12 @@ _TABS = re.compile(r" ?\t[\t ]*")
 
 
 def clean_line(line: str) -> str:
-    """Collapse runs of spaces (incl. ideographic and no-break spaces) and strip the ends.
+    """Reprint noise removed (pinyin annotations, encoding junk, page widgets: ``noise``), runs
+    of spaces (incl. ideographic and no-break spaces) collapsed and the ends stripped.
 
     Tabs (table columns) are kept as a single tab.
     """
+    line = strip_inline_noise(line)
     line = _SPACES.sub(" ", line)
     line = _TABS.sub("\t", line)
     return line.strip()

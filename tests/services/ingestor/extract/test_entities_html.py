@@ -211,3 +211,53 @@ def test_name_header_mentioning_version() -> None:
 def test_ordered_list_items_are_numbered_in_the_text() -> None:
     soup = parse_html("<ol><li>天天看</li><li>日日新</li></ol><ul><li>其他</li></ul>")
     assert html_to_text(soup) == "1. 天天看\n2. 日日新\n其他"
+
+
+def test_ruby_readings_and_bracketed_pinyin_are_not_text() -> None:
+    html = f"""<table>{HEADER}
+<tr><td>1</td><td><ruby>星<rp>(</rp><rt>xīng</rt><rp>)</rp></ruby>云相册</td>
+<td>上海星云影像科技有限公司</td><td>华为应用市场</td><td>4.0.8</td><td>违(wéi)规收集个人信息</td></tr>
+<tr><td>2</td><td>Keep (Android)</td><td>北京卡路里信息技术有限公司&amp;nbsp;</td>
+<td>小米应用商店</td><td>8.1.0</td><td>账号注销难</td></tr>
+</table>"""
+    assert entities(html) == [
+        ("星云相册", "上海星云影像科技有限公司", "华为应用市场", "4.0.8", ["违规收集个人信息"]),
+        ("Keep (Android)", "北京卡路里信息技术有限公司", "小米应用商店", "8.1.0", ["账号注销难"]),
+    ]
+
+
+def test_site_navigation_and_widgets_are_not_page_text() -> None:
+    soup = parse_html(
+        "<div>首页 &gt; 新闻中心 &gt; 正文</div><h1>关于APP的通报</h1>"
+        "<div>2023-07-14　来源：工业和信息化部　【字体：大 中 小】 打印本页</div>"
+        "<div>分享到：微信 微博</div><p>正文第一段。</p>"
+    )
+    assert html_to_text(soup) == "关于APP的通报\n2023-07-14 来源：工业和信息化部\n正文第一段。"
+
+
+def test_rows_that_lost_their_rowspan_shift_back() -> None:
+    html = f"""<table>{HEADER}
+<tr><td>1</td><td>草原牧歌</td><td>呼和浩特草原牧歌文化传媒有限公司</td><td>华为应用市场</td>
+<td>2.2.0</td><td>违规收集个人信息</td></tr>
+<tr><td>2</td><td>牧歌直播</td><td>小米应用商店</td><td>V1.4.7</td><td>违规使用个人信息</td></tr>
+<tr><td>3</td><td>鄂尔多斯羊绒</td><td></td><td>vivo应用商店</td><td>5.1</td><td>账号注销难</td></tr>
+</table>"""
+    assert [(name, developer, store) for name, developer, store, *_ in entities(html)] == [
+        ("草原牧歌", "呼和浩特草原牧歌文化传媒有限公司", "华为应用市场"),
+        ("牧歌直播", "呼和浩特草原牧歌文化传媒有限公司", "小米应用商店"),
+        ("鄂尔多斯羊绒", None, "vivo应用商店"),
+    ]
+
+
+def test_developer_merged_over_several_apps() -> None:
+    html = f"""<table>{HEADER}
+<tr><td>1</td><td>冰城公交</td><td rowspan="2">哈尔滨冰城数字科技有限公司</td><td>华为应用市场</td>
+<td>3.1.0</td><td>违规收集个人信息</td></tr>
+<tr><td>2</td><td>冰城停车</td><td>小米应用商店</td><td>2.0.4</td><td>账号注销难</td></tr>
+<tr><td>3</td><td>鹤岗煤城</td><td></td><td>应用宝</td><td>1.0.3</td><td>账号注销难</td></tr>
+</table>"""
+    assert [(name, developer) for name, developer, *_ in entities(html)] == [
+        ("冰城公交", "哈尔滨冰城数字科技有限公司"),
+        ("冰城停车", "哈尔滨冰城数字科技有限公司"),
+        ("鹤岗煤城", None),
+    ]
