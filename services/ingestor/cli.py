@@ -58,8 +58,8 @@ SourceUrl = Annotated[str | None, typer.Option(help="where the notice was publis
 PublishedOn = Annotated[
     str | None,
     typer.Option(
-        help="publication date YYYY-MM-DD, overriding the one read from the notice "
-        "(for articles that do not give one)"
+        help="publication date YYYY-MM-DD, overriding the one read from the notice; needed "
+        "when the notice gives none (a notice without a date is refused without it)"
     ),
 ]
 

@@ -1,8 +1,29 @@
-"""The publication date of a notice.
+"""The publication date of a notice, and what the notice says its own date is.
 
-Preference: a "发布时间/发布日期/Published" marker, then a date line near the top (the
-"2021-05-10 来源：..." line of a web page), then the signature date at the end (the date under
-the signer). English dates ("May 10, 2021", "10 May 2021") and ISO dates are read too.
+Two kinds of dates are read:
+
+- the **page's date**: a publication marker ("发布时间：2023-06-02 10:15", "Published:") or a
+  date line at the top of a web page ("2021-05-10 来源：...");
+- the **notice's own date**: the date under (or beside) the signer at the end
+  ("工业和信息化部信息通信管理局　2022年3月9日", the office and the date on one line), else a date
+  standing alone in the first lines, under the title ("（2023年6月1日）").
+
+When both are there and differ, which one is the publication date:
+
+- on a **reprint** (a page whose "来源" is not a regulator, that says 转载/原标题, that is written
+  in traditional script, or whose date marker sits in a sidebar after the notice), the notice's
+  own date wins: the page's date is only when the copy was made;
+- on the **regulator's own page**, the page's date wins when it is up to two weeks after the
+  signature (a notice is signed on the 8th and posted on the 9th: it is published on the 9th);
+- otherwise (the page's date before the notice's, or weeks later) the notice's own date wins.
+
+Each disagreement leaves a note saying which date was kept and why.
+
+A month without a day ("2023年5月", "二〇二三年五月", "May 2023") where the notice's own date
+would be, and nothing better: the publication date is the **first day of that month**, marked
+as an estimate (``estimated``), with a note. No date at all: InputError, unless the caller gives
+the date (a feed item's date, or the CLI's ``--published-on``).
+English dates ("May 10, 2021", "10 May 2021"), ISO dates and Chinese numerals are read too.
 """
 
 from __future__ import annotations
@@ -13,7 +34,7 @@ from datetime import date
 
 from shared.errors import InputError
 
-from .textutil import cn_number, fold_width, nonempty_lines
+from .textutil import clean_line, cn_number, fold_width, nonempty_lines
 
 _MONTHS = {
     "jan": 1,
@@ -71,14 +92,46 @@ _DATELINE = re.compile(
 )
 _COPYRIGHT_YEAR = re.compile(r"(?:©|\(c\)|copyright)\s*(?P<y>(?:19|20)\d{2})", re.I)
 # Where a page says it got the notice from: a regulator's own site, or a reprint.
-_SOURCE = re.compile(r"(?:来源|信息来源|Source)\s*[:：]\s*(?P<source>[^\s|｜]{2,30})", re.I)
+# Where a page says it got the notice from: a regulator's own site, or a reprint. "应用来源："
+# is a table's store column, not the page's source.
+_SOURCE = re.compile(
+    r"(?<!应用)(?<!软件)(?<!下载)(?:来源|Source)\s*[:：]\s*(?P<source>[^\s|｜]{2,30})", re.I
+)
 _OFFICIAL_SOURCE = re.compile(
-    r"网信|工业和信息化部|工信部|信息通信管理局|通信管理局|公安部|网络安全通报中心|病毒应急处理中心"
-    r"|市场监督管理|市场监管|人民政府|政府网|gov\.cn|Cyberspace Administration|Ministry of",
+    r"网信|互联网信息办公室|工业和信息化部|工信部|信息通信管理局|通信管理局|公安部|公安厅"
+    r"|网络安全通报中心|病毒应急处理中心|市场监督管理|市场监管|人民政府|政府网|gov\.cn"
+    r"|Cyberspace Administration|Ministry of",
     re.I,
 )
-_REPRINT = re.compile(r"转载|转自|转发自|轉載|轉自|编者按|編者按")
+_REPRINT = re.compile(
+    r"转载|转自|转发自|轉載|轉自|编者按|編者按|原标题|原標題|免责声明|版权归原作者|如有侵权"
+)
 _SIGNATURE_GAP_DAYS = 14
+_CN_NUM = "〇零○O0一二三四五六七八九十"
+_MONTH_PATTERNS = [
+    re.compile(
+        r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月(?!\s*\d{1,2}\s*日|份?\s*\d)"
+    ),
+    re.compile(
+        rf"(?P<y>[{_CN_YEAR_DIGITS}]{{4}})\s*年\s*(?P<m>[一二三四五六七八九十]{{1,3}})\s*月"
+        rf"(?!\s*[{_CN_NUM}]{{1,3}}\s*日)"
+    ),
+    re.compile(rf"(?<![\d\w])(?<!\d )\b{_MONTH_NAME},?\s+(?P<y>(?:19|20)\d{{2}})\b"),
+]
+# What ends the name of an office, a bureau or an association ("…秘书处", "…联盟", "…公安厅").
+ORG_END = (
+    r"(?:局|办公室|委员会|中心|协会|学会|联合会|促进会|商会|研究会|基金会|联盟|秘书处|厅|部|院"
+    r"|政府|网信办|办|总队|支队|大队|工作组|小组)"
+)
+_SIGNER = re.compile(
+    r"网信办|信息办公室|信息化委员会办公室|信息化部|通信管理局|公安部|通报中心|应急处理中心"
+    r"|市场监督管理|监管总局|办公厅|管理局|委员会|人民政府"
+    rf"|^[\u4e00-\u9fff()（）·]{{2,40}}{ORG_END}$"
+)
+# A line naming the page's date or its source: never the signer's line.
+_PAGE_WORDS = re.compile(
+    r"来源|发布|时间|日期|作者|浏览|字号|阅读|点击|编辑|Source|Published|Updated|Posted", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -86,6 +139,36 @@ class FoundDate:
     day: date
     start: int
     end: int
+
+
+@dataclass(frozen=True)
+class FoundMonth:
+    """A month without a day: "2023年5月", "二〇二三年五月", "May 2023"."""
+
+    year: int
+    month: int
+    start: int
+    end: int
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}年{self.month}月"
+
+
+@dataclass(frozen=True)
+class Dating:
+    """The publication date a notice is given, and how it was decided."""
+
+    published_on: date
+    estimated: bool = False
+    """True when the notice gives only a month: ``published_on`` is its first day."""
+    own: date | None = None
+    """The notice's own date (its signature, or the date under its title), when it gives one."""
+    notes: tuple[str, ...] = ()
 
 
 def _to_date(m: re.Match[str]) -> date | None:
@@ -118,6 +201,25 @@ def find_dates(line: str) -> list[FoundDate]:
     return sorted(found, key=lambda f: f.start)
 
 
+def find_months(line: str) -> list[FoundMonth]:
+    """Months written without a day in ``line`` ("2023年5月"; not the "2023年5月" of a full
+    date), in order of position."""
+    folded = fold_width(line)
+    taken = [(f.start, f.end) for f in find_dates(line)]
+    found: list[FoundMonth] = []
+    for pattern in _MONTH_PATTERNS:
+        for m in pattern.finditer(folded):
+            if any(start <= m.start() < end for start, end in taken):
+                continue
+            year = cn_number(m["y"])
+            month = _MONTHS[m["mon"][:3].lower()] if m.groupdict().get("mon") else cn_number(m["m"])
+            if year is None or month is None or not 1990 <= year <= 2100 or not 1 <= month <= 12:
+                continue
+            found.append(FoundMonth(year, month, m.start(), m.end()))
+            taken.append(m.span())
+    return sorted(found, key=lambda f: f.start)
+
+
 def _is_date_line(line: str, found: FoundDate) -> bool:
     """A line that is mainly a date, perhaps with a time, a source or a view counter."""
     if "。" in line or len(line) > 80:
@@ -132,10 +234,99 @@ def _is_date_line(line: str, found: FoundDate) -> bool:
     )
 
 
-def _marked_date(lines: list[str]) -> tuple[date, int] | None:
-    """The date after a publication marker near the top: (date, line index)."""
+def _alone(line: str, start: int, end: int) -> bool:
+    """Is the text outside ``line[start:end]`` only brackets, spaces and punctuation?"""
+    rest = line[:start] + line[end:]
+    return not re.sub(r"[\s()（）\[\]【】〔〕.,，。:：\-—|·]", "", fold_width(rest))
+
+
+def _is_signer(text: str) -> bool:
+    """A short line that names an organisation (a signer or a letterhead)."""
+    text = clean_line(text)
+    return (
+        0 < len(text) <= 40
+        and "。" not in text
+        and not _PAGE_WORDS.search(text)
+        and bool(_SIGNER.search(re.sub(r"\s", "", text)))
+    )
+
+
+def _own_date_on(line: str) -> FoundDate | FoundMonth | None:
+    """The date of a line that is a date alone ("2023年6月1日", "（2023年6月1日）", "2023年5月"),
+    or an office and its date ("广东省通信管理局 2024年1月5日")."""
+    if len(line) > 60 or "。" in line:
+        return None
+    found: list[FoundDate | FoundMonth] = [*find_dates(line), *find_months(line)]
+    if len(found) != 1:
+        return None
+    one = found[0]
+    if _alone(line, one.start, one.end):
+        return one
+    before, after = line[: one.start].rstrip(" (（[【"), line[one.end :]
+    if _alone(after, 0, 0) and _is_signer(before):
+        return one
+    return None
+
+
+def find_signature_date(text: str) -> date | None:
+    """The date of the signature block: a date line right under the signer's name, or beside it
+    on the same line (the last such block). None when the text has no signature block."""
+    found = _signature(nonempty_lines(text))
+    if found is None or not isinstance(found[0], FoundDate):
+        return None
+    return found[0].day
+
+
+def _signature(lines: list[str]) -> tuple[FoundDate | FoundMonth, int] | None:
+    """The signature's date (or month) and its line index, looking up from the end."""
+    for index in range(len(lines) - 1, 0, -1):
+        line = lines[index]
+        own = _own_date_on(line)
+        if own is None:
+            continue
+        if not _alone(line, own.start, own.end):
+            return own, index  # the office and the date on one line
+        signer = lines[max(0, index - 2) : index]
+        if any(_is_signer(s) for s in signer):
+            return own, index
+    return None
+
+
+def _first_lines_date(lines: list[str]) -> tuple[FoundDate | FoundMonth, int] | None:
+    """A date standing alone under the title ("（2023年6月1日）", "2023年6月1日"), not a web
+    page's date line ("2021-05-10 来源：..." is the page's)."""
+    for index, line in enumerate(lines[1:6], start=1):
+        own = _own_date_on(line)
+        if own is None:
+            continue
+        if isinstance(own, FoundDate) and not re.search(r"年|[A-Za-z]", line[own.start : own.end]):
+            continue  # "2024-07-05": a web page's date, not the document's
+        return own, index
+    return None
+
+
+def _last_date_line(lines: list[str]) -> date | None:
+    """The last line near the end that is mainly a date."""
+    for line in reversed(lines[-12:]):
+        dates = find_dates(line)
+        if dates and _is_date_line(line, dates[-1]):
+            return dates[-1].day
+    return None
+
+
+@dataclass(frozen=True)
+class _PageDate:
+    day: date
+    index: int
+    label: str
+
+
+def _marked_date(lines: list[str]) -> _PageDate | None:
+    """The date after a publication marker near the top, or in a sidebar at the end."""
+    candidates = list(enumerate(lines[:40]))
+    candidates += [(i, line) for i, line in enumerate(lines) if i >= max(40, len(lines) - 10)]
     for marker_re in _MARKERS:
-        for index, line in enumerate(lines[:40]):
+        for index, line in candidates:
             folded = fold_width(line)
             for marker in marker_re.finditer(folded):
                 label = marker.group(0).strip(" :：").lower()
@@ -146,40 +337,22 @@ def _marked_date(lines: list[str]) -> tuple[date, int] | None:
                 start = gap.end() if gap else marker.end()
                 for found in find_dates(line):
                     if 0 <= found.start - start <= 2:
-                        return found.day, index
+                        return _PageDate(found.day, index, marker.group(0).strip(" :："))
     return None
 
 
-_SIGNER = re.compile(
-    r"网信办|信息办公室|信息化委员会办公室|信息化部|通信管理局|公安部|通报中心|应急处理中心"
-    r"|市场监督管理|监管总局|办公厅|管理局|委员会|人民政府"
-)
-
-
-def find_signature_date(text: str) -> date | None:
-    """The date of the signature block: a date line right under the signer's name (the last
-    such block). None when the text has no signature block."""
-    lines = nonempty_lines(text)
-    for index in range(len(lines) - 1, 0, -1):
-        line = lines[index]
+def _page_date(lines: list[str], skip: int | None) -> _PageDate | None:
+    """The page's own date: a publication marker, else a date line at the top of the page
+    (``skip``: the line that holds the notice's own date)."""
+    marked = _marked_date(lines)
+    if marked is not None:
+        return marked
+    for index, line in enumerate(lines[:6]):
         dates = find_dates(line)
-        if not dates or not _is_date_line(line, dates[-1]):
-            continue
-        signer = lines[max(0, index - 2) : index]
-        if any(len(s) <= 40 and "。" not in s and _SIGNER.search(s) for s in signer):
-            return dates[-1].day
-    return None
-
-
-def _signature_date(lines: list[str]) -> date | None:
-    """The date under the signer, else the last date line near the end."""
-    signed = find_signature_date("\n".join(lines))
-    if signed is not None:
-        return signed
-    for line in reversed(lines[-12:]):
-        dates = find_dates(line)
-        if dates and _is_date_line(line, dates[-1]):
-            return dates[-1].day
+        if index != skip and dates and _is_date_line(line, dates[0]):
+            source = _SOURCE.search(fold_width(line))
+            label = f"来源：{source['source']}" if source else "the page's date line"
+            return _PageDate(dates[0].day, index, label)
     return None
 
 
@@ -191,47 +364,104 @@ def _dateline_without_year(lines: list[str]) -> tuple[int, int] | None:
     return None
 
 
-def _is_reprint(text: str, lines: list[str], page_line: int) -> bool:
-    """Is the page a reprint by someone other than the regulator (a news site, an account)?"""
-    source = _SOURCE.search(fold_width(lines[page_line]))
-    if source and not _OFFICIAL_SOURCE.search(source["source"]):
-        return True
-    return bool(_REPRINT.search(text[:300])) or bool(_REPRINT.search("\n".join(lines[-6:])))
+def _reprint_reason(text: str, lines: list[str], page: _PageDate, own_index: int) -> str | None:
+    """Why the page is a reprint by someone other than the regulator (a news site, an
+    account), or None when it may be the regulator's own page."""
+    near = {page.index, *range(min(10, len(lines))), *range(max(0, len(lines) - 10), len(lines))}
+    for index in sorted(near):
+        source = _SOURCE.search(fold_width(lines[index]))
+        if source and not _OFFICIAL_SOURCE.search(source["source"]):
+            return f"来源 {source['source']}"
+    said = _REPRINT.search(text[:300]) or _REPRINT.search("\n".join(lines[-6:]))
+    if said:
+        return f"it says {said.group(0)}"
+    if page.index > own_index and page.index >= len(lines) * 2 // 3:
+        return "its date is in a sidebar after the notice"
+    return None
 
 
-def find_published_on(text: str) -> date:
-    """The publication date; raises InputError("no publication date found ...").
+def date_notice(text: str, *, given: date | None = None, reprint: bool = False) -> Dating:
+    """The publication date of ``text`` (see the module docstring for the rules).
 
-    Order: a publication marker near the top ("发布时间：", "Published:"), then a date line at
-    the top of the page ("2021-05-10 来源：..."), then the signature date at the end, then an
-    English dateline ("BEIJING, May 10, 2021 -"; without a year only when the page gives the year
-    elsewhere, in a date line or a copyright notice). A reprint's own page date (a news site or
-    an account posting the notice a day later) gives way to the regulator's signature date when
-    that is at most two weeks earlier.
+    ``given``: the date the caller knows (a feed item's date, ``--published-on``); it wins.
+    ``reprint``: the caller knows the page is a reprint (a traditional-script copy).
+    Raises InputError("no publication date found ...") when neither the text nor the caller
+    gives a date.
     """
     lines = nonempty_lines(text)
-    page: tuple[date, int] | None = _marked_date(lines)
-    if page is None:
-        for index, line in enumerate(lines[:6]):
-            dates = find_dates(line)
-            if dates and _is_date_line(line, dates[0]):
-                page = dates[0].day, index
-                break
-    signature = _signature_date(lines)
+    signed = _signature(lines)
+    own_found = signed or _first_lines_date(lines)
+    own, own_index = own_found if own_found else (None, len(lines))
+    own_day = own.day if isinstance(own, FoundDate) else None
+    if given is not None:
+        notes: tuple[str, ...] = ()
+        if own_day is not None and own_day != given:
+            notes = (f"the notice is dated {own_day}; kept the date given, {given}",)
+        return Dating(given, own=own_day, notes=notes)
+    page = _page_date(lines, own_index if own_found and not signed else None)
+    if page is not None and own is not None:
+        return _decide(text, lines, page, own, own_index, reprint)
     if page is not None:
-        day, index = page
-        if (
-            signature is not None
-            and 0 < (day - signature).days <= _SIGNATURE_GAP_DAYS
-            and _is_reprint(text, lines, index)
-        ):
-            return signature
-        return day
-    if signature is not None:
-        return signature
-    # English articles: a dateline in the first lines ("BEIJING, May 10, 2021 -"), near the start
-    # of the line ("seen on a smartphone on July 13, 2021" in a photo caption is not the
-    # publication date).
+        return Dating(page.day)
+    if isinstance(own, FoundDate):
+        return Dating(own.day, own=own.day)
+    if isinstance(own, FoundMonth):
+        return _estimate(own)
+    last = _last_date_line(lines)
+    if last is not None:
+        return Dating(last)
+    english = _english_date(lines)
+    if english is not None:
+        return Dating(english)
+    raise InputError(_no_date_message(lines))
+
+
+def _decide(
+    text: str,
+    lines: list[str],
+    page: _PageDate,
+    own: FoundDate | FoundMonth,
+    own_index: int,
+    reprint: bool,
+) -> Dating:
+    """The page's date and the notice's own date are both there: which one to keep."""
+    why = "it is in traditional script" if reprint else None
+    why = why or _reprint_reason(text, lines, page, own_index)
+    if isinstance(own, FoundMonth):
+        if why is None or (page.day.year, page.day.month) == (own.year, own.month):
+            note = f"the notice gives only {own.label}; kept the page's date {page.day}"
+            return Dating(page.day, notes=(note,))
+        return _estimate(own, f"the page says {page.day} ({page.label}), a reprint's date")
+    if own.day == page.day:
+        return Dating(page.day, own=own.day)
+    gap = (page.day - own.day).days
+    if why is None and 0 < gap <= _SIGNATURE_GAP_DAYS:
+        note = (
+            f"the notice is dated {own.day} and the page was posted {page.day} ({page.label}):"
+            " kept the posting date"
+        )
+        return Dating(page.day, own=own.day, notes=(note,))
+    reason = f"a reprint: {why}" if why else "too far from the notice's date"
+    note = (
+        f"the page says {page.day} ({page.label}; {reason}); the notice is dated {own.day}:"
+        " kept the notice's date"
+    )
+    return Dating(own.day, own=own.day, notes=(note,))
+
+
+def _estimate(month: FoundMonth, why: str | None = None) -> Dating:
+    note = (
+        f"the notice gives only a month ({month.label}): published_on {month.first_day} is an"
+        " estimate (the first day of that month)"
+    )
+    notes = (note,) if why is None else (note, why)
+    return Dating(month.first_day, estimated=True, notes=notes)
+
+
+def _english_date(lines: list[str]) -> date | None:
+    """English articles: a dateline in the first lines ("BEIJING, May 10, 2021 -"), near the
+    start of the line ("seen on a smartphone on July 13, 2021" in a photo caption is not the
+    publication date); a dateline without a year when a copyright notice gives the year."""
     for line in lines[:8]:
         dates = find_dates(line)
         if not dates or re.search(r"[\u4e00-\u9fff]", line):
@@ -247,9 +477,21 @@ def find_published_on(text: str) -> date:
                 try:
                     return date(int(m["y"]), month, day_of_month)
                 except ValueError:
-                    break
-        raise InputError(
+                    return None
+    return None
+
+
+def _no_date_message(lines: list[str]) -> str:
+    dateline = _dateline_without_year(lines)
+    if dateline is not None:
+        month, day_of_month = dateline
+        return (
             f"no publication date found (the dateline says {_MONTH_ABBR[month - 1]}"
             f" {day_of_month} without a year; supply the date, e.g. --published-on YYYY-MM-DD)"
         )
-    raise InputError("no publication date found")
+    return "no publication date found (give it with --published-on YYYY-MM-DD)"
+
+
+def find_published_on(text: str) -> date:
+    """The publication date; raises InputError("no publication date found ...")."""
+    return date_notice(text).published_on

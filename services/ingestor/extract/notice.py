@@ -10,7 +10,7 @@ from datetime import date
 from shared.errors import InputError
 from shared.events import Entity, NoticeEvent
 
-from .dates import find_published_on, find_signature_date
+from .dates import date_notice
 from .deadline import extract_deadline
 from .entities_en import extract_entities_en
 from .entities_prose import extract_entities_prose
@@ -20,7 +20,7 @@ from .kind import notice_kind
 from .merge import add_unlisted, merge_entities
 from .names import normalize_entity, title_names
 from .reading import ReadNotice, read_notice
-from .regulators import CENTRAL, PROVINCES, detect_regulator
+from .regulators import CENTRAL, PROVINCES, identify_issuer
 from .textutil import (
     Script,
     cjk_ratio,
@@ -219,12 +219,14 @@ def parse_notice(
     title = read.script.restore(simple_title)
     language = "zh" if cjk_ratio(simple) >= 0.3 else "en"
 
+    regulator, issuer_note = identify_issuer(simple, title=simple_title)
+    traditional = read.script.original is not read.script.simplified
     try:
-        regulator = detect_regulator(simple, title=simple_title)
-        if published_on is None:
-            published_on = find_published_on(simple)
+        dating = date_notice(simple, given=published_on, reprint=traditional)
     except InputError as error:
         raise InputError(f"{name}: {error}") from None
+    published_on = dating.published_on
+    notes = [*dating.notes, *([issuer_note] if issuer_note else [])]
 
     batch = find_batch(simple_title, simple)
     deadline = extract_deadline(simple, published_on)
@@ -244,7 +246,7 @@ def parse_notice(
     if not entities and not (declared or read.has_images or _ATTACHMENT.search(simple)):
         # Nothing listed, and nothing says the list is elsewhere (an image, an attachment).
         raise InputError(f"{name}: no apps, SDKs or companies found in the notice")
-    dated = find_signature_date(simple) or published_on
+    dated = dating.own or published_on
     return NoticeEvent(
         notice_id=notice_identity(regulator.code, dated, batch, title),
         regulator=regulator,
@@ -260,6 +262,8 @@ def parse_notice(
         list_incomplete=reason is not None,
         list_incomplete_reason=reason,
         declared_count=declared,
+        published_on_estimated=dating.estimated,
+        notes=notes,
     )
 
 

@@ -2,19 +2,32 @@
 
 The publisher is decided by where a regulator is named, not by how often: the title, a line
 that is just an organisation name (the signature block or a letterhead), a "来源/发布机构" marker
-and the first lines weigh most; mentions in the body ("根据工业和信息化部工作部署") weigh little.
-So a provincial 通信管理局 that signs its notice wins over the ministry it quotes.
+and the first lines weigh most; mentions in the body ("根据工业和信息化部工作部署") and in a title
+that relays another's list ("关于国家网络安全通报中心通报的…") weigh little. So a provincial
+通信管理局 that signs its notice wins over the ministry it quotes, and a market regulator that
+relays 国家网络安全通报中心's list is the publisher.
+
+Codes: ``CAC``, ``MIIT``, ``MPS``, ``SAMR`` for the national bodies; provincial offices get the
+national code and the province in pinyin: ``CA-<PROVINCE>`` (通信管理局), ``CAC-<PROVINCE>``
+(省委网信办 / 省互联网信息办公室), ``SAMR-<PROVINCE>`` (省/市市场监督管理局), ``MPS-<PROVINCE>``
+(省公安厅, the four municipalities' 公安局).
+
+An issuer regwatch does not know (a county bureau, a city office, an industry association) never
+stops a notice: ``identify_issuer`` keeps it as printed in the signature or the title, with the
+code ``OTHER`` and ``recognised`` false.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from shared.errors import InputError
 from shared.events import Regulator
 
-from .textutil import fold_width, nonempty_lines
+from .dates import ORG_END, find_dates, find_months
+from .textutil import clean_line, fold_width, nonempty_lines
 
 # province -> (pinyin code, full name prefix as the 通信管理局 writes it)
 PROVINCES: dict[str, tuple[str, str]] = {
@@ -55,14 +68,83 @@ _EN_PROVINCE["Shaanxi"] = "陕西"
 _EN_PROVINCE["Inner Mongolia"] = "内蒙古"
 _EN_PROVINCE["Tibet"] = "西藏"
 
-_PROVINCE_RE = re.compile(
-    "(" + "|".join(sorted(PROVINCES, key=len, reverse=True)) + ")"
-    r"(?:省|市|壮族自治区|回族自治区|维吾尔自治区|自治区)?\s*通信管理局"
+_PLACE = "(?P<place>" + "|".join(sorted(PROVINCES, key=len, reverse=True)) + ")"
+_LEVEL = r"(?:省|市|壮族自治区|回族自治区|维吾尔自治区|自治区)?"
+_EN_PLACE = (
+    r"\b(?P<place>" + "|".join(sorted(_EN_PROVINCE, key=len, reverse=True)) + r")"
+    r"(?: Provincial| Municipal)?"
 )
-_EN_PROVINCE_RE = re.compile(
-    r"\b(" + "|".join(sorted(_EN_PROVINCE, key=len, reverse=True)) + r")(?: Provincial| Municipal)?"
-    r" Communications? Administration\b"
-)
+_MUNICIPALITIES = "北京|天津|上海|重庆"
+
+
+@dataclass(frozen=True)
+class _Office:
+    """A provincial office: the national code it belongs to and how it is written."""
+
+    prefix: str
+    pattern: re.Pattern[str]
+    name: Callable[[str], str]
+    english: bool = False
+
+
+_PROVINCIAL: list[_Office] = [
+    _Office("CA", re.compile(_PLACE + _LEVEL + r"\s*通信管理局"), lambda full: f"{full}通信管理局"),
+    _Office(
+        "CAC",
+        re.compile(
+            r"(?:中共)?" + _PLACE + _LEVEL + r"(?:党?委)?\s*"
+            r"(?:网信办|互联网信息办公室|网络安全和信息化委员会办公室|网络安全和信息化办公室)"
+            rf"|网信(?P<account>{'|'.join(PROVINCES)})(?![省市])"
+        ),
+        lambda full: f"{full}互联网信息办公室",
+    ),
+    _Office(
+        "SAMR",
+        re.compile(_PLACE + _LEVEL + r"\s*(?:市场监督管理局|市场监管局)"),
+        lambda full: f"{full}市场监督管理局",
+    ),
+    _Office(
+        "MPS",
+        re.compile(
+            _PLACE + r"(?:省|壮族自治区|回族自治区|维吾尔自治区|自治区)?公安厅"
+            rf"|(?P<city>{_MUNICIPALITIES})市?公安局"
+        ),
+        lambda full: f"{full}公安局" if full[:2] in _MUNICIPALITIES else f"{full}公安厅",
+    ),
+    _Office(
+        "CA",
+        re.compile(_EN_PLACE + r" Communications? Administration\b"),
+        lambda full: f"{full}通信管理局",
+        english=True,
+    ),
+    _Office(
+        "CAC",
+        re.compile(
+            _EN_PLACE + r" (?:Cyberspace Administration|Internet Information Office"
+            r"|[Cc]yberspace (?:[Aa]ffairs )?(?:[Rr]egulator|[Aa]uthorit(?:y|ies)|[Oo]ffice))\b"
+        ),
+        lambda full: f"{full}互联网信息办公室",
+        english=True,
+    ),
+    _Office(
+        "SAMR",
+        re.compile(
+            _EN_PLACE + r" (?:Administration for Market Regulation|[Mm]arket [Rr]egulat(?:or|ion"
+            r" [Aa]dministration|ion [Bb]ureau))\b"
+        ),
+        lambda full: f"{full}市场监督管理局",
+        english=True,
+    ),
+    _Office(
+        "MPS",
+        re.compile(
+            _EN_PLACE + r" (?:Public Security Department|Department of Public Security"
+            r"|Public Security Bureau)\b"
+        ),
+        lambda full: f"{full}公安局" if full[:2] in _MUNICIPALITIES else f"{full}公安厅",
+        english=True,
+    ),
+]
 
 CENTRAL: dict[str, str] = {
     "CAC": "国家互联网信息办公室",
@@ -74,8 +156,9 @@ _CENTRAL_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "CAC",
         re.compile(
-            r"国家互联网信息办公室|中央网络安全和信息化委员会办公室|国家网信办|中央网信办|网信办"
-            r"|中国网信网|Cyberspace Administration|\bCAC\b"
+            r"国家互联网信息办公室|中央网络安全和信息化委员会办公室|国家网信办|中央网信办"
+            r"|(?<![省市县区州盟旗委])网信办|中国网信网|网信中国"
+            r"|Cyberspace Administration|\bCAC\b"
         ),
     ),
     (
@@ -126,8 +209,16 @@ _MARKER = re.compile(r"(?:来源|发布机构|发文机关|发布单位|信息�
 _CITED = re.compile(
     r"根据|按照|依据|落实|贯彻|部署|要求|指导|统一安排|in line with|according to", re.I
 )
+# Just before a name: the notice is about that body's list, not by it ("关于国家网络安全通报
+# 中心通报的…", "转发公安部…").
+_CITED_BEFORE = re.compile(r"(?:关于|转发|转载|根据|按照|依据|据|经)\s*[“\"《「]?\s*$")
 _LEAD_IN = re.compile(r"(?:【[^】]*】|\[[^\]]*\]|\s)*")  # "【转载】国家网信办关于..."
 _TITLE_FORM = re.compile(r"\s*(?:关于|印发|发布|公布|通报)")
+_STRONG = 10.0
+# An organisation as printed: Chinese characters (brackets allowed) ending like an office.
+_ORG = re.compile(rf"(?:中共)?[\u4e00-\u9fff（）()·]{{2,30}}?{ORG_END}")
+_ORG_LINE = re.compile(rf"[\u4e00-\u9fff（）()·]{{2,38}}{ORG_END}")
+_ISSUER_VERB = re.compile(r"\s*(?:关于|发布|通报|公布|印发|公告|提示|提醒)")
 
 
 @dataclass
@@ -135,70 +226,78 @@ class _Mention:
     code: str
     name: str
     position: int
-
-
-def _name_at(line: str, mention: _Mention) -> str:
-    """The text of the regulator name that starts at ``mention.position``."""
-    for pattern in [_PROVINCE_RE, _EN_PROVINCE_RE] + [p for _c, p in _CENTRAL_PATTERNS]:
-        m = pattern.match(line, mention.position)
-        if m:
-            return m.group(0)
-    return ""
+    end: int
 
 
 def _mentions(line: str) -> list[_Mention]:
     found: list[_Mention] = []
     taken: list[tuple[int, int]] = []
-    for m in _PROVINCE_RE.finditer(line):
-        code, full = PROVINCES[m.group(1)]
-        found.append(_Mention(f"CA-{code}", f"{full}通信管理局", m.start()))
-        taken.append(m.span())
-    for m in _EN_PROVINCE_RE.finditer(line):
-        code, full = PROVINCES[_EN_PROVINCE[m.group(1)]]
-        found.append(_Mention(f"CA-{code}", f"{full}通信管理局", m.start()))
-        taken.append(m.span())
+    for office in _PROVINCIAL:
+        for m in office.pattern.finditer(line):
+            if any(start <= m.start() < end for start, end in taken):
+                continue
+            groups = m.groupdict()
+            place = groups.get("place") or groups.get("account") or groups.get("city") or ""
+            if office.english:
+                place = _EN_PROVINCE[place]
+            code, full = PROVINCES[place]
+            found.append(_Mention(f"{office.prefix}-{code}", office.name(full), m.start(), m.end()))
+            taken.append(m.span())
     for code, pattern in _CENTRAL_PATTERNS:
         for m in pattern.finditer(line):
             if any(start <= m.start() < end for start, end in taken):
                 continue
-            found.append(_Mention(code, CENTRAL[code], m.start()))
+            found.append(_Mention(code, CENTRAL[code], m.start(), m.end()))
     return found
+
+
+_ORG_FILLER = re.compile(r"中华人民共和国|中共|办公厅|网络安全管理局|(?:Issued|Signed)by")
+_DATE_TEXT = re.compile(
+    r"[\d〇零○一二三四五六七八九十]{2,4}年[\d一二三四五六七八九十]{1,3}月"
+    r"(?:[\d一二三四五六七八九十]{1,3}日)?|\d{4}[\-/.]\d{1,2}[\-/.]\d{1,2}"
+)
 
 
 def _is_org_line(line: str) -> bool:
     """A line that is essentially an organisation name (signature block or letterhead)."""
     stripped = re.sub(r"[\s()（）:：，,。]", "", line)
-    stripped = re.sub(r"\d{4}[年\-/.]\d{1,2}[月\-/.]\d{1,2}日?", "", stripped)
+    stripped = _DATE_TEXT.sub("", stripped)
     if not stripped or len(stripped) > 40:
         return False
-    if not _mentions(stripped):
+    mentions = _mentions(stripped)
+    if not mentions:
         return False
-    leftover = _PROVINCE_RE.sub("", stripped)
-    for _code, pattern in _CENTRAL_PATTERNS:
-        leftover = pattern.sub("", leftover)
-    leftover = re.sub(r"中华人民共和国|办公厅|网络安全管理局|(?:Issued|Signed)by", "", leftover)
+    leftover = stripped
+    for mention in sorted(mentions, key=lambda m: m.position, reverse=True):
+        leftover = leftover[: mention.position] + leftover[mention.end :]
+    leftover = _ORG_FILLER.sub("", leftover)
     return len(leftover) <= 4
 
 
-def detect_regulator(text: str, *, title: str | None = None) -> Regulator:
-    """The regulator that published ``text``.
+def _cited_at(line: str, mention: _Mention) -> bool:
+    return _CITED_BEFORE.search(line[max(0, mention.position - 6) : mention.position]) is not None
 
-    Raises InputError("cannot tell which regulator published this notice") when no regulator
-    is named anywhere.
-    """
+
+def _scores(text: str, title: str | None) -> tuple[dict[str, float], dict[str, str], set[str]]:
+    """Each regulator named: its score, its name, and whether one mention alone is strong (the
+    title, a signature or letterhead line, a source marker)."""
     lines = nonempty_lines(fold_width(text))
     scores: dict[str, float] = {}
     names: dict[str, str] = {}
     first_seen: dict[str, int] = {}
+    strong: set[str] = set()
 
     def add(mention: _Mention, weight: float, order: int) -> None:
         scores[mention.code] = scores.get(mention.code, 0.0) + weight
         names.setdefault(mention.code, mention.name)
         first_seen.setdefault(mention.code, order)
+        if weight >= _STRONG:
+            strong.add(mention.code)
 
     if title:
-        for mention in _mentions(fold_width(title)):
-            add(mention, 20.0, -1)
+        folded_title = fold_width(title)
+        for mention in _mentions(folded_title):
+            add(mention, 2.0 if _cited_at(folded_title, mention) else 20.0, -1)
     tail_start = max(0, len(lines) - 8)
     for index, line in enumerate(lines):
         mentions = _mentions(line)
@@ -210,10 +309,15 @@ def detect_regulator(text: str, *, title: str | None = None) -> Regulator:
         strongest: dict[str, tuple[float, _Mention]] = {}
         for mention in mentions:
             weight = 4.0 if index < 3 else 1.0
-            if cited:
+            if cited or _cited_at(line, mention):
                 weight /= 4
-            title_form = _TITLE_FORM.match(line, mention.position + len(_name_at(line, mention)))
-            if title_form and index < 3 and _LEAD_IN.fullmatch(line[: mention.position]):
+            title_form = _TITLE_FORM.match(line, mention.end)
+            if (
+                title_form
+                and index < 3
+                and _LEAD_IN.fullmatch(line[: mention.position])
+                and not _cited_at(line, mention)
+            ):
                 weight = 20.0
             if org_line:
                 weight = max(weight, 12.0 if index >= tail_start else 10.0)
@@ -227,13 +331,92 @@ def detect_regulator(text: str, *, title: str | None = None) -> Regulator:
         for index, line in enumerate(lines):
             for code, pattern in _ALIASES:
                 if pattern.search(line):
-                    add(_Mention(code, CENTRAL[code], 0), 1.0 if index < 3 else 0.5, index)
+                    add(_Mention(code, CENTRAL[code], 0, 0), 1.0 if index < 3 else 0.5, index)
+    # "我局" (our bureau), "我办" (our office) in the body point to a provincial office.
+    for words, prefixes in (("我局", ("CA-", "SAMR-")), ("我办", ("CAC-",)), ("我厅", ("MPS-",))):
+        if words in text:
+            for code in scores:
+                if code.startswith(prefixes):
+                    scores[code] += 3.0
+    ranked = sorted(scores, key=lambda c: (-scores[c], "-" not in c, first_seen[c]))
+    return {code: scores[code] for code in ranked}, names, strong
+
+
+def detect_regulator(text: str, *, title: str | None = None) -> Regulator:
+    """The known regulator that published ``text``.
+
+    Raises InputError("cannot tell which regulator published this notice") when no regulator
+    regwatch knows is named anywhere (``identify_issuer`` then keeps the issuer as printed).
+    """
+    scores, names, _strong = _scores(text, title)
     if not scores:
         raise InputError("cannot tell which regulator published this notice")
-    # "我局" (our bureau) in the body points to a provincial bureau when one is named.
-    if "我局" in text:
-        for code in scores:
-            if code.startswith("CA-"):
-                scores[code] += 3.0
-    best = max(scores, key=lambda code: (scores[code], code.startswith("CA-"), -first_seen[code]))
+    best = next(iter(scores))
     return Regulator(code=best, name=names[best])
+
+
+def _org_in(text: str) -> str | None:
+    """The organisation a line is, as printed ("青石县市场监督管理局 2024年4月18日" ->
+    "青石县市场监督管理局"), when the line is an organisation and perhaps a date."""
+    line = clean_line(text)
+    spans = [(f.start, f.end) for f in find_dates(line)]
+    spans += [(m.start, m.end) for m in find_months(line)]
+    for start, end in spans:
+        line = line[:start] + " " * (end - start) + line[end:]
+    line = re.sub(r"[\s()（）\[\]【】:：,，.]+$|^[\s()（）\[\]【】]+", "", line).strip()
+    line = re.sub(r"\s+", "", line)
+    if _ORG_LINE.fullmatch(line) and not _mentions(line):
+        return line
+    return None
+
+
+def printed_issuer(text: str, *, title: str | None = None) -> str | None:
+    """The issuer as the notice prints it, when it is not a regulator regwatch knows: the
+    signer above (or beside) the date at the end, else the organisation that opens the title or
+    the first lines ("XX关于…的通报", "XX发布…"), else a letterhead line."""
+    lines = nonempty_lines(text)
+    for index in range(len(lines) - 1, max(0, len(lines) - 12), -1):
+        line = lines[index]
+        if not (find_dates(line) or find_months(line)):
+            continue
+        beside = _org_in(line)
+        if beside:
+            return beside
+        for above in (lines[index - 1], lines[index - 2] if index >= 2 else ""):
+            org = _org_in(above) if above else None
+            if org:
+                return org
+    for line in ([title] if title else []) + lines[:3]:
+        line = _LEAD_IN.sub("", clean_line(line), count=1)
+        for m in _ORG.finditer(line):
+            if m.start() > 0:
+                break
+            if _ISSUER_VERB.match(line, m.end()) and not _mentions(m.group(0)):
+                return m.group(0)
+    for line in lines[:3]:  # a letterhead: a line that is just the organisation
+        org = _org_in(line)
+        if org:
+            return org
+    return None
+
+
+def identify_issuer(text: str, *, title: str | None = None) -> tuple[Regulator, str | None]:
+    """The notice's issuer and, when it is not a regulator regwatch knows, a note saying so.
+
+    A known regulator named where a publisher is named (title, signature, source marker) wins.
+    Else an issuer printed in the signature or the title wins over regulators merely cited in
+    the body (a county bureau relaying 国家网络安全通报中心's list publishes it itself). Never
+    raises: with no issuer at all the regulator is ``OTHER`` / "unknown issuer".
+    """
+    scores, names, strong = _scores(text, title)
+    best = next(iter(scores), None)
+    if best is not None and best in strong:
+        return Regulator(code=best, name=names[best]), None
+    printed = printed_issuer(text, title=title)
+    if printed is None and best is not None:
+        return Regulator(code=best, name=names[best]), None
+    if printed is None:
+        note = "no issuer named in the notice: regulator OTHER (unknown issuer)"
+        return Regulator(code="OTHER", name="unknown issuer", recognised=False), note
+    note = f"the issuer {printed} is not a regulator regwatch knows: kept as printed (OTHER)"
+    return Regulator(code="OTHER", name=printed, recognised=False), note

@@ -208,6 +208,19 @@ def test_published_on_overrides_the_date_read(cli: CliRunner, tmp_path: Path) ->
     assert bad.exit_code == 1 and "--published-on: '12/05/2021' is not a date" in bad.stderr
 
 
+def test_notice_without_a_date_asks_for_published_on(cli: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "undated.txt"
+    path.write_text(NOTICE.replace("2021年5月10日\n", ""), encoding="utf-8")
+    refused = run(cli, "notices", "parse", str(path))
+    assert refused.exit_code == 1 and refused.stdout == ""
+    assert refused.stderr.count("\n") == 1, refused.stderr
+    assert refused.stderr.startswith(f"error: {path}: no publication date found")
+    assert "--published-on YYYY-MM-DD" in refused.stderr
+    given = run(cli, "notices", "parse", str(path), "--published-on", "2021-05-10")
+    assert given.exit_code == 0, given.output
+    assert json.loads(given.stdout)["published_on"] == "2021-05-10"
+
+
 def test_docx_files_in_folders_are_ingested(cli: CliRunner, tmp_path: Path) -> None:
     document = docx.Document()
     for line in NOTICE.splitlines():

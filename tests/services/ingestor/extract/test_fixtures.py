@@ -75,6 +75,12 @@ def test_fixture(path: Path) -> None:
         assert event.batch == expected["batch"]
     if "title" in expected:
         assert event.title == expected["title"]
+    if "regulator_name" in expected:
+        assert event.regulator.name == expected["regulator_name"]
+    assert event.regulator.recognised is expected.get("recognised", True)
+    assert event.published_on_estimated is expected.get("published_on_estimated", False)
+    for words in expected.get("notes_contain", []):
+        assert any(words in note for note in event.notes), (words, event.notes)
     if "list_incomplete" in expected:
         assert event.list_incomplete is expected["list_incomplete"]
         assert (event.list_incomplete_reason is not None) is expected["list_incomplete"]

@@ -169,15 +169,27 @@ def test_list_only_in_an_attachment_gives_an_empty_incomplete_list() -> None:
 
 def test_no_date() -> None:
     text = CAC_TEXT.replace("2021年5月10日", "")
-    with pytest.raises(InputError, match=r"^d\.txt: no publication date found$"):
-        parse_notice(text.encode(), name="d.txt")
-
-
-def test_no_regulator() -> None:
-    text = "关于某某App的通报\n2021-05-10\n1. 某某阅读（北京某某文化传媒有限公司）\n"
     with pytest.raises(
-        InputError, match=r"^r\.txt: cannot tell which regulator published this notice$"
+        InputError, match=r"^d\.txt: no publication date found \(give it with --published-on "
     ):
+        parse_notice(text.encode(), name="d.txt")
+    given = parse_notice(text.encode(), name="d.txt", published_on=date(2021, 5, 11))
+    assert given.published_on == date(2021, 5, 11)
+
+
+def test_no_regulator_still_reads_the_apps() -> None:
+    text = "关于某某App的通报\n2021-05-10\n1. 某某阅读（北京某某文化传媒有限公司）\n"
+    event = parse_notice(text.encode(), name="r.txt")
+    assert (event.regulator.code, event.regulator.name) == ("OTHER", "unknown issuer")
+    assert event.regulator.recognised is False
+    assert event.notice_id.startswith("other-20210510-")
+    assert [e.name for e in event.entities] == ["某某阅读"]
+    assert any("unknown issuer" in note for note in event.notes)
+
+
+def test_no_regulator_and_no_apps() -> None:
+    text = "关于某某事项的通知\n2021-05-10\n请各单位做好准备。\n"
+    with pytest.raises(InputError, match=r"^r\.txt: no apps, SDKs or companies found"):
         parse_notice(text.encode(), name="r.txt")
 
 

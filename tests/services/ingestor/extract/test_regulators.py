@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from services.ingestor.extract.regulators import PROVINCES, detect_regulator
+from services.ingestor.extract.regulators import (
+    PROVINCES,
+    detect_regulator,
+    identify_issuer,
+    printed_issuer,
+)
 from shared.errors import InputError
 
 
@@ -94,3 +99,135 @@ def test_source_marker() -> None:
 def test_unknown_regulator() -> None:
     with pytest.raises(InputError, match="cannot tell which regulator published this notice"):
         detect_regulator("某某公司关于产品升级的公告\n2021年5月10日")
+
+
+# --- provincial cyberspace offices, market regulators, public security ------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("海南省互联网信息办公室关于App的通报", "CAC-HAINAN"),
+        ("海南省委网信办通报一批App", "CAC-HAINAN"),
+        ("海南网信办：3款App违规收集个人信息", "CAC-HAINAN"),
+        ("北京市委网信办通报一批App", "CAC-BEIJING"),
+        ("北京市互联网信息办公室关于App的通报", "CAC-BEIJING"),
+        ("中共贵州省委网络安全和信息化委员会办公室关于App的通报", "CAC-GUIZHOU"),
+        ("新疆维吾尔自治区党委网信办通报", "CAC-XINJIANG"),
+        ("关于App的通报\n发布时间：2024-03-12 来源：网信北京\n正文", "CAC-BEIJING"),
+        ("Hainan Provincial Cyberspace Administration names 5 apps", "CAC-HAINAN"),
+        ("国家网信办通报一批App", "CAC"),
+        ("中央网信办关于App的通报", "CAC"),
+        ("国家市场监督管理总局关于App的公告", "SAMR"),
+        ("市场监管总局通报", "SAMR"),
+        ("上海市市场监督管理局关于App的消费提示", "SAMR-SHANGHAI"),
+        ("上海市场监管局提示消费者", "SAMR-SHANGHAI"),
+        ("浙江省市场监管局关于App的通报", "SAMR-ZHEJIANG"),
+        ("The Shanghai Municipal Administration for Market Regulation said", "SAMR-SHANGHAI"),
+        ("国家网络安全通报中心关于App的通报", "MPS"),
+        ("国家计算机病毒应急处理中心监测发现", "MPS"),
+        ("广东省公安厅关于App的通报", "MPS-GUANGDONG"),
+        ("北京市公安局网安总队通报", "MPS-BEIJING"),
+    ],
+)
+def test_provincial_offices(text: str, code: str) -> None:
+    assert detect_regulator(text).code == code
+
+
+def test_every_province_has_its_cyberspace_and_market_office() -> None:
+    for province, (code, full) in PROVINCES.items():
+        cyberspace = detect_regulator(f"{full}互联网信息办公室关于App的通报")
+        assert (cyberspace.code, cyberspace.name) == (f"CAC-{code}", f"{full}互联网信息办公室")
+        market = detect_regulator(f"{full}市场监督管理局关于App的通报")
+        assert (market.code, market.name) == (f"SAMR-{code}", f"{full}市场监督管理局"), province
+
+
+def test_provinces_named_in_a_national_notice_do_not_win() -> None:
+    text = (
+        "国家互联网信息办公室关于App的通报\n"
+        "近期，国家互联网信息办公室会同北京市委网信办、海南省委网信办开展了检测。\n"
+        "1. 某某（某某有限公司）\n国家互联网信息办公室\u30002024年9月20日\n"
+    )
+    assert detect_regulator(text).code == "CAC"
+
+
+def test_a_province_in_the_body_does_not_win_over_the_signer() -> None:
+    text = (
+        "关于App的通报\n根据国家网信办部署，配合海南省委网信办开展检测。\n"
+        "1. 某某（某某有限公司）\n北京市委网信办\n2023年3月2日\n"
+    )
+    assert detect_regulator(text).code == "CAC-BEIJING"
+
+
+def test_market_regulator_relaying_the_notification_centre_publishes() -> None:
+    text = (
+        "关于国家网络安全通报中心通报的违法违规App的消费提示\n"
+        "发布时间：2023-09-05 来源：上海市市场监督管理局\n"
+        "近日，国家网络安全通报中心通报了一批App。现将有关情况转发如下：\n"
+        "《某某》（版本1.0，应用宝）\n国家网络安全通报中心提示……\n"
+        "上海市市场监督管理局\n2023年9月5日\n"
+    )
+    assert detect_regulator(text).code == "SAMR-SHANGHAI"
+    regulator, note = identify_issuer(text)
+    assert regulator.code == "SAMR-SHANGHAI" and regulator.recognised and note is None
+
+
+def test_city_cyberspace_office_is_not_the_national_one() -> None:
+    with pytest.raises(InputError):
+        detect_regulator("云岭市网信办发布违规App名单\n1. 某某（某某有限公司）")
+    regulator, note = identify_issuer("云岭市网信办发布违规App名单\n1. 某某（某某有限公司）")
+    assert (regulator.code, regulator.name, regulator.recognised) == (
+        "OTHER",
+        "云岭市网信办",
+        False,
+    )
+    assert note is not None and "云岭市网信办" in note
+
+
+# --- issuers regwatch does not know -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "printed"),
+    [
+        (
+            "关于App的提示\n正文。\n1. 某某\n青石县市场监督管理局\n2024年4月18日\n",
+            "青石县市场监督管理局",
+        ),
+        ("关于App的提示\n正文。\n1. 某某\n东岳产业联盟秘书处　2023年5月\n", "东岳产业联盟秘书处"),
+        ("星海网络安全促进会关于部分App的提示\n正文。\n1. 某某\n", "星海网络安全促进会"),
+        ("【转载】云岭市网信办发布违规App名单\n正文。\n", "云岭市网信办"),
+        ("某某行业协会\n关于App的通报\n正文。\n", "某某行业协会"),
+        ("北京市海淀区市场监督管理局关于App的提示\n正文。\n", "北京市海淀区市场监督管理局"),
+    ],
+)
+def test_printed_issuer(text: str, printed: str) -> None:
+    assert printed_issuer(text) == printed
+    regulator, note = identify_issuer(text)
+    assert (regulator.code, regulator.name, regulator.recognised) == ("OTHER", printed, False)
+    assert note is not None and printed in note
+
+
+def test_known_regulator_in_the_signature_is_not_printed_as_unknown() -> None:
+    text = "关于App的通报\n正文。\n1. 某某\n广东省通信管理局\n2024年1月5日\n"
+    assert printed_issuer(text) is None
+    assert identify_issuer(text) == (detect_regulator(text), None)
+
+
+def test_unknown_signer_wins_over_a_regulator_cited_in_the_body() -> None:
+    text = (
+        "关于提醒消费者的公告\n正文。\n近日，国家网络安全通报中心发现一批App违规。\n"
+        "1. 某某（某某有限公司）\n青石县市场监督管理局\n2024年4月18日\n"
+    )
+    assert detect_regulator(text).code == "MPS"
+    assert identify_issuer(text)[0].code == "OTHER"
+
+
+def test_no_issuer_at_all() -> None:
+    regulator, note = identify_issuer("关于某某App的通报\n2021-05-10\n1. 某某阅读\n")
+    assert (regulator.code, regulator.name, regulator.recognised) == (
+        "OTHER",
+        "unknown issuer",
+        False,
+    )
+    assert note is not None
