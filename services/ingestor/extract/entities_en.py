@@ -68,6 +68,8 @@ _OWN_APP = re.compile(
     r"^(?:(?:flagship|namesake|eponymous|main|core|popular|own|mobile|main)\s+)+"
     r"(?:[a-z][a-z-]*\s+){0,3}(?:app|application|platform|service)$"
 )
+# "comics app", "video streaming app": what kind of app, when the app has no name of its own.
+_PRODUCT = re.compile(r"^(?P<what>[a-z][a-z-]*(?:\s+[a-z][a-z-]*)?)\s+(?:app|application)$")
 _LEGAL_FORM = re.compile(
     r"(?:,?\s+(?:Inc\.?|Ltd\.?|Co\.?,?\s*Ltd\.?|Co\.?|Corp(?:oration)?\.?|Holdings?|Group|"
     r"Limited|Technology|Technologies))+$"
@@ -109,9 +111,14 @@ def _entity(item: str, *, strict: bool = False) -> Entity | None:
         if tail is None or (strict and tail.start() > 0):
             return None
         developer, item = tail.group(0).strip(), possessive["name"]
+        brand = _LEGAL_FORM.sub("", developer).strip()
         if _OWN_APP.match(item):
-            brand = _LEGAL_FORM.sub("", developer).strip()
             return Entity(kind="app", name=brand, developer=developer) if brand else None
+        product = _PRODUCT.match(item)
+        if product and brand:
+            # "Bilibili's comics app" -> "Bilibili Comics"
+            words = " ".join(w.capitalize() for w in product["what"].split())
+            return Entity(kind="app", name=f"{brand} {words}", developer=developer)
         item = _DESCRIPTION.sub("", item)
     item = re.sub(r"\s+(?:apps?|application|platform)$", "", item, flags=re.I).strip()
     cut = _cut_at_prose(item)

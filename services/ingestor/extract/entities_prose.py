@@ -53,7 +53,7 @@ _COMPANY_END = re.compile(rf"等\s*{_COUNT}\s*家")
 # Cue words after which names follow, in a clause about apps.
 _CUE = re.compile(
     r"(?:包括|包含|分别是|分别为|分别有|涉及到?|具体为|依次为|主要有|名单(?:如下|为|是)|如下"
-    r"|例如|比如|诸如|(?<=[，,])如)(?!的)\s*(?:[:：]\s*)?"
+    r"|例如|比如|诸如|(?<=[，,])如|(?<=[的还])有(?=\s*[:：]))(?!的)\s*(?:[:：]\s*)?"
 )
 _APP_CONTEXT = re.compile(rf"{_APP_WORD}|名单|清单")
 # Where a lead-in ends in the first piece: "检测发现存在问题的应用包括|云朵阅读".
@@ -93,7 +93,7 @@ _NOT_NAME = re.compile(
 _BAD_START = re.compile(
     r"^(?:关于|根据|按照|依据|为|经|对|由|截至|截止|近期|近日|目前|其中|包括|注|附|据|该|这|此|上述|相关|"
     r"部分|多款|一些|其他|其它|各|本|我|以上|以下|有关|同时|此外|另外|然而|但|而|并|且|又|也|均|都|"
-    r"已|将|还|再|从|在|向|于|以|记者|今年|去年|日前|随后|今天|昨天|\d+月|\d+日)"
+    r"已|将|还|再|从|在|向|于|以|又|一批|这批|记者|今年|去年|日前|随后|今天|昨天|\d+月|\d+日)"
 )
 _TRAILING_BRACKET = re.compile(r"\([^()]*\)\s*$")
 _OWNER_PREFIX = re.compile(r"^[^、，,]{1,12}?旗下(?:的)?")
@@ -206,7 +206,7 @@ def name_like(name: str, *, quoted: bool = False) -> bool:
         return False
     if cjk == 0 and not re.search(r"[A-Za-z]{2}|\d[A-Za-z]|[A-Za-z]\d", folded):
         return False
-    if re.search(r"[。！？!?；;：:，,、“”「」《》]", folded):
+    if re.search(r"[。！？!?；;：:，,、“”「」《》【】\[\]]", folded):
         return False
     if _DATE_LIKE.match(folded) or _is_category(folded) or _APP_WORD_ONLY.match(folded):
         return False
