@@ -33,6 +33,7 @@ from typing import Any
 
 from pypinyin import lazy_pinyin
 
+from bench import previous
 from bench.common import emit, save
 from services.ingestor.extract import parse_notice
 from shared.errors import InputError
@@ -143,6 +144,29 @@ def corpus() -> list[tuple[Path, dict[str, Any]]]:
     ]
 
 
+def shape_of(path: Path, expected: dict[str, Any]) -> str:
+    """The form a notice is written in (its ``shape``; the corpus's first notices, written
+    before shapes were recorded, are ``table-or-list``)."""
+    return str(expected.get("shape", "table-or-list"))
+
+
+def by_shape(
+    extract: Extractor, notices: list[tuple[Path, dict[str, Any]]]
+) -> dict[str, dict[str, Any]]:
+    """Entity recall, precision and developer accuracy per shape."""
+    groups: dict[str, list[tuple[Path, dict[str, Any]]]] = {}
+    for path, expected in notices:
+        groups.setdefault(shape_of(path, expected), []).append((path, expected))
+    keys = ("entity_recall", "entity_precision", "developer_accuracy", "rejected")
+    return {
+        shape: {
+            "notices": len(group),
+            **{k: v for k, v in accuracy(extract, group).items() if k in keys},
+        }
+        for shape, group in sorted(groups.items())
+    }
+
+
 def accuracy(extract: Extractor, notices: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
     right = dict.fromkeys(FIELDS, 0)
     expected_entities = returned = found = developers = rejected = 0
@@ -218,6 +242,33 @@ def notices_per_second(extract: Extractor, data: bytes, seconds: float) -> float
             return count / elapsed
 
 
+def previous_extractor(notices: list[tuple[Path, dict[str, Any]]]) -> Extractor | None:
+    """The extractor of ``previous.BASELINE_REV`` over the corpus (None without git)."""
+    folder = previous.export()
+    if folder is None:
+        return None
+    items = [
+        (path, date.fromisoformat(e["published_on_arg"]) if e.get("published_on_arg") else None)
+        for path, e in notices
+    ]
+    read = previous.extract_all(folder, items)
+    by_name = {Path(path).name: fields for path, fields in read.items()}
+
+    def extract(data: bytes, name: str, published_on: date | None) -> Extracted:
+        fields = by_name[name]
+        if "error" in fields:
+            raise InputError(fields["error"])
+        return Extracted(
+            regulator=fields["regulator"],
+            published_on=date.fromisoformat(fields["published_on"]),
+            due_on=date.fromisoformat(fields["due_on"]) if fields["due_on"] else None,
+            kind=fields["kind"],
+            entities=[(n, d) for n, d in fields["entities"]],
+        )
+
+    return extract
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="shorter timing (under 30 s)")
@@ -241,6 +292,31 @@ def main() -> None:
             ),
         }
     ]
+    earlier = previous_extractor(notices)
+    if earlier is not None:
+        before = accuracy(earlier, notices)
+        results[0]["previous"] = {"rev": previous.BASELINE_REV, **before}
+    ours_shapes = by_shape(regwatch, notices)
+    naive_shapes = by_shape(naive, notices)
+    earlier_shapes = by_shape(earlier, notices) if earlier is not None else {}
+    for shape, ours_shape in ours_shapes.items():
+        base = earlier_shapes.get(shape) or naive_shapes[shape]
+        results.append(
+            {
+                "bench": "ingest",
+                "name": f"shape_{shape}",
+                "notices": ours_shape["notices"],
+                "regwatch": {k: v for k, v in ours_shape.items() if k != "notices"},
+                "previous": {
+                    k: v for k, v in earlier_shapes.get(shape, {}).items() if k != "notices"
+                },
+                "naive": {k: v for k, v in naive_shapes[shape].items() if k != "notices"},
+                "baseline": "previous" if shape in earlier_shapes else "naive",
+                "ratio_vs_baseline": round(
+                    ours_shape["entity_recall"] / max(base["entity_recall"], 0.01), 2
+                ),
+            }
+        )
     page = miit_table_page(100)
     want_rows = {(f"应用{i}号", f"北京第{i}号科技有限公司") for i in range(1, 101)}
     ours_speed = notices_per_second(regwatch, page, seconds)
