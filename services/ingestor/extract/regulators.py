@@ -72,7 +72,7 @@ _PLACE = "(?P<place>" + "|".join(sorted(PROVINCES, key=len, reverse=True)) + ")"
 _LEVEL = r"(?:省|市|壮族自治区|回族自治区|维吾尔自治区|自治区)?"
 _EN_PLACE = (
     r"\b(?P<place>" + "|".join(sorted(_EN_PROVINCE, key=len, reverse=True)) + r")"
-    r"(?: Provincial| Municipal)?"
+    r"(?:'s|’s)?(?: [Pp]rovincial| [Mm]unicipal)?"
 )
 _MUNICIPALITIES = "北京|天津|上海|重庆"
 
@@ -120,7 +120,7 @@ _PROVINCIAL: list[_Office] = [
     _Office(
         "CAC",
         re.compile(
-            _EN_PLACE + r" (?:Cyberspace Administration|Internet Information Office"
+            _EN_PLACE + r" (?:[Cc]yberspace [Aa]dministration|Internet Information Office"
             r"|[Cc]yberspace (?:[Aa]ffairs )?(?:[Rr]egulator|[Aa]uthorit(?:y|ies)|[Oo]ffice))\b"
         ),
         lambda full: f"{full}互联网信息办公室",
@@ -216,9 +216,15 @@ _LEAD_IN = re.compile(r"(?:【[^】]*】|\[[^\]]*\]|\s)*")  # "【转载】国�
 _TITLE_FORM = re.compile(r"\s*(?:关于|印发|发布|公布|通报)")
 _STRONG = 10.0
 # An organisation as printed: Chinese characters (brackets allowed) ending like an office.
-_ORG = re.compile(rf"(?:中共)?[\u4e00-\u9fff（）()·]{{2,30}}?{ORG_END}")
-_ORG_LINE = re.compile(rf"[\u4e00-\u9fff（）()·]{{2,38}}{ORG_END}")
-_ISSUER_VERB = re.compile(r"\s*(?:关于|发布|通报|公布|印发|公告|提示|提醒)")
+# An issuer's name ends like an office or an association; not in "部" (a newsroom's 编辑部).
+_ISSUER_END = ORG_END.replace("|部|", "|")
+_ORG_LINE = re.compile(rf"(?:中共)?[\u4e00-\u9fff（）()·]{{2,38}}{_ISSUER_END}")
+# "XX关于…", "近日，XX发布…": the organisation that opens a title or a first line.
+_ORG_OPENS = re.compile(
+    r"(?:(?:近日|日前|近期|今天|今日|昨天|昨日)\s*[,，]?\s*)?"
+    rf"(?P<org>(?:中共)?[\u4e00-\u9fff（）()·]{{2,30}}?{_ISSUER_END})"
+    r"(?=\s*(?:关于|发布|通报|公布|印发|公告|提示|提醒))"
+)
 
 
 @dataclass
@@ -388,11 +394,9 @@ def printed_issuer(text: str, *, title: str | None = None) -> str | None:
                 return org
     for line in ([title] if title else []) + lines[:3]:
         line = _LEAD_IN.sub("", clean_line(line), count=1)
-        for m in _ORG.finditer(line):
-            if m.start() > 0:
-                break
-            if _ISSUER_VERB.match(line, m.end()) and not _mentions(m.group(0)):
-                return m.group(0)
+        m = _ORG_OPENS.match(line)
+        if m and not _mentions(m["org"]):
+            return m["org"]
     for line in lines[:3]:  # a letterhead: a line that is just the organisation
         org = _org_in(line)
         if org:

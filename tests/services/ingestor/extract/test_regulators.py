@@ -231,3 +231,36 @@ def test_no_issuer_at_all() -> None:
         False,
     )
     assert note is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Hainan's provincial cyberspace administration named 12 apps", "CAC-HAINAN"),
+        ("The Beijing municipal cyberspace authorities said on Monday", "CAC-BEIJING"),
+        ("China's cyberspace administration named 12 apps", "CAC"),
+    ],
+)
+def test_english_provincial_offices(text: str, code: str) -> None:
+    assert detect_regulator(text).code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "printed"),
+    [
+        ("近日，青石县市场监管局发布一批违规App名单\n正文。\n", "青石县市场监管局"),
+        ("某某省大数据中心管理局关于App的通报\n正文。\n", "某某省大数据中心管理局"),
+        ("中国信息通信研究院发布App个人信息保护报告\n正文。\n", "中国信息通信研究院"),
+    ],
+)
+def test_issuer_that_opens_the_text(text: str, printed: str) -> None:
+    assert printed_issuer(text) == printed
+
+
+def test_a_newsroom_is_not_an_issuer() -> None:
+    text = (
+        "这些App被点名\n国家网信办近日通报了一批App。\n国家网信办要求整改。\n正文。\n"
+        "1. 某某（某某有限公司）\n晨报编辑部\n2023年6月2日\n"
+    )
+    assert printed_issuer(text) is None
+    assert identify_issuer(text)[0].code == "CAC"
