@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from datetime import date
 
 from pydantic import ValidationError
@@ -30,10 +32,22 @@ def check_entities(notice: NoticeEvent, name: str) -> None:
 
 
 def parse(
-    data: bytes, *, name: str, source_url: str | None = None, published_on: date | None = None
+    data: bytes,
+    *,
+    name: str,
+    source_url: str | None = None,
+    published_on: date | None = None,
+    attachments: Sequence[tuple[str, bytes]] = (),
 ) -> NoticeEvent:
-    """``parse_notice``; ``published_on`` overrides the date read from the notice."""
-    return parse_notice(data, name=name, source_url=source_url, published_on=published_on)
+    """``parse_notice``; ``published_on`` overrides the date read from the notice;
+    ``attachments`` are the files it links to (name as the page gives it, bytes)."""
+    return parse_notice(
+        data,
+        name=name,
+        source_url=source_url,
+        published_on=published_on,
+        attachments=attachments,
+    )
 
 
 def event_from_json(data: bytes, *, name: str) -> NoticeEvent:
@@ -95,8 +109,17 @@ async def ingest_bytes(
     name: str,
     source_url: str | None = None,
     published_on: date | None = None,
+    attachments: Sequence[tuple[str, bytes]] = (),
 ) -> Saved:
-    notice = parse(data, name=name, source_url=source_url, published_on=published_on)
+    # In a thread: reading pictures (OCR) or a long PDF takes seconds.
+    notice = await asyncio.to_thread(
+        parse,
+        data,
+        name=name,
+        source_url=source_url,
+        published_on=published_on,
+        attachments=attachments,
+    )
     return await ingest_event(db, notice, name=name, seen=Seen(source_url or name, sha256(data)))
 
 

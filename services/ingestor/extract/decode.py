@@ -1,71 +1,40 @@
 """Bytes to text, and telling HTML, CSV and .docx from plain text.
 
 Notices arrive as UTF-8 (with or without a BOM), UTF-16 (with a BOM, or without one when the
-zero bytes give it away) or as GBK/GB18030 pages from older government sites; attachments as
-.docx (a zip holding ``word/document.xml``) or CSV. Anything else - PDFs, spreadsheets, images,
-other archives, random binary - is refused with an ``InputError`` naming the file.
+zero bytes give it away) or as GBK/GB18030 pages from older government sites. Binary formats
+(.docx, .xlsx, .pdf, images) have their own readers (``formats.py`` lists them); other archives
+and random binary are refused with an ``InputError`` naming the file.
 """
 
 from __future__ import annotations
 
 import codecs
-import io
 import re
 import unicodedata
-import zipfile
-from pathlib import PurePosixPath
-from typing import Literal
-from urllib.parse import urlsplit
 
 from shared.errors import InputError
 
-Format = Literal["html", "text", "csv", "docx"]
+from .formats import FOREIGN_MAGIC, FORMATS, ZIP_MAGIC, FormatName, extension
+from .formats import format_from_name as _registered
 
-HTML_EXTENSIONS = frozenset({".html", ".htm", ".shtml", ".xhtml"})
-TEXT_EXTENSIONS = frozenset({".txt", ".text", ".md", ".tsv"})
-SUPPORTED = ".html, .htm, .shtml, .txt, .text, .md, .tsv, .csv, .docx (or no extension)"
-ZIP_MAGIC = b"PK\x03\x04"
+Format = FormatName
 
-# Signatures of binary formats we are sometimes handed by mistake.
-_MAGIC = (
-    b"%PDF-",
-    b"PK\x03\x04",  # zip, docx, xlsx
-    b"\x89PNG",
-    b"\xff\xd8\xff",  # jpeg
-    b"GIF8",
-    b"\xd0\xcf\x11\xe0",  # old Office (doc, xls)
-    b"\x1f\x8b",  # gzip
-    b"Rar!",
-    b"7z\xbc\xaf",
-)
+__all__ = ["ZIP_MAGIC", "decode_bytes", "detect_format", "extension", "format_from_name"]
+
+# Signatures of binary formats: never decoded as text.
+_MAGIC = (*FOREIGN_MAGIC, *(magic for fmt in FORMATS for magic in fmt.magic))
 _ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
-
-
-def extension(name: str) -> str:
-    """Lower-case extension of a file name or URL path (``''`` when there is none)."""
-    path = urlsplit(name).path if "://" in name else name
-    suffix = PurePosixPath(path.replace("\\", "/")).suffix.lower()
-    # "notice.2021" or "v1.2" are not extensions worth judging.
-    if suffix and not re.fullmatch(r"\.[a-z][a-z0-9]{0,5}", suffix):
-        return ""
-    return suffix
 
 
 def format_from_name(name: str) -> Format | None:
     """The format an extension implies; None for no extension or a plain-text one.
 
-    Raises InputError for an extension we cannot read (.pdf, .xlsx, .png, .zip ...).
+    Raises InputError for an extension the extractor cannot read (.zip, .doc, .gif ...).
     """
-    suffix = extension(name)
-    if not suffix or suffix in TEXT_EXTENSIONS:
+    found = _registered(name)
+    if found is None or found.name == "text":
         return None
-    if suffix in HTML_EXTENSIONS:
-        return "html"
-    if suffix == ".csv":
-        return "csv"
-    if suffix == ".docx":
-        return "docx"
-    raise InputError(f"{name}: unsupported file type '{suffix}' (supported: {SUPPORTED})")
+    return found.name
 
 
 def _looks_binary(text: str) -> bool:
@@ -91,17 +60,6 @@ def _utf16_without_bom(data: bytes) -> str | None:
     if even.count(0) > len(even) * 0.1 and odd.count(0) < len(odd) * 0.05:
         return "utf-16-be"
     return None
-
-
-def is_docx(data: bytes) -> bool:
-    """A zip package with a Word main document."""
-    if not data.startswith(ZIP_MAGIC):
-        return False
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as package:
-            return "word/document.xml" in package.namelist()
-    except zipfile.BadZipFile:
-        return False
 
 
 _CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]{2,20})""", re.I)

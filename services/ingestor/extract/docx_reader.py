@@ -2,7 +2,8 @@
 
 Paragraphs become ``<p>`` (headings ``<h1>``..``<h3>``; Word's automatic list numbers, which
 are not in the text, are written out), tables become ``<table>`` with merged cells as
-``rowspan`` (``w:vMerge``) and ``colspan`` (``w:gridSpan``), in document order.
+``rowspan`` (``w:vMerge``) and ``colspan`` (``w:gridSpan``), pictures become
+``<img src="word/media/image1.png">`` (their bytes: ``docx_media``), in document order.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from typing import Any
 
 from shared.errors import InputError
 
+from .formats import BY_NAME, check_zip, extension
+
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_BLIP = "{http://schemas.openxmlformats.org/drawingml/2006/main}blip"
+_EMBED = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}embed"
+_PICTURE_SUFFIXES = frozenset(BY_NAME["image"].suffixes)
 
 
 def _text(element: Any) -> str:
@@ -81,10 +87,24 @@ class _Numbering:
         return f"{self.counts[key]}. "
 
 
-def _paragraph_html(element: Any, numbering: _Numbering) -> str:
+def _pictures_html(element: Any, document: Any) -> str:
+    """``<img>`` for each picture drawn in a paragraph (src: its part in the package)."""
+    tags: list[str] = []
+    for blip in element.iter(_BLIP):
+        try:
+            part = document.part.related_parts[blip.get(_EMBED) or ""]
+        except KeyError:
+            continue
+        src = str(part.partname).lstrip("/")
+        tags.append(f'<img src="{html.escape(src)}" alt="">')
+    return "".join(tags)
+
+
+def _paragraph_html(element: Any, numbering: _Numbering, document: Any) -> str:
+    pictures = _pictures_html(element, document)
     text = _text(element).strip()
     if not text:
-        return ""
+        return f"<p>{pictures}</p>" if pictures else ""
     style = element.find(f"{_W}pPr/{_W}pStyle")
     style_id = (style.get(f"{_W}val") or "") if style is not None else ""
     number = numbering.prefix(element, style_id)
@@ -93,8 +113,8 @@ def _paragraph_html(element: Any, numbering: _Numbering) -> str:
     lines = "<br>".join(html.escape(line) for line in text.split("\n"))
     if style_id.lower().startswith(("heading", "title")):
         level = style_id[-1] if style_id[-1:] in "123" else "1"
-        return f"<h{level}>{lines}</h{level}>"
-    return f"<p>{lines}</p>"
+        return f"<h{level}>{lines}</h{level}>{pictures}"
+    return f"<p>{lines}{pictures}</p>"
 
 
 def _cell_text(tc: Any) -> str:
@@ -139,7 +159,8 @@ def _table_html(tbl: Any) -> str:
 
 def docx_to_html(data: bytes, *, name: str) -> str:
     """The document's paragraphs and tables as an HTML page. Raises InputError when ``data``
-    is not a readable .docx file."""
+    is not a readable .docx file or expands beyond the limits."""
+    check_zip(data, name)
     try:
         from docx import Document
 
@@ -154,10 +175,23 @@ def docx_to_html(data: bytes, *, name: str) -> str:
     numbering = _Numbering(document)
     for child in document.element.body.iterchildren():
         if child.tag == f"{_W}p":
-            parts.append(_paragraph_html(child, numbering))
+            parts.append(_paragraph_html(child, numbering, document))
         elif child.tag == f"{_W}tbl":
             parts.append(_table_html(child))
     page = "".join(part for part in parts if part)
     if not page:
         raise InputError(f"{name}: the .docx file has no text")
     return f"<html><body>{page}</body></html>"
+
+
+def docx_media(data: bytes) -> dict[str, bytes]:
+    """The package's pictures (``word/media/*.png|jpg``) by part name; call after
+    ``docx_to_html`` has checked the package."""
+    pictures: dict[str, bytes] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        for info in package.infolist():
+            if info.filename.startswith("word/media/") and (
+                extension(info.filename) in _PICTURE_SUFFIXES
+            ):
+                pictures[info.filename] = package.read(info)
+    return pictures

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import date
 
 from shared.errors import InputError
@@ -19,7 +20,7 @@ from .followup import declared_count, find_follows_up
 from .kind import notice_kind
 from .merge import add_unlisted, merge_entities
 from .names import normalize_entity, title_names
-from .reading import ReadNotice, read_notice
+from .reading import ReadNotice, read_notice, with_rows_elsewhere
 from .regulators import CENTRAL, PROVINCES, identify_issuer
 from .textutil import (
     Script,
@@ -206,13 +207,18 @@ def parse_notice(
     name: str = "<input>",
     source_url: str | None = None,
     published_on: date | None = None,
+    attachments: Sequence[tuple[str, bytes]] = (),
 ) -> NoticeEvent:
     """Decode and read one notice. Raises InputError (message starts with ``name``).
+
+    ``attachments`` are the files the notice links to or shows (``附件`` .xlsx/.pdf/.docx, the
+    page's pictures, by the name or ``src`` the page gives them): their rows join the notice's
+    list (``reading.read_notice``); one that cannot be read is noted, not fatal.
 
     ``published_on`` overrides the publication date read from the notice (for articles that do
     not say when they were published, e.g. a news dateline without a year).
     """
-    read = read_notice(data, name)
+    read = read_notice(data, name, attachments=attachments)
     simple = read.plain
     lines = nonempty_lines(simple)
     simple_title = clean_line(read.title or _title_from_text(lines))
@@ -235,6 +241,7 @@ def parse_notice(
         deadline = None
 
     entities = _named_entities(read, simple, simple_title, english=language == "en")
+    entities = with_rows_elsewhere(entities, read.elsewhere)
     listed = bool(entities)
     if not entities:
         entities = title_names(simple_title) or title_names(_lead_sentence(simple))
@@ -263,7 +270,7 @@ def parse_notice(
         list_incomplete_reason=reason,
         declared_count=declared,
         published_on_estimated=dating.estimated,
-        notes=notes,
+        notes=[*notes, *read.notes],
     )
 
 

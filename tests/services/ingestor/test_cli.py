@@ -43,7 +43,7 @@ def folder(tmp_path: Path) -> Path:
     (root / "2021" / "cac.txt").write_text(NOTICE, encoding="utf-8")
     paragraphs = "".join(f"<p>{line}</p>" for line in OTHER.splitlines())
     (root / "other.html").write_text(f"<html><body>{paragraphs}</body></html>", encoding="utf-8")
-    (root / "scan.pdf").write_bytes(b"%PDF-1.4")
+    (root / "scan.gif").write_bytes(b"GIF89a")
     (root / "cac.expected.json").write_text("{}", encoding="utf-8")
     (root / "README").write_text("notes", encoding="utf-8")
     (root / ".DS_Store").write_bytes(b"\x00")
@@ -58,8 +58,8 @@ def test_ingest_folder_reads_notices_and_lists_what_it_skipped(
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     skipped = {Path(r["path"]).name: r["skipped"] for r in rows if "skipped" in r}
-    assert set(skipped) == {"scan.pdf", "cac.expected.json", "README"}
-    assert "unsupported file type '.pdf'" in skipped["scan.pdf"]
+    assert set(skipped) == {"scan.gif", "cac.expected.json", "README"}
+    assert "unsupported file type '.gif'" in skipped["scan.gif"]
     assert "NoticeEvent" in skipped["cac.expected.json"]
     assert "no file extension" in skipped["README"]
     ingested = [r for r in rows if "outcome" in r]
@@ -105,7 +105,7 @@ def test_a_notice_event_json_named_on_its_own_is_ingested(cli: CliRunner, tmp_pa
 
 
 def test_ingest_folder_with_nothing_to_read_fails(cli: CliRunner, tmp_path: Path) -> None:
-    (tmp_path / "x.pdf").write_bytes(b"%PDF")
+    (tmp_path / "x.zip").write_bytes(b"PK\x03\x04")
     result = run(cli, "notices", "ingest", str(tmp_path))
     assert result.exit_code == 1 and "no notice files found" in result.stderr
 

@@ -63,7 +63,7 @@ def test_broken_docx_and_other_zips_are_refused() -> None:
         parse_notice(b"PK\x03\x04 not really a zip", name="bad.docx")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("ppt/presentation.xml", "<presentation/>")
     with pytest.raises(InputError, match=r"^upload: a zip archive that is not a \.docx"):
         parse_notice(buffer.getvalue(), name="upload")
 

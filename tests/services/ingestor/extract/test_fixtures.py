@@ -1,7 +1,8 @@
 """Every notice in tests/fixtures/notices through parse_notice, checked against its
 ``<name>.expected.json``: regulator, published_on, batch, kind, deadline, the exact entity list
 (name and developer, plus any other field the expectation names), list completeness, the
-notice a removal follows up, and identity across republications (``same_notice_as``)."""
+notice a removal follows up, and identity across republications (``same_notice_as``).
+Files a notice links to (``"attachments": ["attachments/list.png"]``) are passed with it."""
 
 from __future__ import annotations
 
@@ -33,11 +34,15 @@ def expected_for(path: Path) -> dict[str, Any]:
 def parse_fixture(path: Path) -> NoticeEvent:
     expected = expected_for(path)
     override = expected.get("published_on_arg")
+    attachments = [
+        (name, (path.parent / name).read_bytes()) for name in expected.get("attachments", [])
+    ]
     return parse_notice(
         path.read_bytes(),
         name=path.name,
         source_url=f"https://example.org/{path.name}",
         published_on=date.fromisoformat(override) if override else None,
+        attachments=attachments,
     )
 
 

@@ -1,0 +1,126 @@
+"""Pictures (.png, .jpg) of app lists -> the apps they show, by OCR.
+
+The picture is decoded with Pillow (its size checked against :data:`formats.MAX_IMAGE_PIXELS`
+before any pixel is decoded), turned upright from its EXIF orientation, read by OCR
+(``ocr.py``), and its table rebuilt from the text boxes' positions and the picture's ruling
+lines (``ocr_grid.py``) into a grid that is read like any other table. A picture that is not a
+table gives its lines as text.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from shared.errors import InputError
+
+from .formats import MAX_IMAGE_PIXELS
+from .ocr import OcrUnavailable, read_text_boxes
+from .ocr_grid import table_from_boxes, text_from_boxes
+from .tables import Grid
+
+MIN_SIDE = 24
+"""Pictures smaller than this (icons, spacers) are not read."""
+
+
+@dataclass
+class ImageRead:
+    grids: list[Grid] = field(default_factory=list)
+    """The picture's table, header row first (``tables.table_entities`` reads it)."""
+    text: str = ""
+    """The picture's text outside its table (all of it when there is no table)."""
+
+
+def open_picture(data: bytes, *, name: str) -> Any:
+    """A PIL image, upright, RGB. Raises InputError for a picture that cannot be decoded or is
+    larger than the limit."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            opened = Image.open(io.BytesIO(data))
+            width, height = opened.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise InputError(
+                    f"{name}: the picture is {width}x{height} pixels, more than the "
+                    f"{MAX_IMAGE_PIXELS:,} read"
+                )
+            opened.load()
+    except InputError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+        raise InputError(f"{name}: not a readable picture ({error})") from None
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise InputError(
+            f"{name}: the picture is larger than the {MAX_IMAGE_PIXELS:,} pixels read"
+        ) from None
+    picture: Image.Image = ImageOps.exif_transpose(opened) or opened
+    if picture.mode != "RGB":
+        if picture.mode in ("RGBA", "LA", "P"):
+            picture = picture.convert("RGBA")
+            background = Image.new("RGBA", picture.size, (255, 255, 255, 255))
+            picture = Image.alpha_composite(background, picture)
+        picture = picture.convert("RGB")
+    return picture
+
+
+def ruling_lines(picture: np.ndarray) -> tuple[list[float], list[float]]:
+    """y of the picture's horizontal rules and x of its vertical ones (a ruled table's grid)."""
+    import cv2
+
+    gray = cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY)
+    ink = (gray < 150).astype(np.uint8)
+    _height, width = ink.shape
+
+    def centres(profile: np.ndarray, needed: float) -> list[float]:
+        found: list[float] = []
+        run: list[int] = []
+        for index in np.flatnonzero(profile >= needed):
+            if run and index != run[-1] + 1:
+                found.append(sum(run) / len(run))
+                run = []
+            run.append(int(index))
+        if run:
+            found.append(sum(run) / len(run))
+        return found
+
+    across = cv2.morphologyEx(
+        ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(30, width // 8), 1))
+    )
+    rows = centres(across.sum(axis=1), width * 0.3)
+    if len(rows) < 2:
+        return rows, []
+    span = rows[-1] - rows[0]
+    down = cv2.morphologyEx(
+        ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(15, int(span) // 6)))
+    )
+    columns = centres(down.sum(axis=0), span * 0.5)
+    return rows, columns
+
+
+def read_picture(picture: Any, *, name: str) -> ImageRead:
+    """The apps a PIL picture shows. Raises InputError when OCR is not available."""
+    if min(picture.size) < MIN_SIDE:
+        return ImageRead()
+    try:
+        reading = read_text_boxes(np.asarray(picture.convert("RGB")))
+    except OcrUnavailable as error:
+        raise InputError(f"{name}: {error}") from None
+    if not reading.boxes:
+        return ImageRead()
+    row_rules, column_rules = ruling_lines(reading.picture)
+    table = table_from_boxes(reading.boxes, row_rules=row_rules, column_rules=column_rules)
+    if table is None:
+        return ImageRead(text=text_from_boxes(reading.boxes))
+    return ImageRead([table.grid], "\n".join([*table.before, *table.after]))
+
+
+def read_image(data: bytes, *, name: str) -> ImageRead:
+    """The apps a .png/.jpg file shows. Raises InputError (naming the file) for a picture that
+    cannot be read."""
+    return read_picture(open_picture(data, name=name), name=name)

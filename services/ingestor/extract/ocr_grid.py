@@ -1,0 +1,270 @@
+"""Rows and columns rebuilt from OCR text boxes, so a picture of a table goes through the same
+``tables.table_entities`` as an HTML table.
+
+1. Boxes whose vertical centres are close form a *line* (sorted left to right).
+2. The header is the first line whose cells read like an app table's header
+   (``tables.is_header``); a header whose labels wrap onto a second line is joined with it.
+3. Columns: between two header labels, the boundary is the x crossed by the fewest boxes below
+   (a long, left-aligned company name does not spill into the next column); the picture's
+   vertical rules, when it has them, are used instead.
+4. Rows: the picture's horizontal rules when it has them; otherwise each line that has a box in
+   the sequence column (or, without one, the name column) starts a row, and lines without one
+   (a cell's second line) join the row whose start is nearest.
+
+A cell's boxes are joined in reading order; OCR's stray punctuation at a cell's edges ("|",
+"·", "_") is dropped, the text inside is kept as read.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import median
+
+from .ocr import TextBox
+from .tables import Cell, Grid, header_columns, is_header
+
+_ITEM = re.compile(r"\s*(?:\d{1,2}\s*[.、．)）]|[（(]\d{1,2}[)）]|[一二三四五六七八九十]、)")
+_EDGE_JUNK = " \t|｜丨¦_,，.。·•:：;；'\"‘’“”`~^*«»《》「」"
+
+
+def clean_cell(text: str) -> str:
+    """A cell's text without OCR's stray punctuation at its edges (a trailing ")" or a
+    version's dots inside are kept)."""
+    return text.strip(_EDGE_JUNK)
+
+
+@dataclass
+class Line:
+    boxes: list[TextBox]
+
+    @property
+    def yc(self) -> float:
+        return median(box.yc for box in self.boxes)
+
+    @property
+    def y0(self) -> float:
+        return min(box.y0 for box in self.boxes)
+
+    @property
+    def y1(self) -> float:
+        return max(box.y1 for box in self.boxes)
+
+    def texts(self) -> list[str]:
+        return [box.text for box in self.boxes]
+
+
+def group_lines(boxes: Sequence[TextBox]) -> list[Line]:
+    """Boxes into lines by vertical centre, top to bottom, each left to right."""
+    if not boxes:
+        return []
+    tolerance = 0.5 * median(box.height for box in boxes)
+    lines: list[Line] = []
+    for box in sorted(boxes, key=lambda b: b.yc):
+        if lines and abs(box.yc - lines[-1].yc) <= tolerance:
+            lines[-1].boxes.append(box)
+        else:
+            lines.append(Line([box]))
+    for line in lines:
+        line.boxes.sort(key=lambda b: b.x0)
+    return lines
+
+
+def join_text(parts: Sequence[str]) -> str:
+    """Pieces of one cell on one line: CJK runs joined directly, Latin words with a space."""
+    result = ""
+    for part in parts:
+        if result and re.search(r"[A-Za-z0-9]$", result) and re.match(r"[A-Za-z0-9]", part):
+            result += " "
+        result += part
+    return result
+
+
+def line_text(line: Line) -> str:
+    """A line as text, boxes apart by two spaces (the text-table reader's column gap)."""
+    return "  ".join(box.text for box in line.boxes)
+
+
+@dataclass(frozen=True)
+class _Header:
+    index: int  # first line of the header
+    end: int  # line after the header
+    labels: list[tuple[float, float, str]]  # x0, x1, text per column, left to right
+
+
+def _merge_wrapped(first: Line, second: Line) -> list[tuple[float, float, str]] | None:
+    """Header labels over two lines: each box below continues the label it sits under; None
+    when a box below sits under no label (the second line is not the header's)."""
+    labels = [(b.x0, b.x1, b.text) for b in first.boxes]
+    for box in second.boxes:
+        for i, (x0, x1, text) in enumerate(labels):
+            if min(x1, box.x1) - max(x0, box.x0) > 0:
+                labels[i] = (min(x0, box.x0), max(x1, box.x1), text + box.text)
+                break
+        else:
+            return None
+    return labels
+
+
+def find_header(lines: list[Line]) -> _Header | None:
+    for index, line in enumerate(lines[:12]):
+        single = [(b.x0, b.x1, b.text) for b in line.boxes]
+        single_columns = header_columns([text for _x0, _x1, text in single])
+        if len(single_columns) >= 2 and index + 1 < len(lines):
+            merged = _merge_wrapped(line, lines[index + 1])
+            if merged is not None:
+                texts = [text for _x0, _x1, text in merged]
+                if is_header(texts) and len(header_columns(texts)) > len(single_columns):
+                    return _Header(index, index + 2, merged)
+        if is_header([text for _x0, _x1, text in single]):
+            return _Header(index, index + 1, single)
+    return None
+
+
+def _boundaries(
+    labels: list[tuple[float, float, str]], boxes: list[TextBox], rules: Sequence[float]
+) -> list[float]:
+    """x of the boundary between each pair of neighbouring columns."""
+    cuts: list[float] = []
+    for (a0, a1, _a), (b0, b1, _b) in itertools.pairwise(labels):
+        left, right = (a0 + a1) / 2, (b0 + b1) / 2
+        between = [x for x in rules if left < x < right]
+        if between:
+            cuts.append(min(between, key=lambda x: abs(x - (a1 + b0) / 2)))
+            continue
+        best: tuple[int, float, float] | None = None
+        gap_middle = (a1 + b0) / 2
+        steps = max(1, int(right - left) // 2)
+        for k in range(steps + 1):
+            x = left + (right - left) * k / steps
+            crossing = sum(1 for box in boxes if box.x0 < x < box.x1)
+            candidate = (crossing, abs(x - gap_middle), x)
+            if best is None or candidate < best:
+                best = candidate
+        cuts.append(best[2] if best else gap_middle)
+    return cuts
+
+
+def _column_of(box: TextBox, cuts: list[float]) -> int:
+    """The column a box overlaps most."""
+    edges = [-float("inf"), *cuts, float("inf")]
+    overlaps = [min(box.x1, edges[i + 1]) - max(box.x0, edges[i]) for i in range(len(edges) - 1)]
+    return max(range(len(overlaps)), key=lambda i: overlaps[i])
+
+
+def _rows(
+    lines: list[Line],
+    placed: list[dict[int, list[TextBox]]],
+    anchors: list[int],
+    rules: Sequence[float],
+) -> list[list[int]]:
+    """Which lines make up each row (indices into ``lines``)."""
+    if len(rules) >= 2:
+        bands: dict[int, list[int]] = {}
+        for i, line in enumerate(lines):
+            band = sum(1 for y in rules if y < line.yc)
+            bands.setdefault(band, []).append(i)
+        return [bands[key] for key in sorted(bands)]
+    starts = [i for i, cells in enumerate(placed) if any(a in cells for a in anchors)]
+    if not starts:
+        return [[i] for i in range(len(lines))]
+    rows: dict[int, list[int]] = {start: [] for start in starts}
+    for i, line in enumerate(lines):
+        if i in rows:
+            rows[i].append(i)
+            continue
+        nearest = min(starts, key=lambda s: (abs(lines[s].yc - line.yc), s > i))
+        rows[nearest].append(i)
+    return [sorted(rows[start]) for start in starts]
+
+
+def _right_edges(placed: list[dict[int, list[TextBox]]], width: int) -> list[float]:
+    """How far right the text of each column reaches (where its long lines wrap)."""
+    edges = [0.0] * width
+    for cells in placed:
+        for column, boxes in cells.items():
+            edges[column] = max(edges[column], *(box.x1 for box in boxes))
+    return edges
+
+
+@dataclass
+class OcrTable:
+    grid: Grid
+    before: list[str]
+    """Lines above the table (a title, "附件：…名单")."""
+    after: list[str]
+
+
+def table_from_boxes(
+    boxes: Sequence[TextBox],
+    *,
+    row_rules: Sequence[float] = (),
+    column_rules: Sequence[float] = (),
+) -> OcrTable | None:
+    """The table the boxes show (header row first), or None when no line reads like a header.
+
+    ``row_rules`` and ``column_rules`` are the y and x of the picture's ruling lines, if any.
+    """
+    lines = group_lines(boxes)
+    header = find_header(lines)
+    if header is None:
+        return None
+    labels = header.labels
+    body = lines[header.end :]
+    top = lines[header.end - 1].y1
+    rules = sorted(y for y in row_rules if y >= top - 2)
+    after: list[str] = []
+    if len(rules) >= 2:  # lines under the table's last rule are notes, not rows
+        after = [line_text(line) for line in body if line.yc > rules[-1]]
+        body = [line for line in body if line.yc <= rules[-1]]
+    body_boxes = [box for line in body for box in line.boxes]
+    cuts = _boundaries(labels, body_boxes, column_rules)
+    columns = header_columns([text for _x0, _x1, text in labels])
+    placed: list[dict[int, list[TextBox]]] = []
+    for line in body:
+        cells: dict[int, list[TextBox]] = {}
+        for box in line.boxes:
+            cells.setdefault(_column_of(box, cuts), []).append(box)
+        placed.append(cells)
+    anchors = [columns["seq"]] if "seq" in columns else []
+    if not anchors or sum(1 for cells in placed if columns["seq"] in cells) * 2 < len(placed):
+        anchors = [columns["name"]]
+    width = len(labels)
+    grid: Grid = [[Cell(text, origin) for origin, (_x0, _x1, text) in enumerate(labels)]]
+    origin = width
+    notes: list[str] = []
+    rights = _right_edges(placed, width)
+    wrap = 1.2 * median(box.height for box in body_boxes) if body_boxes else 0.0
+    for row_lines in _rows(body, placed, anchors, rules):
+        texts: list[str] = []
+        for column in range(width):
+            text = ""
+            previous_end = 0.0
+            for i in row_lines:
+                pieces = placed[i].get(column, [])
+                if not pieces:
+                    continue
+                piece = join_text([box.text for box in pieces])
+                if text:  # a line that reached the column's edge wraps on: no line break
+                    wrapped = previous_end >= rights[column] - wrap and not _ITEM.match(piece)
+                    text += "" if wrapped else "\n"
+                text += piece
+                previous_end = max(box.x1 for box in pieces)
+            texts.append(clean_cell(text))
+        if sum(1 for t in texts if t) == 1 and not texts[columns["name"]] and len(row_lines) == 1:
+            notes.append(line_text(body[row_lines[0]]))  # a note under the table
+            continue
+        row: list[Cell | None] = []
+        for text in texts:
+            origin += 1
+            row.append(Cell(text, origin))
+        grid.append(row)
+    before = [line_text(line) for line in lines[: header.index]]
+    return OcrTable(grid, before, notes + after)
+
+
+def text_from_boxes(boxes: Sequence[TextBox]) -> str:
+    """The boxes as lines of text (for a picture that lists names without a table)."""
+    return "\n".join(line_text(line) for line in group_lines(boxes))

@@ -1,0 +1,105 @@
+"""``.pdf`` files (pdfplumber): the text of every page, its ruled tables as grids, and the pages
+that are scans (an image, no text) rendered for OCR.
+
+A page without ruled tables gives its text with the layout kept (columns as runs of spaces), so
+a table drawn without lines is still read by the text-table reader. Cells pdfplumber reports as
+covered by a merged cell continue the cell above them (or, in the first row, to their left).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.errors import InputError
+
+from .formats import MAX_PDF_PAGES
+from .tables import Cell, Grid
+
+SCAN_RESOLUTION = 150
+"""Dots per inch a scanned page is rendered at for OCR."""
+
+
+@dataclass
+class PdfContent:
+    text: str
+    grids: list[Grid] = field(default_factory=list)
+    scans: list[Any] = field(default_factory=list)
+    """PIL images of pages that have no text, only a picture (scans)."""
+
+
+def table_grid(rows: list[list[str | None]], first_origin: int) -> Grid:
+    """pdfplumber's table (None for a cell covered by a merged one) as a grid."""
+    grid: Grid = []
+    origin = first_origin
+    for r, row in enumerate(rows):
+        line: list[Cell | None] = []
+        for c, text in enumerate(row):
+            if text is None:
+                above = grid[r - 1][c] if r > 0 and c < len(grid[r - 1]) else None
+                left = line[c - 1] if c > 0 else None
+                if above is not None:
+                    line.append(Cell(above.text, above.origin, spanned=True))
+                elif left is not None:
+                    line.append(Cell(left.text, left.origin, spanned=left.spanned))
+                else:
+                    line.append(None)
+                continue
+            origin += 1
+            line.append(Cell(text.strip(), origin))
+        grid.append(line)
+    return grid
+
+
+def _layout_text(page: Any) -> str:
+    text = page.extract_text(layout=True) or ""
+    lines = [line.rstrip() for line in text.split("\n")]
+    return "\n".join(re.sub(r"^\s+", "", line) for line in lines if line.strip())
+
+
+def read_pdf(data: bytes, *, name: str) -> PdfContent:
+    """Text, ruled tables and scanned pages. Raises InputError for a file that is not a readable
+    PDF, is encrypted, or has more than :data:`MAX_PDF_PAGES` pages."""
+    try:
+        import pdfplumber
+        from pdfminer.pdfdocument import PDFPasswordIncorrect
+        from pdfminer.pdfparser import PDFSyntaxError
+    except ImportError:  # pragma: no cover - a dependency of the project
+        raise InputError(f"{name}: reading .pdf files needs pdfplumber (not installed)") from None
+    content = PdfContent("")
+    texts: list[str] = []
+    origin = 0
+    try:
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            if len(pdf.pages) > MAX_PDF_PAGES:
+                raise InputError(
+                    f"{name}: {len(pdf.pages)} pages, more than the {MAX_PDF_PAGES} read"
+                )
+            for page in pdf.pages:
+                tables = [t for t in page.extract_tables() if len(t) >= 2]
+                if tables:
+                    texts.append(page.extract_text() or "")
+                    for rows in tables:
+                        grid = table_grid(rows, origin)
+                        origin += sum(len(row) for row in rows)
+                        content.grids.append(grid)
+                else:
+                    texts.append(_layout_text(page))
+                if not page.chars and page.images:
+                    content.scans.append(
+                        page.to_image(resolution=SCAN_RESOLUTION, antialias=True).original
+                    )
+    except InputError:
+        raise
+    except PDFPasswordIncorrect:
+        raise InputError(f"{name}: the PDF is encrypted") from None
+    except (PDFSyntaxError, ValueError, KeyError, TypeError, OSError) as error:
+        raise InputError(f"{name}: not a readable .pdf file ({error})") from None
+    except Exception as error:  # pdfminer and pdfium raise their own types for broken files
+        raise InputError(
+            f"{name}: not a readable .pdf file ({type(error).__name__}: {error})"
+        ) from None
+    content.text = "\n".join(text for text in texts if text.strip())
+    return content
