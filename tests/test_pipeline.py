@@ -214,3 +214,178 @@ async def test_services_run_alone_and_stored_notices_are_published_on_start(
     assert body["data"]["notice"]["notice_id"] == saved.notice.notice_id
     assert [m["entity"]["name"] for m in body["data"]["matches"]] == ["腾讯地图"]
     assert [s.name for rt in runtimes for s in rt.services] == ["matcher", "notifier", "ingestor"]
+
+
+# --- one notice however the press retells it ---------------------------------------------------
+
+REGULATORS_TEXT = """关于抖音等5款App违法违规收集使用个人信息情况的通报
+
+近期，国家互联网信息办公室对部分App进行了检测，发现抖音等5款App存在违法违规收集使用个人信息情况。
+相关App运营者应当自本通报发布之日起15个工作日内完成整改。
+
+附件：违法违规收集使用个人信息的App名单
+1. 抖音（北京微播视界科技有限公司）
+2. 快手（北京快手科技有限公司）
+3. 领英（领英网络技术（北京）有限公司）
+4. 云朵阅读（杭州云朵文化科技有限公司）
+5. 晴空相机（厦门晴空影像有限公司）
+
+国家互联网信息办公室
+2099年3月2日
+"""
+NEWS_STORY = """China's internet regulator names 5 apps including Douyin and LinkedIn
+
+March 3, 2099
+
+BEIJING - China's cyberspace regulator said on Tuesday that 5 apps, including ByteDance's \
+Douyin and Microsoft's LinkedIn, had collected personal data illegally. The Cyberspace \
+Administration of China gave the operators 15 days to fix the problems.
+"""
+CHINESE_STORY = """网信办通报抖音、领英等5款App违法违规收集使用个人信息
+
+2099年3月4日 来源：某某日报
+
+国家网信办近日通报抖音、领英等5款App存在违法违规收集使用个人信息问题，要求相关运营者整改。
+"""
+
+
+async def _post_text(client: httpx.AsyncClient, text: str, source_url: str) -> dict[str, object]:
+    posted = await client.post(
+        "/v1/notices",
+        content=text.encode(),
+        params={"source_url": source_url},
+        headers={"content-type": "text/plain"},
+    )
+    assert posted.status_code == 201, posted.text
+    answer: dict[str, object] = posted.json()
+    return answer
+
+
+async def _subscriber_watching(
+    client: httpx.AsyncClient, hook: WebhookReceiver, *apps: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    created = (
+        await client.post(
+            "/v1/subscribers", json={"name": "Risk", "webhook_url": hook.url, "reminders": "1d"}
+        )
+    ).json()
+    auth = {"Authorization": f"Bearer {created['api_key']}"}
+    for app in apps:
+        answer = await client.post("/v1/watches", json={"kind": "app", "name": app}, headers=auth)
+        assert answer.status_code == 201, answer.text
+    return created, auth
+
+
+async def test_a_press_story_after_the_regulators_notice_sends_nothing_more(
+    runtime: Runtime, receivers: tuple[WebhookReceiver, SmtpReceiver]
+) -> None:
+    hook, _ = receivers
+    async with httpx.AsyncClient(base_url=runtime.http_url, timeout=10) as client:
+        await _subscriber_watching(client, hook, "Douyin")
+        own = await _post_text(client, REGULATORS_TEXT, "https://www.cac.gov.cn/n/1.htm")
+        await hook.wait_for(1, timeout=30)
+        for text, url in (
+            (NEWS_STORY, "https://news.example.com/a"),
+            (CHINESE_STORY, "https://paper.example.cn/b"),
+        ):
+            story = await _post_text(client, text, url)
+            assert story["outcome"] == "unchanged"
+            assert story["notice"]["notice_id"] == own["notice"]["notice_id"]  # type: ignore[index]
+        await asyncio.sleep(3)  # a second alert would have arrived by now
+    assert len(hook.requests) == 1
+
+
+async def test_the_regulators_text_upgrades_a_press_story_and_alerts_only_what_is_new(
+    runtime: Runtime, receivers: tuple[WebhookReceiver, SmtpReceiver]
+) -> None:
+    hook, _ = receivers
+    async with httpx.AsyncClient(base_url=runtime.http_url, timeout=10) as client:
+        created, auth = await _subscriber_watching(client, hook, "Douyin", "快手")
+        press = await _post_text(client, NEWS_STORY, "https://news.example.com/a")
+        [first] = await hook.wait_for(1, timeout=30)
+        own = await _post_text(client, REGULATORS_TEXT, "https://www.cac.gov.cn/n/1.htm")
+        assert own["outcome"] == "updated"
+        assert own["notice"]["notice_id"] == press["notice"]["notice_id"]  # type: ignore[index]
+        [_, second] = await hook.wait_for(2, timeout=30)
+        for _ in range(100):  # the new deadline reaches the reminders
+            reminders = (await client.get("/v1/reminders", headers=auth)).json()
+            if reminders and {r["due_on"] for r in reminders} == {"2099-03-23"}:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(2)  # anything more would have arrived by now
+
+    webhook = Webhook(created["webhook_secret"])
+    one, two = (webhook.verify(r.body, r.headers)["data"] for r in (first, second))
+    assert (one["reason"], [m["entity"]["name"] for m in one["matches"]]) == ("match", ["Douyin"])
+    assert one["notice"]["deadline"]["due_on"] == "2099-03-18"  # the press's "15 days"
+    assert (two["reason"], [m["entity"]["name"] for m in two["matches"]]) == ("match-2", ["快手"])
+    assert two["notice"]["deadline"]["due_on"] == "2099-03-23"  # 15 working days
+    assert two["notice"]["title"].startswith("关于抖音等5款App")
+    assert len(hook.requests) == 2
+    assert {r["due_on"] for r in reminders} == {"2099-03-23"}
+
+
+IMAGE_ONLY_PAGE = """<html><head><meta charset='utf-8'>
+<title>关于抖音等3款App违法违规收集使用个人信息情况的通报</title></head><body>
+<h1>关于抖音等3款App违法违规收集使用个人信息情况的通报</h1>
+<p>国家互联网信息办公室</p><p>2099年4月6日</p>
+<p>经检测，抖音等3款App存在违法违规收集使用个人信息问题，相关App运营者应当自本通报发布之日起15个工作日内完成整改。</p>
+<p>附件：App名单</p>LIST</body></html>"""
+THE_IMAGE = '<p><img src="/upload/list.png" alt="App名单"></p>'
+THE_TABLE = (
+    "<table><tr><td>序号</td><td>应用名称</td><td>应用开发者</td></tr>"
+    "<tr><td>1</td><td>抖音</td><td>北京微播视界科技有限公司</td></tr>"
+    "<tr><td>2</td><td>快手</td><td>北京快手科技有限公司</td></tr>"
+    "<tr><td>3</td><td>云朵阅读</td><td>杭州云朵文化科技有限公司</td></tr></table>"
+)
+
+
+async def test_an_incomplete_list_is_said_and_its_completion_alerts_only_what_is_new(
+    runtime: Runtime, receivers: tuple[WebhookReceiver, SmtpReceiver]
+) -> None:
+    hook, smtp = receivers
+    async with httpx.AsyncClient(base_url=runtime.http_url, timeout=10) as client:
+        created = (
+            await client.post(
+                "/v1/subscribers",
+                json={"name": "Risk", "email": "risk@example.com", "webhook_url": hook.url},
+            )
+        ).json()
+        auth = {"Authorization": f"Bearer {created['api_key']}"}
+        for app in ("Douyin", "Kuaishou"):
+            await client.post("/v1/watches", json={"kind": "app", "name": app}, headers=auth)
+        for listed in (THE_IMAGE, THE_TABLE):
+            posted = await client.post(
+                "/v1/notices",
+                content=IMAGE_ONLY_PAGE.replace("LIST", listed).encode(),
+                headers={"content-type": "text/html"},
+            )
+            assert posted.status_code == 201, posted.text
+            await hook.wait_for(1 if listed == THE_IMAGE else 2, timeout=30)
+        await smtp.wait_for(2, timeout=30)
+        await asyncio.sleep(2)  # anything more would have arrived by now
+
+    webhook = Webhook(created["webhook_secret"])
+    first, second = (webhook.verify(r.body, r.headers)["data"] for r in hook.requests)
+    notice = first["notice"]
+    assert (notice["list_incomplete"], notice["declared_count"], notice["entities_read"]) == (
+        True,
+        3,
+        1,
+    )
+    assert notice["list_note"].startswith(
+        "This notice names 3 apps; 1 read from the text; the rest are in an image"
+    )
+    assert [m["entity"]["name"] for m in first["matches"]] == ["抖音"]
+    assert (second["reason"], [m["entity"]["name"] for m in second["matches"]]) == (
+        "match-2",
+        ["快手"],
+    )
+    assert second["notice"]["list_incomplete"] is False and second["notice"]["list_note"] is None
+    assert len(hook.requests) == 2
+    texts = [
+        part.get_content()
+        for part in smtp.messages[0].walk()
+        if part.get_content_type() == "text/plain"
+    ]
+    assert "names 3 apps; 1 read from the text" in texts[0]
