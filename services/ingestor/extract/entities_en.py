@@ -62,7 +62,7 @@ def _items(fragment: str) -> list[str]:
 
 # "ride-hailing service Caocao Chuxing", "recipe app Xiachufang": a lower-case description
 # before the name.
-_DESCRIPTION = re.compile(r"^(?:[a-z][a-z0-9'’-]*\s+){1,5}(?=[A-Z0-9])")
+_DESCRIPTION = re.compile(r"^(?:[a-z][a-z0-9'’-]*\s+){1,5}(?=[\"“‘']?[A-Z0-9])")
 # "Baidu Inc.'s flagship search app": the company's own app, named after the company.
 _OWN_APP = re.compile(
     r"^(?:(?:flagship|namesake|eponymous|main|core|popular|own|mobile|main)\s+)+"
@@ -99,6 +99,8 @@ def _entity(item: str, *, strict: bool = False) -> Entity | None:
     """One list item as an entity; ``strict``: the whole item must read as a name."""
     item = _DESCRIPTION.sub("", item)
     item = re.sub(r"^(?:the|apps?(?: from| by| of)?|popular|app)\s+", "", item, flags=re.I)
+    item = item.strip(" \"'“”‘’")  # 'the dating app "Love Meet"'
+
     developer: str | None = None
     owned = _OWNED.match(item)
     possessive = _POSSESSIVE.match(item)

@@ -54,6 +54,8 @@ _COMPANY_END = re.compile(rf"等\s*{_COUNT}\s*家")
 _CUE = re.compile(
     r"(?:包括|包含|分别是|分别为|分别有|涉及到?|具体为|依次为|主要有|名单(?:如下|为|是)|如下"
     r"|例如|比如|诸如|(?<=[，,])如|(?<=[的还])有(?=\s*[:：]))(?!的)\s*(?:[:：]\s*)?"
+    # "涉及运动健身类App：A（…）、B（…）；新闻资讯类：C": a category label, then its apps
+    rf"|[\u4e00-\u9fff]{{2,8}}类\s*(?:{_APP_WORD})?\s*[:：]\s*"
 )
 _APP_CONTEXT = re.compile(rf"{_APP_WORD}|名单|清单")
 # Where a lead-in ends in the first piece: "检测发现存在问题的应用包括|云朵阅读".
@@ -100,7 +102,8 @@ _OWNER_PREFIX = re.compile(r"^[^、，,]{1,12}?旗下(?:的)?")
 _APP_WORD_ONLY = re.compile(rf"^{_APP_WORD}$")
 # What may follow a quoted name that is an app: "“A”App", "《A》《B》存在…问题", "「A」则超范围…".
 _VOUCHED_AFTER = re.compile(
-    rf"\s*(?:{_APP_WORD}|等|均|都|也|还|则|被|在列|上榜|存在|涉及|未经|未向|未按|违规|违法|超范围|强制)"
+    rf"\s*(?:{_APP_WORD}|等|均|都|也|还|则|被|在列|上榜|存在|涉及|未|不|无法|没有|违规|违法|超范围|"
+    r"强制|频繁|过度|擅自|私自)"
 )
 # A phrase cut in the middle ("…中心关于"), or an office ("…管理局").
 _BAD_END = re.compile(
@@ -378,7 +381,7 @@ def extract_entities_prose(text: str) -> list[Entity]:
             covered_until = end.end()
         for cue in _CUE.finditer(folded):
             context = folded[max(0, cue.start() - 30) : cue.start()]
-            if not (_APP_CONTEXT.search(context) or "名单" in cue.group(0)):
+            if not (_APP_CONTEXT.search(context) or re.search(r"名单|类", cue.group(0))):
                 continue
             rest = sentence[cue.end() :]
             if not rest.strip():
@@ -390,13 +393,15 @@ def extract_entities_prose(text: str) -> list[Entity]:
     found.extend(_next_line_lists(lines, line_starts))
     found.sort(key=lambda f: f.position)
     entities: list[Entity] = []
-    seen: set[str] = set()
+    at: dict[str, int] = {}
     for item in found:
         key = re.sub(r"\s+", "", _TRAILING_BRACKET.sub("", fold_width(item.name))).lower()
-        if key in seen:
-            continue
-        seen.add(key)
-        entities.append(_entity(item.name, company=item.company))
+        entity = _entity(item.name, company=item.company)
+        if key not in at:
+            at[key] = len(entities)
+            entities.append(entity)
+        elif entities[at[key]].developer is None and entity.developer is not None:
+            entities[at[key]] = entity  # named again with its operator: keep that
     return entities
 
 
