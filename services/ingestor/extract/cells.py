@@ -10,7 +10,9 @@ header gives the columns:
 - ``align`` places the cells of one short row (a row of an HTML or text table that has fewer
   cells than its header);
 - ``segment`` cuts a run of cells pasted one per line into rows and places each cell, cutting
-  where the columns come round again (a sequence number, or the first column's kind of cell).
+  where the columns come round again (a sequence number, or the first column's kind of cell);
+- ``fill`` groups the words of one row whose cells are separated by single spaces (a table
+  copied out of a PDF) into cells and places them.
 
 Both pick the placement that fits best over the whole row or run (dynamic programming), and
 prefer the cells' own positions when looks do not decide.
@@ -29,7 +31,7 @@ Look = Literal["blank", "digits", "company", "store", "version", "issue", "text"
 _PLACEHOLDER = re.compile(
     r"^(?:[-—–－/\\／＼_=~·.。、]+|无|無|暂无|暫無|空|N/?A|null|none|nil)$", re.I
 )
-_DIGITS = re.compile(r"^\d{1,4}\s*[.、．]?$")
+_DIGITS = re.compile(r"^(?:\d{1,4}\s*[.、．]?|[（(]\s*\d{1,4}\s*[)）])$")
 _VERSION = re.compile(
     r"^(?:(?:版本号?|版本號|version|ver\.?)\s*[:：]?\s*)?"
     r"[Vv]?\d+(?:\s*[.\-_]\s*\d+)+[^\s，,；;]*"
@@ -192,3 +194,58 @@ def segment(texts: list[str], columns: dict[str, int], width: int) -> list[dict[
         row[column] = f"{row[column]}\n{text}" if column in row else text
         previous = column
     return rows
+
+
+# Chinese companies' English names start with their city or province ("Hangzhou Tripmate
+# Technology Co.,Ltd"): where a row's words could be cut before or after such a word, the
+# company starts there.
+_PLACES = frozenset(
+    """beijing tianjin hebei shanxi liaoning jilin heilongjiang shanghai jiangsu zhejiang anhui
+    fujian jiangxi shandong henan hubei hunan guangdong guangxi hainan chongqing sichuan
+    guizhou yunnan tibet xizang shaanxi gansu qinghai ningxia xinjiang shenzhen guangzhou
+    hangzhou chengdu wuhan nanjing xiamen suzhou xian changsha qingdao dalian ningbo hefei
+    fuzhou jinan zhengzhou kunming guiyang nanning haikou lanzhou xining yinchuan urumqi
+    lhasa harbin changchun shenyang taiyuan shijiazhuang hohhot nanchang dongguan foshan
+    zhuhai wuxi hong kong macau macao taipei china sanya""".split()  # noqa: SIM905
+)
+
+
+def _group_fit(words: list[str], column: str) -> float:
+    text = " ".join(words)
+    score = fit(look(text), column) - 0.2 * (len(words) - 1)
+    first = re.sub(r"[^a-z]", "", words[0].lower())
+    if column == "developer" and first in _PLACES and look(text) == "company":
+        score += 0.5
+    return score
+
+
+def fill(words: list[str], columns: dict[str, int], width: int) -> dict[int, str]:
+    """The words of one row (cells separated by single spaces, as a PDF copy gives them) grouped
+    into cells and placed: column index -> text. Issue cells keep their issues one per line."""
+    kinds = _kinds(columns, width)
+    n = len(words)
+    # best[i][j]: words[:i] placed in columns before j; step: (previous i, previous j, column)
+    best = [[float("-inf")] * (width + 1) for _ in range(n + 1)]
+    step: list[list[tuple[int, int, int]]] = [[(-1, -1, -1)] * (width + 1) for _ in range(n + 1)]
+    best[0][0] = 0.0
+    for i in range(n):
+        for j in range(width):
+            if best[i][j] == float("-inf"):
+                continue
+            for column in range(j, width):
+                for k in range(i + 1, min(n, i + 12) + 1):
+                    total = best[i][j] + _SKIP * (column - j)
+                    total += _group_fit(words[i:k], kinds[column])
+                    if total > best[k][column + 1]:
+                        best[k][column + 1] = total
+                        step[k][column + 1] = (i, j, column)
+    end = max(range(width + 1), key=lambda j: best[n][j] + _SKIP * (width - j))
+    cells: dict[int, str] = {}
+    i, j = n, end
+    while i > 0:
+        before, previous, column = step[i][j]
+        group = words[before:i]
+        issues = kinds[column] == "issues" and all(look(word) == "issue" for word in group)
+        cells[column] = ("\n" if issues else " ").join(group)
+        i, j = before, previous
+    return cells

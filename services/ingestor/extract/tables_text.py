@@ -8,8 +8,9 @@ of its issues); a row with fewer cells than the header (a merged cell the copy l
 missing ones as None, for ``tables.table_entities`` to re-align, as for HTML tables; a line
 without separators that reads like an issue continues the issue cell above.
 
-A table pasted one cell per line (header cells one per line, then each row's cells) is cut
-into rows by ``cells.segment``.
+A table pasted one cell per line (header cells one per line, a wrapped header cell joined
+again, then each row's cells) is cut into rows by ``cells.segment``; a table copied out of a PDF
+with single spaces between cells has its words grouped into cells by ``cells.fill``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 
 from shared.events import Entity
 
-from .cells import look, segment
+from .cells import fill, look, segment
 from .tables import Cell, Grid, header_columns, is_header, table_entities
 from .textutil import fold_width
 
@@ -84,10 +85,10 @@ def find_text_tables(lines: list[str]) -> list[TextTable]:
         split = _splitter(lines[index])
         header = split(lines[index]) if split else []
         if split is None or not is_header(header):
-            vertical = _vertical_table(lines, index)
-            if vertical is not None:
-                tables.append(vertical)
-                index = vertical.end
+            found = _vertical_table(lines, index) or _words_table(lines, index)
+            if found is not None:
+                tables.append(found)
+                index = found.end
             else:
                 index += 1
             continue
@@ -161,11 +162,14 @@ def _ends_table(cell: str) -> bool:
     return "。" in body or (body != cell and len(cell) > 40)
 
 
-def _vertical_table(lines: list[str], start: int) -> TextTable | None:
-    """A table pasted one cell per line: the header cells one per line (in any order, with or
-    without 序号), then every row's cells one per line, blank cells dropped and an issue cell
-    perhaps over several lines. The columns come from the header; the rows are cut and each
-    cell placed by what it looks like (``cells.segment``)."""
+_GENERIC_LABEL = re.compile(
+    r"^(?:应用|APP|软件|产品|SDK|小程序|移动应用|应用开|开发|开发运|所涉|涉及)$", re.I
+)
+
+
+def _header_run(lines: list[str], start: int) -> tuple[list[str], int]:
+    """The header cells at ``start``, one per line, and the index after them. A header cell
+    that wrapped in the copy ("应用" / "名称") is joined again."""
     labels: list[str] = []
     seen: set[str] = set()
     index = start
@@ -174,6 +178,14 @@ def _vertical_table(lines: list[str], start: int) -> TextTable | None:
         if not line:
             index += 1
             continue
+        after = index + 1
+        while after < len(lines) and not lines[after].strip(" \u3000"):
+            after += 1
+        folded = re.sub(r"\s+", "", fold_width(line))
+        if after < len(lines) and (_label(line) is None or _GENERIC_LABEL.match(folded)):
+            joined = line + lines[after].strip(" \u3000")
+            if _label(joined) is not None:
+                line, index = joined, after
         label = _label(line)
         if label is None:
             break
@@ -183,8 +195,80 @@ def _vertical_table(lines: list[str], start: int) -> TextTable | None:
         seen.add(column)
         labels.append(line)
         index += 1
+    return labels, index
+
+
+_COMPANY_TAIL = re.compile(
+    r"^(?:(?:股份|有限|责任|集团|科技|网络|信息|技术)*(?:有限责任公司|股份有限公司|有限公司|"
+    r"公司|集团|工作室)|(?:Co\.?,?\s*)?Ltd\.?|Limited|Inc\.?)$",
+    re.I,
+)
+
+
+def _continues_company(previous: str, line: str) -> bool:
+    """Is ``line`` the end of a company name that wrapped ("…文化旅游开发" / "有限公司")?"""
+    return (
+        _COMPANY_TAIL.match(fold_width(line).strip()) is not None
+        and look(previous) not in ("company", "digits", "store", "version", "issue", "blank")
+        and look(previous + line) == "company"
+    )
+
+
+def _companies_listed(rows: list[dict[int, str]], developer: int) -> bool:
+    """A two-column paste (名称 / 运营者) is a table only if its rows name companies."""
+    return len(rows) >= 2 and all(look(row.get(developer, "")) == "company" for row in rows)
+
+
+_WORDS_END = re.compile(r"。|[:：]$")
+
+
+def _words_table(lines: list[str], start: int) -> TextTable | None:
+    """A table whose cells are separated by single spaces (copied out of a PDF): a header line
+    of labels only, then one line per row; each row's words are grouped into cells by what
+    they look like (``cells.fill``)."""
+    header = lines[start].split()
+    if len(header) < 3 or not all(_label(word) for word in header):
+        return None
+    columns = header_columns(header)
+    if not is_header(header) or len(set(columns) - {"ignore"}) < 3:
+        return None
+    width = len(header)
+    grid: Grid = [[Cell(text, i) for i, text in enumerate(header)]]
+    origin = width
+    issues_at = columns.get("issues")
+    index = start + 1
+    end = index
+    while index < len(lines):
+        line = lines[index].strip(" \u3000")
+        index += 1
+        if not line:
+            continue
+        if _ends_table(line) or _WORDS_END.search(line):
+            break
+        words = line.split()
+        if len(words) == 1 and _continues_issue(grid, line, issues_at):
+            end = index
+            continue
+        if len(words) < 2:
+            break
+        cells = fill(words, columns, width)
+        grid.append([Cell(cells.get(i, ""), origin + i) for i in range(width)])
+        origin += width
+        end = index
+    if len(grid) < 2:
+        return None
+    return TextTable(start, end, table_entities(grid))
+
+
+def _vertical_table(lines: list[str], start: int) -> TextTable | None:
+    """A table pasted one cell per line: the header cells one per line (in any order, with or
+    without 序号), then every row's cells one per line, blank cells dropped and an issue cell
+    perhaps over several lines. The columns come from the header; the rows are cut and each
+    cell placed by what it looks like (``cells.segment``)."""
+    labels, index = _header_run(lines, start)
     columns = header_columns(labels)
-    if len(labels) < 3 or not is_header(labels) or len(set(columns) - {"ignore"}) < 3:
+    named = set(columns) - {"ignore"}
+    if len(labels) < 2 or not is_header(labels) or not (len(named) >= 3 or "developer" in named):
         return None
     width = len(labels)
     texts: list[str] = []
@@ -196,10 +280,13 @@ def _vertical_table(lines: list[str], start: int) -> TextTable | None:
             continue
         if _ends_table(cell):
             break
-        texts.append(cell)
+        if texts and _continues_company(texts[-1], cell):
+            texts[-1] += cell
+        else:
+            texts.append(cell)
         end = index
     rows = segment(texts, columns, width)
-    if not rows:
+    if not rows or (len(named) < 3 and not _companies_listed(rows, columns["developer"])):
         return None
     grid: Grid = [[Cell(text, i) for i, text in enumerate(labels)]]
     origin = width

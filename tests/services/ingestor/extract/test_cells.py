@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.ingestor.extract.cells import align, is_placeholder, look, segment
+from services.ingestor.extract.cells import align, fill, is_placeholder, look, segment
 
 NAME_FIRST = {"seq": 0, "name": 1, "developer": 2, "store": 3, "version": 4, "issues": 5}
 
@@ -95,3 +95,53 @@ def test_segment_a_developer_that_is_not_a_company() -> None:
     columns = {"seq": 0, "developer": 1, "name": 2, "version": 3}
     rows = segment(["1", "张三", "记账本", "1.0.0", "2", "李四", "看天气", "2.0.0"], columns, 4)
     assert [(row.get(1), row.get(2)) for row in rows] == [("张三", "记账本"), ("李四", "看天气")]
+
+
+def test_numbers_in_brackets_are_sequence_numbers() -> None:
+    assert look("（12）") == "digits"
+    assert look("(3)") == "digits"
+
+
+def test_fill_groups_the_words_of_a_row_into_cells() -> None:
+    words = "2 遵义红色旅游 遵义红城文化旅游有限公司 应用宝 V2.1.6 账号注销难 违规使用个人信息"
+    assert fill(words.split(), NAME_FIRST, 6) == {
+        0: "2",
+        1: "遵义红色旅游",
+        2: "遵义红城文化旅游有限公司",
+        3: "应用宝",
+        4: "V2.1.6",
+        5: "账号注销难\n违规使用个人信息",
+    }
+
+
+def test_fill_leaves_out_a_blank_cell() -> None:
+    words = ["3", "安顺瀑布", "小米应用商店", "1.0.9", "开屏弹窗信息骚扰用户"]
+    assert fill(words, NAME_FIRST, 6) == {
+        0: "3",
+        1: "安顺瀑布",
+        3: "小米应用商店",
+        4: "1.0.9",
+        5: "开屏弹窗信息骚扰用户",
+    }
+
+
+def test_fill_cuts_latin_names_before_the_company_city() -> None:
+    words = [
+        "5",
+        "Trip",
+        "Helper",
+        "Hangzhou",
+        "Tripmate",
+        "Technology",
+        "Co.,Ltd",
+        "App",
+        "Store",
+        "2.1",
+        "账号注销难",
+    ]
+    cells = fill(words, NAME_FIRST, 6)
+    assert (cells[1], cells[2], cells[3]) == (
+        "Trip Helper",
+        "Hangzhou Tripmate Technology Co.,Ltd",
+        "App Store",
+    )

@@ -220,3 +220,69 @@ def test_pasted_one_cell_per_line_without_numbers() -> None:
 def test_short_label_lines_in_prose_are_not_a_table() -> None:
     lines = ["附件：APP名单", "应用名称", "问题", "请于近日反馈。"]
     assert find_text_tables(lines) == []
+
+
+def test_wrapped_header_cells_and_company_names_are_joined_again() -> None:
+    text = "\n".join(
+        [
+            *["序号", "应用", "名称", "应用开发者", "应用", "来源", "版本"],
+            *[
+                "（1）",
+                "徽州古村",
+                "黄山徽州古村落文化旅游开发",
+                "有限公司",
+                "华为应用市场",
+                "3.0.2",
+            ],
+            *["（2）", "合肥通", "合肥城市通网络科技有限公司", "应用宝", "6.1.0"],
+            "安徽省通信管理局",
+        ]
+    )
+    assert rows(text) == [
+        ("徽州古村", "黄山徽州古村落文化旅游开发有限公司", "华为应用市场", "3.0.2", []),
+        ("合肥通", "合肥城市通网络科技有限公司", "应用宝", "6.1.0", []),
+    ]
+
+
+def test_two_column_paste_of_names_and_operators() -> None:
+    lines = [
+        "App名称",
+        "运营者",
+        "椰城外卖",
+        "海口椰城到家网络科技有限公司",
+        "三亚潜水",
+        "三亚潜水有限公司",
+    ]
+    [table] = find_text_tables(lines)
+    assert [(e.name, e.developer) for e in table.entities] == [
+        ("椰城外卖", "海口椰城到家网络科技有限公司"),
+        ("三亚潜水", "三亚潜水有限公司"),
+    ]
+    # without companies the two label lines are not a table
+    assert find_text_tables(["App名称", "运营者", "椰城外卖", "三亚潜水", "五指山茶", "琼海"]) == []
+
+
+def test_cells_separated_by_single_spaces() -> None:
+    text = "\n".join(
+        [
+            "序号 应用名称 应用开发者 应用来源 应用版本 所涉问题",
+            "1 黔城出行 贵阳黔城出行服务有限公司 华为应用市场 3.2.0 违规收集个人信息",
+            "超范围收集个人信息",
+            "2 安顺瀑布 小米应用商店 1.0.9 开屏弹窗信息骚扰用户 账号注销难",
+            "贵州省通信管理局",
+        ]
+    )
+    assert rows(text) == [
+        (
+            "黔城出行",
+            "贵阳黔城出行服务有限公司",
+            "华为应用市场",
+            "3.2.0",
+            ["违规收集个人信息", "超范围收集个人信息"],
+        ),
+        ("安顺瀑布", None, "小米应用商店", "1.0.9", ["开屏弹窗信息骚扰用户", "账号注销难"]),
+    ]
+
+
+def test_a_sentence_with_single_spaces_is_not_a_table() -> None:
+    assert find_text_tables(["应用名称 开发者 版本号 均以检测时为准。", "抖音 北京 1.0"]) == []
