@@ -7,15 +7,18 @@ import asyncio
 import logging
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import unquote, urlsplit
 
 import typer
 from rich.progress import Progress
 
 from services.ingestor.extract.decode import format_from_name
+from services.ingestor.extract.formats import BY_NAME
+from services.ingestor.extract.links import linked_files
 from services.ingestor.feeds import (
     KINDS,
     FeedPoller,
@@ -64,6 +67,50 @@ PublishedOn = Annotated[
 ]
 
 
+Attachments = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--attachment",
+        help="a file the notice links to or shows (its list as .xlsx, .pdf, .docx or a "
+        "picture); repeatable. Pictures and attachments an HTML notice links to are also "
+        "looked for next to it",
+    ),
+]
+PICTURE_SUFFIXES = frozenset(BY_NAME["image"].suffixes)
+
+
+def linked_next_to(path: Path, data: bytes) -> list[tuple[str, Path]]:
+    """Files an HTML notice shows or links to (``<img src="list.png">``, ``附件.xlsx``) that
+    are next to it (in its folder or below), as (the page's URL for them, the file)."""
+    folder = path.parent.resolve()
+    found: list[tuple[str, Path]] = []
+    for link in linked_files(data, name=str(path)):
+        parts = urlsplit(link.url)
+        if parts.scheme or parts.netloc:
+            continue  # on a web site: the feed follower fetches those
+        relative = unquote(parts.path)
+        for candidate in (path.parent / relative.lstrip("/"), path.parent / Path(relative).name):
+            try:
+                resolved = candidate.resolve()
+            except OSError:
+                continue
+            if resolved.is_relative_to(folder) and resolved.is_file():
+                found.append((link.url, resolved))
+                break
+    return found
+
+
+def attachments_for(path: Path, data: bytes, given: list[Path] | None) -> list[tuple[str, bytes]]:
+    """``--attachment`` files, then the files the notice links to next to it."""
+    files = [(str(item), read_input(item)) for item in given or []]
+    named = {item.resolve() for item in given or [] if item.exists()}
+    for url, linked in linked_next_to(path, data):
+        if linked not in named:
+            named.add(linked)
+            files.append((url, linked.read_bytes()))
+    return files
+
+
 def published_date(value: str | None) -> date | None:
     if value is None:
         return None
@@ -76,11 +123,16 @@ def published_date(value: str | None) -> date | None:
 @notices_app.command("parse")
 @friendly
 def notices_parse(
-    path: Path, source_url: SourceUrl = None, published_on: PublishedOn = None
+    path: Path,
+    source_url: SourceUrl = None,
+    published_on: PublishedOn = None,
+    attachment: Attachments = None,
 ) -> None:
     """Extract a notice offline and print its NoticeEvent (no broker, no database)."""
     day = published_date(published_on)
-    notice = parse(read_file(path), name=str(path), source_url=source_url, published_on=day)
+    data = read_file(path)
+    files = attachments_for(path, data, attachment)
+    notice = parse(data, name=str(path), source_url=source_url, published_on=day, attachments=files)
     emit(notice.dump())
 
 
@@ -89,6 +141,7 @@ class Input:
     path: Path
     skipped: str | None = None
     """Why a file found in a folder is not read."""
+    attachments: list[Path] = field(default_factory=list)
 
 
 def folder_skip_reason(path: Path) -> str | None:
@@ -98,6 +151,8 @@ def folder_skip_reason(path: Path) -> str | None:
         return "a .json file is read (as a NoticeEvent) only when named on its own"
     if not suffix:
         return "no file extension (name the file on its own to read it anyway)"
+    if suffix in PICTURE_SUFFIXES:
+        return "a picture is read with the page that shows it (or when named on its own)"
     if extraction_reads(suffix):
         return None
     shown = ", ".join(sorted(NOTICE_SUFFIXES))
@@ -110,11 +165,24 @@ def expand(paths: list[Path]) -> Iterator[Input]:
         if not path.is_dir():
             yield Input(path)
             continue
+        inputs: list[Input] = []
         for found in sorted(path.rglob("*")):
             relative = found.relative_to(path)
             if not found.is_file() or any(part.startswith(".") for part in relative.parts):
                 continue
-            yield Input(found, folder_skip_reason(found))
+            inputs.append(Input(found, folder_skip_reason(found)))
+        # A file a page of the folder links to is read with that page, not on its own.
+        read_with: dict[Path, Path] = {}
+        for item in inputs:
+            if item.skipped is None and item.path.suffix.lower() in NOTICE_SUFFIXES:
+                for _url, linked in linked_next_to(item.path, item.path.read_bytes()):
+                    read_with.setdefault(linked, item.path)
+        for item in inputs:
+            page = read_with.get(item.path.resolve())
+            if page is not None and page != item.path:
+                yield Input(item.path, f"read with {page}, which links to it")
+            else:
+                yield item
 
 
 def read_input(path: Path) -> bytes:
@@ -126,14 +194,24 @@ def read_input(path: Path) -> bytes:
 
 
 async def ingest_path(
-    db: Database, path: Path, source_url: str | None, published_on: date | None = None
+    db: Database,
+    path: Path,
+    source_url: str | None,
+    published_on: date | None = None,
+    attachments: list[Path] | None = None,
 ) -> dict[str, Any]:
     data = await asyncio.to_thread(read_input, path)
     if path.suffix.lower() == ".json":
         saved = await ingest_json(db, data, name=str(path))
     else:
+        files = await asyncio.to_thread(attachments_for, path, data, attachments)
         saved = await ingest_bytes(
-            db, data, name=str(path), source_url=source_url, published_on=published_on
+            db,
+            data,
+            name=str(path),
+            source_url=source_url,
+            published_on=published_on,
+            attachments=files,
         )
     result: dict[str, Any] = {
         "path": str(path),
@@ -152,6 +230,7 @@ def notices_ingest(
     paths: Annotated[list[Path], typer.Argument(help="notice files or folders of them")],
     source_url: SourceUrl = None,
     published_on: PublishedOn = None,
+    attachment: Attachments = None,
 ) -> None:
     """Parse, store and publish notices (a progress bar shows for many files).
 
@@ -170,13 +249,15 @@ def notices_ingest(
         if results:
             emit(results)
         fail("no notice files found in " + ", ".join(map(str, paths)))
+    if attachment and len(files) > 1:
+        fail("--attachment goes with one notice file; name the notice on its own")
 
     async def work(db: Database) -> None:
         with Progress(transient=True, disable=len(files) < 3 or not sys.stderr.isatty()) as bar:
             task = bar.add_task("ingesting", total=len(files))
             for path in files:
                 try:
-                    results.append(await ingest_path(db, path, source_url, day))
+                    results.append(await ingest_path(db, path, source_url, day, attachment))
                 except (RegwatchError, OSError) as exc:
                     message = str(exc)
                     if isinstance(exc, OSError):
