@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from services.ingestor.extract import parse_notice
+from services.ingestor.extract.formats import READABLE_SUFFIXES
 from services.ingestor.feeds.attachments import AttachmentLimits, attachment_links, file_name
 from services.ingestor.feeds.fetch import Fetcher
 from services.ingestor.feeds.listing import KINDS, FeedItem, Kind, parse_listing
@@ -54,11 +55,15 @@ _SUFFIX_FOR_TYPE = {
 }
 _HTML = {".html", ".htm", ".shtml", ".xhtml"}
 _READABLE = _HTML | {".txt", ".text", ".md", ".docx"}
-_NOT_FETCHED = frozenset(
-    {".pdf", ".doc", ".wps", ".xls", ".xlsx", ".et", ".ppt", ".pptx", ".zip", ".rar", ".7z"}
-    | {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".mp4", ".mp3"}
+_NOT_FETCHED = (
+    frozenset(
+        {".pdf", ".doc", ".wps", ".xls", ".xlsx", ".et", ".ppt", ".pptx", ".zip", ".rar", ".7z"}
+        | {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".mp4", ".mp3"}
+    )
+    - READABLE_SUFFIXES
 )
-"""Links to these are recorded as failed without being downloaded: extraction cannot read them."""
+"""Links to these are recorded as failed without being downloaded: extraction cannot read them
+(what it reads - .xlsx, .pdf, pictures - comes from the format registry)."""
 
 
 def url_suffix(url: str) -> str:

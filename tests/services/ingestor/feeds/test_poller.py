@@ -200,14 +200,14 @@ async def test_a_broken_item_is_recorded_and_the_rest_are_ingested(feeds: Feeds)
 
 async def test_links_to_files_extraction_cannot_read_are_not_downloaded(feeds: Feeds) -> None:
     server = feeds.server
-    server.pages["/list.pdf"] = Page(b"%PDF-1.4", "application/pdf")
-    server.pages["/rss.xml"] = Page(feed_of(server, "/list.pdf", "/n1.html"), "application/rss+xml")
+    server.pages["/list.zip"] = Page(b"PK\x03\x04", "application/zip")
+    server.pages["/rss.xml"] = Page(feed_of(server, "/list.zip", "/n1.html"), "application/rss+xml")
     result = await feeds.poller.poll(await feeds.add("/rss.xml"))
     assert [(i.status, i.error) for i in result.items] == [
         ("ingested", None),
-        ("failed", f"{server.url('/list.pdf')}: unsupported file type '.pdf' (not fetched)"),
+        ("failed", f"{server.url('/list.zip')}: unsupported file type '.zip' (not fetched)"),
     ]
-    assert server.hits("/list.pdf") == []
+    assert server.hits("/list.zip") == []
 
 
 async def test_an_item_failing_every_time_gives_up(feeds: Feeds) -> None:
