@@ -214,7 +214,9 @@ def is_reprint(stored: NoticeEvent, incoming: NoticeEvent) -> bool:
 
 # --- press stories about a notice -----------------------------------------------------------
 
-_OFFICIAL_TITLE = re.compile(r"^关于.{2,}(?:通报|通知|公告|通告)$")
+_OFFICIAL_TITLE = re.compile(r"(?:^|[办部局室心会厅])关于.{2,}?(?:通报|通知|公告|通告)")
+"""The regulator's own title: "关于…的通报", at the start or after the issuer's name (also with
+a site name after it, as page titles have)."""
 _OFFICIAL_HOSTS = (".gov.cn", ".gov")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN_KEEP = re.compile(r"[^0-9a-z]+")
@@ -232,7 +234,7 @@ def is_press(notice: NoticeEvent) -> bool:
     if host.endswith(_OFFICIAL_HOSTS):
         return False
     title = _T2S.convert(unicodedata.normalize("NFKC", notice.title)).strip()
-    return _OFFICIAL_TITLE.match(re.sub(r"\s+", "", title)) is None
+    return _OFFICIAL_TITLE.search(re.sub(r"\s+", "", title)) is None
 
 
 @lru_cache(maxsize=8192)

@@ -182,6 +182,10 @@ def test_press_is_told_from_the_regulators_own_text() -> None:
     assert is_press(english_story("Douyin"))
     assert is_press(chinese_story("抖音", "快手"))
     assert not is_press(official())
+    assert not is_press(
+        official(title="国家互联网信息办公室关于抖音等40款App的通报_网信网", source_url=None)
+    )
+    assert is_press(official(title="新京报：网信办发布关于40款App的通报", source_url=None))
     assert not is_press(chinese_story("抖音", batch="2021年第3批"))
     assert not is_press(chinese_story("抖音", source_url="https://www.miit.gov.cn/x/1.html"))
 
