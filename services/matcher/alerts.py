@@ -157,6 +157,8 @@ class _Earlier:
     def knows(self, match: Match) -> bool:
         """Already alerted: the same match, or the same watch on the same app spelled
         differently (a press story's ``Douyin`` before the regulator's 抖音)."""
+        if not self.keys:
+            return False
         watch = normalize(match.watch.name)
         return (
             alerted_key(match) in self.keys
