@@ -67,7 +67,9 @@ _EN_DAYS = re.compile(
     r"\s+(?:calendar\s+)?days\b(?!\s+(?:ago|earlier))",
     re.I,
 )
-_EN_ACTION = re.compile(r"rectif|fix|correct|remed|comply|report|resolve|address|deadline", re.I)
+_EN_ACTION = re.compile(
+    r"rectif|fix|correct|remed|comply|report|resolve|address|deadline|chang|amend|improv", re.I
+)
 _EN_MONTHS = {
     m: i + 1
     for i, m in enumerate(

@@ -23,7 +23,7 @@ _LIST_START = re.compile(
     r"\b(?i:includ(?:ing|ed|es|e)|such as|among them(?: were| are)?|among which(?: were| are)?"
     r"|list(?:ed)?(?: apps)? like"
     r"|(?:others|also)\s+(?:named|listed|included|cited|flagged)(?:\s+(?:were|are|include[sd]?))?"
-    r"|also\s+on\s+the\s+list\s+(?:were|are))\s+"
+    r"|also\s+on\s+the\s+list\s+(?:were|are))\s*[:：]?\s+"
     # "The list also names ByteDance's Toutiao", "named Tencent's WeChat": a name right after
     r"|\b(?:names|named|cites|cited|lists|listed|flags|flagged|singles out|singled out)\s+"
     r"(?=[A-Z][\w.&'’-]*(?:\s|,|$))(?!(?:The|A|An|It|Its|Their|This|These|Those)\b)"
