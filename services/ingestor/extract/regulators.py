@@ -214,7 +214,6 @@ _CITED = re.compile(
 _CITED_BEFORE = re.compile(r"(?:关于|转发|转载|根据|按照|依据|据|经)\s*[“\"《「]?\s*$")
 _LEAD_IN = re.compile(r"(?:【[^】]*】|\[[^\]]*\]|\s)*")  # "【转载】国家网信办关于..."
 _TITLE_FORM = re.compile(r"\s*(?:关于|印发|发布|公布|通报)")
-_STRONG = 10.0
 # An organisation as printed: Chinese characters (brackets allowed) ending like an office.
 # An issuer's name ends like an office or an association; not in "部" (a newsroom's 编辑部).
 _ISSUER_END = ORG_END.replace("|部|", "|")
@@ -223,7 +222,11 @@ _ORG_LINE = re.compile(rf"(?:中共)?[\u4e00-\u9fff（）()·]{{2,38}}{_ISSUER_E
 _ORG_OPENS = re.compile(
     r"(?:(?:近日|日前|近期|今天|今日|昨天|昨日)\s*[,，]?\s*)?"
     rf"(?P<org>(?:中共)?[\u4e00-\u9fff（）()·]{{2,30}}?{_ISSUER_END})"
-    r"(?=\s*(?:关于|发布|通报|公布|印发|公告|提示|提醒))"
+    r"(?=\s*(?:关于|发布|通报|公布|印发|公告|提示|提醒|转发|转载))"
+)
+_MARKED_ORG = re.compile(
+    r"(?:来源|发布机构|发文机关|发布单位|信息来源)\s*[:：]\s*"
+    rf"(?P<org>[\u4e00-\u9fff（）()·]{{2,30}}?{_ISSUER_END})(?![\u4e00-\u9fff])"
 )
 
 
@@ -284,21 +287,23 @@ def _cited_at(line: str, mention: _Mention) -> bool:
     return _CITED_BEFORE.search(line[max(0, mention.position - 6) : mention.position]) is not None
 
 
-def _scores(text: str, title: str | None) -> tuple[dict[str, float], dict[str, str], set[str]]:
-    """Each regulator named: its score, its name, and whether one mention alone is strong (the
-    title, a signature or letterhead line, a source marker)."""
+def _scores(
+    text: str, title: str | None
+) -> tuple[dict[str, float], dict[str, str], dict[str, float]]:
+    """Each regulator named, best first: its score, its name, and the weight of its strongest
+    single mention (20 the title, 12 a signature, 10 a letterhead or a source marker, 4 the
+    first lines, 1 the body)."""
     lines = nonempty_lines(fold_width(text))
     scores: dict[str, float] = {}
     names: dict[str, str] = {}
     first_seen: dict[str, int] = {}
-    strong: set[str] = set()
+    peak: dict[str, float] = {}
 
     def add(mention: _Mention, weight: float, order: int) -> None:
         scores[mention.code] = scores.get(mention.code, 0.0) + weight
         names.setdefault(mention.code, mention.name)
         first_seen.setdefault(mention.code, order)
-        if weight >= _STRONG:
-            strong.add(mention.code)
+        peak[mention.code] = max(peak.get(mention.code, 0.0), weight)
 
     if title:
         folded_title = fold_width(title)
@@ -345,7 +350,7 @@ def _scores(text: str, title: str | None) -> tuple[dict[str, float], dict[str, s
                 if code.startswith(prefixes):
                     scores[code] += 3.0
     ranked = sorted(scores, key=lambda c: (-scores[c], "-" not in c, first_seen[c]))
-    return {code: scores[code] for code in ranked}, names, strong
+    return {code: scores[code] for code in ranked}, names, peak
 
 
 def detect_regulator(text: str, *, title: str | None = None) -> Regulator:
@@ -354,7 +359,7 @@ def detect_regulator(text: str, *, title: str | None = None) -> Regulator:
     Raises InputError("cannot tell which regulator published this notice") when no regulator
     regwatch knows is named anywhere (``identify_issuer`` then keeps the issuer as printed).
     """
-    scores, names, _strong = _scores(text, title)
+    scores, names, _peak = _scores(text, title)
     if not scores:
         raise InputError("cannot tell which regulator published this notice")
     best = next(iter(scores))
@@ -376,51 +381,64 @@ def _org_in(text: str) -> str | None:
     return None
 
 
-def printed_issuer(text: str, *, title: str | None = None) -> str | None:
-    """The issuer as the notice prints it, when it is not a regulator regwatch knows: the
-    signer above (or beside) the date at the end, else the organisation that opens the title or
-    the first lines ("XX关于…的通报", "XX发布…"), else a letterhead line."""
+def _printed(text: str, title: str | None) -> tuple[str, float] | None:
+    """The issuer as printed, when it is not a regulator regwatch knows, and how strongly the
+    text says it publishes: opening the title or the first lines ("XX关于…的通报", "XX发布…",
+    "XX转发…") 20, the signer above or beside the date at the end 12, a "来源：" marker or a
+    letterhead line 10 (the weights of ``_scores``)."""
     lines = nonempty_lines(text)
+    for line in ([title] if title else []) + lines[:3]:
+        line = _LEAD_IN.sub("", clean_line(line), count=1)
+        m = _ORG_OPENS.match(line)
+        if m and not _mentions(m["org"]):
+            return m["org"], 20.0
     for index in range(len(lines) - 1, max(0, len(lines) - 12), -1):
         line = lines[index]
         if not (find_dates(line) or find_months(line)):
             continue
         beside = _org_in(line)
         if beside:
-            return beside
+            return beside, 12.0
         for above in (lines[index - 1], lines[index - 2] if index >= 2 else ""):
             org = _org_in(above) if above else None
             if org:
-                return org
-    for line in ([title] if title else []) + lines[:3]:
-        line = _LEAD_IN.sub("", clean_line(line), count=1)
-        m = _ORG_OPENS.match(line)
-        if m and not _mentions(m["org"]):
-            return m["org"]
+                return org, 12.0
+    for line in lines[:10]:
+        marked = _MARKED_ORG.search(fold_width(line))
+        if marked and not _mentions(marked["org"]):
+            return marked["org"], 10.0
     for line in lines[:3]:  # a letterhead: a line that is just the organisation
         org = _org_in(line)
         if org:
-            return org
+            return org, 10.0
     return None
+
+
+def printed_issuer(text: str, *, title: str | None = None) -> str | None:
+    """The issuer as the notice prints it, when it is not a regulator regwatch knows: the
+    organisation that opens the title or the first lines ("XX关于…的通报", "XX发布…"), else the
+    signer above (or beside) the date at the end, else a "来源：" marker or a letterhead line."""
+    found = _printed(text, title)
+    return found[0] if found else None
 
 
 def identify_issuer(text: str, *, title: str | None = None) -> tuple[Regulator, str | None]:
     """The notice's issuer and, when it is not a regulator regwatch knows, a note saying so.
 
-    A known regulator named where a publisher is named (title, signature, source marker) wins.
-    Else an issuer printed in the signature or the title wins over regulators merely cited in
-    the body (a county bureau relaying 国家网络安全通报中心's list publishes it itself). Never
-    raises: with no issuer at all the regulator is ``OTHER`` / "unknown issuer".
+    The known regulator with the highest score, unless an issuer printed where a publisher
+    stands (title, signature, source marker, letterhead) is named more strongly than that
+    regulator ever is: a county bureau relaying 国家网络安全通报中心's list ("XX县市场监督管理局
+    转发…", or signing it) publishes it itself. Never raises: with no issuer at all the
+    regulator is ``OTHER`` / "unknown issuer".
     """
-    scores, names, strong = _scores(text, title)
+    scores, names, peak = _scores(text, title)
     best = next(iter(scores), None)
-    if best is not None and best in strong:
-        return Regulator(code=best, name=names[best]), None
-    printed = printed_issuer(text, title=title)
-    if printed is None and best is not None:
+    printed = _printed(text, title)
+    if best is not None and (printed is None or peak[best] >= printed[1]):
         return Regulator(code=best, name=names[best]), None
     if printed is None:
         note = "no issuer named in the notice: regulator OTHER (unknown issuer)"
         return Regulator(code="OTHER", name="unknown issuer", recognised=False), note
-    note = f"the issuer {printed} is not a regulator regwatch knows: kept as printed (OTHER)"
-    return Regulator(code="OTHER", name=printed, recognised=False), note
+    name = printed[0]
+    note = f"the issuer {name} is not a regulator regwatch knows: kept as printed (OTHER)"
+    return Regulator(code="OTHER", name=name, recognised=False), note

@@ -264,3 +264,25 @@ def test_a_newsroom_is_not_an_issuer() -> None:
     )
     assert printed_issuer(text) is None
     assert identify_issuer(text)[0].code == "CAC"
+
+
+def test_city_bureau_relaying_the_centre_publishes_even_under_the_centre_signature() -> None:
+    text = (
+        "杭州市市场监督管理局转发国家网络安全通报中心关于违规App的通报\n"
+        "2023-05-06 来源：杭州市市场监督管理局\n"
+        "1. 《某甲》（版本1.0，应用宝）\n国家网络安全通报中心\n"
+    )
+    regulator, note = identify_issuer(text)
+    assert (regulator.code, regulator.name) == ("OTHER", "杭州市市场监督管理局")
+    assert note is not None
+
+
+def test_source_marker_names_an_unknown_issuer() -> None:
+    text = "关于违规App的提示\n发布时间：2023-05-06 来源：青石县市场监督管理局\n1. 某甲\n"
+    assert printed_issuer(text) == "青石县市场监督管理局"
+    assert identify_issuer(text)[0].name == "青石县市场监督管理局"
+
+
+def test_a_known_signer_outweighs_an_unknown_letterhead() -> None:
+    text = "某某行业协会\n关于App的通报\n1. 某甲\n广东省通信管理局\n2024年1月5日\n"
+    assert identify_issuer(text)[0].code == "CA-GUANGDONG"
