@@ -64,5 +64,9 @@ def list_note(notice: NoticeSummary) -> str | None:
         clauses.append("This notice names more apps than we could read")
     if read is not None:
         clauses.append(_read_from(read, notice.entities_read_from))
-    clauses.append(_the_rest(notice.list_incomplete_reason))
+    if declared and read is not None and read >= declared:
+        reason = notice.list_incomplete_reason or "the notice gives only part of its list"
+        clauses.append(f"yet the list may be incomplete ({reason})")
+    else:
+        clauses.append(_the_rest(notice.list_incomplete_reason))
     return "; ".join(clauses) + ". Apps you watch may be among those we could not read."

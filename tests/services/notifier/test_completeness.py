@@ -68,6 +68,15 @@ def test_several_sources_and_a_missing_attachment() -> None:
     )
 
 
+def test_a_list_as_long_as_declared_but_marked_partial_says_why() -> None:
+    partial = image_only_notice(
+        read=3, declared_count=3, list_incomplete_reason="the notice lists only part of the apps"
+    )
+    note = list_note(NoticeSummary.of(partial))
+    assert note is not None and "the rest" not in note
+    assert "3 read from the text; yet the list may be incomplete (the notice lists only" in note
+
+
 def test_a_whole_list_says_nothing() -> None:
     whole = image_only_notice(list_incomplete=False, list_incomplete_reason=None)
     assert list_note(NoticeSummary.of(whole)) is None
