@@ -162,8 +162,19 @@ def _with_press(official: NoticeEvent, press: NoticeEvent) -> NoticeEvent:
 
 
 def _official_over_press(press: NoticeEvent, official: NoticeEvent) -> NoticeEvent:
+    """The regulator's copy in place of a press-only notice. Apps the press named in Chinese
+    that the regulator's list lacks stay (they were alerted on; nothing stored is lost); its
+    English names of the regulator's apps go."""
     merged = official.model_copy(deep=True, update={"notice_id": press.notice_id})
-    merged.entities = merge_entities(official.entities, press_extras(official, press))
+    forms = _forms(official.entities)
+    kept = press_extras(official, press)
+    kept_keys = {name_key(e.name) for e in kept}
+    kept += [
+        e.model_copy(deep=True)
+        for e in press.entities
+        if _CJK.search(e.name) and not corresponding(e, forms) and name_key(e.name) not in kept_keys
+    ]
+    merged.entities = merge_entities(official.entities, kept)
     if merged.source_url is None:
         merged.source_url = press.source_url
     if merged.declared_count is None:

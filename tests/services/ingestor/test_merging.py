@@ -247,6 +247,13 @@ def test_the_regulators_text_upgrades_a_press_only_notice_in_place() -> None:
     assert merged.list_incomplete is False and merged.source_url == official().source_url
 
 
+def test_an_app_only_the_chinese_press_named_is_not_lost_in_the_upgrade() -> None:
+    story = chinese_story("抖音", "快手", "星光日历")
+    merged = merge(story, official())
+    assert [e.name for e in merged.entities][-1] == "星光日历"
+    assert len(merged.entities) == len(official().entities) + 1
+
+
 def test_two_press_stories_with_one_count_are_one_notice() -> None:
     first = english_story("Douyin")
     second = chinese_story("快手", "百度", published_on=date(2021, 5, 12))
