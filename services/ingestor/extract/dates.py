@@ -380,10 +380,14 @@ def _reprint_reason(text: str, lines: list[str], page: _PageDate, own_index: int
     return None
 
 
-def date_notice(text: str, *, given: date | None = None, reprint: bool = False) -> Dating:
+def date_notice(
+    text: str, *, given: date | None = None, fallback: date | None = None, reprint: bool = False
+) -> Dating:
     """The publication date of ``text`` (see the module docstring for the rules).
 
-    ``given``: the date the caller knows (a feed item's date, ``--published-on``); it wins.
+    ``given``: the date the caller says it is (``--published-on``); it wins.
+    ``fallback``: a date to use when the text gives none (a feed item's date: often a
+    reprint's, so never over the notice's own).
     ``reprint``: the caller knows the page is a reprint (a traditional-script copy).
     Raises InputError("no publication date found ...") when neither the text nor the caller
     gives a date.
@@ -413,6 +417,9 @@ def date_notice(text: str, *, given: date | None = None, reprint: bool = False) 
     english = _english_date(lines)
     if english is not None:
         return Dating(english)
+    if fallback is not None:
+        note = f"the notice gives no date; kept the date its feed item gives, {fallback}"
+        return Dating(fallback, notes=(note,))
     raise InputError(_no_date_message(lines))
 
 

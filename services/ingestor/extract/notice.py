@@ -208,6 +208,7 @@ def parse_notice(
     source_url: str | None = None,
     published_on: date | None = None,
     attachments: Sequence[tuple[str, bytes]] = (),
+    fallback_published_on: date | None = None,
 ) -> NoticeEvent:
     """Decode and read one notice. Raises InputError (message starts with ``name``).
 
@@ -216,7 +217,8 @@ def parse_notice(
     list (``reading.read_notice``); one that cannot be read is noted, not fatal.
 
     ``published_on`` overrides the publication date read from the notice (for articles that do
-    not say when they were published, e.g. a news dateline without a year).
+    not say when they were published, e.g. a news dateline without a year);
+    ``fallback_published_on`` (a feed item's date) is used only when the notice gives none.
     """
     read = read_notice(data, name, attachments=attachments)
     simple = read.plain
@@ -228,7 +230,9 @@ def parse_notice(
     regulator, issuer_note = identify_issuer(simple, title=simple_title)
     traditional = read.script.original is not read.script.simplified
     try:
-        dating = date_notice(simple, given=published_on, reprint=traditional)
+        dating = date_notice(
+            simple, given=published_on, fallback=fallback_published_on, reprint=traditional
+        )
     except InputError as error:
         raise InputError(f"{name}: {error}") from None
     published_on = dating.published_on

@@ -253,3 +253,11 @@ def test_given_date_wins_and_says_when_the_notice_differs() -> None:
     assert (dating.published_on, dating.own) == (date(2023, 6, 3), date(2023, 6, 1))
     assert "2023-06-01" in dating.notes[0]
     assert date_notice("关于App的通报\n正文。", given=date(2023, 6, 3)).notes == ()
+
+
+def test_fallback_date_only_when_the_notice_gives_none() -> None:
+    undated = "关于App的通报\n正文。\n1. 某某（某某有限公司）\n"
+    dating = date_notice(undated, fallback=date(2023, 6, 3))
+    assert dating.published_on == date(2023, 6, 3) and "feed item" in dating.notes[0]
+    dated = "关于App的通报\n正文。\n海南省互联网信息办公室\n2023年6月1日"
+    assert date_notice(dated, fallback=date(2023, 6, 3)).published_on == date(2023, 6, 1)

@@ -175,6 +175,10 @@ def test_no_date() -> None:
         parse_notice(text.encode(), name="d.txt")
     given = parse_notice(text.encode(), name="d.txt", published_on=date(2021, 5, 11))
     assert given.published_on == date(2021, 5, 11)
+    fed = parse_notice(text.encode(), name="d.txt", fallback_published_on=date(2021, 5, 12))
+    assert fed.published_on == date(2021, 5, 12)
+    dated = parse_notice(CAC_TEXT.encode(), name="d.txt", fallback_published_on=date(2021, 5, 12))
+    assert dated.published_on == date(2021, 5, 10)
 
 
 def test_no_regulator_still_reads_the_apps() -> None:
