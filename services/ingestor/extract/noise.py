@@ -47,22 +47,36 @@ def is_pinyin_annotation(text: str) -> bool:
         return False
     marked = False
     for word in words:
-        if not re.fullmatch(r"[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ]+[0-5]?", word):
-            return False  # capitals (names), digits inside, CJK, punctuation
-        if not _SYLLABLE.match(_bare(word)):
+        if not re.fullmatch(r"[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ]+[0-5]?", word.lower()):
+            return False  # digits inside, CJK, punctuation
+        toned = bool(_TONE_MARKED.search(word.lower())) or word[-1].isdigit()
+        if word != word.lower() and not (toned and word[1:] == word[1:].lower()):
+            return False  # capitals (names), unless a toned syllable opening a sentence
+        if not _SYLLABLE.match(_bare(word.lower())):
             return False
-        marked = marked or bool(_TONE_MARKED.search(word)) or word[-1].isdigit()
+        marked = marked or toned
     return marked or len(words) == 1
 
 
+_BARE_TONED = re.compile(
+    rf"(?<=[{_CJK}])[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{{1,6}}(?=[{_CJK}]|$|[，。、；：\s])"
+)
+
+
 def strip_pinyin(text: str) -> str:
-    """``應(yīng)用`` -> ``應用``: bracketed pinyin after a CJK character removed."""
+    """``應(yīng)用`` -> ``應用``: bracketed pinyin after a CJK character removed, and so is a
+    tone-marked syllable written straight after one (ruby flattened by a copy: ``應yīng用``)."""
 
     def drop(m: re.Match[str]) -> str:
         inner = m["a"] or m["b"] or m["c"] or ""
         return "" if is_pinyin_annotation(inner) else m.group(0)
 
-    return _PINYIN_BRACKET.sub(drop, text)
+    def drop_bare(m: re.Match[str]) -> str:
+        word = m.group(0)
+        toned = _TONE_MARKED.search(word) is not None
+        return "" if toned and is_pinyin_annotation(word) else word
+
+    return _BARE_TONED.sub(drop_bare, _PINYIN_BRACKET.sub(drop, text))
 
 
 _ENTITIES = re.compile(r"&(?:amp;)*(?:nbsp|ensp|emsp|thinsp|#160|#xa0|#12288|#x3000);?", re.I)
@@ -80,10 +94,11 @@ _SHARE = re.compile(r"分享(?:到|至)\s*[:：]\s*(?P<rest>.*)$")
 _NAV_START = re.compile(
     r"^\s*(?:当前位置|當前位置|您的位置|您现在的位置|您現在的位置|所在位置|现在位置|位置)\s*[:：]"
 )
-_NAV_SEPARATOR = re.compile(r"\s*(?:>>?|＞＞?|»|›|→|->|/|\\)\s*")
+_NAV_SEPARATOR = re.compile(r"\s*(?:>>?|＞＞?|»|›|→|->|/|\\|\s-\s|\||｜)\s*")
 _NAV_HOME = re.compile(
-    r"^\s*(?:首页|首頁|网站首页|網站首頁|主页|主頁|Home)\s*(?:>|＞|»|›|→|/)", re.I
+    r"^\s*(?:首页|首頁|网站首页|網站首頁|主页|主頁|Home)\s*(?:>|＞|»|›|→|/|-|\||｜)", re.I
 )
+_NAV_CHAIN = re.compile(r"(?:>>?|＞＞?|»|›|→)")
 
 
 def is_noise_line(line: str) -> bool:
@@ -93,10 +108,11 @@ def is_noise_line(line: str) -> bool:
         return False
     if _NAV_START.match(stripped):
         return True
+    parts = [part for part in _NAV_SEPARATOR.split(stripped) if part]
     if _NAV_HOME.match(stripped):
-        parts = [part for part in _NAV_SEPARATOR.split(stripped) if part]
         return all(len(part) <= 20 for part in parts)
-    return False
+    # "新闻中心 > 通知公告 > 正文": a chain of short section names
+    return len(_NAV_CHAIN.findall(stripped)) >= 2 and all(len(part) <= 12 for part in parts)
 
 
 def strip_inline_noise(line: str) -> str:

@@ -155,11 +155,23 @@ def _label(line: str) -> dict[str, int] | None:
     return columns or None
 
 
+_SECTION_HEADING = re.compile(
+    r"^(?:[一二三四五六七八九十]{1,3}\s*[、.．]|第[一二三四五六七八九十]{1,3}[部类批])"
+)
+
+
 def _ends_table(cell: str) -> bool:
+    """Is this line past the table: prose (a sentence that is not an issue), a signature, a
+    date, a note, a new section?"""
     if "\t" in cell or len(cell) > 80 or _END_OF_TABLE.search(cell):
         return True
+    if _SECTION_HEADING.match(cell):
+        return True
     body = cell.rstrip("。")
-    return "。" in body or (body != cell and len(cell) > 40)
+    issue = look(cell) == "issue"
+    if "。" in body or (body != cell and (len(cell) > 40 or not issue)):
+        return True
+    return not issue and len(cell) > 12 and re.search(r"[，,；;]", cell) is not None
 
 
 _GENERIC_LABEL = re.compile(

@@ -115,3 +115,19 @@ def test_markup_mode_leaves_tags_and_entities() -> None:
     assert strip_noise(html, markup=True) == (
         '<p>违规&nbsp;</p><div>首页 &gt; 正文</div><a href="#">分享到：微博</a>'
     )
+
+
+def test_readings_that_open_a_sentence_or_lost_their_brackets() -> None:
+    assert strip_pinyin("關(Guān)於通報") == "關於通報"
+    assert strip_pinyin("應yīng用名稱") == "應用名稱"
+    # letters without tone marks between characters are words, not readings
+    assert strip_pinyin("下载app应用") == "下载app应用"
+    assert strip_pinyin("抖音(Douyin)") == "抖音(Douyin)"
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["新闻中心 > 通知公告 > 正文", "首页 | 政务公开 | 通知公告", "首页 - 新闻 - 正文"],
+)
+def test_more_navigation_lines(line: str) -> None:
+    assert is_noise_line(line)

@@ -286,3 +286,20 @@ def test_cells_separated_by_single_spaces() -> None:
 
 def test_a_sentence_with_single_spaces_is_not_a_table() -> None:
     assert find_text_tables(["应用名称 开发者 版本号 均以检测时为准。", "抖音 北京 1.0"]) == []
+
+
+def test_a_pasted_table_ends_at_a_sentence_or_a_new_section() -> None:
+    head = [
+        "序号",
+        "应用名称",
+        "开发者",
+        "版本",
+        "1",
+        "悦动计步",
+        "深圳悦动健康科技有限公司",
+        "2.3.1",
+    ]
+    for after in ["请相关企业抓紧整改。", "二、SDK名单", "对此，我局将持续跟踪整改情况"]:
+        [table] = find_text_tables([*head, after, "2", "小鹿记账", "4.0.2"])
+        assert table.end == len(head), after
+        assert [e.name for e in table.entities] == ["悦动计步"]
