@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from .confusables import has_confusable, ocr_fold
 from .fuzzy import TypoIndex, typo_key, typo_similarity
 from .names import (
     company_core,
@@ -103,9 +104,10 @@ class BrandHit:
     """How a name resolved to a :class:`Brand`."""
 
     brand: Brand
-    how: Literal["name", "pinyin", "typo"]
+    how: Literal["name", "pinyin", "typo", "ocr"]
     via: str
-    """The directory name that matched (for ``typo``: the one the name is a misspelling of)."""
+    """The directory name that matched (for ``typo``: the one the name is a misspelling of;
+    for ``ocr``: the one the name is a likely OCR misreading of)."""
     similarity: float | None = None
 
 
@@ -289,10 +291,17 @@ class Directory:
         self._brand_roman = _Table("app pinyin", strict=False)
         self._brand_typos = TypoIndex()
         self._typo_targets: list[tuple[str, str]] = []  # (name as compared, brand id)
+        # OCR look-alikes folded (:mod:`.confusables`): two apps folding together are ambiguous
+        self._brand_folds = _Table("app OCR fold", strict=False)
         for brand in self.brands:
             allowed = _normalized(brand.ambiguous)
             for name in brand.names:
                 self._brand_names.put(normalize(name), brand.id, name, allowed)
+        for brand in self.brands:
+            for name in brand.names:
+                norm = normalize(name)
+                if has_confusable(norm) and norm not in self._brand_names.ambiguous:
+                    self._brand_folds.put(ocr_fold(norm), brand.id, name, frozenset())
         for brand in self.brands:
             for name in brand.names:
                 roman = pinyin_key(name) if has_cjk(name) else normalize_pinyin(name)
@@ -428,6 +437,35 @@ class Directory:
             return None  # nothing close, or close to two different apps: no guess
         ((brand_id, (score, target)),) = best.items()
         return BrandHit(self._brand_by_id[brand_id], "typo", target, score)
+
+    def ocr_brand(self, name: str) -> BrandHit | None:
+        """The app ``name`` is a likely OCR misreading of: the one directory app with a name
+        equal to it once look-alike characters are folded (:func:`~.confusables.ocr_fold`).
+        None when no app's name folds to it, or names of two apps do (``ocr_clash``)."""
+        norm = normalize(name)
+        if not has_confusable(norm):
+            return None
+        found = self._brand_folds.get(ocr_fold(norm))
+        if found is None:
+            return None
+        return BrandHit(self._brand_by_id[found[0]], "ocr", found[1])
+
+    def ocr_clash(self, name: str) -> bool:
+        """True when names of two different directory apps fold to ``name``'s folded form: a
+        misreading of either, so of neither for sure."""
+        norm = normalize(name)
+        return has_confusable(norm) and ocr_fold(norm) in self._brand_folds.ambiguous
+
+    @cached_property
+    def ocr_clashes(self) -> dict[str, list[str]]:
+        """Folded form -> the names of different directory apps that share it (for review)."""
+        out: dict[str, list[str]] = {}
+        for brand in self.brands:
+            for name in brand.names:
+                norm = normalize(name)
+                if has_confusable(norm) and ocr_fold(norm) in self._brand_folds.ambiguous:
+                    out.setdefault(ocr_fold(norm), []).append(f"{name} ({brand.id})")
+        return out
 
     # --- company names --------------------------------------------------------------------------
 

@@ -10,12 +10,14 @@ index), which is what lets :class:`~.index.WatchIndex` look candidates up instea
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from shared.events import EntityRef, WatchRef
+from shared.events import Entity, EntityRef, WatchRef
 
+from .confusables import has_confusable, ocr_fold
 from .directory import BrandHit, CompanyHit, Group, default_directory
 from .fuzzy import typo_key
 from .names import (
@@ -32,6 +34,7 @@ from .names import (
 
 __all__ = [
     "APP_ENTITY_KINDS",
+    "OCR_SOURCES",
     "AppName",
     "CompanyName",
     "EntityView",
@@ -40,17 +43,24 @@ __all__ = [
     "app_name",
     "company_name",
     "entity_view",
+    "entity_views",
     "watch_spec",
 ]
 
 APP_ENTITY_KINDS: frozenset[str] = frozenset({"app", "sdk", "mini_program"})
 
+OCR_SOURCES: frozenset[str] = frozenset({"image"})
+"""Entity sources read by OCR, whose names may carry look-alike slips (``输人法``): the rule
+of :mod:`.confusables` applies to them only. Attachments (.xlsx, .pdf text, .docx) and the
+page's text are read as characters, where a look-alike is another name, not a slip; a
+scanned .pdf page is OCR'd and its rows are ``image``."""
+
 _CACHE = 1 << 17
 
 
 # index key tables: a key is (table, text); texts are the prepared strings themselves
-APP_NORM, APP_ROMAN, APP_BRAND, CO_NORM, CO_CORE, CO_ROMAN, CO_ENTITY, CO_GROUP = range(8)
-KEY_TABLES = 8
+APP_NORM, APP_ROMAN, APP_BRAND, CO_NORM, CO_CORE, CO_ROMAN, CO_ENTITY, CO_GROUP, APP_OCR = range(9)
+KEY_TABLES = 9
 Key = tuple[int, str]
 
 
@@ -70,8 +80,17 @@ class AppName:
     brand: BrandHit | None
     typo: str | None
     """:func:`~.fuzzy.typo_key` of the base name (None when fuzzy matching never applies)."""
+    ocr: str | None
+    """:func:`~.confusables.ocr_fold` of the normalized name, when it has a look-alike
+    character (else None: no other name folds to it)."""
+    ocr_hit: BrandHit | None
+    """For a name the directory does not know: the one directory app it is a likely OCR
+    misreading of."""
+    ocr_clash: bool
+    """The folded name is the folded name of two directory apps."""
 
     def index_keys(self) -> list[Key]:
+        """Keys of the name as printed."""
         keys: list[Key] = []
         if self.norm:
             keys.append((APP_NORM, self.norm))
@@ -81,11 +100,24 @@ class AppName:
                 keys.append((APP_BRAND, self.brand.brand.id))
         return keys
 
+    def ocr_keys(self) -> list[Key]:
+        """Keys of an entity's name read by OCR: its folded form, and the directory app it
+        likely misreads (the watches of that app, under any of its names)."""
+        keys: list[Key] = []
+        if self.ocr is not None and self.brand is None and not self.ocr_clash:
+            keys.append((APP_OCR, self.ocr))
+            if self.ocr_hit is not None:
+                keys.append((APP_BRAND, self.ocr_hit.brand.id))
+        return keys
+
 
 @lru_cache(maxsize=_CACHE)
 def app_name(name: str) -> AppName:
     q = strip_qualifiers(name)
     norm = normalize(q.base)
+    directory = default_directory()
+    brand = directory.brand_hit(q.base) if norm else None
+    ocr = ocr_fold(norm) if norm and has_confusable(norm) else None
     return AppName(
         text=name,
         base=q.base,
@@ -95,8 +127,11 @@ def app_name(name: str) -> AppName:
         norm=norm,
         cjk=has_cjk(q.base),
         roman=roman_key(q.base) if norm else None,
-        brand=default_directory().brand_hit(q.base) if norm else None,
+        brand=brand,
         typo=typo_key(q.base),
+        ocr=ocr,
+        ocr_hit=directory.ocr_brand(q.base) if ocr is not None and brand is None else None,
+        ocr_clash=ocr is not None and directory.ocr_clash(q.base),
     )
 
 
@@ -179,6 +214,8 @@ class WatchSpec:
         keys: list[Key] = []
         for app in self.apps:
             keys.extend(app.index_keys())
+            if app.ocr is not None:  # an entity read by OCR may misread it
+                keys.append((APP_OCR, app.ocr))
         for company in self.companies:
             keys.extend(company.index_keys())
             if company.covers is not None:
@@ -244,6 +281,8 @@ class EntityView:
     """True when the subjects come from the directory (no developer or operator listed)."""
     owners: tuple[Group, ...]
     """The directory's owner chain of the app, when no developer or operator is listed."""
+    ocr: bool
+    """Read by OCR (:data:`OCR_SOURCES`): its names may carry look-alike slips."""
     keys: tuple[Key, ...]
     ref: EntityRef
 
@@ -253,7 +292,8 @@ class EntityView:
 
 
 @lru_cache(maxsize=_CACHE)
-def entity_view(kind: str, name: str, developer: str | None) -> EntityView:
+def entity_view(kind: str, name: str, developer: str | None, ocr: bool = False) -> EntityView:
+    """An entity prepared; ``ocr`` when it was read by OCR (see :func:`entity_views`)."""
     cell = (developer or "").strip()
     app: AppName | None = None
     subjects: list[Subject] = []
@@ -277,6 +317,8 @@ def entity_view(kind: str, name: str, developer: str | None) -> EntityView:
             if brand.owner:
                 owners = directory.chain(directory.group(brand.owner))
     keys: list[Key] = app.index_keys() if app is not None else []
+    if ocr and app is not None:
+        keys.extend(app.ocr_keys())
     for subject in subjects:
         keys.extend(subject.company.index_keys())
         keys.extend((CO_GROUP, g.id) for g in subject.company.chain)
@@ -289,9 +331,24 @@ def entity_view(kind: str, name: str, developer: str | None) -> EntityView:
         subjects=tuple(subjects),
         inferred=inferred,
         owners=owners,
+        ocr=ocr,
         keys=tuple(dict.fromkeys(keys)),
         ref=EntityRef(name=name, developer=developer),
     )
+
+
+def entity_views(entities: Iterable[Entity]) -> Iterator[EntityView]:
+    """Each distinct entity (kind, name, developer) once, at its first position, prepared;
+    read by OCR when any of its rows came from a source in :data:`OCR_SOURCES`."""
+    rows = entities if isinstance(entities, Sequence) else list(entities)
+    read_by_ocr = {(e.kind, e.name, e.developer) for e in rows if e.source in OCR_SOURCES}
+    seen: set[tuple[str, str, str | None]] = set()
+    for entity in rows:
+        key = (entity.kind, entity.name, entity.developer)
+        if key in seen:
+            continue
+        seen.add(key)
+        yield entity_view(*key, key in read_by_ocr)
 
 
 def clear_caches() -> None:

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from shared.events import Entity, Match, NoticeEvent, WatchRef
 
-from .features import KEY_TABLES, EntityView, entity_view, watch_spec
+from .features import KEY_TABLES, EntityView, entity_views, watch_spec
 from .fuzzy import TypoIndex
 from .results import Suppress, content_key, is_suppressed, make_match
 from .rules import evaluate
@@ -275,13 +275,7 @@ class WatchIndex:
 
     def _judged(self, entities: Sequence[Entity]) -> Iterator[list[tuple[_Slot, Match]]]:
         """Per distinct entity: the slots that match it, each with its (shared) Match."""
-        seen: set[tuple[str, str, str | None]] = set()
-        for entity in entities:
-            key = (entity.kind, entity.name, entity.developer)
-            if key in seen:
-                continue
-            seen.add(key)
-            view = entity_view(*key)
+        for view in entity_views(entities):
             matched: list[tuple[_Slot, Match]] = []
             for slot in self._candidates(view):
                 verdict = evaluate(slot.spec, view)

@@ -14,6 +14,12 @@ App watches (entity kinds ``app``, ``sdk``, ``mini_program``); the first rule th
 0.95   both are names of the same app in the directory (``WeChat`` = ``微信`` = ``Weixin``)
 0.8    one typo in a long Latin name (:mod:`.fuzzy`): ``Tencent Vidoe`` = ``Tencent Video``
        = ``腾讯视频``
+0.85   entities read by OCR (``source`` ``image``) only: equal once look-alike characters
+       are folded (:mod:`.confusables`: ``人/入``, ``己/已/巳`` ...; ``Q/O/0``, ``l/1/I``,
+       ``S/5``, ``B/8`` in names with Chinese characters): ``输人法`` = ``输入法``, ``0Q音乐``
+       = ``QQ音乐`` = ``QQ Music``. Not when the entity is a directory app's name as printed
+       (it is that app), when names of two directory apps fold alike (a misreading of either),
+       or when the watch's name folds like a directory app it is not a name of
 =====  =====================================================================================
 
 Names are compared whole, never as prefixes: ``QQ`` does not match ``QQ阅读``, ``微信`` not
@@ -61,6 +67,7 @@ __all__ = [
     "SCORE_ENTITY",
     "SCORE_EXACT",
     "SCORE_GROUP",
+    "SCORE_OCR",
     "SCORE_PINYIN",
     "SCORE_PREFIX",
     "SCORE_SCRIPT",
@@ -79,6 +86,7 @@ SCORE_GROUP = 0.9
 SCORE_PREFIX = 0.85
 SCORE_BRAND_OWNER = 0.85
 SCORE_TYPO = 0.8
+SCORE_OCR = 0.85
 
 Verdict = tuple[float, str]
 
@@ -106,8 +114,24 @@ def _typo_reason(typo_side: AppName, other: AppName) -> Verdict | None:
     )
 
 
-def app_verdict(w: AppName, e: AppName) -> Verdict | None:
-    """The rule that matches app name ``w`` (a watch's) with ``e`` (an entity's), if any."""
+def _ocr_verdict(w: AppName, e: AppName, ignoring: str) -> Verdict | None:
+    """``e`` (read by OCR) is a likely misreading of ``w``: equal once look-alikes fold."""
+    if e.ocr is None or e.brand is not None or e.ocr_clash:
+        return None  # nothing to fold, a directory app as printed, or a look-alike of two
+    hit = e.ocr_hit
+    if hit is not None:  # the misreading of a directory app: of its watches only
+        if w.brand is None or w.brand.brand.id != hit.brand.id:
+            return None
+        tail = "" if w.norm == normalize(hit.via) else f", another name of {w.base}"
+        return SCORE_OCR, f"{e.base} reads as {hit.via} (a likely OCR slip){tail}{ignoring}"
+    if w.ocr != e.ocr or w.brand is not None:
+        return None
+    return SCORE_OCR, f"{e.base} reads as {w.base} (a likely OCR slip){ignoring}"
+
+
+def app_verdict(w: AppName, e: AppName, ocr: bool = False) -> Verdict | None:
+    """The rule that matches app name ``w`` (a watch's) with ``e`` (an entity's), if any;
+    ``ocr`` when the entity was read by OCR."""
     if not w.norm or not e.norm:
         return None
     ignoring = _ignoring(w, e) if w.qualifiers or e.qualifiers or w.operator or e.operator else ""
@@ -157,6 +181,8 @@ def app_verdict(w: AppName, e: AppName) -> Verdict | None:
                 SCORE_TYPO,
                 f"{w.base} and {e.base} differ by one typo ({score:.0f}% similar){ignoring}",
             )
+    if ocr:
+        return _ocr_verdict(w, e, ignoring)
     return None
 
 
@@ -242,7 +268,7 @@ def evaluate(spec: WatchSpec, ent: EntityView) -> Verdict | None:
     """The best verdict of a watch (its name or any alias) on an entity; None if no match."""
     if not spec.aliases:  # the common case, without the loop
         if spec.kind == "app":
-            return app_verdict(spec.apps[0], ent.app) if ent.app is not None else None
+            return app_verdict(spec.apps[0], ent.app, ent.ocr) if ent.app is not None else None
         return _company_verdict(spec.companies[0], ent)
     best: Verdict | None = None
     best_label: str | None = None
@@ -250,7 +276,7 @@ def evaluate(spec: WatchSpec, ent: EntityView) -> Verdict | None:
         if ent.app is None:
             return None
         for label, app in zip(spec.labels, spec.apps, strict=True):
-            verdict = app_verdict(app, ent.app)
+            verdict = app_verdict(app, ent.app, ent.ocr)
             if verdict is not None and (best is None or verdict[0] > best[0]):
                 best, best_label = verdict, label
     else:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 
 from shared.events import Entity, Match, NoticeEvent
 
-from .features import WatchSpec, entity_view, watch_spec
+from .features import WatchSpec, entity_views, watch_spec
 from .results import Suppress, group_by_subscriber, make_match, without_suppressed
 from .rules import evaluate
 from .watch import WatchItem
@@ -41,16 +41,10 @@ class NaiveScan:
         Ordered by entity position; for one entity, by distinct watch (kind, name, aliases) in
         the order of each one's first item, then by item order. A repeated entity (same kind,
         name and developer, e.g. one row per store) yields its matches once, at its first
-        position.
+        position (read by OCR when any of its rows was).
         """
         out: list[tuple[WatchItem, Match]] = []
-        seen: set[tuple[str, str, str | None]] = set()
-        for entity in entities:
-            key = (entity.kind, entity.name, entity.developer)
-            if key in seen:
-                continue
-            seen.add(key)
-            view = entity_view(*key)
+        for view in entity_views(entities):
             for item, spec in zip(self.items, self.specs, strict=True):
                 verdict = evaluate(spec, view)
                 if verdict is not None:

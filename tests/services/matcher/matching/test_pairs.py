@@ -4,8 +4,9 @@
 languages, pinyin with and without tones, directory aliases, company ownership, prefix and
 edition traps, homophones, typos on both sides of the threshold, per-watch aliases and apps the
 directory does not know. One JSON object per line:
-``{"watch": {"kind", "name", "aliases"?}, "entity": {"kind", "name", "developer"?},
-"match": bool, "tag": str}``.
+``{"watch": {"kind", "name", "aliases"?}, "entity": {"kind", "name", "developer"?, "source"?},
+"match": bool, "tag": str}``; ``source`` ``image`` marks a name read by OCR (tags ``ocr`` and
+``ocr-trap``: look-alike slips, and look-alikes that are not slips).
 """
 
 from __future__ import annotations
@@ -42,7 +43,12 @@ def load_pairs() -> list[Pair]:
         raw = json.loads(line)
         w, e = raw["watch"], raw["entity"]
         watch = WatchItem("s", w["kind"], w["name"], aliases=tuple(w.get("aliases", ())))
-        entity = Entity(kind=e.get("kind", "app"), name=e["name"], developer=e.get("developer"))
+        entity = Entity(
+            kind=e.get("kind", "app"),
+            name=e["name"],
+            developer=e.get("developer"),
+            source=e.get("source"),
+        )
         pairs.append(Pair(watch, entity, raw["match"], raw["tag"], raw))
     return pairs
 
@@ -85,7 +91,8 @@ def test_the_pair_set_is_broad() -> None:
     assert len(pairs) >= 150
     tags = {p.tag for p in pairs}
     for needed in ("pinyin", "traditional", "brand-alias", "trap", "ownership", "typo",
-                   "user-alias", "homophone", "polyphone-trap", "company-entity"):  # fmt: skip
+                   "user-alias", "homophone", "polyphone-trap", "company-entity",
+                   "ocr", "ocr-trap"):  # fmt: skip
         assert needed in tags
     assert sum(p.match for p in pairs) >= 100 and sum(not p.match for p in pairs) >= 80
     assert any(has_cjk(p.watch.name) for p in pairs) and any(
