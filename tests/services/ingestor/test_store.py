@@ -329,3 +329,20 @@ async def test_a_press_story_joins_the_notice_its_count_names(db: Database) -> N
     async with db.session() as session:
         press = await save_notice(session, news_story())
     assert press.notice.notice_id == "cac-20210510-own84"
+
+
+async def test_a_repost_under_a_new_url_is_recorded_and_publishes_nothing(db: Database) -> None:
+    async with db.session() as session:
+        await save_notice(session, regulators_notice(source_url="https://www.cac.gov.cn/a.htm"))
+    async with db.session() as session:
+        again = await save_notice(
+            session, regulators_notice(source_url="https://mirror.example.cn/a.htm")
+        )
+        pending = await pending_outbox(session)
+        sources = await notice_sources(session, again.notice.notice_id)
+    assert again.outcome == "unchanged" and len(pending) == 1
+    assert again.notice.source_url == "https://www.cac.gov.cn/a.htm"
+    assert [s.source for s in sources] == [
+        "https://www.cac.gov.cn/a.htm",
+        "https://mirror.example.cn/a.htm",
+    ]
