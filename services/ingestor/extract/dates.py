@@ -394,7 +394,11 @@ def date_notice(
     """
     lines = nonempty_lines(text)
     signed = _signature(lines)
-    own_found = signed or _first_lines_date(lines)
+    under_title = _first_lines_date(lines)
+    month_signed = signed is not None and isinstance(signed[0], FoundMonth)
+    if month_signed and under_title is not None and isinstance(under_title[0], FoundDate):
+        signed = None  # a full date under the title says more than a month at the end
+    own_found = signed or under_title
     own, own_index = own_found if own_found else (None, len(lines))
     own_day = own.day if isinstance(own, FoundDate) else None
     if given is not None:

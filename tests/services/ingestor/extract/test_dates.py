@@ -261,3 +261,13 @@ def test_fallback_date_only_when_the_notice_gives_none() -> None:
     assert dating.published_on == date(2023, 6, 3) and "feed item" in dating.notes[0]
     dated = "关于App的通报\n正文。\n海南省互联网信息办公室\n2023年6月1日"
     assert date_notice(dated, fallback=date(2023, 6, 3)).published_on == date(2023, 6, 1)
+
+
+def test_a_full_date_under_the_title_beats_a_month_at_the_end() -> None:
+    text = "关于App的通报\n（2023年5月12日）\n正文。\n贵州省委网信办\n2023年5月\n"
+    dating = date_notice(text)
+    assert (dating.published_on, dating.estimated, dating.own) == (
+        date(2023, 5, 12),
+        False,
+        date(2023, 5, 12),
+    )
