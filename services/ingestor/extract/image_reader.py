@@ -33,6 +33,8 @@ class ImageRead:
     """The picture's table, header row first (``tables.table_entities`` reads it)."""
     text: str = ""
     """The picture's text outside its table (all of it when there is no table)."""
+    all_text: str = ""
+    """All of the picture's text, line by line."""
 
 
 def open_picture(data: bytes, *, name: str) -> Any:
@@ -115,9 +117,10 @@ def read_picture(picture: Any, *, name: str) -> ImageRead:
         return ImageRead()
     row_rules, column_rules = ruling_lines(reading.picture)
     table = table_from_boxes(reading.boxes, row_rules=row_rules, column_rules=column_rules)
+    every = text_from_boxes(reading.boxes)
     if table is None:
-        return ImageRead(text=text_from_boxes(reading.boxes))
-    return ImageRead([table.grid], "\n".join([*table.before, *table.after]))
+        return ImageRead(text=every, all_text=every)
+    return ImageRead([table.grid], "\n".join([*table.before, *table.after]), every)
 
 
 def read_image(data: bytes, *, name: str) -> ImageRead:

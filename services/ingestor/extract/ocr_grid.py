@@ -25,6 +25,7 @@ from statistics import median
 
 from .ocr import TextBox
 from .tables import Cell, Grid, header_columns, is_header
+from .textutil import to_simplified
 
 _ITEM = re.compile(r"\s*(?:\d{1,2}\s*[.、．)）]|[（(]\d{1,2}[)）]|[一二三四五六七八九十]、)")
 _EDGE_JUNK = " \t|｜丨¦_,，.。·•:：;；'\"‘’“”`~^*«»《》「」"
@@ -54,6 +55,35 @@ class Line:
 
     def texts(self) -> list[str]:
         return [box.text for box in self.boxes]
+
+
+def _width(ch: str) -> float:
+    """A character's width relative to a CJK one."""
+    return 1.0 if ord(ch) > 0x2E7F else 0.55
+
+
+def split_at_rules(boxes: Sequence[TextBox], rules: Sequence[float]) -> list[TextBox]:
+    """Boxes that run across a vertical rule (OCR joined two cells' text) cut at the rule,
+    their text shared out by the characters' widths."""
+    result: list[TextBox] = []
+    for box in boxes:
+        inside = [x for x in rules if box.x0 + box.height / 2 < x < box.x1 - box.height / 2]
+        if not inside or len(box.text) < 2:
+            result.append(box)
+            continue
+        widths = [_width(ch) for ch in box.text]
+        scale = (box.x1 - box.x0) / sum(widths)
+        start, x = 0, box.x0
+        for cut in [*inside, box.x1]:
+            end, reach = start, x
+            while end < len(box.text) and reach + widths[end] * scale / 2 < cut:
+                reach += widths[end] * scale
+                end += 1
+            piece = box.text[start:end].strip()
+            if piece:
+                result.append(TextBox(piece, x, box.y0, reach, box.y1, box.score))
+            start, x = end, reach
+    return result
 
 
 def group_lines(boxes: Sequence[TextBox]) -> list[Line]:
@@ -108,17 +138,26 @@ def _merge_wrapped(first: Line, second: Line) -> list[tuple[float, float, str]] 
     return labels
 
 
+def _labels(texts: list[str]) -> list[str]:
+    """Header labels as the header rules read them (a traditional-script picture's too)."""
+    return [to_simplified(text) for text in texts]
+
+
 def find_header(lines: list[Line]) -> _Header | None:
+    """The first line that reads like a table's header, joined with the line under it when
+    that line continues its labels (close below, every box under a label, more columns)."""
     for index, line in enumerate(lines[:12]):
         single = [(b.x0, b.x1, b.text) for b in line.boxes]
-        single_columns = header_columns([text for _x0, _x1, text in single])
+        single_columns = header_columns(_labels([text for _x0, _x1, text in single]))
         if len(single_columns) >= 2 and index + 1 < len(lines):
-            merged = _merge_wrapped(line, lines[index + 1])
+            below = lines[index + 1]
+            close = below.y0 - line.y1 < 0.6 * median(box.height for box in line.boxes)
+            merged = _merge_wrapped(line, below) if close else None
             if merged is not None:
-                texts = [text for _x0, _x1, text in merged]
-                if is_header(texts) and len(header_columns(texts)) > len(single_columns):
+                texts = _labels([text for _x0, _x1, text in merged])
+                if is_header(texts) and len(header_columns(texts)) >= len(single_columns):
                     return _Header(index, index + 2, merged)
-        if is_header([text for _x0, _x1, text in single]):
+        if is_header(_labels([text for _x0, _x1, text in single])):
             return _Header(index, index + 1, single)
     return None
 
@@ -207,6 +246,11 @@ def table_from_boxes(
 
     ``row_rules`` and ``column_rules`` are the y and x of the picture's ruling lines, if any.
     """
+    if len(row_rules) >= 2:  # cut only inside the ruled frame, not the title or notes
+        top, bottom = min(row_rules), max(row_rules)
+        inside = [box for box in boxes if top < box.yc < bottom]
+        outside = [box for box in boxes if not top < box.yc < bottom]
+        boxes = [*split_at_rules(inside, column_rules), *outside]
     lines = group_lines(boxes)
     header = find_header(lines)
     if header is None:
@@ -221,7 +265,7 @@ def table_from_boxes(
         body = [line for line in body if line.yc <= rules[-1]]
     body_boxes = [box for line in body for box in line.boxes]
     cuts = _boundaries(labels, body_boxes, column_rules)
-    columns = header_columns([text for _x0, _x1, text in labels])
+    columns = header_columns(_labels([text for _x0, _x1, text in labels]))
     placed: list[dict[int, list[TextBox]]] = []
     for line in body:
         cells: dict[int, list[TextBox]] = {}
@@ -253,6 +297,13 @@ def table_from_boxes(
                 text += piece
                 previous_end = max(box.x1 for box in pieces)
             texts.append(clean_cell(text))
+        spread = [box for i in row_lines for box in body[i].boxes]
+        if len(spread) == 1 and any(spread[0].x0 < cut < spread[0].x1 for cut in cuts):
+            # one text across columns: a section row ("一、短视频类") or a note
+            origin += 1
+            text = clean_cell(spread[0].text)
+            grid.append([Cell(text, origin) for _column in range(width)])
+            continue
         if sum(1 for t in texts if t) == 1 and not texts[columns["name"]] and len(row_lines) == 1:
             notes.append(line_text(body[row_lines[0]]))  # a note under the table
             continue

@@ -368,16 +368,28 @@ def _read_file(
         found = _pdf(data, name, budget)
     else:
         budget[0] -= 1
-        found = _from_picture(read_image(data, name=name), name)
+        picture = read_image(data, name=name)
+        found = _from_picture(picture, name)
+        if not found.text.strip():  # a bare table: its text tells the language
+            found.text = picture.all_text
     script = simplified_script(found.text)
+    head = "\n".join(script.simplified.split("\n")[:8])
     return ReadNotice(
         script.simplified,
-        None,
+        None if _TITLED.search(head) else _stem(name),
         merge_entities(found.entities),
         script,
         notes=found.notes,
         unread=found.unread,
     )
+
+
+_TITLED = re.compile(r"通报|通知|公告|名单|清单|\bapps?\b", re.I)
+
+
+def _stem(name: str) -> str:
+    """A file's name without folders and extension: the title of a list given on its own."""
+    return PurePosixPath(unquote(urlsplit(name).path).replace("\\", "/")).stem or name
 
 
 _LIST_SHOWN = re.compile(

@@ -6,6 +6,7 @@ from services.ingestor.extract.ocr import TextBox
 from services.ingestor.extract.ocr_grid import (
     clean_cell,
     group_lines,
+    split_at_rules,
     table_from_boxes,
     text_from_boxes,
 )
@@ -176,3 +177,25 @@ def test_ocr_punctuation_is_dropped_at_the_edges_only() -> None:
     assert clean_cell("V5.5.11") == "V5.5.11"
     assert clean_cell("腾讯科技（深圳）有限公司") == "腾讯科技（深圳）有限公司"
     assert clean_cell("输人法") == "输人法"  # an OCR slip is the matcher's to forgive
+
+
+def test_a_text_across_columns_is_a_section_row_not_an_app() -> None:
+    boxes = [
+        *row(10, (10, "序号"), (80, "App名称"), (260, "运营者")),
+        *row(60, (200, "一、短视频类")),
+        *row(110, (10, "1"), (80, "抖音"), (260, "北京微播视界科技有限公司")),
+        *row(160, (200, "二、SDK")),
+        *row(210, (10, "2"), (80, "元气SDK"), (260, "上海元气信息技术有限公司")),
+    ]
+    table = table_from_boxes(boxes)
+    assert table is not None
+    assert [(e.name, e.kind) for e in table_entities(table.grid)] == [
+        ("抖音", "app"),
+        ("元气SDK", "sdk"),
+    ]
+
+
+def test_a_box_across_a_vertical_rule_is_cut_at_the_rule() -> None:
+    joined = TextBox("1抖音", 10, 60, 10 + 0.55 * 20 + 40, 84)  # "1" ends at 21, the rule at 24
+    assert [b.text for b in split_at_rules([joined], [24.0])] == ["1", "抖音"]
+    assert [b.text for b in split_at_rules([joined], [200.0])] == ["1抖音"]

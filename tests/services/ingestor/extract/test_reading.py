@@ -172,3 +172,14 @@ def test_rows_from_elsewhere_come_first_and_the_page_adds_what_they_lack() -> No
         ("抖音", "text"),
     ]
     assert with_rows_elsewhere(page, []) == page
+
+
+def test_a_bare_table_picture_is_titled_by_its_file_and_read_as_chinese(
+    fake_ocr: list[tuple[int, int]],
+) -> None:
+    from datetime import date
+
+    event = parse_notice(png(), name="shared/APP名单截图.png", published_on=date(2024, 3, 1))
+    assert event.title == "APP名单截图"
+    assert event.language == "zh"
+    assert [e.source for e in event.entities] == ["image", "image"]
