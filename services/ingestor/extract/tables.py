@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from shared.events import Entity, EntityKind
 
-from .cells import align, is_placeholder
+from .cells import align, is_placeholder, look
 from .merge import entity_kind, merge_into
 from .textutil import fold_width
 
@@ -84,6 +84,8 @@ def header_columns(labels: list[str]) -> dict[Column, int]:
     columns: dict[Column, int] = {}
     for index, raw in enumerate(labels):
         label = re.sub(r"\s+", "", fold_width(raw))
+        # "App名称(运营者)": the column is what the label says outside its brackets
+        label = re.sub(r"(?<=.)\([^()]*\)$", "", label) or label
         if not label or len(label) > 20:
             continue
         for column, pattern in HEADER_RULES:
@@ -184,6 +186,31 @@ def _section_kind(row: list[Cell | None]) -> EntityKind | bool | None:
     return _kind_of_label(text) or ("app" if re.search(r"APP|App|应用", text) else None)
 
 
+_QUOTED = re.compile(r"^[《“\"「『](.+?)[》”\"」』]$")
+_NUMBERED = re.compile(r"^\d{1,3}\s*[.、．]\s*(?=\D)(?!\d)")
+_TRAILING_BRACKET = re.compile(r"^(?P<name>.+?)\s*[（(](?P<inner>[^（）()]+)[)）]$")
+
+
+def split_name_cell(
+    name: str, developer: str | None, version: str | None
+) -> tuple[str, str | None, str | None]:
+    """A name cell as written ("1.《鞍钢e家》（V2.0.7）", "“盛京通”（沈阳盛京城市服务有限公司）")
+    -> the name, and the operator or version its bracket gives when the row has none."""
+    name = _NUMBERED.sub("", name).strip() or name
+    bracket = _TRAILING_BRACKET.match(name)
+    if bracket:
+        inner = bracket["inner"].strip()
+        kind = look(inner)
+        if kind == "company" and developer in (None, inner):
+            name, developer = bracket["name"], inner
+        elif kind == "version" and version in (None, inner):
+            name, version = bracket["name"], inner
+    quoted = _QUOTED.match(name.strip())
+    if quoted:
+        name = quoted.group(1)
+    return name.strip(), developer, version
+
+
 def realign(
     row: list[Cell | None], columns: dict[Column, int], width: int, above: Cell | None
 ) -> list[Cell | None]:
@@ -280,7 +307,7 @@ def table_entities(grid: Grid) -> list[Entity]:
                 continue
         if re.fullmatch(r"[\d\s.]+", name):
             continue
-        name = re.sub(r"^《(.+)》$", r"\1", name).strip()
+        name, developer, version = split_name_cell(name, developer, version)
         kind = entity_kind(name, developer=developer)
         if kind == "app" and section_kind is not None:
             kind = section_kind

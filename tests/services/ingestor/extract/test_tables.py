@@ -165,3 +165,39 @@ def test_trimmed_trailing_cells_do_not_shift() -> None:
         ("甲", "甲有限公司", "应用宝"),
         ("乙", None, "应用宝"),
     ]
+
+
+def test_a_bracket_in_the_header_label_does_not_change_the_column() -> None:
+    assert header_columns(["序号", "App名称（运营者）", "版本（号）"]) == {
+        "seq": 0,
+        "name": 1,
+        "version": 2,
+    }
+
+
+def test_name_cells_give_up_their_operator_version_numbering_and_quotes() -> None:
+    table = grid(
+        ["序号", "App名称（运营者）", "版本"],
+        ["1", "“盛京通”（沈阳盛京城市服务有限公司）", "3.3.1"],
+        ["2", "3、《鞍钢e家》（V2.0.7）", ""],
+        ["3", "1.5倍速播放器", "1.5.0"],
+        ["4", "QQ音乐（安卓版）", "12.6.0"],
+    )
+    assert [(e.name, e.developer, e.version) for e in table_entities(table)] == [
+        ("盛京通", "沈阳盛京城市服务有限公司", "3.3.1"),
+        ("鞍钢e家", None, "V2.0.7"),
+        ("1.5倍速播放器", None, "1.5.0"),
+        ("QQ音乐（安卓版）", None, "12.6.0"),
+    ]
+
+
+def test_a_bracketed_company_other_than_the_developer_cell_stays_in_the_name() -> None:
+    table = grid(
+        ["序号", "应用名称", "开发者"],
+        ["1", "星河阅读（星河传媒有限公司）", "星河数字科技有限公司"],
+    )
+    [entity] = table_entities(table)
+    assert (entity.name, entity.developer) == (
+        "星河阅读（星河传媒有限公司）",
+        "星河数字科技有限公司",
+    )
