@@ -38,8 +38,10 @@ def parse(
     source_url: str | None = None,
     published_on: date | None = None,
     attachments: Sequence[tuple[str, bytes]] = (),
+    fallback_published_on: date | None = None,
 ) -> NoticeEvent:
-    """``parse_notice``; ``published_on`` overrides the date read from the notice;
+    """``parse_notice``; ``published_on`` overrides the date read from the notice,
+    ``fallback_published_on`` (a feed item's date) is used when the notice gives none;
     ``attachments`` are the files it links to (name as the page gives it, bytes)."""
     return parse_notice(
         data,
@@ -47,6 +49,7 @@ def parse(
         source_url=source_url,
         published_on=published_on,
         attachments=attachments,
+        fallback_published_on=fallback_published_on,
     )
 
 
@@ -110,6 +113,7 @@ async def ingest_bytes(
     source_url: str | None = None,
     published_on: date | None = None,
     attachments: Sequence[tuple[str, bytes]] = (),
+    fallback_published_on: date | None = None,
 ) -> Saved:
     # In a thread: reading pictures (OCR) or a long PDF takes seconds.
     notice = await asyncio.to_thread(
@@ -119,8 +123,10 @@ async def ingest_bytes(
         source_url=source_url,
         published_on=published_on,
         attachments=attachments,
+        fallback_published_on=fallback_published_on,
     )
-    return await ingest_event(db, notice, name=name, seen=Seen(source_url or name, sha256(data)))
+    digest = sha256(data + b"".join(body for _name, body in attachments))
+    return await ingest_event(db, notice, name=name, seen=Seen(source_url or name, digest))
 
 
 @count_rejections

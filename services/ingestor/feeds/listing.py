@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 import feedparser
 from bs4 import BeautifulSoup
@@ -20,6 +22,7 @@ MAX_ITEMS = 200
 
 _TITLE = re.compile(r"通报|通報|下架|整改|(?<![A-Za-z])(?:APP|App|app)s?(?![A-Za-z])|应用程序")
 _MIN_TITLE = 6
+_CHINA = ZoneInfo("Asia/Shanghai")
 _FEED_START = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(rss|feed|rdf:RDF)\b", re.S)
 
 
@@ -31,6 +34,9 @@ class FeedItem:
     title: str | None
     content: str | None = None
     """Inline content (RSS ``content:encoded`` / Atom ``content``) for entries with no link."""
+    published: date | None = None
+    """The entry's date (``pubDate`` / ``published`` / ``updated``): the notice's date when the
+    notice itself gives none."""
 
 
 def looks_like_notice_title(text: str) -> bool:
@@ -81,6 +87,20 @@ def _entry_text(entry: Any, name: str) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
+def _entry_date(entry: Any) -> date | None:
+    """The entry's date in China time (feedparser gives UTC struct_time)."""
+    for name in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(name)
+        if value is not None:
+            try:
+                year, month, day, hour, minute, second = value[:6]
+                moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+            except (TypeError, ValueError):
+                continue
+            return moment.astimezone(_CHINA).date()
+    return None
+
+
 def feed_items(body: bytes, base_url: str) -> list[FeedItem]:
     parsed = feedparser.parse(body, response_headers={"content-location": base_url})
     if parsed.bozo and not parsed.entries:
@@ -101,7 +121,15 @@ def feed_items(body: bytes, base_url: str) -> list[FeedItem]:
         if key is None or key in seen or (url is None and not content):
             continue
         seen.add(key)
-        items.append(FeedItem(key=key, url=url, title=_entry_text(entry, "title"), content=content))
+        items.append(
+            FeedItem(
+                key=key,
+                url=url,
+                title=_entry_text(entry, "title"),
+                content=content,
+                published=_entry_date(entry),
+            )
+        )
     return items
 
 

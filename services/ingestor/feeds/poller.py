@@ -12,25 +12,25 @@ goes on with the rest.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from services.ingestor.extract import parse_notice
 from services.ingestor.extract.formats import READABLE_SUFFIXES
 from services.ingestor.feeds.attachments import AttachmentLimits, attachment_links, file_name
 from services.ingestor.feeds.fetch import Fetcher
 from services.ingestor.feeds.listing import KINDS, FeedItem, Kind, parse_listing
 from services.ingestor.feeds.sources import due_source_ids, get_source, interval_of
-from services.ingestor.intake import ingest_bytes, ingest_event
+from services.ingestor.intake import ingest_bytes
 from services.ingestor.models import FeedItemRow, FeedSourceRow
-from services.ingestor.store import Saved, Seen, sha256
+from services.ingestor.store import Saved
 from shared.db import Database
 from shared.db.base import utcnow
 from shared.errors import InputError, RegwatchError, TransientError
@@ -366,34 +366,44 @@ class FeedPoller:
         return followed
 
     async def _ingest_page(
-        self, data: bytes, name: str, source_url: str | None, page_url: str | None
+        self,
+        data: bytes,
+        name: str,
+        source_url: str | None,
+        page_url: str | None,
+        published: date | None = None,
     ) -> tuple[Saved, Followed]:
-        """Ingest one item, its page's attachments with it. Attachments the readers cannot
-        take are recorded, and the page is ingested without them."""
+        """Ingest one item, its page's attachments with it (``published``: the feed's date
+        for the item, used when the notice gives none). Attachments the readers cannot take
+        are recorded, and the page is ingested without them."""
         followed = Followed()
         if page_url is not None and url_suffix(name) in _HTML:
             followed = await self.follow(data, page_url)
+        page_alone = functools.partial(
+            ingest_bytes,
+            self.db,
+            data,
+            name=name,
+            source_url=source_url,
+            fallback_published_on=published,
+        )
         if not followed.files:
-            return await ingest_bytes(self.db, data, name=name, source_url=source_url), followed
+            return await page_alone(), followed
         try:
-            notice = parse_notice(
-                data, name=name, source_url=source_url, attachments=followed.files
-            )
+            saved = await page_alone(attachments=followed.files)
         except InputError as exc:
             followed.errors.append(f"attachments not read ({exc}); the page read alone")
             followed.urls.clear()
-            return await ingest_bytes(self.db, data, name=name, source_url=source_url), followed
-        digest = sha256(data + b"".join(body for _name, body in followed.files))
-        saved = await ingest_event(
-            self.db, notice, name=name, seen=Seen(source_url or name, digest)
-        )
+            return await page_alone(), followed
         return saved, followed
 
     async def _ingest(self, row_id: int, item: FeedItem) -> ItemResult:
         result = ItemResult(item.url, item.title, "failed")
         try:
             data, name, source_url, page_url = await self._read(item)
-            saved, followed = await self._ingest_page(data, name, source_url, page_url)
+            saved, followed = await self._ingest_page(
+                data, name, source_url, page_url, item.published
+            )
             result.attachments, result.attachment_errors = followed.urls, followed.errors
         except TransientError as exc:
             result.status, result.error = "retry", str(exc)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -101,3 +101,15 @@ def test_parse_name_gives_the_extension_the_media_type_implies() -> None:
     docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     assert parse_name("https://x.cn/att/123", docx) == "https://x.cn/att/123.docx"
     assert parse_name("https://x.cn/list.pdf", "application/pdf") == "https://x.cn/list.pdf"
+
+
+def test_an_entry_s_date_is_read_in_china_time() -> None:
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+        "<item><title>关于App的通报</title><link>http://example.invalid/a.html</link>"
+        "<pubDate>Mon, 10 May 2021 18:30:00 GMT</pubDate></item>"
+        "<item><title>关于App的通报二</title><link>http://example.invalid/b.html</link></item>"
+        "</channel></rss>"
+    ).encode()
+    _kind, items = parse_listing(feed, base_url="http://example.invalid/")
+    assert [item.published for item in items] == [date(2021, 5, 11), None]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -286,3 +286,29 @@ async def test_the_scheduler_polls_due_sources(feeds: Feeds) -> None:
         await scheduler.stop()
     assert [r.status for r in server.hits("/rss.xml")][:2] == [200, 304]
     assert len(server.hits("/n1.html")) == 1
+
+
+async def test_a_notice_without_a_date_takes_the_feed_item_s_date(feeds: Feeds) -> None:
+    server = feeds.server
+    server.pages["/undated.html"] = Page(
+        "<html><body><h1>关于星云笔记等2款App违法违规收集使用个人信息情况的通报</h1>"
+        "<p>国家互联网信息办公室通报，星云笔记（杭州星云软件有限公司）、蓝鲸出行"
+        "（成都蓝鲸出行科技有限公司）等2款App存在问题。</p></body></html>".encode()
+    )
+    server.pages["/dated.xml"] = Page(
+        (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+            f"<item><title>关于App的通报</title><link>{server.url('/undated.html')}</link>"
+            "<pubDate>Tue, 11 May 2021 02:00:00 GMT</pubDate></item></channel></rss>"
+        ).encode(),
+        "application/rss+xml",
+    )
+    source_id = await feeds.add("/dated.xml")
+    result = await feeds.poller.poll(source_id)
+
+    assert [i.status for i in result.items] == ["ingested"], result.items
+    async with feeds.db.session() as session:
+        stored = await get_notice(session, result.items[0].notice_id or "")
+    assert stored is not None
+    assert stored.published_on == date(2021, 5, 11)
+    assert [e.name for e in stored.entities] == ["星云笔记", "蓝鲸出行"]
