@@ -129,7 +129,8 @@ _PROVINCIAL: list[_Office] = [
     _Office(
         "SAMR",
         re.compile(
-            _EN_PLACE + r" (?:Administration for Market Regulation|[Mm]arket [Rr]egulat(?:or|ion"
+            _EN_PLACE + r" (?:(?:Administration|Bureau) (?:for|of) Market Regulation"
+            r"|[Mm]arket [Rr]egulat(?:or|ion"
             r" [Aa]dministration|ion [Bb]ureau))\b"
         ),
         lambda full: f"{full}市场监督管理局",

@@ -124,6 +124,8 @@ def test_unknown_regulator() -> None:
         ("上海市场监管局提示消费者", "SAMR-SHANGHAI"),
         ("浙江省市场监管局关于App的通报", "SAMR-ZHEJIANG"),
         ("The Shanghai Municipal Administration for Market Regulation said", "SAMR-SHANGHAI"),
+        ("the Beijing Municipal Bureau of Market Regulation fined", "SAMR-BEIJING"),
+        ("Zhejiang's market regulator said", "SAMR-ZHEJIANG"),
         ("国家网络安全通报中心关于App的通报", "MPS"),
         ("国家计算机病毒应急处理中心监测发现", "MPS"),
         ("广东省公安厅关于App的通报", "MPS-GUANGDONG"),
