@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.ingestor.extract.dates import (
     date_notice,
@@ -271,3 +273,34 @@ def test_a_full_date_under_the_title_beats_a_month_at_the_end() -> None:
         False,
         date(2023, 5, 12),
     )
+
+
+_DATE_PIECES = st.sampled_from(
+    [
+        "发布时间：",
+        "来源：某某网",
+        "来源：国家网信办",
+        "（2023年6月1日）",
+        "2023年5月",
+        "二〇二三年五月",
+        "2023-06-02 10:15",
+        "May 2023",
+        "海南省委网信办",
+        "某某协会\u30002023年6月1日",
+        "\n",
+        "。",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.lists(st.one_of(_DATE_PIECES, st.text(max_size=6)), max_size=14).map("".join))
+def test_date_notice_decides_or_asks_for_the_flag(text: str) -> None:
+    try:
+        dating = date_notice(text)
+    except InputError as error:
+        assert "--published-on" in str(error)
+    else:
+        assert not dating.estimated or dating.published_on.day == 1
+        assert dating.own is None or not dating.estimated
+    assert date_notice(text, given=date(2024, 2, 29)).published_on == date(2024, 2, 29)

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.ingestor.extract.regulators import (
+    CENTRAL,
     PROVINCES,
     detect_regulator,
     identify_issuer,
@@ -288,3 +291,35 @@ def test_source_marker_names_an_unknown_issuer() -> None:
 def test_a_known_signer_outweighs_an_unknown_letterhead() -> None:
     text = "某某行业协会\n关于App的通报\n1. 某甲\n广东省通信管理局\n2024年1月5日\n"
     assert identify_issuer(text)[0].code == "CA-GUANGDONG"
+
+
+_PIECES = st.sampled_from(
+    [
+        "海南省委网信办",
+        "国家网信办",
+        "青石县市场监督管理局",
+        "关于",
+        "转发",
+        "发布",
+        "通报",
+        "某某协会",
+        "来源：",
+        "2023年5月",
+        "2024年1月5日",
+        "\n",
+        "\u3000",
+        "1. 某某（某某有限公司）",
+        "Cyberspace Administration",
+        "（",
+        "）",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=8)), max_size=14).map("".join))
+def test_identify_issuer_always_names_one(text: str) -> None:
+    regulator, note = identify_issuer(text)
+    assert regulator.code == "OTHER" or regulator.code.split("-")[0] in CENTRAL
+    assert (regulator.code == "OTHER") is (not regulator.recognised) is (note is not None)
+    assert regulator.name
