@@ -20,9 +20,12 @@ When both are there and differ, which one is the publication date:
 Each disagreement leaves a note saying which date was kept and why.
 
 A month without a day ("2023年5月", "二〇二三年五月", "May 2023") where the notice's own date
-would be, and nothing better: the publication date is the **first day of that month**, marked
-as an estimate (``estimated``), with a note. No date at all: InputError, unless the caller gives
-the date (a feed item's date, or the CLI's ``--published-on``).
+would be, and nothing better: the publication date is the **first day of that month** (the
+earliest it can be, so a deadline counted from it is never late), marked as an estimate
+(``estimated``), with a note. A full date on the page is better: the regulator's own page's date,
+or a reprint's date in that same month. No date at all: the caller's fallback (a feed item's
+date), else InputError naming the CLI's ``--published-on``; a date the caller gives (that flag)
+always wins.
 English dates ("May 10, 2021", "10 May 2021"), ISO dates and Chinese numerals are read too.
 """
 
