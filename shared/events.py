@@ -35,7 +35,7 @@ class Regulator(_Model):
     code: str = Field(
         min_length=2,
         description="CAC, MIIT, MPS, SAMR, CA-<PROVINCE>, CAC-<PROVINCE>, SAMR-<PROVINCE>, "
-        "or OTHER for an issuer regwatch does not know",
+        "MPS-<PROVINCE>, or OTHER for an issuer regwatch does not know",
     )
     name: str
     recognised: bool = Field(
