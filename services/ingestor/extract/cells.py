@@ -56,6 +56,9 @@ _PROBLEM = re.compile(
     r"未明示|擅自|过度|诱导|捆绑|不合理|不到位|难以|无法"
 )
 
+# Words that make even a short phrase an issue ("违规收集"), where "权限管家" is a name.
+_STRONG = re.compile(r"违规|违法|超范围|强制|频繁|过度|误导|欺骗|骚扰|未经|擅自|诱导")
+
 
 def is_placeholder(text: str) -> bool:
     """``\\``, ``/``, ``—``, ``-``, ``--``, ``无``, ``N/A`` and such: a cell that says "none"."""
@@ -83,7 +86,9 @@ def look(text: str) -> Look:
         return "store"
     if is_company(single.split("\n")[0]) or is_company(single):
         return "company"
-    if len(single) >= 4 and _PROBLEM.search(single):
+    if _PROBLEM.search(single) and (
+        len(single) >= 6 or _STRONG.search(single) or re.search(r"(?:难|不到位|不足)$", single)
+    ):
         return "issue"
     return "text"
 

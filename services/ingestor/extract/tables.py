@@ -166,7 +166,7 @@ def issues_of(text: str) -> list[str]:
     issues: list[str] = []
     for part in parts:
         part = re.sub(r"^\s*(?:\d{1,2}\s*[.、．)）]|[（(]\d{1,2}[)）])\s*", "", part).strip()
-        part = part.strip("。，, ")
+        part = part.strip('。，, "')  # and the quotes of a spreadsheet cell
         if part and value(part) and part not in issues:
             issues.append(part)
     return issues

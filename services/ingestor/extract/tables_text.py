@@ -33,7 +33,12 @@ _PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
 
 
 def _tabs(line: str) -> list[str]:
-    return [cell.strip(" \u3000\u00a0") for cell in line.split("\t")]
+    cells = [cell.strip(" \u3000\u00a0") for cell in line.split("\t")]
+    # a spreadsheet quotes a cell that holds a line break or a quote: "…""…"
+    return [
+        cell[1:-1].replace('""', '"') if len(cell) >= 2 and cell[0] == cell[-1] == '"' else cell
+        for cell in cells
+    ]
 
 
 def _pipes(line: str) -> list[str]:

@@ -145,3 +145,10 @@ def test_fill_cuts_latin_names_before_the_company_city() -> None:
         "Hangzhou Tripmate Technology Co.,Ltd",
         "App Store",
     )
+
+
+def test_names_with_a_problem_word_are_not_issues() -> None:
+    assert look("权限管家") == "text"
+    assert look("隐私相册") == "text"
+    assert look("违规收集") == "issue"
+    assert look("注销难") == "issue"

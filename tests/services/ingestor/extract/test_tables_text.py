@@ -303,3 +303,18 @@ def test_a_pasted_table_ends_at_a_sentence_or_a_new_section() -> None:
         [table] = find_text_tables([*head, after, "2", "小鹿记账", "4.0.2"])
         assert table.end == len(head), after
         assert [e.name for e in table.entities] == ["悦动计步"]
+
+
+def test_spreadsheet_quoted_cells_with_line_breaks() -> None:
+    text = "\n".join(
+        [
+            "序号\t应用名称\t开发者\t问题",
+            '1\t抖音\t北京微播视界科技有限公司\t"违规收集个人信息',
+            '账号注销难"',
+            '2\t"快手""极速版"""\t北京快手科技有限公司\t违规使用个人信息',
+        ]
+    )
+    assert rows(text) == [
+        ("抖音", "北京微播视界科技有限公司", None, None, ["违规收集个人信息", "账号注销难"]),
+        ('快手"极速版"', "北京快手科技有限公司", None, None, ["违规使用个人信息"]),
+    ]
