@@ -5,8 +5,9 @@
   (tone marks or a tone digit, or one bare lowercase syllable) and it follows a CJK character,
   so ``抖音（北京微播视界科技有限公司）``, ``QQ(安卓版)``, ``Keep (Android)`` and
   ``版本(V5.2)`` stay;
-- encoding junk: runs of U+FFFD, ``锟斤拷``, byte-order marks and zero-width characters, and
-  HTML entities left as text (``&nbsp;``, ``&amp;nbsp;``, ``&#160;``);
+- encoding junk: runs of U+FFFD, ``锟斤拷``, byte-order marks and zero-width characters,
+  Windows-1252 mojibake of quotes (``â€œ``), and HTML entities left as text (``&nbsp;``,
+  ``&amp;nbsp;``, ``&#160;`` become spaces; ``&ldquo;`` and ``&amp;mdash;`` their characters);
 - page furniture: a site's navigation line (``首页 > 新闻中心 > 正文``, ``当前位置：…``) and its
   widgets (``【字体：大 中 小】``, ``打印本页``, ``【关闭窗口】``, ``分享到：…``,
   ``扫一扫在手机打开当前页``). A widget is removed from its line; the rest of the line (a
@@ -18,6 +19,7 @@ of page furniture; ``strip_noise`` does both to a text, keeping its lines and ta
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
@@ -79,8 +81,20 @@ def strip_pinyin(text: str) -> str:
     return _BARE_TONED.sub(drop_bare, _PINYIN_BRACKET.sub(drop, text))
 
 
-_ENTITIES = re.compile(r"&(?:amp;)*(?:nbsp|ensp|emsp|thinsp|#160|#xa0|#12288|#x3000);?", re.I)
-_JUNK = re.compile(r"(?:锟斤拷)+|\ufffd+|[\ufeff\u200b\u200c\u200d\u2060]")
+_SPACE_ENTITIES = re.compile(r"&(?:amp;)*(?:nbsp|ensp|emsp|thinsp|#160|#xa0|#12288|#x3000);?", re.I)
+_ENTITIES = re.compile(r"&(?:amp;)*(?P<entity>[a-z]{2,8}|#\d{2,6}|#x[0-9a-f]{2,5});", re.I)
+# Junk: replacement characters, "锟斤拷" (U+FFFD written as GBK and read back), invisible marks,
+# and Windows-1252 mojibake of curly quotes and dashes ("â€œ").
+_JUNK = re.compile(
+    r"(?:锟斤拷)+|\ufffd+|[\ufeff\u200b\u200c\u200d\u2060]|â€[\x80-\xbf\u0152-\u2122]?"
+)
+
+
+def _unescape(m: re.Match[str]) -> str:
+    entity = f"&{m['entity']};"
+    plain = html.unescape(entity)
+    return m.group(0) if plain == entity else plain
+
 
 _WIDGETS = re.compile(
     r"[【\[(（]?\s*(?:字体|字号|文字)\s*[:：]?\s*[【\[]?\s*大\s*[】\]]?\s*[【\[]?\s*中\s*[】\]]?\s*"
@@ -92,7 +106,8 @@ _WIDGETS = re.compile(
 )
 _SHARE = re.compile(r"分享(?:到|至)\s*[:：]\s*(?P<rest>.*)$")
 _NAV_START = re.compile(
-    r"^\s*(?:当前位置|當前位置|您的位置|您现在的位置|您現在的位置|所在位置|现在位置|位置)\s*[:：]"
+    r"^\s*(?:您?当前(?:的)?位置|您?當前(?:的)?位置|您的位置|您现在的位置|您現在的位置|所在位置|"
+    r"现在位置|位置)\s*[:：]"
 )
 _NAV_SEPARATOR = re.compile(r"\s*(?:>>?|＞＞?|»|›|→|->|/|\\|\s-\s|\||｜)\s*")
 _NAV_HOME = re.compile(
@@ -117,7 +132,8 @@ def is_noise_line(line: str) -> bool:
 
 def strip_inline_noise(line: str) -> str:
     """One line or table cell without pinyin annotations, encoding junk and page widgets."""
-    line = _ENTITIES.sub(" ", line)
+    line = _SPACE_ENTITIES.sub(" ", line)
+    line = _ENTITIES.sub(_unescape, line)  # escaped twice by a reprint: "&amp;ldquo;"
     line = _JUNK.sub("", line)
     line = strip_pinyin(line)
     line = _WIDGETS.sub(" ", line)

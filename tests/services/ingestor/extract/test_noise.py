@@ -131,3 +131,13 @@ def test_readings_that_open_a_sentence_or_lost_their_brackets() -> None:
 )
 def test_more_navigation_lines(line: str) -> None:
     assert is_noise_line(line)
+
+
+def test_entities_escaped_twice_and_quote_mojibake() -> None:
+    line = "&ldquo;抖音&rdquo;&amp;mdash;快手 AT&T R&D &foo; â€œ微信â€"
+    assert strip_inline_noise(line) == "“抖音”—快手 AT&T R&D &foo; 微信"
+
+
+def test_navigation_said_in_other_words() -> None:
+    assert is_noise_line("您当前的位置：首页 > 正文")
+    assert is_noise_line("您当前位置：首页")
