@@ -68,7 +68,17 @@ def plural(count: int, word: str, many: str | None = None) -> str:
 
 
 def regulator_name(notice: NoticeSummary) -> str:
+    if not notice.regulator.recognised:  # kept as printed: 某县市场监督管理局
+        return f"{clean_header(notice.regulator.name)} (issuer not recognised)"
     return f"{clean_header(notice.regulator.name)} ({clean_header(notice.regulator.code)})"
+
+
+def regulator_label(notice: NoticeSummary) -> str:
+    """The regulator in a subject line: its code, or the issuer as printed when regwatch does
+    not know it (``OTHER`` tells a reader nothing)."""
+    if notice.regulator.recognised:
+        return clean_header(notice.regulator.code)
+    return shorten(clean_header(notice.regulator.name), 30)
 
 
 def describe_deadline(deadline: Deadline | None) -> str:
@@ -192,7 +202,7 @@ def render_match_email(
     """A ``notice.matched`` alert (or ``notice.escalated`` for a removal notice): one per
     (subscriber, notice), listing every match."""
     moment = now or datetime.now(UTC)
-    code = clean_header(notice.regulator.code)
+    code = regulator_label(notice)
     count = len(matches)
     if escalated:
         subject = (
@@ -241,7 +251,7 @@ def render_reminder_email(
 ) -> tuple[str, str, str]:
     """A ``deadline.reminder`` (offset label such as ``"7d"``, ``"due"`` or ``"overdue"``)."""
     moment = now or datetime.now(UTC)
-    code = clean_header(notice.regulator.code)
+    code = regulator_label(notice)
     due = notice.deadline.due_on.isoformat() if notice.deadline else "no date"
     phrase = days_phrase(days)
     subject = (
@@ -278,7 +288,7 @@ class DigestItem:
 
 
 def _item_heading(item: DigestItem, now: datetime) -> str:
-    code = clean_header(item.notice.regulator.code)
+    code = regulator_label(item.notice)
     if item.type == "deadline.reminder":
         due = item.notice.deadline.due_on if item.notice.deadline else None
         left = days_phrase(days_left(due, now)) if due else ""

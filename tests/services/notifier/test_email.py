@@ -23,7 +23,7 @@ from services.notifier.render import (
     render_reminder_email,
     render_unsubscribe_page,
 )
-from shared.events import MatchEvent
+from shared.events import MatchEvent, Regulator
 from tests.support.receivers import SmtpReceiver
 
 NOW = datetime(2021, 5, 21, 10, tzinfo=UTC)
@@ -170,6 +170,18 @@ def test_match_email_shows_the_notice_and_matches() -> None:
         assert "https://regwatch.example.com/v1/unsubscribe/tok" in body
         assert "21 days left" in body  # 2021-05-21 -> 2021-06-11
     assert '<a href="https://www.cac.gov.cn/2021-05/21/c_1623191833.htm">' in html
+
+
+def test_an_issuer_regwatch_does_not_know_is_shown_as_printed() -> None:
+    event = make_event()
+    notice = event.notice.model_copy(
+        update={"regulator": Regulator(code="OTHER", name="某县市场监督管理局", recognised=False)}
+    )
+    subject, text, html = render_match_email(notice, event.matches, now=NOW)
+    assert subject.startswith("[regwatch] 某县市场监督管理局 named 抖音")
+    assert "OTHER" not in subject
+    for body in (text, html):
+        assert "某县市场监督管理局 (issuer not recognised)" in body
 
 
 def test_match_email_without_deadline_or_link() -> None:
