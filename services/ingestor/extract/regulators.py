@@ -202,7 +202,15 @@ _ALIASES: list[tuple[str, re.Pattern[str]]] = [
             re.I,
         ),
     ),
-    ("MPS", re.compile(r"\bpublic security (?:ministry|bureau)\b", re.I)),
+    (
+        "MPS",
+        re.compile(
+            r"\bpublic security (?:ministry|bureau)\b"
+            r"|\bcyber-?security\s+(?:notification|reporting|incident)\s+cent(?:er|re)\b"
+            r"|\bcomputer virus emergency response cent(?:er|re)\b|\bCVERC\b",
+            re.I,
+        ),
+    ),
     ("SAMR", re.compile(r"\bmarket regulator\b", re.I)),
 ]
 _MARKER = re.compile(r"(?:来源|发布机构|发文机关|发布单位|信息来源|Source)\s*[:：]")
