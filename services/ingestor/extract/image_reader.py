@@ -20,7 +20,7 @@ from shared.errors import InputError
 
 from .formats import MAX_IMAGE_PIXELS
 from .ocr import OcrUnavailable, read_text_boxes
-from .ocr_grid import table_from_boxes, text_from_boxes
+from .ocr_grid import Carried, table_from_boxes, text_from_boxes
 from .tables import Grid
 
 MIN_SIDE = 24
@@ -35,6 +35,8 @@ class ImageRead:
     """The picture's text outside its table (all of it when there is no table)."""
     all_text: str = ""
     """All of the picture's text, line by line."""
+    header: Carried | None = None
+    """The header of its table, for the next picture of a list split over several."""
 
 
 def open_picture(data: bytes, *, name: str) -> Any:
@@ -105,8 +107,9 @@ def ruling_lines(picture: np.ndarray) -> tuple[list[float], list[float]]:
     return rows, columns
 
 
-def read_picture(picture: Any, *, name: str) -> ImageRead:
-    """The apps a PIL picture shows. Raises InputError when OCR is not available."""
+def read_picture(picture: Any, *, name: str, carried: Carried | None = None) -> ImageRead:
+    """The apps a PIL picture shows (``carried``: the header of the picture before, for a
+    list split over pictures). Raises InputError when OCR is not available."""
     if min(picture.size) < MIN_SIDE:
         return ImageRead()
     try:
@@ -116,14 +119,20 @@ def read_picture(picture: Any, *, name: str) -> ImageRead:
     if not reading.boxes:
         return ImageRead()
     row_rules, column_rules = ruling_lines(reading.picture)
-    table = table_from_boxes(reading.boxes, row_rules=row_rules, column_rules=column_rules)
+    table = table_from_boxes(
+        reading.boxes,
+        row_rules=row_rules,
+        column_rules=column_rules,
+        carried=carried,
+        width=float(reading.picture.shape[1]),
+    )
     every = text_from_boxes(reading.boxes)
     if table is None:
         return ImageRead(text=every, all_text=every)
-    return ImageRead([table.grid], "\n".join([*table.before, *table.after]), every)
+    return ImageRead([table.grid], "\n".join([*table.before, *table.after]), every, table.header)
 
 
-def read_image(data: bytes, *, name: str) -> ImageRead:
+def read_image(data: bytes, *, name: str, carried: Carried | None = None) -> ImageRead:
     """The apps a .png/.jpg file shows. Raises InputError (naming the file) for a picture that
     cannot be read."""
-    return read_picture(open_picture(data, name=name), name=name)
+    return read_picture(open_picture(data, name=name), name=name, carried=carried)

@@ -234,6 +234,33 @@ class OcrTable:
     before: list[str]
     """Lines above the table (a title, "附件：…名单")."""
     after: list[str]
+    header: Carried | None = None
+    """Its header, for a next picture that goes on with the list."""
+
+
+@dataclass(frozen=True)
+class Carried:
+    """A table's header, for the next picture of a list split over several (which does not
+    repeat it): its labels' x extents as fractions of the picture's width."""
+
+    labels: tuple[tuple[float, float, str], ...]
+
+
+def _carried_header(lines: list[Line], carried: Carried, width: float) -> _Header | None:
+    """The carried header placed on this picture, when its lines line up in its columns:
+    most lines have boxes in two or more of them, one of them the name column."""
+    labels = [(x0 * width, x1 * width, text) for x0, x1, text in carried.labels]
+    columns = header_columns(_labels([text for _x0, _x1, text in labels]))
+    if "name" not in columns or not lines:
+        return None
+    cuts = [(a1 + b0) / 2 for (_a0, a1, _a), (b0, _b1, _b) in itertools.pairwise(labels)]
+    aligned = 0
+    for line in lines:
+        used = {_column_of(box, cuts) for box in line.boxes}
+        aligned += len(used) >= 2 and columns["name"] in used
+    if aligned * 3 < len(lines) * 2:
+        return None
+    return _Header(0, 0, labels)
 
 
 def table_from_boxes(
@@ -241,23 +268,30 @@ def table_from_boxes(
     *,
     row_rules: Sequence[float] = (),
     column_rules: Sequence[float] = (),
+    carried: Carried | None = None,
+    width: float | None = None,
 ) -> OcrTable | None:
     """The table the boxes show (header row first), or None when no line reads like a header.
 
     ``row_rules`` and ``column_rules`` are the y and x of the picture's ruling lines, if any.
+    ``carried`` is the header of the picture before (a list split over pictures), used when
+    this one has none of its own; ``width`` is this picture's width.
     """
     if len(row_rules) >= 2:  # cut only inside the ruled frame, not the title or notes
         top, bottom = min(row_rules), max(row_rules)
         inside = [box for box in boxes if top < box.yc < bottom]
         outside = [box for box in boxes if not top < box.yc < bottom]
         boxes = [*split_at_rules(inside, column_rules), *outside]
+    picture_width = width
     lines = group_lines(boxes)
     header = find_header(lines)
+    if header is None and carried is not None and picture_width:
+        header = _carried_header(lines, carried, picture_width)
     if header is None:
         return None
     labels = header.labels
     body = lines[header.end :]
-    top = lines[header.end - 1].y1
+    top = lines[header.end - 1].y1 if header.end else -float("inf")
     rules = sorted(y for y in row_rules if y >= top - 2)
     after: list[str] = []
     if len(rules) >= 2:  # lines under the table's last rule are notes, not rows
@@ -313,7 +347,9 @@ def table_from_boxes(
             row.append(Cell(text, origin))
         grid.append(row)
     before = [line_text(line) for line in lines[: header.index]]
-    return OcrTable(grid, before, notes + after)
+    extent = picture_width or max((box.x1 for box in boxes), default=0.0)
+    header_out = Carried(tuple((x0 / extent, x1 / extent, t) for x0, x1, t in labels))
+    return OcrTable(grid, before, notes + after, header_out if extent else None)
 
 
 def text_from_boxes(boxes: Sequence[TextBox]) -> str:

@@ -2,7 +2,8 @@
 that are scans (an image, no text) rendered for OCR.
 
 A page without ruled tables gives its text with the layout kept (columns as runs of spaces), so
-a table drawn without lines is still read by the text-table reader. Cells pdfplumber reports as
+a table drawn without lines is still read by the text-table reader. A table that runs on over
+pages without repeating its header takes the header of the page before. Cells pdfplumber reports as
 covered by a merged cell continue the cell above them (or, in the first row, to their left).
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 from shared.errors import InputError
 
 from .formats import MAX_PDF_PAGES
-from .tables import Cell, Grid
+from .tables import Cell, Grid, find_header
 
 SCAN_RESOLUTION = 150
 """Dots per inch a scanned page is rendered at for OCR."""
@@ -53,6 +54,18 @@ def table_grid(rows: list[list[str | None]], first_origin: int) -> Grid:
     return grid
 
 
+def continued(grid: Grid, before: list[Grid]) -> Grid:
+    """A table that goes on from the page before without repeating its header gets that
+    header (same number of columns), so its rows are read like the first page's."""
+    if find_header(grid) is not None or not before:
+        return grid
+    previous = before[-1]
+    header = find_header(previous)
+    if header is None or len(previous[header.row]) != len(grid[0]):
+        return grid
+    return [previous[header.row], *grid]
+
+
 def _layout_text(page: Any) -> str:
     text = page.extract_text(layout=True) or ""
     lines = [line.rstrip() for line in text.split("\n")]
@@ -84,7 +97,7 @@ def read_pdf(data: bytes, *, name: str) -> PdfContent:
                     for rows in tables:
                         grid = table_grid(rows, origin)
                         origin += sum(len(row) for row in rows)
-                        content.grids.append(grid)
+                        content.grids.append(continued(grid, content.grids))
                 else:
                     texts.append(_layout_text(page))
                 if not page.chars and page.images:

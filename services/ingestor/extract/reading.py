@@ -39,6 +39,7 @@ from .formats import MAX_IMAGES, binary_format, format_from_name
 from .image_reader import ImageRead, read_image, read_picture
 from .merge import merge_entities
 from .noise import strip_noise
+from .ocr_grid import Carried
 from .pdf_reader import read_pdf
 from .tables import Cell, Grid, table_entities
 from .tables_text import csv_to_text, find_text_tables
@@ -135,15 +136,25 @@ def _with_source(entity: Entity, source: EntitySource) -> Entity:
 # --- files ---------------------------------------------------------------------------------
 
 
-def _picture(data: bytes, name: str, budget: list[int]) -> _Found:
+@dataclass
+class _Pictures:
+    """The notice's pictures so far: how many more may be read, and the last table header
+    read (a list split over several pictures repeats it only on the first)."""
+
+    left: int
+    header: Carried | None = None
+
+
+def _picture(data: bytes, name: str, budget: _Pictures) -> _Found:
     """One picture read by OCR (within the notice's budget of pictures)."""
-    if budget[0] <= 0:
+    if budget.left <= 0:
         return _Found(unread=[f"{name}: not read (more than {MAX_IMAGES} pictures)"])
-    budget[0] -= 1
+    budget.left -= 1
     try:
-        read = read_image(data, name=name)
+        read = read_image(data, name=name, carried=budget.header)
     except InputError as error:
         return _Found(unread=[str(error)])
+    budget.header = read.header or budget.header
     return _from_picture(read, name)
 
 
@@ -157,19 +168,21 @@ def _from_picture(read: ImageRead, name: str) -> _Found:
     return found
 
 
-def _pdf(data: bytes, name: str, budget: list[int]) -> _Found:
+def _pdf(data: bytes, name: str, budget: _Pictures) -> _Found:
     content = read_pdf(data, name=name)
     found = _Found(grid_entities(content.grids, "attachment"), content.text)
     if not found.entities:
         found.entities = text_entities(content.text, "attachment")
     for page, scan in enumerate(content.scans, start=1):
         label = f"{name} (page {page} is a scan)"
-        if budget[0] <= 0:
+        if budget.left <= 0:
             found.unread.append(f"{label}: not read (more than {MAX_IMAGES} pictures)")
             continue
-        budget[0] -= 1
+        budget.left -= 1
         try:
-            read = _from_picture(read_picture(scan, name=label), label)
+            picture = read_picture(scan, name=label, carried=budget.header)
+            budget.header = picture.header or budget.header
+            read = _from_picture(picture, label)
         except InputError as error:
             found.unread.append(str(error))
             continue
@@ -189,7 +202,7 @@ def _xlsx(data: bytes, name: str) -> _Found:
 
 
 def _page_pictures(
-    soup: BeautifulSoup, resolve: Callable[[str], tuple[str, bytes] | None], budget: list[int]
+    soup: BeautifulSoup, resolve: Callable[[str], tuple[str, bytes] | None], budget: _Pictures
 ) -> tuple[_Found, set[str]]:
     """The page's pictures (``data:`` images and the ones ``resolve`` finds), read by OCR;
     and the names of the files read (so attachments are not read twice)."""
@@ -254,7 +267,7 @@ def _base(name: str) -> str:
     return PurePosixPath(unquote(urlsplit(name).path).replace("\\", "/")).name.lower()
 
 
-def _attachment(name: str, data: bytes, budget: list[int]) -> _Found:
+def _attachment(name: str, data: bytes, budget: _Pictures) -> _Found:
     """One linked file, read by the registry; its failures become ``unread``."""
     try:
         fmt = binary_format(data, name)
@@ -299,7 +312,7 @@ def _attachment(name: str, data: bytes, budget: list[int]) -> _Found:
 def read_notice(data: bytes, name: str, *, attachments: Sequence[Attachment] = ()) -> ReadNotice:
     """Read a notice and the files it links to. Raises InputError (naming the file) when the
     notice itself cannot be read; attachments that cannot be read are listed in ``unread``."""
-    budget = [MAX_IMAGES]
+    budget = _Pictures(MAX_IMAGES)
     fmt = binary_format(data, name)
     files = dict(attachments)
     extra = _Found()
@@ -359,7 +372,7 @@ def _read_page(page: str, kind: Literal["html", "text", "csv"]) -> ReadNotice:
 
 
 def _read_file(
-    data: bytes, name: str, kind: Literal["xlsx", "pdf", "image"], budget: list[int]
+    data: bytes, name: str, kind: Literal["xlsx", "pdf", "image"], budget: _Pictures
 ) -> ReadNotice:
     """An .xlsx, .pdf or picture given as the notice: its rows are the notice's list."""
     if kind == "xlsx":
@@ -367,7 +380,7 @@ def _read_file(
     elif kind == "pdf":
         found = _pdf(data, name, budget)
     else:
-        budget[0] -= 1
+        budget.left -= 1
         picture = read_image(data, name=name)
         found = _from_picture(picture, name)
         if not found.text.strip():  # a bare table: its text tells the language

@@ -199,3 +199,31 @@ def test_a_box_across_a_vertical_rule_is_cut_at_the_rule() -> None:
     joined = TextBox("1抖音", 10, 60, 10 + 0.55 * 20 + 40, 84)  # "1" ends at 21, the rule at 24
     assert [b.text for b in split_at_rules([joined], [24.0])] == ["1", "抖音"]
     assert [b.text for b in split_at_rules([joined], [200.0])] == ["1抖音"]
+
+
+def test_a_picture_that_goes_on_with_the_list_takes_the_header_before() -> None:
+    first = table_from_boxes(
+        [
+            *row(10, (10, "序号"), (80, "App名称"), (300, "运营者")),
+            *row(60, (10, "1"), (80, "青柠日记"), (300, "杭州青柠互动科技有限公司")),
+        ],
+        width=800,
+    )
+    assert first is not None and first.header is not None
+    rest = [
+        *row(10, (10, "2"), (80, "大象找房"), (300, "北京大象置业网络科技有限公司")),
+        *row(60, (10, "3"), (80, "快手"), (300, "北京快手科技有限公司")),
+    ]
+    assert table_from_boxes(rest, width=800) is None
+    table = table_from_boxes(rest, carried=first.header, width=800)
+    assert table is not None
+    assert [(e.name, e.developer) for e in table_entities(table.grid)] == [
+        ("大象找房", "北京大象置业网络科技有限公司"),
+        ("快手", "北京快手科技有限公司"),
+    ]
+    # lines of prose do not line up in the columns: not a continuation
+    prose = [
+        *row(10, (10, "上述App应在15个工作日内完成整改。")),
+        *row(60, (10, "国家互联网信息办公室")),
+    ]
+    assert table_from_boxes(prose, carried=first.header, width=800) is None

@@ -104,3 +104,19 @@ def test_merged_cells_continue_the_cell_above_or_to_the_left() -> None:
     assert grid[0][1] is not None and grid[0][1].origin == grid[0][0].origin  # type: ignore[union-attr]
     below = grid[3][1]
     assert below is not None and below.spanned and below.text == "北京微播视界科技有限公司"
+
+
+@needs_font
+def test_a_table_over_two_pages_keeps_its_header() -> None:
+    first = [["序号", "应用名称", "应用开发者"], ["1", "暖心借", "杭州暖心网络小额贷款有限公司"]]
+    second = [
+        ["2", "秒拍相机", "厦门秒拍影像科技有限公司"],
+        ["3", "抖音", "北京微播视界科技有限公司"],
+    ]
+    content = read_pdf(pdf([first, second]), name="two.pdf")
+    rows = [(e.name, e.developer) for grid in content.grids for e in table_entities(grid)]
+    assert rows == [
+        ("暖心借", "杭州暖心网络小额贷款有限公司"),
+        ("秒拍相机", "厦门秒拍影像科技有限公司"),
+        ("抖音", "北京微播视界科技有限公司"),
+    ]

@@ -183,3 +183,19 @@ def test_a_bare_table_picture_is_titled_by_its_file_and_read_as_chinese(
     assert event.title == "APP名单截图"
     assert event.language == "zh"
     assert [e.source for e in event.entities] == ["image", "image"]
+
+
+def test_a_scanned_pdf_is_read_by_ocr(fake_ocr: list[tuple[int, int]]) -> None:
+    pytest.importorskip("reportlab", reason="reportlab (a test dependency) writes the PDF")
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    sheet = canvas.Canvas(out, pagesize=A4)
+    sheet.drawImage(ImageReader(Image.new("RGB", (600, 200), "white")), 40, 500, 500, 170)
+    sheet.showPage()
+    sheet.save()
+    read = read_notice(out.getvalue(), "scan.pdf")
+    assert names(read.table_entities)[0] == ("云朵阅读", "杭州云朵网络科技有限公司", "image")
+    assert read.notes == ["read 2 entries from the picture scan.pdf (page 1 is a scan) (OCR)"]
