@@ -7,6 +7,7 @@ publishes what comes out.
 - :mod:`.directory`: the shipped directory of well-known apps and companies
   (``data/directory.json``).
 - :mod:`.fuzzy`: typo tolerance for long Latin names, and its index.
+- :mod:`.confusables`: the characters OCR confuses (``输人法`` for ``输入法``), in one table.
 - :mod:`.features` / :mod:`.rules`: prepared names and the rules, each with score and reason.
 - :mod:`.index`: :class:`WatchIndex`, the fast path; :mod:`.scan`: the reference scan.
 """
@@ -45,6 +46,7 @@ from .rules import (
     SCORE_ENTITY,
     SCORE_EXACT,
     SCORE_GROUP,
+    SCORE_OCR,
     SCORE_PINYIN,
     SCORE_PREFIX,
     SCORE_SCRIPT,
@@ -88,6 +90,7 @@ __all__ = [
     "SCORE_ENTITY",
     "SCORE_EXACT",
     "SCORE_GROUP",
+    "SCORE_OCR",
     "SCORE_PINYIN",
     "SCORE_PREFIX",
     "SCORE_SCRIPT",

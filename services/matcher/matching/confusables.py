@@ -22,7 +22,15 @@ from functools import lru_cache
 
 from .names import has_cjk
 
-__all__ = ["GROUPS", "LATIN_GROUPS", "has_confusable", "ocr_fold", "slips"]
+__all__ = [
+    "GROUPS",
+    "LATIN_GROUPS",
+    "fold_text",
+    "has_confusable",
+    "ocr_fold",
+    "slips",
+    "text_slips",
+]
 
 GROUPS: tuple[str, ...] = (
     "人入",
@@ -74,6 +82,25 @@ def ocr_fold(norm: str) -> str:
     False
     """
     return norm.translate(_ALL_FOLD if _mixed(norm) else _CJK_FOLD)
+
+
+def fold_text(text: str) -> str:
+    """``text`` as printed (brackets, spaces kept) with its Chinese look-alikes folded: for
+    company names, whose region and legal-form words survive the folding."""
+    return text.translate(_CJK_FOLD)
+
+
+def text_slips(text: str, limit: int = 32) -> list[str]:
+    """``text`` as printed with one Chinese look-alike changed, each way (at most ``limit``):
+    the names an OCR slip of one character could stand for. ``厂州`` -> ``广州``."""
+    out: list[str] = []
+    for pos, ch in enumerate(text):
+        if ch in _CJK_CHARS:
+            group = next(g for g in GROUPS if ch in g)
+            out.extend(text[:pos] + other + text[pos + 1 :] for other in group if other != ch)
+            if len(out) >= limit:
+                return out[:limit]
+    return out
 
 
 def slips(norm: str) -> list[str]:

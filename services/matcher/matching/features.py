@@ -17,7 +17,7 @@ from typing import Literal
 
 from shared.events import Entity, EntityRef, WatchRef
 
-from .confusables import has_confusable, ocr_fold
+from .confusables import fold_text, has_confusable, ocr_fold, text_slips
 from .directory import BrandHit, CompanyHit, Group, default_directory
 from .fuzzy import typo_key
 from .names import (
@@ -28,6 +28,7 @@ from .names import (
     normalize_pinyin,
     pinyin_key,
     roman_key,
+    simplified,
     split_companies,
     strip_qualifiers,
 )
@@ -59,8 +60,9 @@ _CACHE = 1 << 17
 
 
 # index key tables: a key is (table, text); texts are the prepared strings themselves
-APP_NORM, APP_ROMAN, APP_BRAND, CO_NORM, CO_CORE, CO_ROMAN, CO_ENTITY, CO_GROUP, APP_OCR = range(9)
-KEY_TABLES = 9
+(APP_NORM, APP_ROMAN, APP_BRAND, CO_NORM, CO_CORE, CO_ROMAN, CO_ENTITY, CO_GROUP, APP_OCR,
+ CO_OCR) = range(10)  # fmt: skip
+KEY_TABLES = 10
 Key = tuple[int, str]
 
 
@@ -151,6 +153,9 @@ class CompanyName:
     """The group this name denotes as a whole (a company watch on it covers the group)."""
     entity_key: str | None
     """``group#n``: the directory's legal entity this name is, if it is one."""
+    ocr_core: str | None
+    """:func:`~.names.company_core` of the name with its Chinese look-alikes folded
+    (:func:`~.confusables.fold_text`), when it has one."""
 
     def index_keys(self) -> list[Key]:
         if not self.norm:
@@ -175,6 +180,9 @@ def company_name(name: str) -> CompanyName:
     entity_key = None
     if hit is not None and hit.entity is not None:
         entity_key = sys.intern(f"{hit.group.id}#{hit.entity}")
+    ocr_core = None
+    if cjk and has_confusable(norm):
+        ocr_core = company_core(fold_text(simplified(text)))
     return CompanyName(
         text=text,
         norm=norm,
@@ -185,7 +193,37 @@ def company_name(name: str) -> CompanyName:
         chain=directory.chain(hit.group) if hit is not None else (),
         covers=hit.group if hit is not None and hit.names_group else None,
         entity_key=entity_key,
+        ocr_core=ocr_core,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyReading:
+    """What a company name read by OCR may stand for, when the directory does not know it as
+    printed."""
+
+    company: CompanyName | None
+    """The directory company that one look-alike changed makes of it, when exactly one does."""
+    clash: bool
+    """Look-alike changes make it two different directory companies (so neither for sure)."""
+
+
+@lru_cache(maxsize=_CACHE)
+def company_reading(name: str) -> CompanyReading:
+    """The reading of a company name printed in a picture: a directory company one look-alike
+    slip away (``厂州酷狗计算机科技有限公司`` -> ``广州酷狗计算机科技有限公司``)."""
+    printed = company_name(name)
+    if printed.hit is not None or printed.ocr_core is None:
+        return CompanyReading(None, False)
+    directory = default_directory()
+    found: dict[tuple[str, int | None], str] = {}
+    for variant in text_slips(simplified(printed.text)):
+        hit = directory.company(variant, typos=False)
+        if hit is not None:
+            found.setdefault((hit.group.id, hit.entity), variant)
+    if len(found) != 1:
+        return CompanyReading(None, len(found) > 1)
+    return CompanyReading(company_name(next(iter(found.values()))), False)
 
 
 # --- watches --------------------------------------------------------------------------------
@@ -218,6 +256,8 @@ class WatchSpec:
                 keys.append((APP_OCR, app.ocr))
         for company in self.companies:
             keys.extend(company.index_keys())
+            if company.ocr_core is not None:  # a company name read by OCR may misread it
+                keys.append((CO_OCR, company.ocr_core))
             if company.covers is not None:
                 keys.append((CO_GROUP, company.covers.id))
         return list(dict.fromkeys(keys))
@@ -266,6 +306,21 @@ class Subject:
 
     label: Literal["developer", "operator", "company", "publisher"]
     company: CompanyName
+    reading: CompanyReading | None = None
+    """For a company name read by OCR: what it may stand for."""
+
+    def ocr_keys(self) -> list[Key]:
+        """Keys of a company name read by OCR: of the directory company it likely misreads,
+        else its folded core (watches on names the directory does not know)."""
+        reading = self.reading
+        if reading is None or reading.clash:
+            return []
+        if reading.company is not None:
+            keys = reading.company.index_keys()
+            keys.extend((CO_GROUP, g.id) for g in reading.company.chain)
+            return keys
+        core = self.company.ocr_core  # the watch's folded core, or its core if nothing folds
+        return [(CO_OCR, core), (CO_CORE, core)] if core is not None else []
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -283,12 +338,20 @@ class EntityView:
     """The directory's owner chain of the app, when no developer or operator is listed."""
     ocr: bool
     """Read by OCR (:data:`OCR_SOURCES`): its names may carry look-alike slips."""
+    read_as: str | None
+    """The directory app name an OCR'd name likely misreads, when the subjects or owners
+    come from that app (no developer listed)."""
     keys: tuple[Key, ...]
     ref: EntityRef
 
     @property
     def typo(self) -> str | None:
         return self.app.typo if self.app is not None else None
+
+
+def _subject(label: Literal["developer", "operator", "company"], name: str, ocr: bool) -> Subject:
+    company = company_name(name)
+    return Subject(label, company, company_reading(name) if ocr else None)
 
 
 @lru_cache(maxsize=_CACHE)
@@ -299,17 +362,22 @@ def entity_view(kind: str, name: str, developer: str | None, ocr: bool = False) 
     subjects: list[Subject] = []
     inferred = False
     owners: tuple[Group, ...] = ()
+    read_as: str | None = None
     if kind == "company":
-        subjects.append(Subject("company", company_name(name)))
+        subjects.append(_subject("company", name, ocr))
     else:
         if kind in APP_ENTITY_KINDS:
             app = app_name(name)
+        known = app.brand if app is not None and app.brand is not None else None
+        if ocr and app is not None and known is None and not app.ocr_clash:
+            known = app.ocr_hit
+            read_as = known.via if known is not None else None
         if cell:
-            subjects.extend(Subject("developer", company_name(p)) for p in split_companies(cell))
+            subjects.extend(_subject("developer", p, ocr) for p in split_companies(cell))
         elif app is not None and app.operator:
-            subjects.append(Subject("operator", company_name(app.operator)))
-        elif app is not None and app.brand is not None and app.brand.how != "typo":
-            brand = app.brand.brand
+            subjects.append(_subject("operator", app.operator, ocr))
+        elif known is not None and known.how != "typo":
+            brand = known.brand
             directory = default_directory()
             if brand.publisher:
                 subjects.append(Subject("publisher", company_name(brand.publisher)))
@@ -322,6 +390,7 @@ def entity_view(kind: str, name: str, developer: str | None, ocr: bool = False) 
     for subject in subjects:
         keys.extend(subject.company.index_keys())
         keys.extend((CO_GROUP, g.id) for g in subject.company.chain)
+        keys.extend(subject.ocr_keys())
     keys.extend((CO_GROUP, g.id) for g in owners)
     return EntityView(
         kind=kind,
@@ -332,6 +401,7 @@ def entity_view(kind: str, name: str, developer: str | None, ocr: bool = False) 
         inferred=inferred,
         owners=owners,
         ocr=ocr,
+        read_as=read_as if subjects or owners else None,
         keys=tuple(dict.fromkeys(keys)),
         ref=EntityRef(name=name, developer=developer),
     )
@@ -354,5 +424,5 @@ def entity_views(entities: Iterable[Entity]) -> Iterator[EntityView]:
 def clear_caches() -> None:
     """Forget prepared names, watches and entities (after changing a tunable such as
     :data:`~.fuzzy.THRESHOLD`, or to measure preparation cost)."""
-    for cached in (app_name, company_name, entity_view, typo_key):
+    for cached in (app_name, company_name, company_reading, entity_view, typo_key):
         cached.cache_clear()

@@ -37,6 +37,7 @@ __all__ = [
     "normalize_pinyin",
     "pinyin_key",
     "roman_key",
+    "simplified",
     "split_companies",
     "strip_qualifiers",
 ]
@@ -110,6 +111,11 @@ def _simplify(text: str) -> str:
         return text
     out: str = _T2S.convert(text)
     return out
+
+
+def simplified(text: str) -> str:
+    """``text`` in NFKC and simplified script, otherwise as written (case, spaces, brackets)."""
+    return _simplify(unicodedata.normalize("NFKC", text))
 
 
 @lru_cache(maxsize=_CACHE)

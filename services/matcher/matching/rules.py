@@ -44,6 +44,9 @@ and owner the directory records; and at the entity itself when its kind is ``com
        科技（深圳）有限公司``), and no longer directory name starts it (``京东方`` is BOE, not JD)
 0.85   no developer is listed, and the directory records the app as published or owned by it
 0.8    one typo in a long Latin company name (``Bytedancee``)
+0.85   read by OCR only: one look-alike character away from a directory company (``厂州酷狗
+       计算机科技有限公司`` reads as ``广州酷狗...``, then the rules above), or equal to the
+       watch's name, the directory knowing neither, once look-alikes are folded
 =====  =====================================================================================
 
 Naming a legal entity does not cover its whole group: a watch on ``北京微播视界科技有限公司``
@@ -242,26 +245,59 @@ def company_verdict(w: CompanyName, subject: Subject) -> Verdict | None:
     return SCORE_GROUP, f"{label} {c.text} belongs to {belongs}"
 
 
+def _ocr_company_verdict(w: CompanyName, subject: Subject) -> Verdict | None:
+    """A company name read by OCR (``subject``) that is a likely misreading of the watch's."""
+    reading, c = subject.reading, subject.company
+    if reading is None or reading.clash:
+        return None
+    label = subject.label
+    if reading.company is not None:  # a directory company one look-alike away
+        verdict = company_verdict(w, Subject(label, reading.company))
+        if verdict is None:
+            return None
+        slip = f"{label} {c.text} reads as {reading.company.text} (a likely OCR slip)"
+        if verdict[0] == SCORE_EXACT:
+            return SCORE_OCR, slip
+        return min(verdict[0], SCORE_OCR), f"{slip}; {verdict[1]}"
+    if w.hit is not None or c.ocr_core is None or c.ocr_core != (w.ocr_core or w.core):
+        return None
+    return SCORE_OCR, f"{label} {c.text} reads as {w.text} (a likely OCR slip)"
+
+
 def _company_verdict(w: CompanyName, ent: EntityView) -> Verdict | None:
     best: Verdict | None = None
     for subject in ent.subjects:
         verdict = company_verdict(w, subject)
+        if verdict is None and subject.reading is not None:
+            verdict = _ocr_company_verdict(w, subject)
         if verdict is not None and ent.inferred:
             score, reason = verdict
-            verdict = (
-                min(score, SCORE_BRAND_OWNER),
-                f"{reason} (no developer listed; {ent.name}'s publisher per the directory)",
-            )
+            verdict = (min(score, SCORE_BRAND_OWNER), f"{reason} ({_no_developer(ent)})")
         if verdict is not None and (best is None or verdict[0] > best[0]):
             best = verdict
     group = w.covers
     if best is None and group is not None and group in ent.owners:
+        if ent.read_as is not None:
+            return (
+                SCORE_OCR,
+                f"{ent.name} reads as {ent.read_as} (a likely OCR slip), an app of "
+                f"{_belongs(ent.owners, group)} in the directory (no developer listed)",
+            )
         return (
             SCORE_BRAND_OWNER,
             f"{ent.name} is an app of {_belongs(ent.owners, group)} in the directory "
             f"(no developer listed)",
         )
     return best
+
+
+def _no_developer(ent: EntityView) -> str:
+    if ent.read_as is not None:
+        return (
+            f"no developer listed; the publisher of {ent.read_as} per the directory, which "
+            f"{ent.name} likely misreads (OCR)"
+        )
+    return f"no developer listed; {ent.name}'s publisher per the directory"
 
 
 def evaluate(spec: WatchSpec, ent: EntityView) -> Verdict | None:

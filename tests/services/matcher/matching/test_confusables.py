@@ -27,6 +27,7 @@ from services.matcher.matching.confusables import (
     has_confusable,
     ocr_fold,
     slips,
+    text_slips,
 )
 from services.matcher.matching.names import _REGION_WORDS, _ZH_SUFFIXES
 from shared.events import Entity, NoticeEvent, Regulator
@@ -214,7 +215,8 @@ def test_directory_apps_read_by_ocr_match_only_themselves() -> None:
 @pytest.fixture
 def look_alike_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The shipped entries of 天猫 and 王者荣耀, plus (made up for this test) an app named
-    夭猫 and one named 玉者荣耀: two pairs of apps whose names fold alike."""
+    夭猫 and one named 玉者荣耀: two pairs of apps whose names fold alike; and two companies,
+    天王 and 夭玉, that a printed 夭王 could each be one slip from."""
     shipped = json.loads(
         (Path(features.__file__).parent / "data" / "directory.json").read_text("utf-8")
     )
@@ -226,6 +228,12 @@ def look_alike_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
         {"id": "yaomao", "names": ["夭猫"], "source": ["store"]},
         {"id": "yuzhe", "names": ["玉者荣耀"], "source": ["store"]},
     ]
+    companies += [
+        {"id": "tianwang", "names": ["天王"], "entities": [["天王科技有限公司"]],
+         "source": ["registry"]},
+        {"id": "yaoyu", "names": ["夭玉"], "entities": [["夭玉科技有限公司"]],
+         "source": ["registry"]},
+    ]  # fmt: skip
     path = tmp_path / "directory.json"
     path.write_text(json.dumps({"apps": apps, "companies": companies}), encoding="utf-8")
     directory = load_directory(path)
@@ -251,12 +259,89 @@ def test_two_directory_apps_that_fold_alike_never_match(look_alike_directory: No
     ]
 
 
+def test_a_company_one_slip_from_two_directory_companies_is_neither(
+    look_alike_directory: None,
+) -> None:
+    watches = [company("天王"), company("夭玉")]
+    assert rows(watches, [image("某应用", "夭王科技有限公司")]) == []
+    assert features.company_reading("夭王科技有限公司").clash  # 天王 or 夭玉: neither
+    assert rows(watches, [image("某应用", "天玉科技有限公司")]) == []
+    assert rows(watches, [image("某应用", "夭土科技有限公司")]) == []
+    assert [r[0] for r in rows(watches, [image("某应用", "天王科技有限公司")])] == ["天王"]
+
+
 def test_a_watch_that_looks_like_a_directory_app_does_not_take_its_slips() -> None:
     """天猫 is a directory app; 夭猫 is not. An OCR'd 夭猫 may be a slip of 天猫 (it is in
     the directory), so a watch on 夭猫 is not alerted by a misreading, only by the name."""
     assert rows([app("夭猫")], [image("夭猫")])[0][2] == 1.0
     assert rows([app("夭猫")], [image("天猫")]) == []
     assert rows([app("天猫")], [image("夭猫")])[0][2] == 0.85
+
+
+# --- companies ------------------------------------------------------------------------------
+
+
+def company(name: str, sub: str = "s1") -> WatchItem:
+    return WatchItem(subscriber_id=sub, kind="company", name=name)
+
+
+def test_a_developer_one_slip_from_a_directory_company() -> None:
+    kugou = image("酷狗音乐", "厂州酷狗计算机科技有限公司")
+    slip = "developer 厂州酷狗计算机科技有限公司 reads as 广州酷狗计算机科技有限公司 (a likely OCR slip)"
+    assert rows([company("Tencent"), company("广州酷狗计算机科技有限公司")], [kugou]) == [
+        (
+            "Tencent",
+            "酷狗音乐",
+            0.85,
+            f"{slip}; developer 广州酷狗计算机科技有限公司 belongs to Tencent (through Tencent "
+            f"Music Entertainment)",
+        ),
+        ("广州酷狗计算机科技有限公司", "酷狗音乐", 0.85, slip),
+    ]
+    as_text = kugou.model_copy(update={"source": "table"})
+    assert rows([company("Tencent")], [as_text]) == []
+
+
+def test_a_company_the_directory_does_not_know() -> None:
+    watches = [company("某某天文科技有限公司"), company("某某科技")]
+    entities = [image("甲", "某某夭文科技有限公司"), image("乙", "厂州某某科技有限公司"),
+                image("丙", "某某天文科技有限公司")]  # fmt: skip
+    assert rows(watches, entities) == [
+        (
+            "某某天文科技有限公司",
+            "甲",
+            0.85,
+            "developer 某某夭文科技有限公司 reads as 某某天文科技有限公司 (a likely OCR slip)",
+        ),
+        (
+            "某某科技",
+            "乙",
+            0.85,
+            "developer 厂州某某科技有限公司 reads as 某某科技 (a likely OCR slip)",
+        ),
+        (
+            "某某天文科技有限公司",
+            "丙",
+            1.0,
+            "developer name matches after normalization (某某天文科技有限公司 = 某某天文科技有限公司)",
+        ),
+    ]
+    # a company named in the notice itself (kind company), read from a picture
+    entity = Entity(kind="company", name="某某夭文科技有限公司", source="image")
+    assert [r[2] for r in rows(watches, [entity])] == [0.85]
+
+
+def test_an_ocr_slip_of_a_directory_app_without_developer_finds_its_publisher() -> None:
+    assert rows([company("Tencent")], [image("玉者荣耀")]) == [
+        (
+            "Tencent",
+            "玉者荣耀",
+            0.85,
+            "publisher 深圳市腾讯计算机系统有限公司 belongs to Tencent (no developer listed; the "
+            "publisher of 王者荣耀 per the directory, which 玉者荣耀 likely misreads (OCR))",
+        )
+    ]
+    assert rows([company("Tencent")], [Entity(name="玉者荣耀", source="text")]) == []
 
 
 # --- the index ------------------------------------------------------------------------------
@@ -275,9 +360,21 @@ def test_index_agrees_with_the_scan_on_rows_read_by_ocr() -> None:
             source = ("image", "text", "table", None)[(i + j) % 4]
             entities.append(Entity(name=slip, source=source))  # type: ignore[arg-type]
     entities += [e.model_copy(update={"source": "image"}) for e in entities[::5]]
+    companies = [n for g in directory.groups for n in (*g.names, *g.members)]
+    companies = [n for n in companies if has_confusable(normalize(n))]
+    companies += ["某某天文科技有限公司", "某某科技", "广州某某科技有限公司"]
+    watches += [company(n, sub=f"s{i % 13}") for i, n in enumerate(companies)]
+    watches += [company("Tencent", sub="s3"), company("Alibaba", sub="s4")]
+    for i, name in enumerate(companies):
+        for j, slip in enumerate([name, *text_slips(name)[:4]]):
+            source = ("image", "table", "image", None)[(i + j) % 4]
+            entities.append(Entity(name="某应用", developer=slip, source=source))  # type: ignore[arg-type]
+            if j % 3 == 0:
+                entities.append(Entity(kind="company", name=slip, source="image"))
     n = notice(*entities)
     naive = NaiveScan(watches).match_entities(entities)
     assert WatchIndex(watches).match_entities(entities) == naive
     assert WatchIndex(watches).match(n) == NaiveScan(watches).match(n)
     reasons = [m.reason for _, m in naive]
     assert sum("likely OCR slip" in r for r in reasons) > 50
+    assert sum("developer" in r and "likely OCR slip" in r for r in reasons) > 20
