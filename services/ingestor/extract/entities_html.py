@@ -51,6 +51,7 @@ _BLOCK_TAGS = frozenset(
     }
 )
 _CELL_BREAKS = _BLOCK_TAGS | {"td", "th"}
+_CELL_OPEN, _CELL_CLOSE = "\ue000", "\ue001"  # around each table cell while the text is built
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "svg")
 # Ruby annotations (<ruby>應<rt>yīng</rt></ruby>): the reading a reprint site adds, not text.
 _ANNOTATION_TAGS = ("rt", "rp", "rtc")
@@ -87,9 +88,9 @@ def html_to_text(soup: BeautifulSoup) -> str:
                     parts.append(re.sub(r"[\r\n]+", " ", str(child)))
             elif isinstance(child, Tag):
                 if child.name in ("td", "th"):
-                    parts.append("\t")
+                    parts.append(_CELL_OPEN)
                     walk(child)
-                    parts.append("\t")
+                    parts.append(_CELL_CLOSE)
                     continue
                 block = child.name in _BLOCK_TAGS
                 if block:
@@ -104,9 +105,15 @@ def html_to_text(soup: BeautifulSoup) -> str:
     walk(soup)
     lines = []
     for line in "".join(parts).split("\n"):
+        # cells side by side are one tab apart; a blank cell stays (its column counts)
+        line = re.sub(f"{_CELL_CLOSE}\\s*{_CELL_OPEN}", "\t", line)
+        line = re.sub(f"^\\s*{_CELL_OPEN}|{_CELL_CLOSE}\\s*$", "", line)
+        line = line.replace(_CELL_OPEN, "\t").replace(_CELL_CLOSE, "\t")
         cells = [clean_line(cell) for cell in line.split("\t")]
-        joined = "\t".join(cell for cell in cells if cell)
-        if joined and not is_noise_line(joined):
+        while cells and not cells[-1]:
+            cells.pop()
+        joined = "\t".join(cells)
+        if joined.strip("\t") and not is_noise_line(joined.strip("\t")):
             lines.append(joined)
     return "\n".join(lines)
 
@@ -187,9 +194,10 @@ def table_grid(table: Tag) -> Grid:
 
 
 def extract_entities_html(soup: BeautifulSoup) -> list[Entity]:
-    """Entities from every table whose header names an app/software column."""
+    """Entities from every table whose header names an app/software column, or whose columns
+    read as names and companies, stores, versions or issues without a header."""
     entities: list[Entity] = []
     for table in soup.find_all("table"):
         if isinstance(table, Tag):
-            entities.extend(table_entities(table_grid(table)))
+            entities.extend(table_entities(table_grid(table), headerless=True))
     return merge_entities(entities)

@@ -23,6 +23,9 @@ Rows of one app:
 Placeholder cells (``\``, ``/``, ``—``, ``-``, ``--``, ``无``) are empty. Every entity read from a
 table says so (``source="table"``).
 
+A table without a header row is read when the look of its columns tells them apart
+(``infer_header``: names, and companies, stores, versions or issues).
+
 The name column's header gives the kind when it says so (SDK名称 -> sdk, 小程序名称 ->
 mini_program); so does a full-width section row inside the table ("二、SDK").
 """
@@ -30,6 +33,7 @@ mini_program); so does a full-width section row inside the table ("二、SDK").
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from shared.events import Entity, EntityKind
@@ -102,6 +106,8 @@ def is_header(labels: list[str]) -> bool:
     if "name" not in columns or len(set(columns) - {"ignore"}) < 2:
         return False
     filled = [label for label in labels if label.strip()]
+    if any(look(label) in ("digits", "version", "company") for label in filled):
+        return False  # a row of data: "1", "2.0.6", "…有限公司" are no column names
     return len(columns) * 2 >= len(filled)
 
 
@@ -247,18 +253,53 @@ def realign(
     return result
 
 
-def table_entities(grid: Grid) -> list[Entity]:
-    """The apps listed in one table; [] when no header row names an app column."""
-    header = find_header(grid)
+_LOOK_COLUMN: dict[str, Column] = {
+    "digits": "seq",
+    "company": "developer",
+    "store": "store",
+    "version": "version",
+    "issue": "issues",
+    "text": "name",
+}
+
+
+def infer_header(grid: Grid) -> Header | None:
+    """The columns of a table without a header row, from what most cells of each column look
+    like: a column of names and at least one of companies, stores, versions or issues, over
+    two rows or more; None when the cells do not say."""
+    rows = [row for row in grid if _section_kind(row) is False]
+    if len(rows) < 2:
+        return None
+    width = max(len(row) for row in rows)
+    columns: dict[Column, int] = {}
+    for index in range(width):
+        looks = [look(cell_text(row, index)) for row in rows]
+        filled = [kind for kind in looks if kind != "blank"]
+        if not filled:
+            continue
+        kind, count = Counter(filled).most_common(1)[0]
+        column = _LOOK_COLUMN[kind]
+        if count * 10 >= len(filled) * 6 and column not in columns:
+            columns[column] = index
+    if "name" not in columns or not {"developer", "store", "version", "issues"} & set(columns):
+        return None
+    return Header(-1, columns, None)
+
+
+def table_entities(grid: Grid, *, headerless: bool = False) -> list[Entity]:
+    """The apps listed in one table; [] when no header row says which column holds the apps'
+    names - nor, with ``headerless``, the look of its columns (``infer_header``)."""
+    header = find_header(grid) or (infer_header(grid) if headerless else None)
     if header is None:
         return []
     columns = header.columns
     entities: list[Entity] = []
     by_origin: dict[int, Entity] = {}
-    header_labels = {cell_text(grid[header.row], i) for i in columns.values()}
+    labels = grid[header.row] if header.row >= 0 else []
+    header_labels = {cell_text(labels, i) for i in columns.values()} - {""}
     section_kind: EntityKind | None = header.kind
     previous: Entity | None = None
-    width = len(grid[header.row])
+    width = len(labels) if labels else max(len(row) for row in grid)
     above: Cell | None = None  # the developer cell of the row above
     for row in grid[header.row + 1 :]:
         section = _section_kind(row)

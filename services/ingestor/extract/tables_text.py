@@ -90,7 +90,11 @@ def find_text_tables(lines: list[str]) -> list[TextTable]:
         split = _splitter(lines[index])
         header = split(lines[index]) if split else []
         if split is None or not is_header(header):
-            found = _vertical_table(lines, index) or _words_table(lines, index)
+            found = (
+                _vertical_table(lines, index)
+                or _words_table(lines, index)
+                or _headerless_table(lines, index, split)
+            )
             if found is not None:
                 tables.append(found)
                 index = found.end
@@ -142,6 +146,30 @@ def _continues_issue(grid: Grid, line: str, issues_at: int | None) -> bool:
         return False
     row[issues_at] = Cell(f"{cell.text}\n{text}", cell.origin, cell.spanned)
     return True
+
+
+def _headerless_table(lines: list[str], start: int, split: Splitter | None) -> TextTable | None:
+    """Tab or pipe rows of three cells or more without a header line (a reprint that dropped
+    it, a page whose header is a picture): read when the look of the columns tells them apart
+    (``tables.infer_header``)."""
+    if split not in (_tabs, _pipes):
+        return None
+    grid: Grid = []
+    origin = 0
+    end = start
+    while end < len(lines) and _splitter(lines[end]) is split:
+        cells = split(lines[end])
+        if sum(1 for cell in cells if cell) < 2 or (not grid and len(cells) < 3):
+            break
+        grid.append([Cell(text, origin + i) for i, text in enumerate(cells)])
+        origin += len(cells)
+        end += 1
+    if len(grid) < 2:
+        return None
+    width = max(len(row) for row in grid)
+    padded: Grid = [row + [None] * (width - len(row)) for row in grid]
+    entities = table_entities(padded, headerless=True)
+    return TextTable(start, end, entities) if entities else None
 
 
 _END_OF_TABLE = re.compile(

@@ -261,3 +261,22 @@ def test_developer_merged_over_several_apps() -> None:
         ("冰城停车", "哈尔滨冰城数字科技有限公司"),
         ("鹤岗煤城", None),
     ]
+
+
+def test_blank_cells_keep_their_column_in_the_page_text() -> None:
+    soup = parse_html(
+        "<table>\n<tr>\n<td>1</td>\n<td></td> <td>甲应用</td><td></td></tr>"
+        "<tr><td></td><td></td><td>华为应用市场</td><td>4.2</td></tr></table><p>正文</p>"
+    )
+    assert html_to_text(soup) == "1\t\t甲应用\n\t\t华为应用市场\t4.2\n正文"
+
+
+def test_a_table_without_header_row_is_read_by_the_look_of_its_columns() -> None:
+    html = """<table>
+<tr><td>1</td><td>银川好停车</td><td>银川好停车智能科技有限公司</td><td>华为应用市场</td></tr>
+<tr><td>2</td><td>贺兰山葡萄酒</td><td></td><td>应用宝</td></tr>
+</table>"""
+    assert [(name, developer, store) for name, developer, store, *_ in entities(html)] == [
+        ("银川好停车", "银川好停车智能科技有限公司", "华为应用市场"),
+        ("贺兰山葡萄酒", None, "应用宝"),
+    ]

@@ -201,3 +201,33 @@ def test_a_bracketed_company_other_than_the_developer_cell_stays_in_the_name() -
         "星河阅读（星河传媒有限公司）",
         "星河数字科技有限公司",
     )
+
+
+def test_a_row_of_data_is_not_a_header() -> None:
+    assert not is_header(["1", "应用宝", "银川好停车智能科技有限公司", "华为应用市场", "2.0.6"])
+
+
+def test_columns_of_a_table_without_header_come_from_their_look() -> None:
+    table = grid(
+        [
+            "1",
+            "银川好停车",
+            "银川好停车智能科技有限公司",
+            "华为应用市场",
+            "2.0.6",
+            "违规收集个人信息",
+        ],
+        ["2", "贺兰山葡萄酒", "", "应用宝", "1.2.0", "开屏弹窗信息骚扰用户"],
+        ["3", "Keep", "北京卡路里信息技术有限公司", "App Store", "8.1.0", "账号注销难"],
+    )
+    assert table_entities(table) == []  # only when asked
+    assert [(e.name, e.developer, e.store) for e in table_entities(table, headerless=True)] == [
+        ("银川好停车", "银川好停车智能科技有限公司", "华为应用市场"),
+        ("贺兰山葡萄酒", None, "应用宝"),
+        ("Keep", "北京卡路里信息技术有限公司", "App Store"),
+    ]
+
+
+def test_a_layout_table_is_not_an_app_table() -> None:
+    table = grid(["发布机构", "工业和信息化部"], ["发布日期", "2023年7月14日"], ["主题", "通报"])
+    assert table_entities(table, headerless=True) == []
