@@ -31,6 +31,8 @@ MIN_SIDE = 24
 class ImageRead:
     grids: list[Grid] = field(default_factory=list)
     """The picture's table, header row first (``tables.table_entities`` reads it)."""
+    headerless: bool = False
+    """The table has no header row: its columns are told apart by what their cells hold."""
     text: str = ""
     """The picture's text outside its table (all of it when there is no table)."""
     all_text: str = ""
@@ -129,7 +131,13 @@ def read_picture(picture: Any, *, name: str, carried: Carried | None = None) -> 
     every = text_from_boxes(reading.boxes)
     if table is None:
         return ImageRead(text=every, all_text=every)
-    return ImageRead([table.grid], "\n".join([*table.before, *table.after]), every, table.header)
+    return ImageRead(
+        [table.grid],
+        headerless=table.headerless,
+        text="\n".join([*table.before, *table.after]),
+        all_text=every,
+        header=table.header,
+    )
 
 
 def read_image(data: bytes, *, name: str, carried: Carried | None = None) -> ImageRead:

@@ -206,7 +206,10 @@ def _rows(
             band = sum(1 for y in rules if y < line.yc)
             bands.setdefault(band, []).append(i)
         return [bands[key] for key in sorted(bands)]
-    starts = [i for i, cells in enumerate(placed) if any(a in cells for a in anchors)]
+    if anchors:
+        starts = [i for i, cells in enumerate(placed) if any(a in cells for a in anchors)]
+    else:  # no header: a line with text in two columns or more starts a row
+        starts = [i for i, cells in enumerate(placed) if len(cells) >= 2]
     if not starts:
         return [[i] for i in range(len(lines))]
     rows: dict[int, list[int]] = {start: [] for start in starts}
@@ -236,6 +239,9 @@ class OcrTable:
     after: list[str]
     header: Carried | None = None
     """Its header, for a next picture that goes on with the list."""
+    headerless: bool = False
+    """No header row: the grid's columns are to be told apart by what their cells look like
+    (``tables.table_entities(grid, headerless=True)``)."""
 
 
 @dataclass(frozen=True)
@@ -263,6 +269,16 @@ def _carried_header(lines: list[Line], carried: Carried, width: float) -> _Heade
     return _Header(0, 0, labels)
 
 
+def _columns_of_lines(lines: list[Line]) -> _Header | None:
+    """Columns of a table without a header: the line with the most boxes gives them, when
+    most lines have two boxes or more (lines of prose have one)."""
+    several = [line for line in lines if len(line.boxes) >= 2]
+    if len(several) < 2 or len(several) * 3 < len(lines) * 2:
+        return None
+    template = max(several, key=lambda line: len(line.boxes))
+    return _Header(0, 0, [(box.x0, box.x1, "") for box in template.boxes])
+
+
 def table_from_boxes(
     boxes: Sequence[TextBox],
     *,
@@ -287,6 +303,9 @@ def table_from_boxes(
     header = find_header(lines)
     if header is None and carried is not None and picture_width:
         header = _carried_header(lines, carried, picture_width)
+    headerless = header is None
+    if header is None:
+        header = _columns_of_lines(lines)
     if header is None:
         return None
     labels = header.labels
@@ -308,9 +327,11 @@ def table_from_boxes(
         placed.append(cells)
     anchors = [columns["seq"]] if "seq" in columns else []
     if not anchors or sum(1 for cells in placed if columns["seq"] in cells) * 2 < len(placed):
-        anchors = [columns["name"]]
+        anchors = [columns["name"]] if "name" in columns else []
     width = len(labels)
     grid: Grid = [[Cell(text, origin) for origin, (_x0, _x1, text) in enumerate(labels)]]
+    if headerless:
+        grid = []
     origin = width
     notes: list[str] = []
     rights = _right_edges(placed, width)
@@ -338,7 +359,8 @@ def table_from_boxes(
             text = clean_cell(spread[0].text)
             grid.append([Cell(text, origin) for _column in range(width)])
             continue
-        if sum(1 for t in texts if t) == 1 and not texts[columns["name"]] and len(row_lines) == 1:
+        named = "name" in columns and bool(texts[columns["name"]])
+        if sum(1 for t in texts if t) == 1 and not named and len(row_lines) == 1:
             notes.append(line_text(body[row_lines[0]]))  # a note under the table
             continue
         row: list[Cell | None] = []
@@ -349,6 +371,8 @@ def table_from_boxes(
     before = [line_text(line) for line in lines[: header.index]]
     extent = picture_width or max((box.x1 for box in boxes), default=0.0)
     header_out = Carried(tuple((x0 / extent, x1 / extent, t) for x0, x1, t in labels))
+    if headerless:
+        return OcrTable(grid, before, notes + after, None, headerless=True)
     return OcrTable(grid, before, notes + after, header_out if extent else None)
 
 

@@ -82,8 +82,11 @@ class _Found:
 # --- grids and text -> entities ------------------------------------------------------------
 
 
-def grid_entities(grids: Sequence[Grid], source: EntitySource) -> list[Entity]:
-    """Entities of grids whose cells may be in traditional script, in the script they use."""
+def grid_entities(
+    grids: Sequence[Grid], source: EntitySource, *, headerless: bool = False
+) -> list[Entity]:
+    """Entities of grids whose cells may be in traditional script, in the script they use
+    (``headerless``: grids without a header row, read by what their columns hold)."""
     cells = [cell.text for grid in grids for row in grid for cell in row if cell is not None]
     script = simplified_script("\n".join(cells))
     entities: list[Entity] = []
@@ -98,7 +101,7 @@ def grid_entities(grids: Sequence[Grid], source: EntitySource) -> list[Entity]:
                 ]
                 for row in grid
             ]
-        entities.extend(table_entities(grid))
+        entities.extend(table_entities(grid, headerless=headerless))
     return [_with_source(_restored(entity, script), source) for entity in entities]
 
 
@@ -159,9 +162,9 @@ def _picture(data: bytes, name: str, budget: _Pictures) -> _Found:
 
 
 def _from_picture(read: ImageRead, name: str) -> _Found:
-    entities = grid_entities(read.grids, "image") if read.grids else []
-    if not entities:
-        entities = text_entities(read.text, "image")
+    entities = grid_entities(read.grids, "image", headerless=read.headerless)
+    if not entities:  # not a table after all: the lines of the picture, as text
+        entities = text_entities(read.all_text or read.text, "image")
     found = _Found(entities, read.text, images_read=1)
     if entities:
         found.notes.append(f"read {len(entities)} entries from the picture {name} (OCR)")

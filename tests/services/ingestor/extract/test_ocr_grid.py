@@ -214,7 +214,8 @@ def test_a_picture_that_goes_on_with_the_list_takes_the_header_before() -> None:
         *row(10, (10, "2"), (80, "大象找房"), (300, "北京大象置业网络科技有限公司")),
         *row(60, (10, "3"), (80, "快手"), (300, "北京快手科技有限公司")),
     ]
-    assert table_from_boxes(rest, width=800) is None
+    alone = table_from_boxes(rest, width=800)
+    assert alone is not None and alone.headerless  # without the picture before: no header
     table = table_from_boxes(rest, carried=first.header, width=800)
     assert table is not None
     assert [(e.name, e.developer) for e in table_entities(table.grid)] == [
@@ -227,3 +228,29 @@ def test_a_picture_that_goes_on_with_the_list_takes_the_header_before() -> None:
         *row(60, (10, "国家互联网信息办公室")),
     ]
     assert table_from_boxes(prose, carried=first.header, width=800) is None
+
+
+def test_a_table_without_header_is_read_by_what_its_columns_hold() -> None:
+    boxes = [
+        *row(10, (10, "1"), (80, "抖音"), (260, "北京微播视界科技有限公司"), (760, "应用宝")),
+        *row(
+            60,
+            (10, "2"),
+            (80, "青柠日记"),
+            (260, "杭州青柠互动科技有限公司"),
+            (760, "华为应用市场"),
+        ),
+        *row(
+            110, (10, "3"), (80, "百度地"), (260, "北京百度网讯科技有限公司"), (760, "小米应用商店")
+        ),
+        *row(135, (80, "图")),
+    ]
+    table = table_from_boxes(boxes)
+    assert table is not None and table.headerless
+    assert [
+        (e.name, e.developer, e.store) for e in table_entities(table.grid, headerless=True)
+    ] == [
+        ("抖音", "北京微播视界科技有限公司", "应用宝"),
+        ("青柠日记", "杭州青柠互动科技有限公司", "华为应用市场"),
+        ("百度地图", "北京百度网讯科技有限公司", "小米应用商店"),
+    ]
