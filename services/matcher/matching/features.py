@@ -339,8 +339,8 @@ class EntityView:
     ocr: bool
     """Read by OCR (:data:`OCR_SOURCES`): its names may carry look-alike slips."""
     read_as: str | None
-    """The directory app name an OCR'd name likely misreads, when the subjects or owners
-    come from that app (no developer listed)."""
+    """When the subjects or owners come from the directory (no developer listed) through an
+    OCR slip: the name of the app the entity's name likely misreads."""
     keys: tuple[Key, ...]
     ref: EntityRef
 
@@ -368,16 +368,16 @@ def entity_view(kind: str, name: str, developer: str | None, ocr: bool = False) 
     else:
         if kind in APP_ENTITY_KINDS:
             app = app_name(name)
-        known = app.brand if app is not None and app.brand is not None else None
+        known = app.brand if app is not None else None
         if ocr and app is not None and known is None and not app.ocr_clash:
-            known = app.ocr_hit
-            read_as = known.via if known is not None else None
+            known = app.ocr_hit  # the directory app a name read by OCR likely misreads
         if cell:
             subjects.extend(_subject("developer", p, ocr) for p in split_companies(cell))
         elif app is not None and app.operator:
             subjects.append(_subject("operator", app.operator, ocr))
         elif known is not None and known.how != "typo":
             brand = known.brand
+            read_as = known.via if known.how == "ocr" else None
             directory = default_directory()
             if brand.publisher:
                 subjects.append(Subject("publisher", company_name(brand.publisher)))
@@ -401,7 +401,7 @@ def entity_view(kind: str, name: str, developer: str | None, ocr: bool = False) 
         inferred=inferred,
         owners=owners,
         ocr=ocr,
-        read_as=read_as if subjects or owners else None,
+        read_as=read_as,
         keys=tuple(dict.fromkeys(keys)),
         ref=EntityRef(name=name, developer=developer),
     )
