@@ -6,17 +6,19 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from shared.errors import InputError
 from shared.events import Entity, NoticeEvent
 
-from .dates import date_notice
+from .dates import Dating, date_notice
 from .deadline import extract_deadline
 from .entities_en import extract_entities_en
 from .entities_prose import extract_entities_prose
 from .entities_text import extract_entities_text
 from .followup import declared_count, find_follows_up
+from .formats import binary_format
 from .kind import notice_kind
 from .merge import add_unlisted, merge_entities
 from .names import normalize_entity, title_names
@@ -33,6 +35,7 @@ from .textutil import (
     to_simplified,
 )
 
+_CHINA = ZoneInfo("Asia/Shanghai")
 _TITLE_HINT = re.compile(r"通报|通知|公告|名单|\bapps?\b", re.I)
 _BATCH = re.compile(
     r"(?:(?P<year>\d{4})\s*年\s*(?:度\s*)?)?第\s*(?P<n>\d{1,3}|[一二三四五六七八九十]{1,3})\s*批"
@@ -209,6 +212,7 @@ def parse_notice(
     published_on: date | None = None,
     attachments: Sequence[tuple[str, bytes]] = (),
     fallback_published_on: date | None = None,
+    received_on: date | None = None,
 ) -> NoticeEvent:
     """Decode and read one notice. Raises InputError (message starts with ``name``).
 
@@ -219,6 +223,9 @@ def parse_notice(
     ``published_on`` overrides the publication date read from the notice (for articles that do
     not say when they were published, e.g. a news dateline without a year);
     ``fallback_published_on`` (a feed item's date) is used only when the notice gives none.
+    A list given on its own (.xlsx, .pdf, a picture) that gives no date at all is dated
+    ``received_on`` (default: today in China), with ``published_on_estimated`` and a note;
+    any other notice without a date is refused with an error naming ``--published-on``.
     """
     read = read_notice(data, name, attachments=attachments)
     simple = read.plain
@@ -234,7 +241,19 @@ def parse_notice(
             simple, given=published_on, fallback=fallback_published_on, reprint=traditional
         )
     except InputError as error:
-        raise InputError(f"{name}: {error}") from None
+        if not _is_list_file(data, name, read):
+            raise InputError(f"{name}: {error}") from None
+        # A list on its own (a spreadsheet, a PDF table, a picture of a table) rarely carries
+        # a date: it is dated the day it was received, marked as an estimate.
+        day = received_on or datetime.now(_CHINA).date()
+        dating = Dating(
+            published_on=day,
+            estimated=True,
+            notes=(
+                f"the file gives no date: dated {day.isoformat()}, the day it was read "
+                "(give the notice's date with --published-on)",
+            ),
+        )
     published_on = dating.published_on
     notes = [*dating.notes, *([issuer_note] if issuer_note else [])]
 
@@ -276,6 +295,13 @@ def parse_notice(
         published_on_estimated=dating.estimated,
         notes=[*notes, *read.notes],
     )
+
+
+def _is_list_file(data: bytes, name: str, read: ReadNotice) -> bool:
+    """A spreadsheet, PDF or picture given as the notice, from which rows were read."""
+    found = binary_format(data, name)
+    # the formats whose rows are an attachment's or a picture's when read as the notice
+    return found is not None and found.table_source != "table" and bool(read.table_entities)
 
 
 def _named_entities(read: ReadNotice, text: str, title: str, *, english: bool) -> list[Entity]:

@@ -141,7 +141,7 @@ def test_undecodable_bytes() -> None:
         parse_notice(b"\x00\x01\x02\x80\xff" * 50, name="junk.txt")
 
 
-@pytest.mark.parametrize("name", ["list.doc", "list.xls", "list.gif", "list.zip"])
+@pytest.mark.parametrize("name", ["list.doc", "list.ppt", "list.gif", "list.zip"])
 def test_unknown_extension(name: str) -> None:
     with pytest.raises(InputError, match=rf"^{re.escape(name)}: unsupported file type"):
         parse_notice(CAC_TEXT.encode(), name=name)
@@ -372,3 +372,44 @@ def test_utf16_without_bom() -> None:
     event = parse_notice(CAC_TEXT.encode("utf-16-le"), name="u.txt")
     assert event.regulator.code == "CAC"
     assert len(event.entities) == 2
+
+
+def _workbook(rows: list[list[str]]) -> bytes:
+    from io import BytesIO
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    out = BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_a_list_file_without_a_date_is_dated_the_day_it_was_read() -> None:
+    data = _workbook(
+        [
+            ["序号", "应用名称", "应用开发者", "应用版本"],
+            ["1", "晴空相机", "深圳晴空影像技术有限公司", "5.0.8"],
+            ["2", "墨鱼输入法", "杭州墨鱼网络有限公司", "2.1.0"],
+        ]
+    )
+    event = parse_notice(data, name="名单.xlsx", received_on=date(2024, 3, 5))
+    assert [(e.name, e.developer, e.source) for e in event.entities] == [
+        ("晴空相机", "深圳晴空影像技术有限公司", "attachment"),
+        ("墨鱼输入法", "杭州墨鱼网络有限公司", "attachment"),
+    ]
+    assert (event.published_on, event.published_on_estimated) == (date(2024, 3, 5), True)
+    assert any("--published-on" in note for note in event.notes)
+    # the date the caller gives wins, and is not an estimate
+    given = parse_notice(data, name="名单.xlsx", published_on=date(2024, 3, 1))
+    assert (given.published_on, given.published_on_estimated) == (date(2024, 3, 1), False)
+
+
+def test_a_page_without_a_date_is_still_refused() -> None:
+    text = "关于晴空相机等2款App的通报\n1. 晴空相机（深圳晴空影像技术有限公司）\n2. 墨鱼输入法（杭州墨鱼网络有限公司）\n"
+    with pytest.raises(InputError, match="--published-on"):
+        parse_notice(text.encode(), name="undated.txt", received_on=date(2024, 3, 5))
