@@ -57,10 +57,19 @@ _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "svg")
 _ANNOTATION_TAGS = ("rt", "rp", "rtc")
 
 
+_INLINE_TAGS = ["span", "font", "i", "em", "b", "strong", "small", "u", "s", "sub", "sup", "label"]
+_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d])", re.I)
+
+
 def parse_html(html: str) -> BeautifulSoup:
+    """The page without scripts and styles, ruby readings, and the hidden characters some
+    reprint sites scatter through a text (``<span style="display:none">``)."""
     soup = BeautifulSoup(html, "lxml")
     for tag in soup([*_DROP_TAGS, *_ANNOTATION_TAGS]):
         tag.decompose()
+    for tag in soup.find_all(_INLINE_TAGS, style=_HIDDEN):
+        if isinstance(tag, Tag):
+            tag.decompose()  # inline only: a hidden block may be a tab the page shows later
     return soup
 
 

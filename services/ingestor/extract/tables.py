@@ -141,15 +141,21 @@ def cell_text(row: list[Cell | None], index: int | None) -> str:
     return cell.text
 
 
+_CJK_GAP = re.compile(
+    r"(?<=[\u3400-\u9fff\uf900-\ufaff])[ \u3000]+(?=[\u3400-\u9fff\uf900-\ufaff])"
+)
+
+
 def one_line(text: str) -> str:
-    """Cell lines joined: CJK runs without a space, Latin words with one."""
+    """Cell lines joined: CJK runs without a space, Latin words with one; spaces that spread
+    characters over a justified cell ("快　手") go."""
     result = ""
     for line in text.split("\n"):
         line = line.strip()
         if result and re.search(r"[A-Za-z0-9.,]$", result) and re.match(r"[A-Za-z0-9]", line):
             result += " "
         result += line
-    return result.strip()
+    return _CJK_GAP.sub("", result.strip())
 
 
 def value(text: str) -> str | None:

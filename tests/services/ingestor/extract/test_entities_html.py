@@ -280,3 +280,24 @@ def test_a_table_without_header_row_is_read_by_the_look_of_its_columns() -> None
         ("银川好停车", "银川好停车智能科技有限公司", "华为应用市场"),
         ("贺兰山葡萄酒", None, "应用宝"),
     ]
+
+
+def test_characters_a_reprint_site_hides_in_the_text_are_not_read() -> None:
+    html = (
+        '<p>抖<span style="display: none">x9k</span>音<font style="font-size:0px">zz</font>'
+        '好<span style="font-size:0.9em">看</span></p><div style="display:none">附件名单</div>'
+    )
+    assert html_to_text(parse_html(html)) == "抖音好看\n附件名单"
+
+
+def test_justified_names_lose_their_spreading_spaces() -> None:
+    html = f"""<table>{HEADER}
+<tr><td>1</td><td>快　手</td><td>北京快手科技 有限公司</td><td>应用宝</td><td>1.0</td>
+<td>账号注销难</td></tr>
+<tr><td>2</td><td>360 浏览器</td><td>Beijing Qihoo Technology Co., Ltd.</td><td>应用宝</td>
+<td>1.0</td><td>账号注销难</td></tr>
+</table>"""
+    assert [(name, developer) for name, developer, *_ in entities(html)] == [
+        ("快手", "北京快手科技有限公司"),
+        ("360 浏览器", "Beijing Qihoo Technology Co., Ltd."),
+    ]
