@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from shared.errors import InputError
 from shared.events import EntitySource
 
-FormatName = Literal["html", "text", "csv", "docx", "xlsx", "pdf", "image"]
+FormatName = Literal["html", "text", "csv", "docx", "xlsx", "xls", "pdf", "image"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Format:
 
 
 ZIP_MAGIC: Final = b"PK\x03\x04"
+OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 _XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -45,6 +46,8 @@ FORMATS: Final[tuple[Format, ...]] = (
     Format("csv", (".csv",), ("text/csv",)),
     Format("docx", (".docx",), (_DOCX_TYPE,), (ZIP_MAGIC,)),
     Format("xlsx", (".xlsx",), (_XLSX_TYPE,), (ZIP_MAGIC,), "attachment"),
+    # Old Excel: an OLE compound file like .doc, so told by its name, checked by its magic.
+    Format("xls", (".xls",), ("application/vnd.ms-excel",), (OLE_MAGIC,), "attachment"),
     Format("pdf", (".pdf",), ("application/pdf",), (b"%PDF-",), "attachment"),
     Format(
         "image",
@@ -61,13 +64,15 @@ SUPPORTED: Final = ", ".join(s for f in FORMATS for s in f.suffixes) + " (or no 
 """For error messages: every suffix the extractor reads."""
 
 READABLE_SUFFIXES: Final = frozenset(BY_SUFFIX)
-ATTACHMENT_FORMATS: Final[frozenset[FormatName]] = frozenset({"docx", "xlsx", "pdf", "image"})
+ATTACHMENT_FORMATS: Final[frozenset[FormatName]] = frozenset(
+    {"docx", "xlsx", "xls", "pdf", "image"}
+)
 """Formats a page's linked files (``附件``, ``<img>``) are read in."""
 
 # Signatures of binary formats we do not read but are sometimes handed.
 FOREIGN_MAGIC: Final = (
     b"GIF8",
-    b"\xd0\xcf\x11\xe0",  # old Office (doc, xls)
+    b"\xd0\xcf\x11\xe0",  # old Office (.doc; .xls is read when named so)
     b"\x1f\x8b",  # gzip
     b"Rar!",
     b"7z\xbc\xaf",
@@ -163,6 +168,8 @@ def binary_format(data: bytes, name: str) -> Format | None:
                 f"{name}: the file is a {found.suffixes[0]}, not a {named.suffixes[0]}"
             )
         return found
+    if named is not None and named.name == "xls" and data.startswith(OLE_MAGIC):
+        return named
     if named is not None and named.name in ATTACHMENT_FORMATS:
         raise InputError(f"{name}: not a readable {named.suffixes[0]} file")
     if data.startswith(ZIP_MAGIC):

@@ -44,6 +44,7 @@ from .pdf_reader import read_pdf
 from .tables import Cell, Grid, table_entities
 from .tables_text import csv_to_text, find_text_tables
 from .textutil import Script, fold_width, simplified_script, to_simplified
+from .xls_reader import read_xls
 from .xlsx_reader import grid_text, read_xlsx
 
 Attachment = tuple[str, bytes]
@@ -195,8 +196,9 @@ def _pdf(data: bytes, name: str, budget: _Pictures) -> _Found:
     return found
 
 
-def _xlsx(data: bytes, name: str) -> _Found:
-    sheets = read_xlsx(data, name=name)
+def _xlsx(data: bytes, name: str, *, old: bool = False) -> _Found:
+    """A workbook (.xlsx, or an ``old`` .xls one): its sheets' tables, else its text."""
+    sheets = read_xls(data, name=name) if old else read_xlsx(data, name=name)
     text = "\n".join(grid_text(sheet.grid) for sheet in sheets)
     entities = grid_entities([sheet.grid for sheet in sheets], "attachment")
     if not entities:
@@ -289,8 +291,8 @@ def _attachment(name: str, data: bytes, budget: _Pictures) -> _Found:
             return _picture(data, name, budget)
         if fmt.name == "pdf":
             return _pdf(data, name, budget)
-        if fmt.name == "xlsx":
-            return _xlsx(data, name)
+        if fmt.name in ("xlsx", "xls"):
+            return _xlsx(data, name, old=fmt.name == "xls")
         html = docx_to_html(data, name=name)
         script = simplified_script(html)
         soup = parse_html(script.simplified)
@@ -320,7 +322,7 @@ def read_notice(data: bytes, name: str, *, attachments: Sequence[Attachment] = (
     files = dict(attachments)
     extra = _Found()
     used: set[str] = set()
-    if fmt is not None and fmt.name in ("xlsx", "pdf", "image"):
+    if fmt is not None and fmt.name in ("xlsx", "xls", "pdf", "image"):
         read = _read_file(data, name, fmt.name, budget)
     else:
         page_pictures: dict[str, bytes] = {}
@@ -375,11 +377,11 @@ def _read_page(page: str, kind: Literal["html", "text", "csv"]) -> ReadNotice:
 
 
 def _read_file(
-    data: bytes, name: str, kind: Literal["xlsx", "pdf", "image"], budget: _Pictures
+    data: bytes, name: str, kind: Literal["xlsx", "xls", "pdf", "image"], budget: _Pictures
 ) -> ReadNotice:
     """An .xlsx, .pdf or picture given as the notice: its rows are the notice's list."""
-    if kind == "xlsx":
-        found = _xlsx(data, name)
+    if kind in ("xlsx", "xls"):
+        found = _xlsx(data, name, old=kind == "xls")
     elif kind == "pdf":
         found = _pdf(data, name, budget)
     else:

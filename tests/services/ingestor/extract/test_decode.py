@@ -105,7 +105,7 @@ def test_markdown_with_a_few_tags_stays_text() -> None:
     assert detect_format("# 标题\n<p>a</p><br><p>b</p>\n", "notes.md") == "text"
 
 
-@pytest.mark.parametrize("name", ["bundle.zip", "a.doc", "old.xls", "anim.gif", "slides.pptx"])
+@pytest.mark.parametrize("name", ["bundle.zip", "a.doc", "old.ppt", "anim.gif", "slides.pptx"])
 def test_unknown_extension(name: str) -> None:
     with pytest.raises(InputError) as info:
         detect_format("text", name)
