@@ -65,7 +65,7 @@ class Reading:
 
 _lock = threading.Lock()
 _engine: Any = None
-_cache: OrderedDict[str, Reading] = OrderedDict()
+_cache: OrderedDict[str, tuple[tuple[TextBox, ...], float]] = OrderedDict()
 
 
 class OcrUnavailable(RuntimeError):
@@ -183,7 +183,9 @@ def read_text_boxes(picture: np.ndarray) -> Reading:
         cached = _cache.get(key)
         if cached is not None:
             _cache.move_to_end(key)
-            return cached
+            boxes, skew = cached
+            straight = _rotate(picture, skew)[0] if skew else picture
+            return Reading(boxes, straight, skew)
         engine = _load_engine()
         found = _read_strips(engine, picture)
         skew = skew_of([quad for quad, _text, _score in found])
@@ -192,7 +194,7 @@ def read_text_boxes(picture: np.ndarray) -> Reading:
             reading = Reading(tuple(boxes_from(found, matrix)), straight, skew)
         else:
             reading = Reading(tuple(boxes_from(found)), picture)
-        _cache[key] = reading
+        _cache[key] = (reading.boxes, reading.skew)  # not the picture: memory stays small
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
         return reading
