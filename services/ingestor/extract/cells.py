@@ -26,6 +26,8 @@ from typing import Literal
 
 from .merge import is_company
 
+_CJK = "\u3400-\u9fff\uf900-\ufaff"
+
 Look = Literal["blank", "digits", "company", "store", "version", "issue", "text"]
 
 _PLACEHOLDER = re.compile(
@@ -39,11 +41,15 @@ _VERSION = re.compile(
     r"|^[Vv]\d+$",
     re.I,
 )
+# A store: a Chinese store name ("华为应用市场", "360手机助手"), or a Latin one on its own or
+# after a Chinese brand ("苹果App Store"), never after another Latin word ("Helper App Store").
 _STORE_END = re.compile(
     r"(?:应用市场|应用商店|软件商店|应用商城|应用中心|游戏中心|软件中心|手机助手|应用宝|豌豆荚|"
-    r"应用汇|App\s*Store|AppStore|Google\s*Play|Play\s*Store|官网|官方网站|网站|商店|市场|商城)$",
+    r"应用汇|官网|官方网站|网站|商店|市场)$"
+    r"|(?:^|[^A-Za-z\s])\s*(?:App\s*Store|AppStore|Google\s*Play|Play\s*Store)$",
     re.I,
 )
+_LATIN_STORE = re.compile(r"\S*(?:App\s*Store|Google\s*Play|Play\s*Store)", re.I)
 _STORE_BRAND = re.compile(
     r"^(?:华为|小米|vivo|OPPO|魅族|荣耀|三星|联想|百度|360|苹果|安卓|iOS|Android|iPhone|一加|"
     r"金立|中兴|努比亚|酷派|乐视|锤子|华为鸿蒙|鸿蒙|Huawei|Xiaomi|Honor|Meizu|Samsung|Apple|"
@@ -68,7 +74,10 @@ def is_placeholder(text: str) -> bool:
 def _is_store(text: str) -> bool:
     parts = [part.strip() for part in re.split(r"[、/，,；;]|\s{2,}", text) if part.strip()]
     return bool(parts) and all(
-        len(part) <= 20 and (_STORE_END.search(part) or _STORE_BRAND.match(part)) for part in parts
+        len(part) <= 20
+        and (_STORE_END.search(part) or _STORE_BRAND.match(part))
+        and (" " not in part or _LATIN_STORE.fullmatch(part))  # not "Helper 华为应用市场"
+        for part in parts
     )
 
 
@@ -135,12 +144,18 @@ def align(texts: list[str], columns: dict[str, int], slots: list[int]) -> list[i
     kinds = _kinds(columns, max(slots) + 1 if slots else 0)
     looks = [look(text) for text in texts]
     n, m = len(texts), len(slots)
+
+    def placed_at(cell: Look, kind: str) -> float:
+        # the cell a short row lost is most often a developer cell merged over several rows:
+        # a blank cell goes elsewhere when it can
+        return -0.05 if cell == "blank" and kind == "developer" else fit(cell, kind)
+
     # best[i][j]: the first i cells placed within the first j slots; took: cell i-1 in slot j-1
     best = [[0.0 if i == 0 else float("-inf")] * (m + 1) for i in range(n + 1)]
     took = [[False] * (m + 1) for _ in range(n + 1)]
     for i in range(1, n + 1):
         for j in range(i, m + 1):
-            place = best[i - 1][j - 1] + fit(looks[i - 1], kinds[slots[j - 1]])
+            place = best[i - 1][j - 1] + placed_at(looks[i - 1], kinds[slots[j - 1]])
             place += 0.01 if i == j else 0.0  # ties: the cell's own position
             if place >= best[i][j - 1]:
                 best[i][j], took[i][j] = place, True
@@ -221,6 +236,8 @@ def _group_fit(words: list[str], column: str) -> float:
     first = re.sub(r"[^a-z]", "", words[0].lower())
     if column == "developer" and first in _PLACES and look(text) == "company":
         score += 0.5
+    if column == "developer" and look(text) == "text" and not re.search(f"[{_CJK}]", text):
+        score -= 1.5  # a Latin developer says Co., Ltd or Inc.; "Trip" is part of a name
     return score
 
 

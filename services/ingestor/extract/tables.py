@@ -352,8 +352,8 @@ def table_entities(grid: Grid, *, headerless: bool = False) -> list[Entity]:
                 name, developer = developer, None  # a company listed on its own
             else:
                 continue
-        if re.fullmatch(r"[\d\s.]+", name):
-            continue
+        if re.fullmatch(r"[\d\s.、]{1,4}", name):
+            continue  # a number in the name column; "12306" is a name
         name, developer, version = split_name_cell(name, developer, version)
         kind = entity_kind(name, developer=developer)
         if kind == "app" and section_kind is not None:

@@ -204,7 +204,7 @@ def _ends_table(cell: str) -> bool:
     issue = look(cell) == "issue"
     if "。" in body or (body != cell and (len(cell) > 40 or not issue)):
         return True
-    return not issue and len(cell) > 12 and re.search(r"[，,；;]", cell) is not None
+    return not issue and len(cell) > 12 and re.search(r"[，；;]", cell) is not None
 
 
 _GENERIC_LABEL = re.compile(
@@ -223,14 +223,19 @@ def _header_run(lines: list[str], start: int) -> tuple[list[str], int]:
         if not line:
             index += 1
             continue
+        last = index  # the last line this label takes
         after = index + 1
         while after < len(lines) and not lines[after].strip(" \u3000"):
             after += 1
         folded = re.sub(r"\s+", "", fold_width(line))
         if after < len(lines) and (_label(line) is None or _GENERIC_LABEL.match(folded)):
-            joined = line + lines[after].strip(" \u3000")
-            if _label(joined) is not None:
-                line, index = joined, after
+            rest = lines[after].strip(" \u3000")
+            joined = _label(line + rest)
+            data = look(rest) in ("company", "version", "digits", "issue") or (
+                look(rest) == "store" and len(rest) > 3
+            )
+            if joined is not None and not data and not (set(joined) - {"ignore"}) & seen:
+                line, last = line + rest, after
         label = _label(line)
         if label is None:
             break
@@ -239,7 +244,7 @@ def _header_run(lines: list[str], start: int) -> tuple[list[str], int]:
             break
         seen.add(column)
         labels.append(line)
-        index += 1
+        index = last + 1
     return labels, index
 
 
@@ -264,15 +269,40 @@ def _companies_listed(rows: list[dict[int, str]], developer: int) -> bool:
     return len(rows) >= 2 and all(look(row.get(developer, "")) == "company" for row in rows)
 
 
-_WORDS_END = re.compile(r"。|[:：]$")
+def _spaced_labels(words: list[str]) -> list[str] | None:
+    """The header cells of a line of labels, where a label may be spread out one character a
+    word ("序号 应 用 名 称 开发者"); None when a word is no label."""
+    labels: list[str] = []
+    index = 0
+    while index < len(words):
+        if _label(words[index]) is not None and len(words[index]) > 1:
+            labels.append(words[index])
+            index += 1
+            continue
+        run = index
+        while run < len(words) and len(words[run]) == 1:
+            run += 1
+        taken = next(
+            (
+                end
+                for end in range(min(run, index + 8), index, -1)
+                if _label("".join(words[index:end]))
+            ),
+            None,
+        )
+        if taken is None:
+            return None
+        labels.append("".join(words[index:taken]))
+        index = taken
+    return labels
 
 
 def _words_table(lines: list[str], start: int) -> TextTable | None:
     """A table whose cells are separated by single spaces (copied out of a PDF): a header line
     of labels only, then one line per row; each row's words are grouped into cells by what
     they look like (``cells.fill``)."""
-    header = lines[start].split()
-    if len(header) < 3 or not all(_label(word) for word in header):
+    header = _spaced_labels(lines[start].split())
+    if header is None or len(header) < 3:
         return None
     columns = header_columns(header)
     if not is_header(header) or len(set(columns) - {"ignore"}) < 3:
@@ -288,7 +318,11 @@ def _words_table(lines: list[str], start: int) -> TextTable | None:
         index += 1
         if not line:
             continue
-        if _ends_table(line) or _WORDS_END.search(line):
+        # a row here is a whole line: long, and its issues may end with a full stop
+        sentence = "。" in line.rstrip("。") or (
+            line.endswith("。") and look(line.split()[0]) != "digits"
+        )
+        if _END_OF_TABLE.search(line) or _SECTION_HEADING.match(line) or sentence:
             break
         words = line.split()
         if len(words) == 1 and _continues_issue(grid, line, issues_at):

@@ -152,3 +152,10 @@ def test_names_with_a_problem_word_are_not_issues() -> None:
     assert look("隐私相册") == "text"
     assert look("违规收集") == "issue"
     assert look("注销难") == "issue"
+
+
+def test_a_short_row_lost_its_developer_rather_than_its_store() -> None:
+    # "-" could be the developer's placeholder or the store's; a merged developer cell is what
+    # copies lose most often
+    row = ["4", "携程旅行", "-", "7.2.3/7.3.1", "账号注销难"]
+    assert align(row, NAME_FIRST, list(range(6))) == [0, 1, 3, 4, 5]

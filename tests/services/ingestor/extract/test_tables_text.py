@@ -339,3 +339,19 @@ def test_tab_rows_without_a_header_line() -> None:
         ),
         ("喀什古城", None, "应用宝", "1.1.4", ["账号注销难"]),
     ]
+
+
+def test_single_space_rows_under_a_header_with_spread_out_labels() -> None:
+    text = "\n".join(
+        [
+            "序号 主办单位 应 用 名 称 来源 版本 主要问题",
+            "1 Hangzhou Tripmate Technology Co.,Ltd Trip Helper App Store 2.2 违规收集个人信息；"
+            "APP强制、频繁、过度索取权限；开屏弹窗信息骚扰用户",
+            "2 成都权限网络工作室 权限管家 应用宝 12.6.0 账号注销难。",
+            "上述APP应按要求完成整改。",
+        ]
+    )
+    assert [(name, developer, store) for name, developer, store, *_ in rows(text)] == [
+        ("Trip Helper", "Hangzhou Tripmate Technology Co.,Ltd", "App Store"),
+        ("权限管家", "成都权限网络工作室", "应用宝"),
+    ]
