@@ -71,8 +71,11 @@ def render_table(
     title: str | None = None,
     footer: Sequence[str] = (),
     centred: bool = False,
+    merges: Sequence[tuple[int, int, int]] = (),
 ) -> Image.Image:
-    """A table as a picture: cells wrap inside their width, rows grow to fit."""
+    """A table as a picture: cells wrap inside their width, rows grow to fit. ``merges``:
+    (first row, last row, column) cells merged down, drawn once with their text centred
+    (the text is the first row's; the rows below leave it empty)."""
     face = font(size)
     pad = 8
     line_height = int(size * 1.45)
@@ -89,15 +92,25 @@ def render_table(
     draw = ImageDraw.Draw(picture)
     if title:
         draw.text((20, 20), title, font=font(size + 2), fill="black")
+    tops = [top + sum(heights[:r]) for r in range(len(rows) + 1)]
+    merged = {(r, c): (first, last) for first, last, c in merges for r in range(first, last + 1)}
     y = top
-    for row, row_height in zip(rows, heights, strict=True):
+    for r, (row, row_height) in enumerate(zip(rows, heights, strict=True)):
         x = 20
-        for cell, w in zip(row, widths, strict=True):
+        for c, (cell, w) in enumerate(zip(row, widths, strict=True)):
+            first, last = merged.get((r, c), (r, r))
+            if r != first:
+                x += w
+                continue
+            cell_top, cell_height = tops[first], tops[last + 1] - tops[first]
             if ruled:
-                draw.rectangle([x, y, x + w, y + row_height], outline="black", width=2)
+                draw.rectangle(
+                    [x, cell_top, x + w, cell_top + cell_height], outline="black", width=2
+                )
             lines = _wrap(cell, face, w - 2 * pad)
             block = len(lines) * line_height
-            ty = y + (row_height - block) // 2 if centred else y + pad
+            middle = first != last or centred
+            ty = cell_top + (cell_height - block) // 2 if middle else y + pad
             for line in lines:
                 lx = x + (w - face.getlength(line)) / 2 if centred else x + pad
                 draw.text((lx, ty + (line_height - size) // 2), line, font=face, fill="black")

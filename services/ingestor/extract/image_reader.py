@@ -20,7 +20,7 @@ from shared.errors import InputError
 
 from .formats import MAX_IMAGE_PIXELS
 from .ocr import OcrUnavailable, read_text_boxes
-from .ocr_grid import Carried, table_from_boxes, text_from_boxes
+from .ocr_grid import Carried, RuleSpans, table_from_boxes, text_from_boxes
 from .tables import Grid
 
 MIN_SIDE = 24
@@ -77,6 +77,13 @@ def open_picture(data: bytes, *, name: str) -> Any:
 
 def ruling_lines(picture: np.ndarray) -> tuple[list[float], list[float]]:
     """y of the picture's horizontal rules and x of its vertical ones (a ruled table's grid)."""
+    rows, columns, _spans = ruling(picture)
+    return rows, columns
+
+
+def ruling(picture: np.ndarray) -> tuple[list[float], list[float], RuleSpans]:
+    """``ruling_lines``, and whether a horizontal rule crosses a stretch of x (it does not
+    cross a cell merged over the rows it separates)."""
     import cv2
 
     gray = cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY)
@@ -99,14 +106,23 @@ def ruling_lines(picture: np.ndarray) -> tuple[list[float], list[float]]:
         ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(30, width // 8), 1))
     )
     rows = centres(across.sum(axis=1), width * 0.3)
+
+    def spans(y: float, x0: float, x1: float) -> bool:
+        top, bottom = max(0, round(y) - 3), min(across.shape[0], round(y) + 4)
+        left, right = max(0, round(x0) + 4), min(across.shape[1], round(x1) - 4)
+        if bottom <= top or right <= left:
+            return True
+        covered = across[top:bottom, left:right].max(axis=0)
+        return bool(covered.mean() >= 0.6)
+
     if len(rows) < 2:
-        return rows, []
+        return rows, [], spans
     span = rows[-1] - rows[0]
     down = cv2.morphologyEx(
         ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(15, int(span) // 6)))
     )
     columns = centres(down.sum(axis=0), span * 0.5)
-    return rows, columns
+    return rows, columns, spans
 
 
 def read_picture(picture: Any, *, name: str, carried: Carried | None = None) -> ImageRead:
@@ -120,13 +136,14 @@ def read_picture(picture: Any, *, name: str, carried: Carried | None = None) -> 
         raise InputError(f"{name}: {error}") from None
     if not reading.boxes:
         return ImageRead()
-    row_rules, column_rules = ruling_lines(reading.picture)
+    row_rules, column_rules, spans = ruling(reading.picture)
     table = table_from_boxes(
         reading.boxes,
         row_rules=row_rules,
         column_rules=column_rules,
         carried=carried,
         width=float(reading.picture.shape[1]),
+        rule_spans=spans,
     )
     every = text_from_boxes(reading.boxes)
     if table is None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from statistics import median
 
@@ -143,7 +143,7 @@ def _labels(texts: list[str]) -> list[str]:
     return [to_simplified(text) for text in texts]
 
 
-def find_header(lines: list[Line]) -> _Header | None:
+def find_header(lines: list[Line], row_rules: Sequence[float] = ()) -> _Header | None:
     """The first line that reads like a table's header, joined with the line under it when
     that line continues its labels (close below, every box under a label, more columns)."""
     for index, line in enumerate(lines[:12]):
@@ -151,7 +151,8 @@ def find_header(lines: list[Line]) -> _Header | None:
         single_columns = header_columns(_labels([text for _x0, _x1, text in single]))
         if len(single_columns) >= 2 and index + 1 < len(lines):
             below = lines[index + 1]
-            close = below.y0 - line.y1 < 0.6 * median(box.height for box in line.boxes)
+            close = below.y0 - line.y1 < 0.35 * median(box.height for box in line.boxes)
+            close = close and not any(line.yc < y < below.yc for y in row_rules)
             merged = _merge_wrapped(line, below) if close else None
             if merged is not None:
                 texts = _labels([text for _x0, _x1, text in merged])
@@ -269,6 +270,52 @@ def _carried_header(lines: list[Line], carried: Carried, width: float) -> _Heade
     return _Header(0, 0, labels)
 
 
+RuleSpans = Callable[[float, float, float], bool]
+"""Does the horizontal rule at y run across x0..x1 (a cell's width)?"""
+
+
+def _with_merges(
+    entries: list[tuple[str, int | None, list[str]]],
+    rules: Sequence[float],
+    edges: list[float],
+    rule_spans: RuleSpans | None,
+) -> list[tuple[str, list[tuple[str, int | None]]]]:
+    """Rows as (kind, [(text, owner)...]): a cell that the rule above it does not cross (a
+    merged cell over several rows: one app in two stores, one developer for two apps) has as
+    owner the row whose cell it continues, and its text joins that cell's."""
+    out: list[tuple[str, list[tuple[str, int | None]]]] = []
+    previous: int | None = None  # band of the row before
+    owners: list[int] = []  # per column: the row that owns the cell above
+    for kind, band, texts in entries:
+        cells: list[tuple[str, int | None]] = [(text, None) for text in texts]
+        if kind == "section":
+            out.append((kind, cells))
+            previous, owners = None, []
+            continue
+        here = len(out)
+        between = (
+            [rules[b] for b in range(previous, band) if b < len(rules)]
+            if rule_spans is not None and band is not None and previous is not None
+            else []
+        )
+        for column in range(len(texts)):
+            x0, x1 = edges[column], edges[column + 1]
+            crossed = rule_spans is not None and any(rule_spans(y, x0, x1) for y in between)
+            if between and owners and not crossed:
+                owner = owners[column]
+                text, _ = out[owner][1][column]
+                joined = "\n".join(t for t in (text, texts[column]) if t)
+                out[owner][1][column] = (joined, None)
+                cells[column] = ("", owner)
+        owners = [
+            owner if cell[1] is not None else here
+            for cell, owner in zip(cells, owners or [here] * len(cells), strict=True)
+        ]
+        out.append((kind, cells))
+        previous = band
+    return out
+
+
 def _columns_of_lines(lines: list[Line]) -> _Header | None:
     """Columns of a table without a header: the line with the most boxes gives them, when
     most lines have two boxes or more (lines of prose have one)."""
@@ -286,12 +333,14 @@ def table_from_boxes(
     column_rules: Sequence[float] = (),
     carried: Carried | None = None,
     width: float | None = None,
+    rule_spans: RuleSpans | None = None,
 ) -> OcrTable | None:
     """The table the boxes show (header row first), or None when no line reads like a header.
 
     ``row_rules`` and ``column_rules`` are the y and x of the picture's ruling lines, if any.
     ``carried`` is the header of the picture before (a list split over pictures), used when
-    this one has none of its own; ``width`` is this picture's width.
+    this one has none of its own; ``width`` is this picture's width. ``rule_spans`` tells
+    whether a row rule crosses a cell (a cell it does not cross is merged with the one above).
     """
     if len(row_rules) >= 2:  # cut only inside the ruled frame, not the title or notes
         top, bottom = min(row_rules), max(row_rules)
@@ -300,7 +349,7 @@ def table_from_boxes(
         boxes = [*split_at_rules(inside, column_rules), *outside]
     picture_width = width
     lines = group_lines(boxes)
-    header = find_header(lines)
+    header = find_header(lines, row_rules)
     if header is None and carried is not None and picture_width:
         header = _carried_header(lines, carried, picture_width)
     headerless = header is None
@@ -336,6 +385,7 @@ def table_from_boxes(
     notes: list[str] = []
     rights = _right_edges(placed, width)
     wrap = 1.2 * median(box.height for box in body_boxes) if body_boxes else 0.0
+    entries: list[tuple[str, int | None, list[str]]] = []  # (kind, band between rules, texts)
     for row_lines in _rows(body, placed, anchors, rules):
         texts: list[str] = []
         for column in range(width):
@@ -355,18 +405,32 @@ def table_from_boxes(
         spread = [box for i in row_lines for box in body[i].boxes]
         if len(spread) == 1 and any(spread[0].x0 < cut < spread[0].x1 for cut in cuts):
             # one text across columns: a section row ("一、短视频类") or a note
-            origin += 1
-            text = clean_cell(spread[0].text)
-            grid.append([Cell(text, origin) for _column in range(width)])
+            entries.append(("section", None, [clean_cell(spread[0].text)] * width))
             continue
         named = "name" in columns and bool(texts[columns["name"]])
-        if sum(1 for t in texts if t) == 1 and not named and len(row_lines) == 1:
+        alone = sum(1 for t in texts if t) == 1 and not named and len(row_lines) == 1
+        if alone and len(rules) < 2:  # (between rules it is a row: cells merged above)
             notes.append(line_text(body[row_lines[0]]))  # a note under the table
             continue
-        row: list[Cell | None] = []
-        for text in texts:
+        band = sum(1 for y in rules if y < body[row_lines[0]].yc) if len(rules) >= 2 else None
+        entries.append(("row", band, texts))
+    edges = [min(box.x0 for box in boxes) - 1, *cuts, max(box.x1 for box in boxes) + 1]
+    rows_out = _with_merges(entries, rules, edges, rule_spans)
+    start = len(grid)
+    for kind, out_cells in rows_out:
+        if kind == "section":
             origin += 1
-            row.append(Cell(text, origin))
+            grid.append([Cell(out_cells[0][0], origin) for _column in range(width)])
+            continue
+        row: list[Cell | None] = []
+        for column, (cell_text, owner_row) in enumerate(out_cells):
+            if owner_row is None:
+                origin += 1
+                row.append(Cell(clean_cell(cell_text), origin))
+            else:
+                above = grid[start + owner_row][column]
+                assert above is not None
+                row.append(Cell(above.text, above.origin, spanned=True))
         grid.append(row)
     before = [line_text(line) for line in lines[: header.index]]
     extent = picture_width or max((box.x1 for box in boxes), default=0.0)

@@ -254,3 +254,33 @@ def test_a_table_without_header_is_read_by_what_its_columns_hold() -> None:
         ("青柠日记", "杭州青柠互动科技有限公司", "华为应用市场"),
         ("百度地图", "北京百度网讯科技有限公司", "小米应用商店"),
     ]
+
+
+def test_a_cell_the_row_rule_does_not_cross_is_merged_with_the_one_above() -> None:
+    boxes = [
+        *row(10, (10, "序号"), (80, "应用名称"), (260, "应用开发者"), (700, "应用来源")),
+        # app 1 in two stores: seq, name and developer merged over two ruled rows, their text
+        # centred on the rule between them
+        *row(88, (10, "1"), (80, "悦听FM"), (260, "悦听（北京）文化传媒有限公司")),
+        *row(60, (700, "华为应用市场")),
+        *row(110, (700, "应用宝")),
+        *row(
+            160,
+            (10, "2"),
+            (80, "步步高升"),
+            (260, "步步高升网络科技有限公司"),
+            (700, "小米应用商店"),
+        ),
+    ]
+    rules = [5.0, 50.0, 100.0, 150.0, 200.0]
+
+    def spans(y: float, x0: float, x1: float) -> bool:
+        return not (y == 100.0 and x1 < 690)  # the rule at 100 stops at the store column
+
+    table = table_from_boxes(boxes, row_rules=rules, rule_spans=spans)
+    assert table is not None
+    entities = table_entities(table.grid)
+    assert [(e.name, e.developer, e.store) for e in entities] == [
+        ("悦听FM", "悦听（北京）文化传媒有限公司", "华为应用市场/应用宝"),
+        ("步步高升", "步步高升网络科技有限公司", "小米应用商店"),
+    ]
