@@ -236,8 +236,11 @@ def _group_fit(words: list[str], column: str) -> float:
     first = re.sub(r"[^a-z]", "", words[0].lower())
     if column == "developer" and first in _PLACES and look(text) == "company":
         score += 0.5
-    if column == "developer" and look(text) == "text" and not re.search(f"[{_CJK}]", text):
+    latin = not re.search(f"[{_CJK}]", text)
+    if column == "developer" and look(text) == "text" and latin:
         score -= 1.5  # a Latin developer says Co., Ltd or Inc.; "Trip" is part of a name
+    if column == "issues":  # issues are Chinese phrases: "Helper 违规收集…" is two cells
+        score -= sum(1.0 for word in words if not re.search(f"[{_CJK}]", word))
     return score
 
 

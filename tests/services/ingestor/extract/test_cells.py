@@ -159,3 +159,13 @@ def test_a_short_row_lost_its_developer_rather_than_its_store() -> None:
     # copies lose most often
     row = ["4", "携程旅行", "-", "7.2.3/7.3.1", "账号注销难"]
     assert align(row, NAME_FIRST, list(range(6))) == [0, 1, 3, 4, 5]
+
+
+def test_fill_keeps_latin_words_out_of_the_issues() -> None:
+    columns = {"version": 0, "developer": 1, "name": 2, "store": 3, "issues": 4}
+    words = "7.2.3/7.3.1 Trip Helper 违规收集个人信息；账号注销难".split()
+    assert fill(words, columns, 5) == {
+        0: "7.2.3/7.3.1",
+        2: "Trip Helper",
+        4: "违规收集个人信息；账号注销难",
+    }
