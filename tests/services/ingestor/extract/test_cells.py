@@ -163,7 +163,7 @@ def test_a_short_row_lost_its_developer_rather_than_its_store() -> None:
 
 def test_fill_keeps_latin_words_out_of_the_issues() -> None:
     columns = {"version": 0, "developer": 1, "name": 2, "store": 3, "issues": 4}
-    words = "7.2.3/7.3.1 Trip Helper 违规收集个人信息；账号注销难".split()
+    words = ["7.2.3/7.3.1", "Trip", "Helper", "违规收集个人信息；账号注销难"]
     assert fill(words, columns, 5) == {
         0: "7.2.3/7.3.1",
         2: "Trip Helper",
