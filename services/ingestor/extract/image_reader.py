@@ -23,8 +23,8 @@ from .ocr import OcrUnavailable, read_text_boxes
 from .ocr_grid import Carried, RuleSpans, table_from_boxes, text_from_boxes
 from .tables import Grid
 
-MIN_SIDE = 24
-"""Pictures smaller than this (icons, spacers) are not read."""
+MIN_WIDTH, MIN_HEIGHT = 120, 40
+"""Pictures smaller than this (icons, spacers, buttons) are not read: no list fits in them."""
 
 
 @dataclass
@@ -128,7 +128,7 @@ def ruling(picture: np.ndarray) -> tuple[list[float], list[float], RuleSpans]:
 def read_picture(picture: Any, *, name: str, carried: Carried | None = None) -> ImageRead:
     """The apps a PIL picture shows (``carried``: the header of the picture before, for a
     list split over pictures). Raises InputError when OCR is not available."""
-    if min(picture.size) < MIN_SIDE:
+    if picture.size[0] < MIN_WIDTH or picture.size[1] < MIN_HEIGHT:
         return ImageRead()
     try:
         reading = read_text_boxes(np.asarray(picture.convert("RGB")))

@@ -46,8 +46,15 @@ def test_ruling_lines_of_a_drawn_grid() -> None:
     assert [round(x) for x in columns] == [20, 200, 580]
 
 
-def test_tiny_pictures_are_not_read() -> None:
-    assert read_image(png_bytes(Image.new("RGB", (16, 16), "white")), name="dot.png").grids == []
+@pytest.mark.parametrize("size", [(16, 16), (100, 400), (600, 30)])
+def test_icons_and_buttons_are_not_read(
+    size: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_ocr(_picture: object) -> None:
+        raise AssertionError("OCR ran on an icon")
+
+    monkeypatch.setattr(image_reader, "read_text_boxes", no_ocr)
+    assert read_image(png_bytes(Image.new("RGB", size, "white")), name="icon.png").grids == []
 
 
 @needs_cjk_font
