@@ -269,11 +269,16 @@ _LOOK_COLUMN: dict[str, Column] = {
 }
 
 
+def _one_cell_across(row: list[Cell | None]) -> bool:
+    cells = [cell for cell in row if cell is not None]
+    return len(row) > 1 and len(cells) == len(row) and len({cell.origin for cell in cells}) == 1
+
+
 def infer_header(grid: Grid) -> Header | None:
     """The columns of a table without a header row, from what most cells of each column look
     like: a column of names and at least one of companies, stores, versions or issues, over
     two rows or more; None when the cells do not say."""
-    rows = [row for row in grid if _section_kind(row) is False]
+    rows = [row for row in grid if _section_kind(row) is False and not _one_cell_across(row)]
     if len(rows) < 2:
         return None
     width = max(len(row) for row in rows)
@@ -313,6 +318,8 @@ def table_entities(grid: Grid, *, headerless: bool = False) -> list[Entity]:
             if section is not None and not isinstance(section, bool):
                 section_kind = section
             continue
+        if _one_cell_across(row):
+            continue  # a title or a note over the whole table ("注：排名不分先后")
         row = realign(row, columns, width, above)
         developer_at = columns.get("developer")
         above = row[developer_at] if developer_at is not None and developer_at < len(row) else None

@@ -301,3 +301,21 @@ def test_justified_names_lose_their_spreading_spaces() -> None:
         ("快手", "北京快手科技有限公司"),
         ("360 浏览器", "Beijing Qihoo Technology Co., Ltd."),
     ]
+
+
+def test_title_and_note_rows_across_the_table_are_not_apps() -> None:
+    html = f"""<table>
+<tr><td colspan="6">附件：存在问题的APP名单（第一批）</td></tr>{HEADER}
+<tr><td>1</td><td>甲应用</td><td>甲科技有限公司</td><td>应用宝</td><td>1.0</td><td>账号注销难</td></tr>
+<tr><td colspan="6">注：以上排名不分先后，版本号以检测时为准</td></tr>
+</table>
+<table>
+<tr><td colspan="4">附件：存在问题的APP名单（第二批）</td></tr>
+<tr><td>1</td><td>乙应用</td><td>乙科技有限公司</td><td>应用宝</td></tr>
+<tr><td>2</td><td>丙应用</td><td>丙科技有限公司</td><td>华为应用市场</td></tr>
+</table>"""
+    assert [(name, developer) for name, developer, *_ in entities(html)] == [
+        ("甲应用", "甲科技有限公司"),
+        ("乙应用", "乙科技有限公司"),
+        ("丙应用", "丙科技有限公司"),
+    ]
