@@ -20,7 +20,10 @@ from .formats import MAX_PDF_PAGES
 from .tables import Cell, Grid, find_header
 
 SCAN_RESOLUTION = 150
-"""Dots per inch a scanned page is rendered at for OCR."""
+"""Dots per inch a scanned page (or a picture in a page) is rendered at for OCR."""
+MIN_PICTURE_SHARE = 0.3
+"""A picture in a page with text is read when it is at least this share of the page's width
+(and its area at least this share squared of the page's): logos and seals are not."""
 
 
 @dataclass
@@ -28,7 +31,7 @@ class PdfContent:
     text: str
     grids: list[Grid] = field(default_factory=list)
     scans: list[Any] = field(default_factory=list)
-    """PIL images of pages that have no text, only a picture (scans)."""
+    """PIL images to read by OCR: pages that are scans, and large pictures in other pages."""
 
 
 def table_grid(rows: list[list[str | None]], first_origin: int) -> Grid:
@@ -66,6 +69,27 @@ def continued(grid: Grid, before: list[Grid]) -> Grid:
     return [previous[header.row], *grid]
 
 
+def _pictures(page: Any) -> list[Any]:
+    """What of a page is to be read by OCR: the whole page when it is a scan (pictures, no
+    text), else each picture large enough to hold a list (a table pasted as an image)."""
+    if not page.images:
+        return []
+    rendered = page.to_image(resolution=SCAN_RESOLUTION, antialias=True).original
+    if not page.chars:
+        return [rendered]
+    scale = SCAN_RESOLUTION / 72
+    crops: list[Any] = []
+    for image in page.images:
+        x0, top, x1, bottom = (max(0.0, float(image[k])) for k in ("x0", "top", "x1", "bottom"))
+        if (x1 - x0) < page.width * MIN_PICTURE_SHARE or (bottom - top) * (x1 - x0) < (
+            page.width * page.height * MIN_PICTURE_SHARE**2
+        ):
+            continue
+        box = (round(x0 * scale), round(top * scale), round(x1 * scale), round(bottom * scale))
+        crops.append(rendered.crop(box))
+    return crops
+
+
 def _layout_text(page: Any) -> str:
     text = page.extract_text(layout=True) or ""
     lines = [line.rstrip() for line in text.split("\n")]
@@ -100,10 +124,7 @@ def read_pdf(data: bytes, *, name: str) -> PdfContent:
                         content.grids.append(continued(grid, content.grids))
                 else:
                     texts.append(_layout_text(page))
-                if not page.chars and page.images:
-                    content.scans.append(
-                        page.to_image(resolution=SCAN_RESOLUTION, antialias=True).original
-                    )
+                content.scans.extend(_pictures(page))
     except InputError:
         raise
     except PDFPasswordIncorrect:

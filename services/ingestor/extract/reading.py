@@ -178,7 +178,7 @@ def _pdf(data: bytes, name: str, budget: _Pictures) -> _Found:
     if not found.entities:
         found.entities = text_entities(content.text, "attachment")
     for page, scan in enumerate(content.scans, start=1):
-        label = f"{name} (page {page} is a scan)"
+        label = f"{name} (picture {page})"
         if budget.left <= 0:
             found.unread.append(f"{label}: not read (more than {MAX_IMAGES} pictures)")
             continue

@@ -198,4 +198,24 @@ def test_a_scanned_pdf_is_read_by_ocr(fake_ocr: list[tuple[int, int]]) -> None:
     sheet.save()
     read = read_notice(out.getvalue(), "scan.pdf")
     assert names(read.table_entities)[0] == ("云朵阅读", "杭州云朵网络科技有限公司", "image")
-    assert read.notes == ["read 2 entries from the picture scan.pdf (page 1 is a scan) (OCR)"]
+    assert read.notes == ["read 2 entries from the picture scan.pdf (picture 1) (OCR)"]
+
+
+def test_a_list_pasted_as_a_picture_in_a_pdf_with_text_is_read(
+    fake_ocr: list[tuple[int, int]],
+) -> None:
+    pytest.importorskip("reportlab", reason="reportlab (a test dependency) writes the PDF")
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    sheet = canvas.Canvas(out, pagesize=A4)
+    sheet.drawString(60, 800, "List of apps")
+    sheet.drawImage(ImageReader(Image.new("RGB", (40, 40), "white")), 500, 780, 30, 30)  # a logo
+    sheet.drawImage(ImageReader(Image.new("RGB", (600, 200), "white")), 40, 400, 500, 170)
+    sheet.showPage()
+    sheet.save()
+    read = read_notice(out.getvalue(), "n.pdf")
+    assert len(fake_ocr) == 1  # the list, not the logo
+    assert names(read.table_entities)[1] == ("快看天气", "北京晴朗信息技术有限公司", "image")
