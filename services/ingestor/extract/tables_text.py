@@ -129,8 +129,11 @@ def find_text_tables(lines: list[str]) -> list[TextTable]:
             grid.append(row + [None] * (len(header) - len(cells)))
             origin += len(cells)
             end += 1
-        tables.append(TextTable(index, end, table_entities(grid)))
-        index = end
+        table = TextTable(index, end, table_entities(grid))
+        if len(grid) == 1:  # a header row, then the cells one per line
+            table = _cells_per_line(lines, index, header, index + 1) or table
+        tables.append(table)
+        index = table.end
     return tables
 
 
@@ -307,6 +310,9 @@ def _words_table(lines: list[str], start: int) -> TextTable | None:
     columns = header_columns(header)
     if not is_header(header) or len(set(columns) - {"ignore"}) < 3:
         return None
+    following = next((line.split() for line in lines[start + 1 :] if line.strip()), [])
+    if len(following) == 1:
+        return _cells_per_line(lines, start, header, start + 1)  # the cells one per line
     width = len(header)
     grid: Grid = [[Cell(text, i) for i, text in enumerate(header)]]
     origin = width
@@ -345,6 +351,14 @@ def _vertical_table(lines: list[str], start: int) -> TextTable | None:
     perhaps over several lines. The columns come from the header; the rows are cut and each
     cell placed by what it looks like (``cells.segment``)."""
     labels, index = _header_run(lines, start)
+    return _cells_per_line(lines, start, labels, index)
+
+
+def _cells_per_line(
+    lines: list[str], start: int, labels: list[str], index: int
+) -> TextTable | None:
+    """The rows pasted one cell per line from ``index`` on, under the header ``labels``
+    (which the paste gave one per line, or on one line)."""
     columns = header_columns(labels)
     named = set(columns) - {"ignore"}
     if len(labels) < 2 or not is_header(labels) or not (len(named) >= 3 or "developer" in named):

@@ -355,3 +355,14 @@ def test_single_space_rows_under_a_header_with_spread_out_labels() -> None:
         ("Trip Helper", "Hangzhou Tripmate Technology Co.,Ltd", "App Store"),
         ("权限管家", "成都权限网络工作室", "应用宝"),
     ]
+
+
+def test_a_header_on_one_line_then_the_cells_one_per_line() -> None:
+    for header in ["序号\t应用名称\t开发者\t版本", "序号 应用名称 开发者 版本"]:
+        text = "\n".join(
+            [header, "", "1", "抖音", "北京微播视界科技有限公司", "1.0", "2", "快手", "2.0"]
+        )
+        assert rows(text) == [
+            ("抖音", "北京微播视界科技有限公司", None, "1.0", []),
+            ("快手", None, None, "2.0", []),
+        ], header
