@@ -54,8 +54,19 @@ class Extracted:
 Extractor = Callable[[bytes, str, date | None], Extracted]
 
 
+def attachments_of(name: str) -> list[tuple[str, bytes]]:
+    """The files a corpus notice links to (its expected.json's ``attachments``)."""
+    expected = FIXTURES / f"{Path(name).stem}.expected.json"
+    if not expected.exists():
+        return []
+    listed = json.loads(expected.read_text("utf-8")).get("attachments", [])
+    return [(item, (FIXTURES / item).read_bytes()) for item in listed]
+
+
 def regwatch(data: bytes, name: str, published_on: date | None) -> Extracted:
-    event = parse_notice(data, name=name, published_on=published_on)
+    event = parse_notice(
+        data, name=name, published_on=published_on, attachments=attachments_of(name)
+    )
     return Extracted(
         regulator=event.regulator.code,
         published_on=event.published_on,
