@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from shared.events import Entity
 
-from .cells import fill, look, segment
+from .cells import align, fill, look, segment
 from .tables import Cell, Grid, header_columns, is_header, table_entities
 from .textutil import fold_width
 
@@ -124,6 +124,12 @@ def find_text_tables(lines: list[str]) -> list[TextTable]:
             filled = sum(1 for cell in cells if cell)
             if filled == 0 or (filled < 2 and (split is _spaces or len(cells) < 2)):
                 break
+            if split is _spaces and len(cells) < len(header):
+                # spaces cannot show a blank cell: the row is short because of blanks, not of
+                # a merged cell, so its cells are placed by their look and the rest left blank
+                at = align(cells, header_columns(header), list(range(len(header))))
+                placed = dict(zip(at, cells, strict=True))
+                cells = [placed.get(i, "") for i in range(len(header))]
             # a short row keeps its missing cells as None: tables.realign puts it right
             row: list[Cell | None] = [Cell(text, origin + i) for i, text in enumerate(cells)]
             grid.append(row + [None] * (len(header) - len(cells)))

@@ -366,3 +366,17 @@ def test_a_header_on_one_line_then_the_cells_one_per_line() -> None:
             ("抖音", "北京微播视界科技有限公司", None, "1.0", []),
             ("快手", None, None, "2.0", []),
         ], header
+
+
+def test_space_aligned_rows_with_blank_cells_take_no_developer_from_above() -> None:
+    text = "\n".join(
+        [
+            "序号  应用名称  开发运营者  应用来源  应用版本",
+            "1  津门快送  天津津门快送物流有限公司  华为应用市场  2.0.1",
+            "2  海河观光  应用宝  1.3.0",
+        ]
+    )
+    assert rows(text) == [
+        ("津门快送", "天津津门快送物流有限公司", "华为应用市场", "2.0.1", []),
+        ("海河观光", None, "应用宝", "1.3.0", []),
+    ]
