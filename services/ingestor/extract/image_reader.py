@@ -134,6 +134,8 @@ def read_picture(picture: Any, *, name: str, carried: Carried | None = None) -> 
         reading = read_text_boxes(np.asarray(picture.convert("RGB")))
     except OcrUnavailable as error:
         raise InputError(f"{name}: {error}") from None
+    except Exception as error:  # onnxruntime or opencv failing on an odd picture
+        raise InputError(f"{name}: OCR failed ({type(error).__name__}: {error})") from None
     if not reading.boxes:
         return ImageRead()
     row_rules, column_rules, spans = ruling(reading.picture)

@@ -54,6 +54,10 @@ def read_xlsx(data: bytes, *, name: str) -> list[Sheet]:
         workbook = load_workbook(io.BytesIO(data), data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as error:
         raise InputError(f"{name}: not a readable .xlsx file ({error})") from None
+    except Exception as error:  # openpyxl raises its own types for broken workbooks
+        raise InputError(
+            f"{name}: not a readable .xlsx file ({type(error).__name__}: {error})"
+        ) from None
     sheets: list[Sheet] = []
     origin = 0
     for worksheet in workbook.worksheets:

@@ -90,3 +90,13 @@ def test_ocr_missing_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
     Image.new("RGB", (200, 100), "white").save(data, format="PNG")
     with pytest.raises(InputError, match=r"^a\.png: OCR engine not available"):
         read_image(data.getvalue(), name="a.png")
+
+
+def test_the_engine_failing_on_a_picture_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fails(_picture: object) -> None:
+        raise RuntimeError("[ONNXRuntimeError] bad input shape")
+
+    monkeypatch.setattr(image_reader, "read_text_boxes", fails)
+    data = png_bytes(Image.new("RGB", (300, 100), "white"))
+    with pytest.raises(InputError, match=r"^odd\.png: OCR failed \(RuntimeError: \[ONNX"):
+        read_image(data, name="odd.png")
