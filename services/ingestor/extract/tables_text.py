@@ -86,15 +86,14 @@ def find_text_tables(lines: list[str]) -> list[TextTable]:
     tables: list[TextTable] = []
     index = 0
     origin = 0
+    unread_until = 0  # rows without header from here on were tried and are no app table
     while index < len(lines):
         split = _splitter(lines[index])
         header = split(lines[index]) if split else []
         if split is None or not is_header(header):
-            found = (
-                _vertical_table(lines, index)
-                or _words_table(lines, index)
-                or _headerless_table(lines, index, split)
-            )
+            found = _vertical_table(lines, index) or _words_table(lines, index)
+            if found is None and index >= unread_until:
+                found, unread_until = _headerless_table(lines, index, split)
             if found is not None:
                 tables.append(found)
                 index = found.end
@@ -157,12 +156,14 @@ def _continues_issue(grid: Grid, line: str, issues_at: int | None) -> bool:
     return True
 
 
-def _headerless_table(lines: list[str], start: int, split: Splitter | None) -> TextTable | None:
+def _headerless_table(
+    lines: list[str], start: int, split: Splitter | None
+) -> tuple[TextTable | None, int]:
     """Tab or pipe rows of three cells or more without a header line (a reprint that dropped
     it, a page whose header is a picture): read when the look of the columns tells them apart
-    (``tables.infer_header``)."""
+    (``tables.infer_header``). Also gives the end of the rows looked at."""
     if split not in (_tabs, _pipes):
-        return None
+        return None, start + 1
     grid: Grid = []
     origin = 0
     end = start
@@ -174,11 +175,11 @@ def _headerless_table(lines: list[str], start: int, split: Splitter | None) -> T
         origin += len(cells)
         end += 1
     if len(grid) < 2:
-        return None
+        return None, max(end, start + 1)
     width = max(len(row) for row in grid)
     padded: Grid = [row + [None] * (width - len(row)) for row in grid]
     entities = table_entities(padded, headerless=True)
-    return TextTable(start, end, entities) if entities else None
+    return (TextTable(start, end, entities) if entities else None), end
 
 
 _END_OF_TABLE = re.compile(
@@ -237,7 +238,8 @@ def _header_run(lines: list[str], start: int) -> tuple[list[str], int]:
         while after < len(lines) and not lines[after].strip(" \u3000"):
             after += 1
         folded = re.sub(r"\s+", "", fold_width(line))
-        if after < len(lines) and (_label(line) is None or _GENERIC_LABEL.match(folded)):
+        fragment = len(folded) <= 6 and (_label(line) is None or _GENERIC_LABEL.match(folded))
+        if after < len(lines) and fragment:
             rest = lines[after].strip(" \u3000")
             joined = _label(line + rest)
             data = look(rest) in ("company", "version", "digits", "issue") or (

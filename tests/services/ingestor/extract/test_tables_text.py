@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 from services.ingestor.extract.entities_text import extract_entities_text
 from services.ingestor.extract.tables_text import csv_to_text, find_text_tables
 
@@ -380,3 +382,10 @@ def test_space_aligned_rows_with_blank_cells_take_no_developer_from_above() -> N
         ("津门快送", "天津津门快送物流有限公司", "华为应用市场", "2.0.1", []),
         ("海河观光", None, "应用宝", "1.3.0", []),
     ]
+
+
+def test_many_tab_lines_that_are_no_table_are_looked_at_once() -> None:
+    junk = ["x\tx\tx\tx\tx\tx"] * 400
+    started = time.perf_counter()
+    assert find_text_tables(junk) == []
+    assert time.perf_counter() - started < 2.0
