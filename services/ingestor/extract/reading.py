@@ -34,6 +34,7 @@ from shared.events import Entity, EntitySource
 from .decode import decode_bytes, detect_format
 from .docx_reader import docx_media, docx_to_html
 from .entities_html import extract_entities_html, html_title, html_to_text, parse_html
+from .entities_prose import extract_entities_prose
 from .entities_text import extract_entities_text
 from .formats import MAX_IMAGES, binary_format, format_from_name
 from .image_reader import ImageRead, read_image, read_picture
@@ -107,7 +108,8 @@ def grid_entities(
 
 
 def text_entities(text: str, source: EntitySource) -> list[Entity]:
-    """Apps listed in a file's text: a table written as text, else lines and prose."""
+    """Apps listed in a file's text: a table written as text, else list lines, else the
+    apps its prose names ("包括A、B和C")."""
     if not text.strip():
         return []
     script = simplified_script(text)
@@ -116,7 +118,7 @@ def text_entities(text: str, source: EntitySource) -> list[Entity]:
     for table in find_text_tables(simple.split("\n")):
         found.extend(table.entities)
     if not found:
-        found = extract_entities_text(simple)
+        found = extract_entities_text(simple) or extract_entities_prose(simple)
     return [_with_source(_restored(entity, script), source) for entity in found]
 
 

@@ -219,3 +219,17 @@ def test_a_list_pasted_as_a_picture_in_a_pdf_with_text_is_read(
     read = read_notice(out.getvalue(), "n.pdf")
     assert len(fake_ocr) == 1  # the list, not the logo
     assert names(read.table_entities)[1] == ("快看天气", "北京晴朗信息技术有限公司", "image")
+
+
+def test_an_attachment_that_names_apps_in_prose() -> None:
+    doc = Document()
+    doc.add_paragraph("经检测，存在问题的应用包括云朵阅读、快看天气和晴空相机等3款App。")
+    word = io.BytesIO()
+    doc.save(word)
+    page = PAGE.format(images="<p>附件：检测情况.docx</p>")
+    read = read_notice(page.encode(), "n.html", attachments=[("检测情况.docx", word.getvalue())])
+    assert [(e.name, e.source) for e in read.elsewhere] == [
+        ("云朵阅读", "attachment"),
+        ("快看天气", "attachment"),
+        ("晴空相机", "attachment"),
+    ]
