@@ -130,8 +130,17 @@ def is_noise_line(line: str) -> bool:
     return len(_NAV_CHAIN.findall(stripped)) >= 2 and all(len(part) <= 12 for part in parts)
 
 
+# A character every kind of inline noise contains: most lines have none and are left alone.
+_MAYBE_NOISE = re.compile(
+    r"[&(（\[【锟\ufffd\ufeff\u200b\u200c\u200d\u2060âāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]"
+    r"|打印|关闭|關閉|扫一扫|掃一掃|返回|字体|字號|字号|文字|分享"
+)
+
+
 def strip_inline_noise(line: str) -> str:
     """One line or table cell without pinyin annotations, encoding junk and page widgets."""
+    if not _MAYBE_NOISE.search(line):
+        return line
     line = _SPACE_ENTITIES.sub(" ", line)
     line = _ENTITIES.sub(_unescape, line)  # escaped twice by a reprint: "&amp;ldquo;"
     line = _JUNK.sub("", line)
