@@ -144,9 +144,35 @@ def _labels(texts: list[str]) -> list[str]:
 
 
 def find_header(lines: list[Line], row_rules: Sequence[float] = ()) -> _Header | None:
-    """The first line that reads like a table's header, joined with the line under it when
-    that line continues its labels (close below, every box under a label, more columns)."""
-    for index, line in enumerate(lines[:12]):
+    """The line that reads like a table's header, joined with the line under it when that
+    line continues its labels (close below, every box under a label, more columns). Of two
+    header lines one above the other (a grouped "应用信息" over 名称 | 开发者 | 版本), the
+    lower one's labels where it has them."""
+    first = _first_header(lines, row_rules, 0)
+    if first is None:
+        return None
+    second = _first_header(lines, row_rules, first.end, limit=first.end + 1)
+    if second is None or len(_header_columns(second)) < len(_header_columns(first)):
+        return first
+    # the lower line's labels, and the upper line's over no lower one (序号, 所涉问题 merged
+    # down over both lines)
+    kept = [
+        upper
+        for upper in first.labels
+        if not any(min(upper[1], low[1]) > max(upper[0], low[0]) for low in second.labels)
+    ]
+    return _Header(first.index, second.end, sorted([*second.labels, *kept]))
+
+
+def _header_columns(header: _Header) -> dict[str, int]:
+    return header_columns(_labels([text for _x0, _x1, text in header.labels]))
+
+
+def _first_header(
+    lines: list[Line], row_rules: Sequence[float], start: int, limit: int = 12
+) -> _Header | None:
+    for index in range(start, min(limit, len(lines))):
+        line = lines[index]
         single = [(b.x0, b.x1, b.text) for b in line.boxes]
         single_columns = header_columns(_labels([text for _x0, _x1, text in single]))
         if len(single_columns) >= 2 and index + 1 < len(lines):

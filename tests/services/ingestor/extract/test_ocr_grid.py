@@ -284,3 +284,26 @@ def test_a_cell_the_row_rule_does_not_cross_is_merged_with_the_one_above() -> No
         ("悦听FM", "悦听（北京）文化传媒有限公司", "华为应用市场/应用宝"),
         ("步步高升", "步步高升网络科技有限公司", "小米应用商店"),
     ]
+
+
+def test_two_header_lines_the_lower_one_where_it_has_labels() -> None:
+    boxes = [
+        *row(10, (10, "序号"), (200, "应用信息"), (760, "所涉问题")),
+        *row(60, (80, "应用名称"), (260, "应用开发者"), (560, "应用版本")),
+        *row(
+            110,
+            (10, "1"),
+            (80, "晴空相机"),
+            (260, "深圳市晴空影像有限公司"),
+            (560, "7.2.3"),
+            (760, "账号注销难"),
+        ),
+    ]
+    table = table_from_boxes(boxes)
+    assert table is not None
+    entity = table_entities(table.grid)[0]
+    assert (entity.name, entity.developer, entity.version) == (
+        "晴空相机",
+        "深圳市晴空影像有限公司",
+        "7.2.3",
+    )
