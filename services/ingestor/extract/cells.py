@@ -14,7 +14,7 @@ header gives the columns:
 - ``fill`` groups the words of one row whose cells are separated by single spaces (a table
   copied out of a PDF) into cells and places them.
 
-Both pick the placement that fits best over the whole row or run (dynamic programming), and
+All three pick the placement that fits best over the whole row or run (dynamic programming), and
 prefer the cells' own positions when looks do not decide.
 """
 
@@ -51,9 +51,10 @@ _STORE_END = re.compile(
 )
 _LATIN_STORE = re.compile(r"\S*(?:App\s*Store|Google\s*Play|Play\s*Store)", re.I)
 _STORE_BRAND = re.compile(
-    r"^(?:华为|小米|vivo|OPPO|魅族|荣耀|三星|联想|百度|360|苹果|安卓|iOS|Android|iPhone|一加|"
+    # brands that name a store on their own in a store column ("百度" is an app: not here)
+    r"^(?:华为|小米|vivo|OPPO|魅族|荣耀|三星|联想|苹果|安卓|iOS|Android|iPhone|一加|"
     r"金立|中兴|努比亚|酷派|乐视|锤子|华为鸿蒙|鸿蒙|Huawei|Xiaomi|Honor|Meizu|Samsung|Apple|"
-    r"Google|应用宝|豌豆荚|PP助手|安智|机锋|搜狗|腾讯)$",
+    r"Google|应用宝|豌豆荚|PP助手|安智|机锋)$",
     re.I,
 )
 _PROBLEM = re.compile(
@@ -93,7 +94,7 @@ def look(text: str) -> Look:
         return "version"
     if _is_store(single):
         return "store"
-    if is_company(single.split("\n")[0]) or is_company(single):
+    if is_company(single):
         return "company"
     if _PROBLEM.search(single) and (
         len(single) >= 6 or _STRONG.search(single) or re.search(r"(?:难|不到位|不足)$", single)

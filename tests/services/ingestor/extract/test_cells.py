@@ -169,3 +169,9 @@ def test_fill_keeps_latin_words_out_of_the_issues() -> None:
         2: "Trip Helper",
         4: "违规收集个人信息；账号注销难",
     }
+
+
+def test_a_brand_that_is_also_an_app_is_a_name_on_its_own() -> None:
+    assert look("百度") == "text"
+    assert look("百度手机助手") == "store"
+    assert look("小米商城") == "text"  # Xiaomi's shop is an app, not a store
