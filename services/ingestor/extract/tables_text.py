@@ -280,14 +280,22 @@ def _companies_listed(rows: list[dict[int, str]], developer: int) -> bool:
     return len(rows) >= 2 and all(look(row.get(developer, "")) == "company" for row in rows)
 
 
-def _spaced_labels(words: list[str]) -> list[str] | None:
+def _spaced_labels(words: list[str], *, join: bool = True) -> list[str] | None:
     """The header cells of a line of labels, where a label may be spread out one character a
-    word ("序号 应 用 名 称 开发者"); None when a word is no label."""
+    word ("序号 应 用 名 称 开发者") or cut in two ("应用 名称"); None when a word is no
+    label."""
     labels: list[str] = []
     index = 0
     while index < len(words):
-        if _label(words[index]) is not None and len(words[index]) > 1:
-            labels.append(words[index])
+        word = words[index]
+        if join and _GENERIC_LABEL.match(word) and index + 1 < len(words):
+            joined = word + words[index + 1]  # "应用 名称": one label cut in two
+            if _label(joined) is not None:
+                labels.append(joined)
+                index += 2
+                continue
+        if _label(word) is not None and len(word) > 1:
+            labels.append(word)
             index += 1
             continue
         run = index
@@ -312,7 +320,10 @@ def _words_table(lines: list[str], start: int) -> TextTable | None:
     """A table whose cells are separated by single spaces (copied out of a PDF): a header line
     of labels only, then one line per row; each row's words are grouped into cells by what
     they look like (``cells.fill``)."""
-    header = _spaced_labels(lines[start].split())
+    words = lines[start].split()
+    header = _spaced_labels(words)
+    if header is not None and "name" not in header_columns(header):
+        header = _spaced_labels(words, join=False)  # "应用 开发者": 应用 was the name column
     if header is None or len(header) < 3:
         return None
     columns = header_columns(header)

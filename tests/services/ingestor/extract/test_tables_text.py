@@ -389,3 +389,15 @@ def test_many_tab_lines_that_are_no_table_are_looked_at_once() -> None:
     started = time.perf_counter()
     assert find_text_tables(junk) == []
     assert time.perf_counter() - started < 2.0
+
+
+def test_single_space_header_labels_cut_in_two() -> None:
+    for header, name in [
+        ("序号 应用 名称 开发者 版本", "应用名称"),
+        ("序号 应用 开发者 版本", "应用"),
+    ]:
+        text = "\n".join([header, "1 抖音 北京微播视界科技有限公司 30.1.0"])
+        [table] = find_text_tables(text.splitlines())
+        assert [(e.name, e.developer, e.version) for e in table.entities] == [
+            ("抖音", "北京微播视界科技有限公司", "30.1.0")
+        ], name
