@@ -337,9 +337,8 @@ def read_notice(data: bytes, name: str, *, attachments: Sequence[Attachment] = (
             html = decode_bytes(data, name=name)
             detected = detect_format(html, name)
             kind = "csv" if detected == "csv" else "html" if detected == "html" else "text"
-        read = _read_page(html, kind)
-        if kind == "html":
-            soup = parse_html(read.script.simplified)
+        read, soup = _read_page(html, kind)
+        if soup is not None:
             resolve = _resolver({**files, **page_pictures})
             pictures, used = _page_pictures(soup, resolve, budget)
             _add(extra, pictures)
@@ -364,7 +363,10 @@ def _add(into: _Found, found: _Found) -> None:
     into.images_read += found.images_read
 
 
-def _read_page(page: str, kind: Literal["html", "text", "csv"]) -> ReadNotice:
+def _read_page(
+    page: str, kind: Literal["html", "text", "csv"]
+) -> tuple[ReadNotice, BeautifulSoup | None]:
+    """The page read, and its parsed HTML (for its pictures) when it is HTML: parsed once."""
     if kind == "csv":
         page = csv_to_text(page)
     page = strip_noise(page, markup=kind == "html")  # reprint sites' pinyin, junk, widgets
@@ -372,10 +374,11 @@ def _read_page(page: str, kind: Literal["html", "text", "csv"]) -> ReadNotice:
     page = script.simplified
     if kind == "html":
         soup = parse_html(page)
-        has_images = _list_image(soup)
+        text = html_to_text(soup)
+        has_images = _list_image(soup, text)
         entities = [_with_source(e, "table") for e in extract_entities_html(soup)]
-        return ReadNotice(html_to_text(soup), html_title(soup), entities, script, has_images)
-    return ReadNotice(page, None, [], script)
+        return ReadNotice(text, html_title(soup), entities, script, has_images), soup
+    return ReadNotice(page, None, [], script), None
 
 
 def _read_file(
@@ -417,7 +420,7 @@ _LIST_SHOWN = re.compile(
 )
 
 
-def _list_image(soup: BeautifulSoup) -> bool:
+def _list_image(soup: BeautifulSoup, text: str) -> bool:
     """Does the page show its list as an image (not a logo or a photo)?"""
     images = soup.find_all("img")
     if not images:
@@ -426,7 +429,7 @@ def _list_image(soup: BeautifulSoup) -> bool:
         described = f"{img.get('alt') or ''} {img.get('title') or ''} {img.get('src') or ''}"
         if re.search(r"名单|清单|list|mingdan", described, re.I):
             return True
-    return _LIST_SHOWN.search(html_to_text(soup)) is not None
+    return _LIST_SHOWN.search(text) is not None
 
 
 def with_rows_elsewhere(page: list[Entity], rows: list[Entity]) -> list[Entity]:
