@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -178,6 +179,23 @@ def _restore(entity: Entity, script: Script) -> Entity:
     )
 
 
+_FROM = {
+    "text": "the text",
+    "table": "a table",
+    "attachment": "an attachment",
+    "image": "a picture",
+}
+
+
+def _read_from(entities: list[Entity]) -> str:
+    """ "28 read from the text", "33 read (5 from the text, 28 from a picture)"."""
+    counts = Counter(entity.source or "text" for entity in entities)
+    if len(counts) <= 1:
+        return f"{len(entities)} read from {_FROM[next(iter(counts), 'text')]}"
+    parts = ", ".join(f"{count} from {_FROM[source]}" for source, count in counts.items())
+    return f"{len(entities)} read ({parts})"
+
+
 def _completeness(
     entities: list[Entity], *, listed: bool, declared: int | None, read: ReadNotice, text: str
 ) -> str | None:
@@ -190,7 +208,7 @@ def _completeness(
         rest = "the rest are in an attachment that was not given"
     else:
         rest = "the notice does not name the rest"
-    read_from = f"{len(entities)} read from the text"
+    read_from = _read_from(entities)
     if declared is not None and declared > len(entities):
         return f"names {declared} apps; {read_from}; {rest}"
     if not listed:

@@ -413,3 +413,22 @@ def test_a_page_without_a_date_is_still_refused() -> None:
     text = "关于晴空相机等2款App的通报\n1. 晴空相机（深圳晴空影像技术有限公司）\n2. 墨鱼输入法（杭州墨鱼网络有限公司）\n"
     with pytest.raises(InputError, match="--published-on"):
         parse_notice(text.encode(), name="undated.txt", received_on=date(2024, 3, 5))
+
+
+def test_the_reason_says_where_the_apps_were_read() -> None:
+    page = (
+        "<html><body><h1>关于晴空相机等5款App违法违规收集使用个人信息情况的通报</h1>"
+        "<p>2021-07-09 来源：国家网信办</p><p>发现晴空相机、墨鱼输入法等5款App存在问题。</p>"
+        "<table><tr><td>序号</td><td>应用名称</td><td>应用开发者</td></tr>"
+        "<tr><td>1</td><td>快看天气</td><td>北京快看科技有限公司</td></tr></table>"
+        "<p>国家互联网信息办公室</p></body></html>"
+    )
+    event = parse_notice(page.encode(), name="mixed.html")
+    assert [(e.name, e.source) for e in event.entities] == [
+        ("快看天气", "table"),
+        ("晴空相机", "text"),
+        ("墨鱼输入法", "text"),
+    ]
+    assert event.list_incomplete_reason == (
+        "names 5 apps; 3 read (1 from a table, 2 from the text); the notice does not name the rest"
+    )
