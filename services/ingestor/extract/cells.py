@@ -30,8 +30,9 @@ _CJK = "\u3400-\u9fff\uf900-\ufaff"
 
 Look = Literal["blank", "digits", "company", "store", "version", "issue", "text"]
 
+# A dash read by OCR is often 一 (one): alone in a cell it is a placeholder too.
 _PLACEHOLDER = re.compile(
-    r"^(?:[-—–－/\\／＼_=~·.。、]+|无|無|暂无|暫無|空|N/?A|null|none|nil)$", re.I
+    r"^(?:[-—–－/\\／＼_=~·.。、一]+|无|無|暂无|暫無|空|N/?A|null|none|nil)$", re.I
 )
 _DIGITS = re.compile(r"^(?:\d{1,4}\s*[.、．]?|[（(]\s*\d{1,4}\s*[)）])$")
 _VERSION = re.compile(

@@ -43,7 +43,9 @@ def test_look(text: str, kind: str) -> None:
 
 def test_placeholders() -> None:
     assert all(is_placeholder(x) for x in ["/", "／", "\\", "—", "——", "-", "N/A", "暂无"])
+    assert is_placeholder("一")  # a dash as OCR reads it
     assert not is_placeholder("无忧行")
+    assert not is_placeholder("一起学")
 
 
 def test_align_a_row_that_lost_its_developer_cell() -> None:
