@@ -17,6 +17,7 @@ from .dates import Dating, date_notice
 from .deadline import extract_deadline
 from .entities_en import extract_entities_en
 from .entities_prose import extract_entities_prose
+from .entities_records import extract_entities_records
 from .entities_text import extract_entities_text
 from .followup import declared_count, find_follows_up
 from .formats import binary_format
@@ -330,7 +331,7 @@ def _named_entities(read: ReadNotice, text: str, title: str, *, english: bool) -
     if english:
         return listed or extract_entities_en(text)
     if not listed:
-        listed = extract_entities_text(text)
+        listed = extract_entities_records(text) or extract_entities_text(text)
     declared = declared_count(title, text, english=False)
     if listed and (declared is None or len(listed) >= declared):
         entities = listed  # the list is complete: what the prose and headline name is in it
