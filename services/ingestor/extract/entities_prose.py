@@ -102,8 +102,13 @@ _OWNER_PREFIX = re.compile(r"^[^、，,]{1,12}?旗下(?:的)?")
 _APP_WORD_ONLY = re.compile(rf"^{_APP_WORD}$")
 # What may follow a quoted name that is an app: "“A”App", "《A》《B》存在…问题", "「A」则超范围…".
 _VOUCHED_AFTER = re.compile(
-    rf"\s*(?:{_APP_WORD}|等|均|都|也|还|则|被|在列|上榜|存在|涉及|未|不|无法|没有|违规|违法|超范围|"
-    r"强制|频繁|过度|擅自|私自)"
+    rf"\s*(?:{_APP_WORD}|等\s*(?:{_COUNT}\s*[款个]\s*)?(?:{_APP_WORD}|{_COUNT}\s*[款个])|均|都|也|还|则|"
+    r"被|在列|上榜|存在|涉及|未|不|无法|没有|违规|违法|超范围|强制|频繁|过度|擅自|私自)"
+)
+# What follows quoted terms that are not apps: "等改革", "功能", "行动".
+_NOT_APPS_AFTER = re.compile(
+    rf"\s*(?:等(?=\s*[\u4e00-\u9fff])(?!\s*(?:{_COUNT}\s*[款个]|{_APP_WORD}))|[的之]?(?:功能|行动|选项|按钮|字样|机制|政策|"
+    r"活动|改革|专项|模式|标准|条款|协议|提示|入口|页面|权限|服务|工作|要求))"
 )
 # A phrase cut in the middle ("…中心关于"), or an office ("…管理局").
 _BAD_END = re.compile(
@@ -349,6 +354,8 @@ def _quoted_alone(sentence: str) -> list[tuple[int, str]]:
             continue
         after = sentence[run.end() : run.end() + 6]
         before = sentence[max(0, run.start() - 6) : run.start()]
+        if _NOT_APPS_AFTER.match(after):
+            continue  # “一键注销”“拒绝”等功能, “一网通办”等改革
         vouched = (
             _VOUCHED_AFTER.match(after) is not None
             or re.search(rf"(?:{_APP_WORD}|名为|叫做|分别是|分别为|包括)\s*[:：]?\s*$", before)

@@ -179,3 +179,15 @@ def test_names_in_press_prose(text: str, expected: list[tuple[str, str | None]])
 )
 def test_counts_without_names(text: str) -> None:
     assert names(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "推进“一网通办”“最多跑一次”等改革，提升App服务水平。",
+        "开展“清朗·App专项整治”和“净网”行动。",
+        "要求App提供“一键注销”“拒绝授权”等功能。",
+    ],
+)
+def test_quoted_terms_are_not_apps(text: str) -> None:
+    assert names(text) == []
