@@ -19,7 +19,7 @@ from shared.events import Entity
 
 from .merge import merge_entities
 from .noise import is_noise_line
-from .tables import Cell, Grid, table_entities
+from .tables import Cell, Grid, is_header, table_entities
 from .textutil import clean_line
 
 _BLOCK_TAGS = frozenset(
@@ -86,12 +86,59 @@ def cell_lines(tag: Tag) -> list[str]:
     return [line for line in lines if line and not is_noise_line(line)]
 
 
+_ROW_CELLS = frozenset({"span", "div", "p", "a", "font", "em", "strong", "b", "i", "label", "dd"})
+
+
+def _cell_row(node: Tag) -> list[Tag] | None:
+    """The cells of a table drawn without ``<table>`` (``<div class=tr><span>1</span><span>
+    应用名称</span>…``): a block holding at least three leaf elements side by side and no loose
+    text of its own. None for anything else."""
+    if node.name not in _BLOCK_TAGS or node.name in ("td", "th", "tr", "table"):
+        return None
+    children: list[Tag] = []
+    for child in node.children:
+        if isinstance(child, NavigableString):
+            if type(child) is NavigableString and str(child).strip():
+                return None
+            continue
+        if not isinstance(child, Tag) or child.name not in _ROW_CELLS:
+            return None
+        if child.find(list(_BLOCK_TAGS - {"br"})) is not None or len(child.find_all(True)) > 2:
+            return None  # a cell holds text (perhaps in a link or <b>), not cells of its own
+        children.append(child)
+    return children if len(children) >= 3 else None
+
+
+def _div_table_rows(node: Tag) -> set[int]:
+    """The rows of a table drawn without ``<table>`` among ``node``'s children: at least two
+    blocks side by side that each hold the same number (3+) of leaf cells, the first of them
+    reading like an app table's header. Word-exported paragraphs made of ``<span>`` runs are
+    not rows: none of them reads like a header."""
+    rows = [c for c in node.children if isinstance(c, Tag) and _cell_row(c)]
+    if len(rows) < 2:
+        return set()
+    first = _cell_row(rows[0]) or []
+    if not is_header([cell.get_text(" ", strip=True) for cell in first]):
+        return set()
+    width = len(first)
+    return {id(row) for row in rows if len(_cell_row(row) or []) in (width - 1, width)}
+
+
 def html_to_text(soup: BeautifulSoup) -> str:
     """Page text, one line per block element, table cells separated by tabs."""
     parts: list[str] = []
+    div_rows: set[int] = set()
 
     def walk(node: Tag) -> None:
+        row = id(node) in div_rows and _cell_row(node)
+        cells_of = set(map(id, row)) if row else None
+        div_rows.update(_div_table_rows(node))
         for child in node.children:
+            if cells_of is not None and isinstance(child, Tag) and id(child) in cells_of:
+                parts.append(_CELL_OPEN)
+                walk(child)
+                parts.append(_CELL_CLOSE)
+                continue
             if isinstance(child, NavigableString):
                 if type(child) is NavigableString:
                     parts.append(re.sub(r"[\r\n]+", " ", str(child)))

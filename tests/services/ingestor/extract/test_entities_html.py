@@ -319,3 +319,30 @@ def test_title_and_note_rows_across_the_table_are_not_apps() -> None:
         ("乙应用", "乙科技有限公司"),
         ("丙应用", "丙科技有限公司"),
     ]
+
+
+def test_a_table_drawn_with_divs_is_read_as_rows_of_cells() -> None:
+    page = parse_html(
+        "<div class='grid'>"
+        "<div class='row'><div>序号</div><div>APP名称</div><div>开发者</div><div>版本</div></div>"
+        "<div class='row'><div>1</div><div>江城美食</div><div>武汉江城美食网络有限公司</div>"
+        "<div>1.2.7</div></div>"
+        "<div class='row'><div>2</div><div>荆楚阅读</div><div>荆州荆楚文化传媒有限公司</div>"
+        "<div>—</div></div></div>"
+    )
+    assert html_to_text(page).splitlines() == [
+        "序号\tAPP名称\t开发者\t版本",
+        "1\t江城美食\t武汉江城美食网络有限公司\t1.2.7",
+        "2\t荆楚阅读\t荆州荆楚文化传媒有限公司\t—",
+    ]
+
+
+def test_paragraphs_made_of_spans_stay_text() -> None:
+    page = parse_html(
+        "<p><span>1. QQ（</span><span>深圳市腾讯计算机系统有限公司</span><span>）</span></p>"
+        "<p><span>2. 微信（</span><span>深圳市腾讯计算机系统有限公司</span><span>）</span></p>"
+    )
+    assert html_to_text(page).splitlines() == [
+        "1. QQ（深圳市腾讯计算机系统有限公司）",
+        "2. 微信（深圳市腾讯计算机系统有限公司）",
+    ]
