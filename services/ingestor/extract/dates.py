@@ -359,6 +359,32 @@ def _page_date(lines: list[str], skip: int | None) -> _PageDate | None:
     return None
 
 
+def _date_in_opening(lines: list[str]) -> tuple[date, str] | None:
+    """A full date (with its year) in the first lines' sentences, when nothing better dates
+    the text: "in a notice issued on Thursday, June 12, 2025", "Tech Brief | September 27,
+    2024", "（2023年6月1日）发布"."""
+    for line in lines[:12]:
+        if re.search(r"[\u4e00-\u9fff]", line) or _CAPTION_LINE.search(line):
+            continue  # Chinese dates in a sentence are earlier notices ("1月22日，我部通报了")
+        dates = find_dates(line)
+        if dates and (_ABOUT_THE_NOTICE.search(line) or _LABELLED_DATE.match(line)):
+            return dates[0].day, line.strip()
+    return None
+
+
+_ABOUT_THE_NOTICE = re.compile(
+    r"\b(?:notice|notification|statement|circular|list|named|naming|issued|dated|published|"
+    r"released|announced|ordered|cited|flagged)\b",
+    re.I,
+)
+_LABELLED_DATE = re.compile(r"^[A-Za-z][A-Za-z .'’&-]{1,30}\|\s*")  # "Tech Brief | June 12, 2025"
+_CAPTION_LINE = re.compile(
+    r"\b(?:is|are) (?:seen|pictured|displayed|shown)\b|\((?:[^)]*)(?:Reuters|AFP|Getty|"
+    r"Illustration|Photo)[^)]*\)",
+    re.I,
+)
+
+
 def _dateline_without_year(lines: list[str]) -> tuple[int, int] | None:
     for line in lines[:12]:
         m = _DATELINE.match(fold_width(line))
@@ -424,6 +450,11 @@ def date_notice(
     english = _english_date(lines)
     if english is not None:
         return Dating(english)
+    in_text = _date_in_opening(lines)
+    if in_text is not None:
+        day, line = in_text
+        note = f'no date line: the date the opening text gives, {day} ("{line[:60]}")'
+        return Dating(day, notes=(note,))
     if fallback is not None:
         note = f"the notice gives no date; kept the date its feed item gives, {fallback}"
         return Dating(fallback, notes=(note,))

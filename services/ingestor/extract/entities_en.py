@@ -23,7 +23,11 @@ _LIST_START = re.compile(
     r"\b(?i:includ(?:ing|ed|es|e)|such as|among them(?: were| are)?|among which(?: were| are)?"
     r"|list(?:ed)?(?: apps)? like"
     r"|(?:others|also)\s+(?:named|listed|included|cited|flagged)(?:\s+(?:were|are|include[sd]?))?"
-    r"|also\s+on\s+the\s+list\s+(?:were|are))\s*[:：]?\s+"
+    r"|also\s+on\s+the\s+list\s+(?:were|are)"
+    r"|among the (?:\w+\s+){0,2}(?:named|listed|cited|flagged)(?:\s+\w+){0,3}\s+(?:were|are|was|is)"
+    r"|(?:naming|citing|listing|flagging)"
+    r"|(?:an?|the)\s+(?:[\w-]+\s+){0,5}?(?:app|application|platform|service)\s+(?:called|named|dubbed)"
+    r"|(?:apps|applications|SDKs|entries|items)\s*[-—–:：])\s*[:：]?\s+"
     # "The list also names ByteDance's Toutiao", "named Tencent's WeChat": a name right after
     r"|\b(?:names|named|cites|cited|lists|listed|flags|flagged|singles out|singled out)\s+"
     r"(?=[A-Z][\w.&'’-]*(?:\s|,|$))(?!(?:The|A|An|It|Its|Their|This|These|Those)\b)"
@@ -36,13 +40,31 @@ _LIST_END = re.compile(
     r"|,?\s+(?:were|was|are|is|have|has|had|which|that|who|for|to|from|in|on|with"
     r"|among others|and others|and other|were not|will|would|should|must|after|because)\b",
 )
-_OWNED = re.compile(r"^(?P<owner>[A-Z][\w&.]*(?:\s[A-Z][\w&.]*)*)-(?:owned|backed)\s+(?P<name>.+)$")
+_OWNED = re.compile(
+    r"^(?:the\s+)?(?P<owner>[A-Z][\w&.]*(?:\s[A-Z][\w&.]*)*)"
+    r"-(?:owned|backed|run|operated|controlled|affiliated)\s+(?P<name>.+)$"
+)
+# "Beijing-based food delivery app Eleme": where a company sits, not who owns it.
+_BASED = re.compile(r"^(?:the\s+)?[A-Z][\w.]*(?:\s[A-Z][\w.]*)*-based\s+")
+# "Qiongzhou Ferry, operated by Haikou Ferry Co., Ltd.": the operator after the name.
+_RUN_BY = re.compile(
+    r"^(?P<name>.+?),?\s+(?:\(|,)?\s*(?:developed|operated|run|owned|published|made)\s+by\s+"
+    r"(?P<owner>[A-Z].+?)\)?$"
+)
 _POSSESSIVE = re.compile(r"^(?P<owner>.+?)(?:['’]s|(?<=s)['’])\s+(?P<name>.+)$")
 _SKIP = re.compile(
     r"^(?:apps?|others?|more|many|some|several|those|these|the|an?|its|their|other apps"
     r"|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|today|yesterday"
     r"|Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
-    r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?$",
+    r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?$"
+    # "three SDKs", a plural noun: what the list is of, not one of its items
+    r"|^(?:\w+\s+)?(?:SDKs|apps|applications|platforms|services|companies|firms|operators)$",
+    re.I,
+)
+# A regulator is never one of the apps it names.
+_REGULATOR = re.compile(
+    r"\b(?:MIIT|CAC|MPS|SAMR|CVERC|Ministry|Administration|Commission|Bureau|Regulator|"
+    r"Cyberspace|Watchdog|Government|Council)\b",
     re.I,
 )
 _COMPANIES_OF = re.compile(
@@ -54,15 +76,26 @@ _COMPANIES_OF = re.compile(
 _NOT_A_LIST = re.compile(r"^(?:those|these|ones|the ones|them|stores|app stores)\b", re.I)
 
 
+_LEGAL_COMMA = re.compile(r"\b(Co|Corp|Inc)\.?,\s*(?=Ltd|Limited|Inc)", re.I)
+
+
 def _items(fragment: str) -> list[str]:
+    # "Co., Ltd." is one name: its comma does not separate items
+    fragment = _LEGAL_COMMA.sub(lambda m: m.group(0).replace(",", "\x00"), fragment)
+    # "Qiongzhou Ferry, operated by X": the operator stays with its app
+    fragment = re.sub(
+        r",\s+(?=(?:developed|operated|run|owned|published|made)\s+by\b)", " ", fragment
+    )
     fragment = re.sub(r",?\s+and\s+", ", ", fragment)
     fragment = re.sub(r",?\s+as well as\s+", ", ", fragment)
-    return [item.strip(" \"'“”‘’") for item in fragment.split(",") if item.strip()]
+    return [
+        item.replace("\x00", ",").strip(" \"'“”‘’") for item in fragment.split(",") if item.strip()
+    ]
 
 
 # "ride-hailing service Caocao Chuxing", "recipe app Xiachufang": a lower-case description
 # before the name.
-_DESCRIPTION = re.compile(r"^(?:[a-z][a-z0-9'’-]*\s+){1,5}(?=[\"“‘']?[A-Z0-9])")
+_DESCRIPTION = re.compile(r"^(?:[a-z][a-z0-9'’-]*\s+){1,5}(?=[\"“‘']?(?:[A-Z0-9]|[a-z]+[A-Z]))")
 # "Baidu Inc.'s flagship search app": the company's own app, named after the company.
 _OWN_APP = re.compile(
     r"^(?:(?:flagship|namesake|eponymous|main|core|popular|own|mobile|main)\s+)+"
@@ -97,6 +130,15 @@ def _cut_at_prose(item: str) -> str:
 
 def _entity(item: str, *, strict: bool = False) -> Entity | None:
     """One list item as an entity; ``strict``: the whole item must read as a name."""
+    run_by = _RUN_BY.match(item)
+    if run_by and not is_company(run_by["name"]):
+        named = _entity(run_by["name"], strict=strict)
+        if named is not None and named.kind != "company":
+            named.developer = run_by["owner"].strip().rstrip(".") + (
+                "." if run_by["owner"].strip().endswith(".") else ""
+            )
+        return named
+    item = _BASED.sub("", item)
     item = _DESCRIPTION.sub("", item)
     item = re.sub(r"^(?:the|apps?(?: from| by| of)?|popular|app)\s+", "", item, flags=re.I)
     item = item.strip(" \"'“”‘’")  # 'the dating app "Love Meet"'
@@ -105,7 +147,7 @@ def _entity(item: str, *, strict: bool = False) -> Entity | None:
     owned = _OWNED.match(item)
     possessive = _POSSESSIVE.match(item)
     if owned:
-        developer, item = owned["owner"], owned["name"]
+        developer, item = owned["owner"], _DESCRIPTION.sub("", owned["name"])
     elif possessive:
         owner = possessive["owner"].strip()
         # "The ministry said Tencent's WeChat": the owner is the capitalised run before "'s".
@@ -127,7 +169,7 @@ def _entity(item: str, *, strict: bool = False) -> Entity | None:
     if strict and cut != item:
         return None
     item = cut
-    if not item or _SKIP.match(item) or len(item.split()) > 6:
+    if not item or _SKIP.match(item) or len(item.split()) > 6 or _REGULATOR.search(item):
         return None
     if not re.match(r"[A-Za-z0-9]", item) or not re.search(r"[A-Za-z]{2}", item):
         return None
@@ -168,7 +210,7 @@ def _from_paragraph(paragraph: str) -> list[Entity]:
             if (
                 end.group(0) == "."
                 and _ABBREVIATION.search(rest[: end.start()])
-                and after.islower()
+                and (after.islower() or re.match(r"\s*(?:Ltd|Limited|Inc)\b", rest[end.end() :]))
             ):
                 continue  # "Sogou Inc. and ..." does not end the sentence
             abbreviated = end.group(0) == "." and _ABBREVIATION.search(rest[: end.start()])
@@ -201,13 +243,48 @@ def _merge_en(entities: list[Entity]) -> list[Entity]:
     return result
 
 
+_BULLET = re.compile(r"^\s*(?:[-•*·●▪–—]|\d{1,3}[.)])\s+(?P<item>\S.*)$")
+_BULLET_ITEM = re.compile(r"^(?P<name>[^():–—]+?)\s*(?:\((?P<dev>.+)\)\s*$|\s[-–—:]\s.*$|,\s.*$|$)")
+# Photo captions and "read more" boxes name apps that are not the notice's.
+_CAPTION = re.compile(
+    r"^\s*(?:Photo|Image|Picture|Caption|File photo|Read more|Related|See also)\b"
+    r"|\((?:AFP|Reuters|AP|Xinhua|Getty Images|VCG|IC)[^)]*\)\s*$",
+    re.I,
+)
+
+
+def _bullets(lines: list[str]) -> list[Entity]:
+    """ "- Lianjia Home (Beijing Lianjia Real Estate Brokerage Co., Ltd.)": a run of at least
+    two bullet lines, each an app with perhaps its operator in brackets."""
+    entities: list[Entity] = []
+    run: list[str] = []
+    for line in [*lines, ""]:
+        bullet = _BULLET.match(line)
+        if bullet is not None:
+            run.append(bullet["item"])
+            continue
+        if len(run) >= 2:
+            for item in run:
+                m = _BULLET_ITEM.match(item.strip())
+                entity = _entity(m["name"].strip(), strict=True) if m else None
+                if entity is None:
+                    continue
+                if m and m["dev"] and is_company(m["dev"]) and entity.kind != "company":
+                    entity.developer = m["dev"].strip()
+                entities.append(entity)
+        run = []
+    return entities
+
+
 def extract_entities_en(text: str) -> list[Entity]:
     """Entities from "including A, B and C" style lists in English prose, paragraph by
-    paragraph; the headline counts only when the body names nobody."""
-    paragraphs = [p for p in text.splitlines() if p.strip()]
+    paragraph, and from bulleted lists; the headline counts only when the body names nobody.
+    Photo captions and "read more" boxes are not read."""
+    paragraphs = [p for p in text.splitlines() if p.strip() and not _CAPTION.search(p)]
     if not paragraphs:
         return []
     body = [entity for p in paragraphs[1:] for entity in _from_paragraph(p)]
+    body += _bullets(paragraphs[1:])
     if not body:
         body = _from_paragraph(paragraphs[0])
     return _merge_en(body)

@@ -66,7 +66,8 @@ _LEAD = re.compile(
 )
 # "以及A", "和“A”": a connector before the last names (a bare 和 may start a name: 和风天气).
 _CONNECTOR = re.compile(r"^(?:(?:以及|还有|还包括|另有)\s*|[和及与](?=\s|[“「『《\"]))\s*")
-_INNER_AND = re.compile(r"\s*(?:以及|及|和|与)\s*")
+_INNER_AND = re.compile(r"\s*(?:以及|(?<![涉以])及|和|与)\s*")
+_OPENS_TITLE = re.compile(r"[《“「『][^》”」』]*$|^[^《“「『]*[》”」』]")
 _TRAILING_WORD = re.compile(r"\s*(?:App|APP|app|应用程序|移动应用|应用|软件|客户端|等)$")
 
 # Generic kinds of app that notices group apps by ("对输入法、地图导航等App进行检测").
@@ -97,7 +98,8 @@ _BAD_START = re.compile(
     r"部分|多款|一些|其他|其它|各|本|我|以上|以下|有关|同时|此外|另外|然而|但|而|并|且|又|也|均|都|"
     r"已|将|还|再|从|在|向|于|以|又|一批|这批|记者|今年|去年|日前|随后|今天|昨天|\d+月|\d+日)"
 )
-_TRAILING_BRACKET = re.compile(r"\([^()]*\)\s*$")
+_TRAILING_BRACKET = re.compile(r"\([^()]*(?:\([^()]*\)[^()]*)*\)\s*$")
+"""A bracket at the end, one level of brackets inside allowed: (腾讯科技(深圳)有限公司)."""
 _OWNER_PREFIX = re.compile(r"^[^、，,]{1,12}?旗下(?:的)?")
 _APP_WORD_ONLY = re.compile(rf"^{_APP_WORD}$")
 # What may follow a quoted name that is an app: "“A”App", "《A》《B》存在…问题", "「A」则超范围…".
@@ -176,7 +178,9 @@ def _is_category(name: str) -> bool:
 
 _ITEM_NUMBER = re.compile(r"^(?:\d{1,3}\s*[、.．)）]|[（(]\d{1,3}[)）])\s*")
 _TITLED = re.compile(
-    r"^[“「『《](?P<name>[^“”「」『』《》]{1,40})[”」』》]\s*(?P<bracket>[（(].*[)）])?$"
+    r"^[“「『《](?P<name>[^“”「」『』《》]{1,40})[”」』》]\s*"
+    r"(?P<suffix>(?:微信|支付宝|百度|抖音|QQ)?小程序|快应用|App|APP|app|应用|软件|客户端)?\s*"
+    r"(?P<bracket>[（(].*[)）])?$"
 )
 
 
@@ -188,7 +192,9 @@ def clean_name(raw: str) -> str:
     name = _OWNER_PREFIX.sub("", name)
     titled = _TITLED.match(name)
     if titled is not None:
-        return titled["name"].strip() + (titled["bracket"] or "")
+        suffix = titled["suffix"] or ""
+        kind = f"（{suffix}）" if "小程序" in suffix or suffix == "快应用" else ""
+        return titled["name"].strip() + kind + (titled["bracket"] or "")
     quoted = _quoted_names(name)
     if len(quoted) == 1 and _QUOTED.fullmatch(name.strip()):
         name = quoted[0]
@@ -224,9 +230,16 @@ def name_like(name: str, *, quoted: bool = False) -> bool:
 
 
 def _split_and(text: str) -> list[str]:
-    """ "晴空相机和星河视频" -> two names; "和风天气" (和 at the start) stays one."""
+    """ "晴空相机和星河视频" -> two names; "和风天气", "和平精英", "天和健康", "发现和平精英" and
+    "《中华人民共和国…法》" stay one piece: 和 / 与 / 及 split only between two names."""
+    if _OPENS_TITLE.search(text):
+        return [text]
     parts = [p for p in _INNER_AND.split(text) if p]
-    if len(parts) > 1 and text.strip()[:1] not in "和及与" and all(len(p) >= 2 for p in parts):
+    if (
+        len(parts) > 1
+        and text.strip()[:1] not in "和及与"
+        and all(len(p) >= 2 and name_like(clean_name(p)) for p in parts)
+    ):
         return parts
     return [text]
 

@@ -99,3 +99,82 @@ def test_apps_from_companies_name_companies() -> None:
         ("company", "Alibaba"),
         ("company", "ByteDance"),
     ]
+
+
+def triples(text: str) -> list[tuple[str, str | None, str]]:
+    return [(e.name, e.developer, e.kind) for e in extract_entities_en(text)]
+
+
+def test_naming_and_camel_case_names_after_a_description() -> None:
+    text = (
+        "Headline\n"
+        "The ministry acted on Monday, naming online travel agency Trip.com and video "
+        "streamer iQiyi as well as music app Kuwo."
+    )
+    assert [name for name, _, _ in triples(text)] == ["Trip.com", "iQiyi", "Kuwo"]
+
+
+def test_operators_after_the_name_and_legal_names_with_commas() -> None:
+    text = (
+        "Headline\n"
+        'The list includes "Island Tour Pass", developed by Hainan Daoyou Technology Co., Ltd., '
+        "and the ferry ticketing app Qiongzhou Ferry, operated by Haikou Ferry Co., Ltd."
+    )
+    assert triples(text) == [
+        ("Island Tour Pass", "Hainan Daoyou Technology Co., Ltd.", "app"),
+        ("Qiongzhou Ferry", "Haikou Ferry Co., Ltd.", "app"),
+    ]
+
+
+def test_owner_prefixes_and_places() -> None:
+    text = (
+        "Headline\n"
+        "Apps named include the Tencent-owned music streaming service Kugou, NetEase-run "
+        "Kuwo and Beijing-based food delivery app Eleme."
+    )
+    assert triples(text) == [
+        ("Kugou", "Tencent", "app"),
+        ("Kuwo", "NetEase", "app"),
+        ("Eleme", None, "app"),
+    ]
+
+
+def test_bulleted_lists_with_operators_and_no_regulator_as_an_app() -> None:
+    text = (
+        "Headline\n"
+        "China's Ministry of Industry and Information Technology (MIIT) named six apps. "
+        "The apps named are:\n"
+        "- Lianjia Home (Beijing Lianjia Real Estate Brokerage Co., Ltd.)\n"
+        "- Tantan (Tantan Cultural Development (Beijing) Co., Ltd.)\n"
+    )
+    assert triples(text) == [
+        ("Lianjia Home", "Beijing Lianjia Real Estate Brokerage Co., Ltd.", "app"),
+        ("Tantan", "Tantan Cultural Development (Beijing) Co., Ltd.", "app"),
+    ]
+
+
+def test_a_dash_list_after_a_counted_noun_and_companies_with_co() -> None:
+    text = (
+        "Headline\n"
+        "The entries include three SDKs - the Yuanqi SDK, Lingxi Push SDK and Xingtu "
+        "Analytics SDK - together with other apps.\n"
+        "Operators on the list include Sogou Inc., Qihoo 360 Technology Co. and Beijing "
+        "Kuaishou Technology Co. Ltd."
+    )
+    assert triples(text) == [
+        ("Yuanqi SDK", None, "sdk"),
+        ("Lingxi Push SDK", None, "sdk"),
+        ("Xingtu Analytics SDK", None, "sdk"),
+        ("Sogou Inc.", None, "company"),
+        ("Qihoo 360 Technology Co.", None, "company"),
+        ("Beijing Kuaishou Technology Co. Ltd.", None, "company"),
+    ]
+
+
+def test_photo_captions_are_not_read() -> None:
+    text = (
+        "Headline\n"
+        "Photo: A woman checks her phone. Apps such as WeChat and Alipay dominate daily life.\n"
+        "The regulator named 12 apps including Soul and Momo."
+    )
+    assert [name for name, _, _ in triples(text)] == ["Soul", "Momo"]
