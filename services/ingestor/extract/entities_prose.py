@@ -55,7 +55,7 @@ _CUE = re.compile(
     r"(?:包括|包含|分别是|分别为|分别有|涉及到?|具体为|依次为|主要有|名单(?:如下|为|是)|如下"
     r"|例如|比如|诸如|(?<=[，,])如|(?<=[的还])有(?=\s*[:：]))(?!的)\s*(?:[:：]\s*)?"
     # "涉及运动健身类App：A（…）、B（…）；新闻资讯类：C": a category label, then its apps
-    rf"|[\u4e00-\u9fff]{{2,8}}类\s*(?:{_APP_WORD})?\s*[:：]\s*"
+    rf"|[\u4e00-\u9fff]{{2,8}}类\s*(?:{_APP_WORD})?\s*(?:[:：]|的有|有)\s*"
 )
 _APP_CONTEXT = re.compile(rf"{_APP_WORD}|名单|清单")
 # Where a lead-in ends in the first piece: "检测发现存在问题的应用包括|云朵阅读".
@@ -91,7 +91,7 @@ _NOT_NAME = re.compile(
     r"相关|依法|监督|规定|部门|以下|如下|上述|名单|发现|存在|加强|落实|截至|联系|电话|附件|地址|邮箱|"
     r"举报|收集|索取|注销|弹窗|自启动|定向推送|误导|欺骗|骚扰|隐私|运营者|开发者|运营商|功能|选项|"
     r"服务|平台方|监管|部署|专项|行动|治理|网信|信息化|通信管理局|市场监管|处置|约谈|下架|款|批次|"
-    r"涉及|尚有|共有|还有|另有|共计|合计|其余|剩余|累计|上榜|在列|点名|被|不少|多款|若干"
+    r"涉及|尚有|共有|还有|另有|共计|合计|其余|剩余|累计|上榜|在列|点名|被|不少|多款|若干|类的|的有"
 )
 _BAD_START = re.compile(
     r"^(?:关于|根据|按照|依据|为|经|对|由|截至|截止|近期|近日|目前|其中|包括|注|附|据|该|这|此|上述|相关|"
@@ -380,6 +380,47 @@ def _quoted_alone(sentence: str) -> list[tuple[int, str]]:
     return found
 
 
+# "京味外卖（北京京味餐饮管理有限公司）", "“燕京健身”App（北京燕京体育健身有限公司）": an app
+# with its operator in brackets, anywhere in a sentence (one level of brackets inside).
+_BRACKETED = re.compile(
+    r"(?P<name>[^\s，,。；;、：:（）()“”「」『』《》]{1,24}|[“「『《][^“”「」『』《》]{1,24}[”」』》]"
+    r"(?:(?:微信|支付宝|百度|抖音|QQ)?小程序|快应用|App|APP|应用|客户端)?)"
+    r"\s*[（(](?P<dev>[^（）()]{2,60}(?:[（(][^（）()]{1,10}[)）][^（）()]{0,40})?)[)）]"
+)
+# "“苏e行”，运营者为无锡苏e行交通科技有限公司": the operator in the next clause.
+_OPERATOR_IS = re.compile(
+    r"(?P<name>[“「『《][^“”「」『』《》]{1,24}[”」』》])\s*[，,]?\s*(?:其)?"
+    r"(?:运营者|开发者|运营主体|开发运营者|运营方|开发商)(?:为|是)\s*[:：]?\s*"
+    r"(?P<dev>[^，,。；;（）()]{4,60}?(?:公司|Ltd\.?|Limited|Inc\.?|工作室))"
+)
+
+
+_NEGATION = re.compile(
+    r"不涉及|未涉及|不包括|不包含|不含|并非|并不|不属于|不在[^。]{0,12}之列|除[^。]{1,30}外"
+)
+
+
+def _with_operator(sentence: str) -> list[tuple[int, str]]:
+    """Apps named with their operator: ``X（某某有限公司）`` and ``“X”，运营者为某某有限公司``, in
+    any sentence; the operator must read as a company."""
+    found: list[tuple[int, str]] = []
+    for m in [*_BRACKETED.finditer(sentence), *_OPERATOR_IS.finditer(sentence)]:
+        developer = m["dev"].strip()
+        labelled = re.match(r"^(?:运营者|开发者|运营主体|开发运营者)\s*[:：]\s*", developer)
+        if labelled:
+            developer = developer[labelled.end() :]
+        if not is_company(fold_width(developer)):
+            continue
+        name = clean_name(m["name"])
+        if not name_like(name, quoted=m["name"][:1] in "“「『《"):
+            cut = _cut_lead(m["name"])
+            if cut is None:
+                continue
+            name = cut
+        found.append((m.start(), f"{name}（{developer}）"))
+    return found
+
+
 def extract_entities_prose(text: str) -> list[Entity]:
     """Apps named in the prose of ``text`` (simplified script), in the order the text names
     them, each once."""
@@ -392,6 +433,10 @@ def extract_entities_prose(text: str) -> list[Entity]:
         offset += len(line) + 1
     for base, sentence in _sentences(text):
         folded = fold_width(sentence)
+        if _NEGATION.search(folded):  # "本次通报不涉及微信、QQ等应用"
+            for position, name in _with_operator(sentence):
+                found.append(_Found(base + position, name))
+            continue
         covered_until = 0
         for end in _END.finditer(folded):
             segment = sentence[covered_until : end.start()]
@@ -409,6 +454,8 @@ def extract_entities_prose(text: str) -> list[Entity]:
             for name in _walk_forward(rest):
                 found.append(_Found(base + cue.end(), name))
         for position, name in _quoted_alone(sentence):
+            found.append(_Found(base + position, name))
+        for position, name in _with_operator(sentence):
             found.append(_Found(base + position, name))
     found.extend(_next_line_lists(lines, line_starts))
     found.sort(key=lambda f: f.position)

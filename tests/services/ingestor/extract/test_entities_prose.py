@@ -191,3 +191,68 @@ def test_counts_without_names(text: str) -> None:
 )
 def test_quoted_terms_are_not_apps(text: str) -> None:
     assert names(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # operators in brackets anywhere, one level of brackets inside the operator
+        (
+            "发现企业微信（腾讯科技（深圳）有限公司）、QQ阅读（上海阅文信息技术有限公司）存在问题",
+            [("企业微信", "腾讯科技（深圳）有限公司"), ("QQ阅读", "上海阅文信息技术有限公司")],
+        ),
+        (
+            "我局发现黔行天下（贵州黔行网络科技有限公司）、遵义生活通（遵义市便民信息服务有限公司）存在问题。",
+            [
+                ("黔行天下", "贵州黔行网络科技有限公司"),
+                ("遵义生活通", "遵义市便民信息服务有限公司"),
+            ],
+        ),
+        # a later mention with the operator completes an earlier one
+        (
+            "发现京东到家、京味外卖等2款App存在问题，其中京味外卖（北京京味餐饮管理有限公司）问题较为突出。",
+            [("京东到家", None), ("京味外卖", "北京京味餐饮管理有限公司")],
+        ),
+        # the operator in the next clause
+        (
+            "（一）“苏e行”，运营者为无锡苏e行交通科技有限公司，存在违反必要原则收集个人信息问题；",
+            [("苏e行", "无锡苏e行交通科技有限公司")],
+        ),
+        # quoted names with a suffix before the operator; a mini-program among apps
+        (
+            "“悦读小镇”（北京悦读小镇文化有限公司）、“健康宝宝”微信小程序（上海健康宝宝母婴用品有限公司）、“燕京健身”App（北京燕京体育健身有限公司）等12款",
+            [
+                ("悦读小镇", "北京悦读小镇文化有限公司"),
+                ("健康宝宝", "上海健康宝宝母婴用品有限公司"),
+                ("燕京健身", "北京燕京体育健身有限公司"),
+            ],
+        ),
+        # 和 inside names, and a law in title marks, are not separators
+        ("发现和平精英、天和健康等2款App", [("和平精英", None), ("天和健康", None)]),
+        (
+            "“星光K歌”“乐跑步”等16款App，涉及《中华人民共和国个人信息保护法》",
+            [("星光K歌", None), ("乐跑步", None)],
+        ),
+        # 涉及X类App的有A、B
+        (
+            "涉及输入法类App的有速记输入法、拼音宝输入法；涉及短视频类的有看点视频。",
+            [("速记输入法", None), ("拼音宝输入法", None), ("看点视频", None)],
+        ),
+    ],
+)
+def test_names_with_operators_and_inner_brackets(
+    text: str, expected: list[tuple[str, str | None]]
+) -> None:
+    assert [(e.name, e.developer) for e in extract_entities_prose(text)] == expected
+
+
+def test_a_mini_program_keeps_its_kind() -> None:
+    text = "“健康宝宝”微信小程序（上海健康宝宝母婴用品有限公司）、“悦读小镇”等2款"
+    assert [(e.name, e.kind) for e in extract_entities_prose(text)] == [
+        ("健康宝宝", "mini_program"),
+        ("悦读小镇", "app"),
+    ]
+
+
+def test_what_a_notice_says_it_does_not_name_is_not_named() -> None:
+    assert names("本次通报不涉及微信、QQ、QQ音乐等应用。") == []
