@@ -297,6 +297,13 @@ def infer_header(grid: Grid) -> Header | None:
     return Header(-1, columns, None)
 
 
+_TOTAL_OR_NOTE = re.compile(
+    r"^(?:合计|共计|总计|小计|合計|總計|总数|Total)\b|^\d{1,4}\s*款(?:APP|App|应用)?$"
+    r"|^[(（][^()（）]*(?:详见|其余|其他|略|附件|注|見|详|以下)[^()（）]*[)）]$",
+    re.I,
+)
+
+
 def table_entities(grid: Grid, *, headerless: bool = False) -> list[Entity]:
     """The apps listed in one table; [] when no header row says which column holds the apps'
     names - nor, with ``headerless``, the look of its columns (``infer_header``)."""
@@ -332,6 +339,8 @@ def table_entities(grid: Grid, *, headerless: bool = False) -> list[Entity]:
         issues = issues_of(cell_text(row, columns.get("issues")))
         if name and name in header_labels:
             continue  # a repeated header row
+        if _TOTAL_OR_NOTE.match(fold_width(name)) or _TOTAL_OR_NOTE.match(fold_width(seq or "")):
+            continue  # "合计 | | 7款", "（其余34款详见附件）": not an app
         if name_cell is not None and name_cell.spanned and name_cell.origin in by_origin:
             first = by_origin[name_cell.origin]
             developer_index = columns.get("developer")

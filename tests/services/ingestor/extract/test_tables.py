@@ -231,3 +231,16 @@ def test_columns_of_a_table_without_header_come_from_their_look() -> None:
 def test_a_layout_table_is_not_an_app_table() -> None:
     table = grid(["发布机构", "工业和信息化部"], ["发布日期", "2023年7月14日"], ["主题", "通报"])
     assert table_entities(table, headerless=True) == []
+
+
+def test_totals_and_note_rows_are_not_apps() -> None:
+    entities = table_entities(
+        grid(
+            ["序号", "开发者", "应用名称", "版本"],
+            ["1", "济南学车帮科技有限公司", "学车帮", "2.0.1"],
+            ["合计", "", "7款", ""],
+            ["", "", "（其余34款详见附件）", ""],
+            ["2", "青岛公交信息有限公司", "掌上公交通", "1.1"],
+        )
+    )
+    assert [e.name for e in entities] == ["学车帮", "掌上公交通"]
