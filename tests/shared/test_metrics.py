@@ -31,7 +31,7 @@ def value(name: str, **labels: str) -> float:
     ("message", "reason"),
     [
         ("a.txt: file is empty", "empty"),
-        ("a.txt: cannot decode text (tried UTF-8 and GB18030)", "undecodable"),
+        ("a.txt: cannot decode text (tried UTF-8, UTF-16, GB18030 and Big5)", "undecodable"),
         ("a.pdf: unsupported file type '.pdf'", "unsupported_type"),
         ("a.txt: no apps, SDKs or companies found in the notice", "no_entities"),
         ("a.txt: no publication date found", "no_date"),

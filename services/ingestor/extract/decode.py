@@ -77,6 +77,40 @@ def _declared_charset(data: bytes) -> str | None:
     return declared
 
 
+# Characters frequent in any Chinese notice, in both scripts: text decoded with the right
+# codec is full of them, text decoded with the wrong one hardly has any.
+_COMMON = frozenset(
+    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下"
+    "过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都"
+    "两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新"
+    "线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通"
+    "并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组"
+    "见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处队南给色光门即保治北造百规热领"
+    "七海口东导器压志世金增争济阶油思术极交受联什认六共权收证改清己美再采转更单风切打白教速花带安"
+    "场身车例真务具万每目至达走积示议声报斗完类八离华名确才科张信马节话米整空元况今集温传土许步群"
+    "個們來這時會說對開發後經過還現當應關與數問題個資網訊證據權業務"
+)
+
+
+def _score(text: str) -> float:
+    cjk = [ch for ch in text if "\u4e00" <= ch <= "\u9fff"]
+    return sum(ch in _COMMON for ch in cjk) / len(cjk) if cjk else 0.0
+
+
+def _gb_or_big5(data: bytes) -> str | None:
+    """GB18030 (mainland pages) or Big5 (Taiwan and Hong Kong reprints): the one that decodes
+    and reads as Chinese text."""
+    decoded: list[str] = []
+    for encoding in ("gb18030", "big5hkscs"):
+        try:
+            decoded.append(data.decode(encoding))
+        except UnicodeDecodeError:
+            continue
+    if not decoded:
+        return None
+    return max(decoded, key=_score)
+
+
 def decode_bytes(data: bytes, *, name: str) -> str:
     """Decode a notice: UTF-8 (BOM optional), UTF-16 (BOM, or zero bytes), a page's declared
     charset (Big5 reprints), else GB18030.
@@ -85,7 +119,7 @@ def decode_bytes(data: bytes, *, name: str) -> str:
     """
     if not data.strip():
         raise InputError(f"{name}: file is empty")
-    undecodable = InputError(f"{name}: cannot decode text (tried UTF-8 and GB18030)")
+    undecodable = InputError(f"{name}: cannot decode text (tried UTF-8, UTF-16, GB18030 and Big5)")
     if data.startswith(_MAGIC):
         raise undecodable
     text: str | None = None
@@ -97,7 +131,7 @@ def decode_bytes(data: bytes, *, name: str) -> str:
         except UnicodeDecodeError:
             text = None
     if text is None:
-        for encoding in ("utf-8-sig", _declared_charset(data), "gb18030"):
+        for encoding in ("utf-8-sig", _declared_charset(data)):
             if encoding is None:
                 continue
             try:
@@ -105,6 +139,8 @@ def decode_bytes(data: bytes, *, name: str) -> str:
             except (UnicodeDecodeError, LookupError):
                 continue
             break
+    if text is None:
+        text = _gb_or_big5(data)
     if text is None or _looks_binary(text):
         raise undecodable
     if not text.strip():

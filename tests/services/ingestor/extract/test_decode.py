@@ -58,7 +58,8 @@ def test_empty_input(data: bytes) -> None:
 )
 def test_undecodable_input(data: bytes) -> None:
     with pytest.raises(
-        InputError, match=r"^bad\.bin: cannot decode text \(tried UTF-8 and GB18030\)$"
+        InputError,
+        match=r"^bad\.bin: cannot decode text \(tried UTF-8, UTF-16, GB18030 and Big5\)$",
     ):
         decode_bytes(data, name="bad.bin")
 
@@ -132,3 +133,13 @@ def test_declared_big5_page() -> None:
 def test_gbk_declared_page_reads_as_gb18030() -> None:
     page = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">关于某某的通报'
     assert decode_bytes(page.encode("gbk"), name="a.html") == page
+
+
+def test_big5_reprints_are_read() -> None:
+    text = "國家互聯網信息辦公室關於騰訊視頻等3款App違法違規收集使用個人信息情況的通報"
+    assert decode_bytes(text.encode("big5"), name="tw.txt") == text
+
+
+def test_gb18030_pages_are_still_read_as_gb18030() -> None:
+    text = "工业和信息化部关于侵害用户权益行为的APP通报，发现的问题已经通报整改。"
+    assert decode_bytes(text.encode("gb18030"), name="cn.txt") == text
