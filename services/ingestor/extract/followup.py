@@ -27,7 +27,7 @@ _SELF = re.compile(r"^(?:我部|我局|我办|本部|本局|我中心|本中心|
 _TITLE = re.compile(r"《(?P<title>关于[^》]{4,80})》")
 # "等84款App", "发现有4款APP", "42款移动应用": how many the notice says it names.
 _CN_COUNT = re.compile(
-    rf"(?P<n>{_NUM})\s*款\s*[^\s，。,、；]{{0,8}}?(?:App|APP|app|移动应用|应用程序|应用|软件|SDK"
+    rf"(?P<n>{_NUM})\s*款\s*[^\s，。,、；]{{0,20}}?(?:App|APP|app|移动应用|应用程序|应用|软件|SDK"
     r"|小程序|产品)"
 )
 _EN_COUNT = re.compile(

@@ -35,6 +35,10 @@ def test_declared_count() -> None:
         == 84
     )
     assert declared_count("监测发现十四款违法移动应用", "", english=False) == 14
+    # the title's count, however many words stand between it and "移动应用", wins over the
+    # count of the first group below it
+    title = "关于20款违法违规收集使用个人信息的移动应用的通报"
+    assert declared_count(title, "一、…涉及9款App如下：", english=False) == 20
     body = "2021年1月22日，我部通报了157款APP。截至目前，尚有5款APP未按要求完成整改。"
     assert declared_count("关于下架侵害用户权益APP名单的通报", body, english=False) == 5
     assert declared_count("Regulator names 43 apps", "", english=True) == 43
