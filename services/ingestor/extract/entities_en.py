@@ -12,6 +12,7 @@ body names nobody).
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from shared.events import Entity
@@ -218,13 +219,50 @@ def _from_paragraph(paragraph: str) -> list[Entity]:
             break
         if _NOT_A_LIST.match(fragment):
             continue
+        listed: list[Entity] = []
         for item in _items(fragment):
+            owner = _appositive_owner(item)
+            if owner is not None:
+                # "Huya, the Tencent-backed game-streaming platform": about the name before
+                if listed and listed[-1].developer is None and listed[-1].kind != "company":
+                    listed[-1].developer = owner
+                continue
             entity = _entity(item)
             if entity is not None:
                 if companies and entity.developer is None:
                     entity.kind = "company"
-                entities.append(entity)
+                listed.append(entity)
+        _share_owner(listed)
+        entities.extend(listed)
     return entities
+
+
+_APPOSITIVE = re.compile(
+    r"^(?:the|an?)\s+(?:(?P<owner>[A-Z][\w&.]*(?:\s[A-Z][\w&.]*)*)-(?:owned|backed|run|operated)\s+)?"
+    r"[a-z][a-z'’ -]*?(?:\s+(?:run|owned|operated|developed|made)\s+by\s+(?P<by>[A-Z][\w&., ]+))?$"
+)
+
+
+def _appositive_owner(item: str) -> str | None:
+    """The owner an apposition gives ("the Tencent-backed game-streaming platform", "a lending
+    service run by Sina"), or None when the item is not an apposition."""
+    m = _APPOSITIVE.match(item.strip())
+    if m is None:
+        return None
+    owner = m["owner"] or m["by"]
+    return owner.strip().rstrip(",") if owner else None
+
+
+def _share_owner(listed: list[Entity]) -> None:
+    """ "Tencent Holdings' WeChat, Tencent Map and Tencent Video": the owner of the first
+    name is the owner of the names after it that carry the owner's brand."""
+    for first, entity in itertools.pairwise(listed):
+        owner = first.developer
+        if owner is None or entity.developer is not None or entity.kind == "company":
+            continue
+        brand = owner.split()[0]
+        if entity.name.split()[0] == brand:
+            entity.developer = owner
 
 
 def _merge_en(entities: list[Entity]) -> list[Entity]:

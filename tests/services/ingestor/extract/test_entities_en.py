@@ -19,7 +19,22 @@ def test_owned_by() -> None:
 
 def test_possessive_owner() -> None:
     text = "Apps such as Tencent Holdings Ltd.'s WeChat and Tencent Map were named."
-    assert pairs(text) == [("WeChat", "Tencent Holdings Ltd."), ("Tencent Map", None)]
+    # the owner in front of a list is the owner of the names after it that carry its brand
+    assert pairs(text) == [
+        ("WeChat", "Tencent Holdings Ltd."),
+        ("Tencent Map", "Tencent Holdings Ltd."),
+    ]
+    other = "Apps such as Tencent's WeChat and Kuaishou were named."
+    assert pairs(other) == [("WeChat", "Tencent"), ("Kuaishou", None)]
+
+
+def test_appositions_give_the_owner_of_the_name_before_them() -> None:
+    text = (
+        "Headline\n"
+        "Those named include Huya, the Tencent-backed game-streaming platform, and Weibo "
+        "Wallet, a lending service run by Sina."
+    )
+    assert pairs(text) == [("Huya", "Tencent"), ("Weibo Wallet", "Sina")]
 
 
 def test_companies() -> None:
