@@ -314,6 +314,33 @@ def _bullets(lines: list[str]) -> list[Entity]:
     return entities
 
 
+_LEGAL_END = r"(?:Co\.,?\s*Ltd\.?|Ltd\.?|Inc\.?|Limited|Corp\.?|Corporation|Group|Holdings)"
+# "Weibo is operated by Beijing Weimeng … Co., Ltd.; Zhihu by Beijing Zhizhe … Co., Ltd.",
+# "Xueche Bang, operated by Jinan Xueche … Co., Ltd., was found …"
+_OPERATED_BY = re.compile(
+    r"(?P<name>[A-Z0-9][\w.&'’-]*(?:\s[A-Z0-9][\w.&'’-]*){0,4})(?:,\s+|\s+(?:is|was|are)\s+)"
+    r"(?:run|operated|owned|developed|published|made)\s+by\s+"
+    rf"(?P<owner>[A-Z][\w&'’ ()-]*?{_LEGAL_END}(?:\s+{_LEGAL_END})*)"
+    r"(?P<more>(?:;\s*[A-Z0-9][\w.&'’ -]{0,40}?\s+by\s+[A-Z][\w&'’ ()-]*?"
+    rf"{_LEGAL_END})*)"
+)
+_MORE_BY = re.compile(
+    rf";\s*(?P<name>[A-Z0-9][\w.&'’ -]{{0,40}}?)\s+by\s+(?P<owner>[A-Z][\w&'’ ()-]*?{_LEGAL_END})"
+)
+
+
+def _operators_said(text: str, entities: list[Entity]) -> None:
+    """Operators a story gives in a sentence of their own, for apps it named."""
+    by_name = {entity.name: entity for entity in entities}
+    for m in _OPERATED_BY.finditer(text):
+        pairs = [(m["name"], m["owner"])]
+        pairs += [(x["name"], x["owner"]) for x in _MORE_BY.finditer(m["more"] or "")]
+        for name, owner in pairs:
+            entity = by_name.get(name.strip())
+            if entity is not None and entity.developer is None:
+                entity.developer = owner.strip()
+
+
 def extract_entities_en(text: str) -> list[Entity]:
     """Entities from "including A, B and C" style lists in English prose, paragraph by
     paragraph, and from bulleted lists; the headline counts only when the body names nobody.
@@ -323,6 +350,7 @@ def extract_entities_en(text: str) -> list[Entity]:
         return []
     body = [entity for p in paragraphs[1:] for entity in _from_paragraph(p)]
     body += _bullets(paragraphs[1:])
+    _operators_said(" ".join(paragraphs[1:]), body)
     if not body:
         body = _from_paragraph(paragraphs[0])
     return _merge_en(body)

@@ -193,3 +193,18 @@ def test_photo_captions_are_not_read() -> None:
         "The regulator named 12 apps including Soul and Momo."
     )
     assert [name for name, _, _ in triples(text)] == ["Soul", "Momo"]
+
+
+def test_operators_named_in_a_sentence_of_their_own() -> None:
+    text = (
+        "Headline\n"
+        "The 19 apps, which include Weibo, Douban and Zhihu, have until May 30 to fix them.\n"
+        "Weibo is operated by Beijing Weimeng Chuangke Network Technology Co., Ltd.; Zhihu by "
+        "Beijing Zhizhe Tianxia Technology Co., Ltd.\n"
+        "Douban is run by KE Holdings Inc., which also runs other brands."
+    )
+    assert pairs(text) == [
+        ("Weibo", "Beijing Weimeng Chuangke Network Technology Co., Ltd."),
+        ("Douban", "KE Holdings Inc."),
+        ("Zhihu", "Beijing Zhizhe Tianxia Technology Co., Ltd."),
+    ]
