@@ -411,12 +411,11 @@ def _with_operator(sentence: str) -> list[tuple[int, str]]:
             developer = developer[labelled.end() :]
         if not is_company(fold_width(developer)):
             continue
-        name = clean_name(m["name"])
+        name = _cut_lead(m["name"]) or clean_name(m["name"])  # "分别是掌上药店（…）"
+        if m.start() > 0 and sentence[m.start() - 1] in "）)" and name[:1] in "和及与":
+            name = name[1:]  # "A（…）和B（…）"
         if not name_like(name, quoted=m["name"][:1] in "“「『《"):
-            cut = _cut_lead(m["name"])
-            if cut is None:
-                continue
-            name = cut
+            continue
         found.append((m.start(), f"{name}（{developer}）"))
     return found
 
