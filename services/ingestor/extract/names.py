@@ -39,6 +39,7 @@ def normalize_version(text: str | None) -> str | None:
     if text is None:
         return None
     folded = re.sub(r"\s+", " ", fold_width(unicodedata.normalize("NFKC", text))).strip()
+    folded = re.sub(r"(?<=\d) (?=\d)", "", folded)  # "V3.0.16(07 42)": a gap OCR read in
     return folded or None
 
 

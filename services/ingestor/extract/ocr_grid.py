@@ -62,6 +62,35 @@ def _width(ch: str) -> float:
     return 1.0 if ord(ch) > 0x2E7F else 0.55
 
 
+def _kind(ch: str) -> str:
+    if ch.isspace():
+        return " "
+    if ord(ch) > 0x2E7F:
+        return "cjk"
+    return "latin"
+
+
+def _natural_cut(text: str, end: int, start: int, reach: int = 3) -> int | None:
+    """Where two cells' text joined by OCR really part near ``end`` (the cut the characters'
+    widths give): a space, else a change between Chinese and Latin or digits ("OPPO软件商店
+    6.2.29" parts before 6, not after it); None when there is none close by: the text is
+    one cell's."""
+    best: tuple[int, int] | None = None
+    for k in range(max(start + 1, end - reach), min(len(text), end + reach) + 1):
+        if k >= len(text):
+            break
+        if text[k - 1].isspace() or text[k].isspace():
+            rank = 0
+        elif _kind(text[k - 1]) != _kind(text[k]):
+            rank = 1
+        else:
+            continue
+        candidate = (rank, abs(k - end))
+        if best is None or candidate < (best[0], abs(best[1] - end)):
+            best = (rank, k)
+    return None if best is None else best[1]
+
+
 def split_at_rules(boxes: Sequence[TextBox], rules: Sequence[float]) -> list[TextBox]:
     """Boxes that run across a vertical rule (OCR joined two cells' text) cut at the rule,
     their text shared out by the characters' widths."""
@@ -79,6 +108,13 @@ def split_at_rules(boxes: Sequence[TextBox], rules: Sequence[float]) -> list[Tex
             while end < len(box.text) and reach + widths[end] * scale / 2 < cut:
                 reach += widths[end] * scale
                 end += 1
+            if end < len(box.text):
+                moved = _natural_cut(box.text, end, start)
+                if moved is None:
+                    continue  # no place to part: the box only runs over the rule a little
+                shift = sum(widths[min(end, moved) : max(end, moved)]) * scale
+                reach += shift if moved > end else -shift
+                end = moved
             piece = box.text[start:end].strip()
             if piece:
                 result.append(TextBox(piece, x, box.y0, reach, box.y1, box.score))

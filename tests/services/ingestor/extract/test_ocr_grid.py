@@ -307,3 +307,17 @@ def test_two_header_lines_the_lower_one_where_it_has_labels() -> None:
         "深圳市晴空影像有限公司",
         "7.2.3",
     )
+
+
+def test_a_box_that_only_runs_over_a_rule_is_not_cut() -> None:
+    # OCR's box for "6.2.29" starts a little left of the rule at 675: it is one cell
+    boxes = [
+        TextBox("OPPO软件商店", 542, 407, 680, 430, 0.99),
+        TextBox("6.2.29", 669, 408, 746, 428, 0.99),
+    ]
+    assert [b.text for b in split_at_rules(boxes, [675.0])] == ["OPPO软件商店", "6.2.29"]
+
+
+def test_two_cells_joined_by_ocr_part_where_the_script_changes() -> None:
+    boxes = [TextBox("OPPO软件商店6.2.29", 542, 407, 746, 430, 0.99)]
+    assert [b.text for b in split_at_rules(boxes, [668.0])] == ["OPPO软件商店", "6.2.29"]
