@@ -393,6 +393,13 @@ def _dateline_without_year(lines: list[str]) -> tuple[int, int] | None:
     return None
 
 
+# "…通报4款侵害用户权益APP_科技频道_黔讯网": the site a page's title names.
+_SITE_TITLE = re.compile(
+    r"[_|｜]\s*(?P<site>[^_|｜]{2,16}(?:网|报|新闻|资讯|频道|日报|在线|头条))\s*$"
+)
+_NEWS_BOX = re.compile(r"^\s*(?:相关阅读|相关新闻|延伸阅读|推荐阅读|热点推荐|猜你喜欢)")
+
+
 def _reprint_reason(text: str, lines: list[str], page: _PageDate, own_index: int) -> str | None:
     """Why the page is a reprint by someone other than the regulator (a news site, an
     account), or None when it may be the regulator's own page."""
@@ -404,6 +411,11 @@ def _reprint_reason(text: str, lines: list[str], page: _PageDate, own_index: int
     said = _REPRINT.search(text[:300]) or _REPRINT.search("\n".join(lines[-6:]))
     if said:
         return f"it says {said.group(0)}"
+    site = _SITE_TITLE.search(lines[0]) if lines else None
+    if site and not _OFFICIAL_SOURCE.search(site["site"]):
+        return f"the page is {site['site']}'s"
+    if any(_NEWS_BOX.match(line) for line in lines[-12:]):
+        return "it ends with a news site's related-reading box"
     if page.index > own_index and page.index >= len(lines) * 2 // 3:
         return "its date is in a sidebar after the notice"
     return None
