@@ -140,6 +140,7 @@ def _entity(item: str, *, strict: bool = False) -> Entity | None:
             )
         return named
     item = _BASED.sub("", item)
+    item = _OPENING_DESCRIPTION.sub("", item)
     item = _DESCRIPTION.sub("", item)
     item = re.sub(r"^(?:the|apps?(?: from| by| of)?|popular|app)\s+", "", item, flags=re.I)
     item = item.strip(" \"'“”‘’")  # 'the dating app "Love Meet"'
@@ -184,7 +185,14 @@ def _entity(item: str, *, strict: bool = False) -> Entity | None:
 # "Douyin, Kuaishou and LinkedIn were among the 105 apps": names that open a sentence.
 _AMONG = re.compile(
     r"(?:^|(?<=[.!?:;]\s))(?P<names>[A-Z0-9](?:[^.!?:;]|(?<=Inc)\.|(?<=Ltd)\.|(?<=Co)\.|(?<=Corp)\.){1,200}?)\s+(?:were|are|was|is)\s+"
-    r"(?:also\s+)?(?:among|on (?:the|a|its) (?:\w+\s+)?list|named|listed|cited|singled out)\b"
+    r"(?:also\s+)?(?:among|one of|on (?:the|a|its) (?:\w+\s+)?list|named|listed|cited|"
+    r"singled out)\b"
+)
+# "Lifestyle platform Xiaohongshu is one of 21 apps": a description that opens a sentence.
+_OPENING_DESCRIPTION = re.compile(
+    r"^[A-Z][a-z-]+\s+(?:[a-z][\w-]*\s+){0,3}(?:app|application|platform|service|site|"
+    r"website|tool|game|browser|player|store|network|marketplace|streamer|provider)\s+"
+    r"(?=[\"“]?(?:[A-Z0-9]|[a-z]+[A-Z]))"
 )
 
 

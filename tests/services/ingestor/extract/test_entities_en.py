@@ -208,3 +208,11 @@ def test_operators_named_in_a_sentence_of_their_own() -> None:
         ("Douban", "KE Holdings Inc."),
         ("Zhihu", "Beijing Zhizhe Tianxia Technology Co., Ltd."),
     ]
+
+
+def test_a_description_opening_the_sentence_that_names_the_app() -> None:
+    text = (
+        "Headline\n"
+        "Lifestyle platform Xiaohongshu is one of 21 apps named by the ministry on Thursday."
+    )
+    assert pairs(text) == [("Xiaohongshu", None)]
