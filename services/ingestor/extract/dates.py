@@ -385,6 +385,33 @@ _CAPTION_LINE = re.compile(
 )
 
 
+# "新京报讯（记者 李明）11月15日，工业和信息化部发布…": a day without a year opening a story.
+_CN_DAY_OPENING = re.compile(
+    r"^(?:[^，。]{0,24}?讯\s*(?:[（(][^）)]{0,20}[)）])?\s*)?(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日\s*[，,]"
+)
+_BATCH_YEAR = re.compile(r"(?P<y>20\d{2})\s*年\s*(?:度\s*)?第\s*[\d一二三四五六七八九十]{1,3}\s*批")
+
+
+def _chinese_day_with_year(lines: list[str]) -> tuple[date, str] | None:
+    """A Chinese story's opening "11月15日，…" dated with the year of the batch it reports
+    ("2023年第7批"), or of its copyright line."""
+    for line in lines[:6]:
+        m = _CN_DAY_OPENING.match(fold_width(line).strip())
+        if m is None:
+            continue
+        text = "\n".join(lines)
+        batch = _BATCH_YEAR.search(fold_width(text))
+        copyright_year = _COPYRIGHT_YEAR.search(text)
+        for found, why in ((batch, "the batch's"), (copyright_year, "the copyright line's")):
+            if found is not None:
+                try:
+                    return date(int(found["y"]), int(m["m"]), int(m["d"])), why
+                except ValueError:
+                    return None
+        return None
+    return None
+
+
 def _dateline_without_year(lines: list[str]) -> tuple[int, int] | None:
     for line in lines[:12]:
         m = _DATELINE.match(fold_width(line))
@@ -462,6 +489,10 @@ def date_notice(
     english = _english_date(lines)
     if english is not None:
         return Dating(english)
+    yearless = _chinese_day_with_year(lines)
+    if yearless is not None and fallback is None:
+        day, why = yearless
+        return Dating(day, notes=(f"the text gives {day:%m-%d} without a year; the year is {why}",))
     in_text = _date_in_opening(lines)
     if in_text is not None:
         day, line = in_text
