@@ -282,7 +282,8 @@ def parse_notice(
     if kind == "removal":
         deadline = None
 
-    entities = _named_entities(read, simple, simple_title, english=language == "en")
+    declared = declared_count(simple_title, simple, english=language == "en")
+    entities = _named_entities(read, simple, simple_title, declared, english=language == "en")
     entities = with_rows_elsewhere(entities, read.elsewhere)
     listed = bool(entities)
     if not entities:
@@ -290,7 +291,6 @@ def parse_notice(
     entities = merge_entities(
         [normalize_entity(_restore(entity, read.script)) for entity in entities]
     )
-    declared = declared_count(simple_title, simple, english=language == "en")
     reason = _completeness(entities, listed=listed, declared=declared, read=read, text=simple)
     if not entities and not (declared or read.has_images or _ATTACHMENT.search(simple)):
         # Nothing listed, and nothing says the list is elsewhere (an image, an attachment).
@@ -323,7 +323,9 @@ def _is_list_file(data: bytes, name: str, read: ReadNotice) -> bool:
     return found is not None and found.table_source != "table" and bool(read.table_entities)
 
 
-def _named_entities(read: ReadNotice, text: str, title: str, *, english: bool) -> list[Entity]:
+def _named_entities(
+    read: ReadNotice, text: str, title: str, declared: int | None, *, english: bool
+) -> list[Entity]:
     """Every entity the notice names: its tables (or, without one, its list lines), then the
     apps its prose and headline name that those did not list. English news is read by its
     own rules."""
@@ -332,7 +334,6 @@ def _named_entities(read: ReadNotice, text: str, title: str, *, english: bool) -
         return listed or extract_entities_en(text)
     if not listed:
         listed = extract_entities_records(text) or extract_entities_text(text)
-    declared = declared_count(title, text, english=False)
     if listed and (declared is None or len(listed) >= declared):
         entities = listed  # the list is complete: what the prose and headline name is in it
     else:
