@@ -1,4 +1,4 @@
-"""Server-side request forgery guard for webhook URLs.
+"""Server-side request forgery guard for webhook URLs (and, reworded, feed URLs).
 
 Two layers:
 
@@ -6,9 +6,9 @@ Two layers:
 * :func:`check_url` - before every delivery attempt: the host is resolved and, unless private
   targets are allowed, every address it resolves to must be globally routable.
 
-The webhook sender also re-checks the address it actually connects to (see
-:func:`resolve_checked`), so a DNS answer that changes between the check and the connection
-(DNS rebinding) cannot reach an internal address either.
+The webhook sender and the feed fetcher also re-check the address they actually connect to
+(:mod:`shared.pinned_http`, through :func:`resolve_checked`), so a DNS answer that changes
+between the check and the connection (DNS rebinding) cannot reach an internal address either.
 
 URLs are parsed with ``httpx.URL``, the same parser the HTTP client uses, so the checked host
 is the host that gets connected to.

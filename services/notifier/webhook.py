@@ -20,18 +20,18 @@ import asyncio
 import email.utils
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-import httpcore
 import httpx
 
 from services.notifier import signing
 from shared import ssrf
 from shared.errors import InputError, TransientError
+from shared.pinned_http import pinned_transport
 
 if TYPE_CHECKING:
     from shared.settings import Settings
@@ -83,68 +83,6 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - current).total_seconds())
 
 
-class _GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Connects only to vetted addresses: the host is resolved here, every address checked
-    (ssrf.resolve_checked) and the connection made to the checked IP, so the address used is
-    the address checked. TLS still verifies and sends SNI for the original host name."""
-
-    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
-        self._inner = inner
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await ssrf.resolve_checked(host, port)
-        last: Exception | None = None
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(
-                    str(address),
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last = exc
-        assert last is not None
-        raise last
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise ssrf.SsrfRefused("webhooks never connect to unix sockets")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-def _transport(allow_private: bool, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False, retries=0)
-    if not allow_private:
-        # httpx has no public hook for the network backend; the pool is rebuilt with the same
-        # settings plus the guarded backend.
-        transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=True,
-            http2=False,
-            retries=0,
-            network_backend=_GuardedBackend(httpcore.AnyIOBackend()),
-        )
-    return transport
-
-
 def _status_text(code: int) -> str:
     try:
         return f"{code} {HTTPStatus(code).phrase}"
@@ -191,7 +129,7 @@ class WebhookSender:
             keepalive_expiry=30.0,
         )
         self._client = httpx.AsyncClient(
-            transport=_transport(allow_private, limits),
+            transport=pinned_transport(allow_private=allow_private, limits=limits),
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
             trust_env=False,

@@ -1,6 +1,11 @@
 """Fetching feeds and the notices they list: httpx with a timeout, a size limit, conditional
 GET, redirects followed by hand (each hop checked), and no private addresses unless allowed.
 
+Every connection (the feed, each notice page, each attachment and list image, each redirect
+hop) goes through :func:`shared.pinned_http.pinned_transport`: it is opened to an address that
+was checked at connect time, so a DNS answer that changes after :meth:`Fetcher.check` (DNS
+rebinding) cannot reach an internal address.
+
 Failures raise ``TransientError`` (worth another try: timeouts, connection errors, 5xx, 408,
 429) or ``InputError`` (will not get better by itself: 4xx, refused address, too large).
 """
@@ -13,6 +18,7 @@ from types import TracebackType
 import httpx
 
 from shared.errors import InputError, RegwatchError, TransientError
+from shared.pinned_http import pinned_transport
 from shared.settings import Settings
 from shared.ssrf import check_url
 
@@ -50,7 +56,6 @@ class Fetcher:
         timeout: float,
         max_bytes: int,
         allow_private: bool,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.max_bytes = max_bytes
         self.allow_private = allow_private
@@ -58,7 +63,7 @@ class Fetcher:
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
             headers={"user-agent": USER_AGENT, "accept-language": "zh-CN,zh;q=0.9,en;q=0.5"},
-            transport=transport,
+            transport=pinned_transport(allow_private=allow_private),
             trust_env=False,
         )
 
@@ -125,7 +130,12 @@ class Fetcher:
 
     async def _once(self, url: str, headers: dict[str, str], limit: int) -> Fetched | str:
         """The response, or the URL a redirect points to."""
-        async with self.client.stream("GET", url, headers=headers) as response:
+        request = self.client.build_request("GET", url, headers=headers)
+        try:
+            response = await self.client.send(request, stream=True)
+        except (InputError, TransientError) as exc:  # refused or unresolved at connect time
+            raise type(exc)(_feed_wording(exc)) from None
+        try:
             status = response.status_code
             if status in (301, 302, 303, 307, 308):
                 location = response.headers.get("location")
@@ -149,6 +159,8 @@ class Fetcher:
                     raise InputError(f"{url}: over the limit of {limit} bytes")
                 chunks.append(chunk)
             return self._fetched(response, b"".join(chunks))
+        finally:
+            await response.aclose()
 
     @staticmethod
     def _fetched(response: httpx.Response, body: bytes) -> Fetched:

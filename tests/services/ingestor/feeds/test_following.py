@@ -20,7 +20,10 @@ from services.ingestor.feeds.attachments import AttachmentLimits
 from services.ingestor.models import FeedItemRow
 from services.ingestor.store import get_notice
 from shared.db import Database
+from tests.support.dns import FakeDNS, fake_dns
 from tests.support.feeds import FeedServer, Page, rss
+
+__all__ = ["fake_dns"]  # the fixture, used by name
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 APPS = [
@@ -118,6 +121,24 @@ async def test_the_follower_keeps_the_ssrf_guard(db: Database) -> None:
         followed = await poller.follow(page_with(links), server.url("/notice.html"))
     assert followed.files == [] and "REGWATCH_FEEDS_ALLOW_PRIVATE" in followed.errors[0]
     assert server.requests == []
+
+
+async def test_attachment_fetches_refuse_dns_rebinding(db: Database, fake_dns: FakeDNS) -> None:
+    """The page's host answers a public address when checked, 127.0.0.1 when connected to."""
+    async with (
+        FeedServer() as server,
+        Fetcher(timeout=5, max_bytes=10_000, allow_private=False) as fetcher,
+    ):
+        server.pages["/files/list.xlsx"] = Page(b"PK", XLSX)
+        fake_dns.answer("rebind.test", ["93.184.216.34"], ["127.0.0.1"])
+        poller = FeedPoller(db, fetcher, default_interval=timedelta(minutes=15))
+        links = '<p>附件：<a href="/files/list.xlsx">名单</a></p>'
+        page_url = f"http://rebind.test:{server.port}/notice.html"
+        followed = await poller.follow(page_with(links), page_url)
+        assert server.requests == []
+    assert followed.files == []
+    (error,) = followed.errors
+    assert "127.0.0.1 is a loopback address" in error and "REGWATCH_FEEDS_ALLOW_PRIVATE" in error
 
 
 async def test_failed_attachments_are_recorded_and_the_page_is_ingested(setup: Setup) -> None:
