@@ -105,11 +105,11 @@ class LiveWatchlist:
     async def load(self) -> int:
         """Build the index from the database; returns the number of watch items."""
         async with self._lock:
-            async with self.db.session() as session:
+            async with self.db.read_session() as session:
                 high_water = await outbox_high_water(session)
             index = WatchIndex()
             copy: dict[str, set[WatchItem]] | None = None if self._copy is None else {}
-            async with self.db.session() as session:
+            async with self.db.read_session() as session:
                 async for page in iter_all_watch_items(session):
                     for item in page:
                         index.add(item)
@@ -135,7 +135,7 @@ class LiveWatchlist:
         if not ids:
             return 0
         async with self._lock:
-            async with self.db.session() as session:
+            async with self.db.read_session() as session:
                 items = await watch_items_of(session, ids)
             by_subscriber: dict[str, list[WatchItem]] = {sid: [] for sid in ids}
             for item in items:
@@ -151,7 +151,7 @@ class LiveWatchlist:
         await self.wait_ready()
         dirty = self._take_dirty()
         try:
-            async with self.db.session() as session:
+            async with self.db.read_session() as session:
                 changed, newest = await watchlist_changes_since(session, self._applied)
             count = await self.refresh(changed | dirty)
         except Exception:

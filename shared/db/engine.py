@@ -9,7 +9,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -38,14 +38,30 @@ class Database:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             kwargs = {"connect_args": {"timeout": 30}}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        reader = self.engine
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "connect", _sqlite_connect)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+            reader = self.engine.execution_options(**{BEGIN_OPTION: "DEFERRED"})
+        self.reader = reader
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = async_sessionmaker(reader, expire_on_commit=False)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commits on success, rolls back on error."""
+        """One unit of work: commits on success, rolls back on error, all or nothing (its
+        savepoints included). On SQLite it holds the write lock from its first statement
+        (``BEGIN IMMEDIATE``), so a unit that reads and then writes never meets a stale
+        snapshot: keep network calls outside it."""
         async with self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work that only reads: one consistent snapshot, never waits for writers
+        on SQLite (``BEGIN DEFERRED`` in WAL mode). Writing in it may fail when another
+        connection wrote meanwhile; use :meth:`session` for that."""
+        async with self.read_sessions() as session, session.begin():
             yield session
 
     async def migrate(self) -> None:
@@ -53,14 +69,33 @@ class Database:
         await asyncio.to_thread(upgrade, self.url)
 
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
+BEGIN_OPTION = "regwatch_sqlite_begin"
+"""Execution option naming how a SQLite transaction begins: ``IMMEDIATE`` (the default) or
+``DEFERRED`` (read-only units of work)."""
+
+
+def _sqlite_connect(dbapi_conn: object, _record: object) -> None:
+    """The driver's own transaction handling is switched off (``isolation_level = None``):
+    it begins a transaction only before INSERT/UPDATE/DELETE, so a SAVEPOINT opened first
+    started and its RELEASE committed a transaction of its own, and a unit of work was not all
+    or nothing. :func:`_sqlite_begin` emits BEGIN instead, when SQLAlchemy begins one."""
+    dbapi_conn.isolation_level = None  # type: ignore[attr-defined]
+    _sqlite_pragmas(dbapi_conn)
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    mode = conn.get_execution_options().get(BEGIN_OPTION, "IMMEDIATE")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _sqlite_pragmas(dbapi_conn: object) -> None:
     cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: safe against corruption, fewer fsyncs
