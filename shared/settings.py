@@ -7,10 +7,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.durations import parse_duration, parse_durations
+from shared.secretbox import SecretKeyError, check_keys, check_pepper, split_keys
 from shared.topics import Topics
 
 
@@ -59,6 +60,16 @@ class Settings(BaseSettings):
         default=False, description="allow webhooks to loopback/private addresses"
     )
     webhook_timeout: float = Field(default=10.0, gt=0)
+    secret_keys: SecretStr | None = Field(
+        default=None,
+        description="Fernet keys encrypting stored secrets, comma-separated, newest first; unset"
+        " = secret.key beside the SQLite database (required with PostgreSQL)",
+    )
+    api_key_pepper: SecretStr | None = Field(
+        default=None,
+        description="server key of the API key hashes (32+ characters); unset = api_key.pepper"
+        " beside the SQLite database (required with PostgreSQL)",
+    )
     secret_rotation_grace: str = Field(
         default="24h", description="how long the old webhook secret still signs after a rotation"
     )
@@ -102,6 +113,33 @@ class Settings(BaseSettings):
     @classmethod
     def _grace(cls, value: str) -> str:
         parse_duration(value)
+        return value
+
+    @field_validator("secret_keys", "api_key_pepper", mode="before")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _secret_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                check_keys(split_keys(value.get_secret_value()), where="")
+            except SecretKeyError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("api_key_pepper")
+    @classmethod
+    def _pepper(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                check_pepper(value.get_secret_value(), where="")
+            except SecretKeyError as exc:
+                raise ValueError(str(exc)) from None
         return value
 
     @field_validator("kafka_retention")
