@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import secrets
 import uuid
 import zoneinfo
@@ -24,28 +23,43 @@ from sqlalchemy.orm import Mapped, mapped_column
 from shared.db.base import Base, UTCDateTime, utcnow
 from shared.durations import format_duration, parse_durations
 from shared.errors import InputError, TransientError
+from shared.logging import get_logger
+from shared.secretbox import for_session, legacy_api_key_hash
 from shared.ssrf import check_url, validate_webhook_url
 
 API_KEY_PREFIX = "rw_"
 DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
 
+log = get_logger("regwatch.accounts")
+
 
 class Subscriber(Base):
+    """A subscriber. ``api_key_hash`` is ``hmac-sha256:<hex>`` under the server's pepper (a
+    bare sha256 hex from before is upgraded on the key's next use); ``webhook_secret`` is the
+    stored form, encrypted (``fernet:...``): read it with :func:`webhook_secret_of`."""
+
     __tablename__ = "subscribers"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    api_key_hash: Mapped[str] = mapped_column(String(100), unique=True)
     email: Mapped[str | None] = mapped_column(String(320))
     webhook_url: Mapped[str | None] = mapped_column(Text)
-    webhook_secret: Mapped[str | None] = mapped_column(String(100))
+    webhook_secret: Mapped[str | None] = mapped_column(Text)
     reminders: Mapped[str] = mapped_column(String(200), default="7d,3d,1d")
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-def hash_api_key(api_key: str) -> str:
-    return hashlib.sha256(api_key.encode()).hexdigest()
+def hash_api_key(session: AsyncSession, api_key: str) -> str:
+    """The stored form of an API key: HMAC-SHA256 under the pepper of the session's database."""
+    return for_session(session).hash_api_key(api_key)
+
+
+def webhook_secret_of(session: AsyncSession, subscriber: Subscriber) -> str | None:
+    """The subscriber's first webhook secret in plaintext (stored encrypted)."""
+    stored = subscriber.webhook_secret
+    return for_session(session).box.decrypt(stored) if stored else None
 
 
 def new_subscriber_id() -> str:
@@ -73,13 +87,14 @@ async def create_subscriber(
     timezone: str = "Asia/Shanghai",
 ) -> NewSubscriber:
     api_key = new_api_key()
+    box = for_session(session).box
     row = Subscriber(
         id=new_subscriber_id(),
         name=name,
-        api_key_hash=hash_api_key(api_key),
+        api_key_hash=hash_api_key(session, api_key),
         email=email,
         webhook_url=webhook_url,
-        webhook_secret=webhook_secret,
+        webhook_secret=box.encrypt(webhook_secret) if webhook_secret else None,
         reminders=reminders,
         timezone=timezone,
         created_at=utcnow(),
@@ -94,10 +109,23 @@ async def get_subscriber(session: AsyncSession, subscriber_id: str) -> Subscribe
 
 
 async def subscriber_by_api_key(session: AsyncSession, api_key: str) -> Subscriber | None:
-    result = await session.execute(
-        select(Subscriber).where(Subscriber.api_key_hash == hash_api_key(api_key))
-    )
-    return result.scalar_one_or_none()
+    """The subscriber of an API key (an indexed equality lookup of its hash).
+
+    A key stored before the pepper (bare sha256) still works, and its row is upgraded to the
+    HMAC form on the way: hashes cannot be migrated without the keys, so it happens on use."""
+    digest = hash_api_key(session, api_key)
+    result = await session.execute(select(Subscriber).where(Subscriber.api_key_hash == digest))
+    found = result.scalar_one_or_none()
+    if found is not None:
+        return found
+    legacy = legacy_api_key_hash(api_key)
+    result = await session.execute(select(Subscriber).where(Subscriber.api_key_hash == legacy))
+    found = result.scalar_one_or_none()
+    if found is not None:
+        found.api_key_hash = digest
+        await session.flush()
+        log.info("API key hash upgraded to HMAC", extra={"subscriber_id": found.id})
+    return found
 
 
 def new_webhook_secret() -> str:
@@ -256,7 +284,7 @@ async def update_subscriber(
     new_secret = None
     if url is not None and not subscriber.webhook_secret:
         new_secret = new_webhook_secret()
-        subscriber.webhook_secret = new_secret
+        subscriber.webhook_secret = for_session(session).box.encrypt(new_secret)
     subscriber.name = name
     subscriber.email = email
     subscriber.webhook_url = url
@@ -273,6 +301,6 @@ async def rotate_api_key(session: AsyncSession, subscriber_id: str) -> str | Non
     if subscriber is None:
         return None
     api_key = new_api_key()
-    subscriber.api_key_hash = hash_api_key(api_key)
+    subscriber.api_key_hash = hash_api_key(session, api_key)
     await session.flush()
     return api_key

@@ -15,6 +15,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 import typer
 from pydantic import ValidationError
 
+from shared import secretbox
 from shared.db import Database
 from shared.errors import RegwatchError
 from shared.logging import setup_logging
@@ -62,6 +63,7 @@ def friendly(func: Callable[P, T]) -> Callable[P, T]:
 
 
 async def with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    secretbox.configure(settings)  # the keys of stored secrets, before migrating
     db = Database(settings.sqlalchemy_url)
     try:
         await db.migrate()

@@ -112,13 +112,14 @@ class PreferencesRow(Base):
 
 class WebhookSecretRow(Base):
     """Signing secrets of one subscriber: the current one (``expires_at`` null) and, after a
-    rotation, the previous ones until their grace period ends."""
+    rotation, the previous ones until their grace period ends. ``secret`` is stored encrypted
+    (``fernet:...``, see ``shared/secretbox.py``)."""
 
     __tablename__ = "notifier_webhook_secrets"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     subscriber_id: Mapped[str] = mapped_column(String(40), index=True)
-    secret: Mapped[str] = mapped_column(String(100))
+    secret: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

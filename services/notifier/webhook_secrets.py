@@ -4,6 +4,9 @@ Until the first rotation the subscriber's secret is the one issued with the acco
 (``subscribers.webhook_secret``). A rotation issues a new secret; the previous one keeps
 signing beside it for ``REGWATCH_SECRET_ROTATION_GRACE`` (each request then carries two
 ``v1,`` signatures separated by a space), so receivers can switch without losing a message.
+
+Both places store secrets encrypted (``shared/secretbox.py``); the plaintext exists only in
+memory, to sign, and in the one answer that hands a new secret to the subscriber.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from services.notifier.models import WebhookSecretRow
 from services.notifier.signing import new_secret
 from shared.accounts import Subscriber
 from shared.errors import InputError
+from shared.secretbox import for_session
 
 
 async def signing_secrets(
@@ -30,10 +34,11 @@ async def signing_secrets(
         .order_by(WebhookSecretRow.id.desc())
     )
     rows = [r for r in result.scalars() if r.expires_at is None or r.expires_at > now]
+    box = for_session(session).box
     if not rows:
-        return [subscriber.webhook_secret] if subscriber.webhook_secret else []
-    current = [r.secret for r in rows if r.expires_at is None]
-    grace = [r.secret for r in rows if r.expires_at is not None]
+        return [box.decrypt(subscriber.webhook_secret)] if subscriber.webhook_secret else []
+    current = [box.decrypt(r.secret) for r in rows if r.expires_at is None]
+    grace = [box.decrypt(r.secret) for r in rows if r.expires_at is not None]
     return list(dict.fromkeys(current + grace))
 
 
@@ -63,12 +68,13 @@ async def rotate_secret(
         )
     ).first()
     previous: datetime | None = None
+    box = for_session(session).box
     if existing is None:
         if subscriber.webhook_secret:
             session.add(
                 WebhookSecretRow(
                     subscriber_id=subscriber.id,
-                    secret=subscriber.webhook_secret,
+                    secret=subscriber.webhook_secret,  # stored form: copied as it is
                     created_at=subscriber.created_at,
                     expires_at=until,
                 )
@@ -95,7 +101,10 @@ async def rotate_secret(
     secret = new_secret()
     session.add(
         WebhookSecretRow(
-            subscriber_id=subscriber.id, secret=secret, created_at=now, expires_at=None
+            subscriber_id=subscriber.id,
+            secret=box.encrypt(secret),
+            created_at=now,
+            expires_at=None,
         )
     )
     await session.flush()

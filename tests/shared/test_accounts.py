@@ -13,6 +13,7 @@ from shared.accounts import (
     update_subscriber,
     validate_reminders,
     validate_timezone,
+    webhook_secret_of,
 )
 from shared.db import Database
 from shared.errors import InputError
@@ -102,7 +103,9 @@ async def test_update_and_rotate(db: Database) -> None:
             allow_private=True,
         )  # fmt: skip
         assert again is None  # the webhook secret is made once
-        assert (row.name, row.reminders, row.webhook_secret) == ("New name", "2d", secret)
+        assert (row.name, row.reminders) == ("New name", "2d")
+        assert row.webhook_secret is not None and row.webhook_secret.startswith("fernet:")
+        assert webhook_secret_of(session, row) == secret  # stored encrypted, read back
         with pytest.raises(InputError, match=r"127\.0\.0\.1"):
             await update_subscriber(
                 session,

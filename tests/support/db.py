@@ -5,9 +5,10 @@ a database of its own, so that role needs CREATEDB."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shared.db import Database
+from shared.secretbox import KEYS_SETTING, PEPPER_SETTING, new_pepper, new_secret_key
 
 PG_ENV = "REGWATCH_TEST_DATABASE_URL"
 
@@ -34,12 +36,30 @@ async def fresh_database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]
     async with admin.connect() as conn:
         await conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+        with server_database_keys():
+            yield make_url(base).set(database=name).render_as_string(hide_password=False)
     finally:
         try:
             await drop_database(admin, name)
         finally:
             await admin.dispose()
+
+
+@contextlib.contextmanager
+def server_database_keys() -> Iterator[None]:
+    """A server database needs its secret keys in settings, as in production (SQLite makes
+    its own beside the file): fresh ones in the environment while the database is in use."""
+    saved = {name: os.environ.get(name) for name in (KEYS_SETTING, PEPPER_SETTING)}
+    os.environ[KEYS_SETTING] = new_secret_key()
+    os.environ[PEPPER_SETTING] = new_pepper()
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 async def drop_database(admin: AsyncEngine, name: str) -> None:
