@@ -1,4 +1,5 @@
-"""Operations commands: ``regwatch status``, ``topics tail``, ``dlq list|replay``, ``asyncapi``.
+"""Operations commands: ``regwatch status``, ``topics tail``, ``dlq list|replay``, ``asyncapi``,
+``secrets new-key|rotate``.
 
 They find the broker in ``REGWATCH_KAFKA_BOOTSTRAP`` or, failing that, in the ``runtime.json``
 of a running ``regwatch run`` (its embedded broker). Registered on the main app by
@@ -17,7 +18,9 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from services.runtime import all_subscriptions, spec_document
-from shared.cli import emit, fail, friendly, load_settings, sub_app
+from shared import secretbox
+from shared.cli import emit, fail, friendly, load_settings, run_with_db, sub_app
+from shared.db import Database
 from shared.errors import InputError
 from shared.ops.asyncapi import as_dict
 from shared.ops.dlq import dlq_topics, list_dead_letters, replay
@@ -30,6 +33,7 @@ T = TypeVar("T")
 
 topics_app = sub_app("Read regwatch's Kafka topics.")
 dlq_app = sub_app("Dead-lettered messages: list them, replay them to their topic.")
+secrets_app = sub_app("Keys of the secrets stored encrypted (webhook signing secrets).")
 
 
 def _run(work: Coroutine[Any, Any, T]) -> T:
@@ -157,9 +161,38 @@ def asyncapi() -> None:
     emit(as_dict(_run(spec_document(settings))))
 
 
+@secrets_app.command("new-key")
+def secrets_new_key() -> None:
+    """Fresh random values for REGWATCH_SECRET_KEYS (a Fernet key) and REGWATCH_API_KEY_PEPPER.
+    To rotate, put secret_key first in REGWATCH_SECRET_KEYS; never change the pepper."""
+    emit({"secret_key": secretbox.new_secret_key(), "api_key_pepper": secretbox.new_pepper()})
+
+
+@secrets_app.command("rotate")
+@friendly
+def secrets_rotate() -> None:
+    """Re-encrypt every stored secret with the newest key (the first of REGWATCH_SECRET_KEYS);
+    counts per column. Running it again changes nothing; then the older keys can go."""
+    settings = load_settings()
+
+    async def work(db: Database) -> dict[str, Any]:
+        box = secretbox.for_url(settings.sqlalchemy_url).box  # with_db configured it
+        async with db.session() as session:
+            counts = await secretbox.reencrypt_all(session, box)
+        columns = {where: c.as_dict() for where, c in counts.items()}
+        total = {
+            name: sum(c[name] for c in columns.values())
+            for name in ("rotated", "encrypted", "current")
+        }
+        return {"keys": box.keys, **total, "columns": columns}
+
+    emit(run_with_db(settings, work))
+
+
 def register(app: typer.Typer) -> None:
     """Add the operations commands to the ``regwatch`` app."""
     app.command("status")(status)
     app.command("asyncapi")(asyncapi)
     app.add_typer(topics_app, name="topics")
     app.add_typer(dlq_app, name="dlq")
+    app.add_typer(secrets_app, name="secrets")
