@@ -24,6 +24,7 @@ from services.ops_cli import register as register_ops
 from services.runtime import SERVICE_NAMES, Runtime
 from shared.cli import emit, fail, friendly, load_settings, read_file
 from shared.events import NoticeEvent
+from shared.http import ExposedOperatorRoutes, check_admin_exposure
 
 app = typer.Typer(
     help="regwatch: alerts when regulators name the apps and companies you watch.",
@@ -49,6 +50,10 @@ def run(
 ) -> None:
     """Run regwatch: all services in one process, on embedded defaults unless settings say."""
     settings = load_settings(service=True)
+    try:
+        check_admin_exposure(settings)
+    except ExposedOperatorRoutes as exc:
+        fail(f"regwatch will not start: {exc}")
     chosen = [n.strip() for item in (only or []) for n in item.split(",") if n.strip()]
     for name in chosen:
         if name not in SERVICE_NAMES:

@@ -4,6 +4,9 @@ With no settings it starts the embedded pieces too: the Tansu broker, SQLite und
 dir and a local mail sink. With settings it talks to the broker, database and SMTP server they
 name. ``regwatch run`` is a thin CLI over this class; tests use it directly.
 
+Without ``REGWATCH_ADMIN_TOKEN`` the operator routes are open: start-up logs a warning naming
+them, and refuses (``ExposedOperatorRoutes``) unless the HTTP host is a loopback address.
+
 Every process serves ``/healthz`` (alive), ``/readyz`` (broker, database and, with the
 notifier, SMTP reachable), ``/metrics`` (Prometheus) and the AsyncAPI document of all topics
 at ``/docs/asyncapi`` (HTML) and ``/docs/asyncapi.json``.
@@ -33,6 +36,7 @@ from shared.db import Database
 from shared.db.engine import describe_url
 from shared.embedded.mailsink import MailSink
 from shared.embedded.tansu import TansuBroker
+from shared.http import check_admin_exposure, warn_open_operator_routes
 from shared.kafka_admin import ensure_topics
 from shared.logging import get_logger
 from shared.metrics import CONTENT_TYPE_LATEST, intake_source, render
@@ -138,6 +142,7 @@ class Runtime:
         if unknown:
             raise ValueError(f"unknown service(s) {unknown}: choose from {list(SERVICE_NAMES)}")
         settings = self.settings
+        check_admin_exposure(settings)  # before anything starts
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         idempotent = settings.kafka_idempotence
         if settings.kafka_bootstrap:
@@ -258,8 +263,10 @@ class Runtime:
         return self._spec
 
     async def _serve_http(self) -> None:
+        app = self.http_app()
+        warn_open_operator_routes(self.settings, app)
         config = uvicorn.Config(
-            self.http_app(),
+            app,
             host=self.settings.http_host,
             port=self.settings.http_port,
             log_config=None,

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.accounts import Subscriber, subscriber_by_api_key
+from shared.auth_limit import AuthFailureLimiter, client_address
 from shared.db import Database
+from shared.errors import RegwatchError
+from shared.logging import get_logger
 from shared.settings import Settings
+
+log = get_logger("regwatch.http")
 
 Responses = dict[int | str, dict[str, Any]]
 
@@ -28,9 +34,17 @@ def error_response(description: str) -> dict[str, Any]:
 
 
 # Answers routes give besides their own, for the OpenAPI document (``responses=``).
-AUTH: Responses = {401: error_response("missing or unknown API key")}
+TOO_MANY_FAILURES: Responses = {
+    429: error_response(
+        "too many failed API key or operator token attempts from this address "
+        "(REGWATCH_AUTH_FAILURES_PER_MINUTE): every request with a credential is refused until "
+        "the Retry-After header's seconds have passed"
+    )
+}
+AUTH: Responses = {401: error_response("missing or unknown API key"), **TOO_MANY_FAILURES}
 ADMIN: Responses = {
-    401: error_response("this route needs the operator token (REGWATCH_ADMIN_TOKEN)")
+    401: error_response("this route needs the operator token (REGWATCH_ADMIN_TOKEN)"),
+    **TOO_MANY_FAILURES,
 }
 INVALID: Responses = {
     422: error_response("invalid input: the message names the field and the problem")
@@ -57,30 +71,154 @@ def app_db(request: Request) -> Database:
     return db
 
 
+def auth_limiter(request: Request) -> AuthFailureLimiter:
+    """The app's failed-credential limiter, made from its settings on first use."""
+    state = request.app.state
+    limiter: AuthFailureLimiter | None = getattr(state, "auth_limiter", None)
+    if limiter is None:
+        settings: Settings = state.settings
+        limiter = state.auth_limiter = AuthFailureLimiter(settings.auth_failures_per_minute)
+    return limiter
+
+
+class AuthGate:
+    """Where one request's credential is judged: refused with 429 while its client address is
+    blocked (shared/auth_limit.py), failures recorded for it."""
+
+    def __init__(self, request: Request, settings: Settings) -> None:
+        self.limiter = auth_limiter(request)
+        self.client = client_address(request, settings.trusted_proxy_networks)
+
+    def check(self) -> None:
+        wait = self.limiter.retry_after(self.client)
+        if wait is not None:
+            raise HTTPException(
+                429,
+                f"too many failed API key or operator token attempts from {self.client}; "
+                f"try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+
+    def failed(self) -> None:
+        if self.limiter.failed(self.client):
+            log.warning(
+                "failed credentials from %s reached %d in %gs: further attempts get 429",
+                self.client,
+                self.limiter.limit,
+                self.limiter.window,
+                extra={"client": self.client},
+            )
+
+
+async def auth_gate(
+    request: Request, settings: Annotated[Settings, Depends(app_settings)]
+) -> AuthGate:
+    # async: runs on the event loop (a plain def would run in a worker thread), like every
+    # use of the limiter, so it needs no lock.
+    return AuthGate(request, settings)
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison (as UTF-8 bytes: header values need not be ASCII)."""
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
 async def require_admin(
     settings: Annotated[Settings, Depends(app_settings)],
+    gate: Annotated[AuthGate, Depends(auth_gate)],
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> None:
-    """Operator-only routes: open when ``REGWATCH_ADMIN_TOKEN`` is unset (local runs)."""
+    """Operator-only routes: open when ``REGWATCH_ADMIN_TOKEN`` is unset (loopback only, see
+    :func:`check_admin_exposure`). A wrong token counts as a failed attempt."""
     if settings.admin_token is None:
         return
     token = bearer(authorization, x_api_key)
-    if token is None or not hmac.compare_digest(token, settings.admin_token):
+    if token is None:
+        raise HTTPException(401, "this route needs the admin token (REGWATCH_ADMIN_TOKEN)")
+    gate.check()
+    if not same_secret(token, settings.admin_token):
+        gate.failed()
         raise HTTPException(401, "this route needs the admin token (REGWATCH_ADMIN_TOKEN)")
 
 
 async def current_subscriber(
     db: Annotated[Database, Depends(app_db)],
+    gate: Annotated[AuthGate, Depends(auth_gate)],
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> Subscriber:
+    """The subscriber whose API key the request carries. An unknown key counts as a failed
+    attempt; a blocked client address gets 429 whatever key it sends."""
     token = bearer(authorization, x_api_key)
     if token is None:
         raise HTTPException(401, "missing API key: send 'Authorization: Bearer <api_key>'")
+    gate.check()
     session: AsyncSession
     async with db.session() as session:
         subscriber = await subscriber_by_api_key(session, token)
     if subscriber is None:
+        gate.failed()
         raise HTTPException(401, "unknown API key")
     return subscriber
+
+
+# --- start-up: operator routes without a token ----------------------------------------------
+
+
+class ExposedOperatorRoutes(RegwatchError):
+    """REGWATCH_ADMIN_TOKEN is unset and the HTTP listener is not on a loopback address."""
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ::1 (also bracketed); anything else (0.0.0.0, ::, a name,
+    a LAN address) may be reachable from other machines."""
+    text = host.strip().strip("[]").rstrip(".").lower()
+    if text == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False
+
+
+def check_admin_exposure(settings: Settings) -> None:
+    """Refuse (ExposedOperatorRoutes) to serve operator routes to anyone who reaches the port:
+    without REGWATCH_ADMIN_TOKEN the HTTP host must be a loopback address."""
+    if settings.admin_token is None and not is_loopback_host(settings.http_host):
+        raise ExposedOperatorRoutes(
+            f"REGWATCH_ADMIN_TOKEN is not set and REGWATCH_HTTP_HOST={settings.http_host} is not "
+            "a loopback address: operator routes would be open to anyone who reaches the port; "
+            "set REGWATCH_ADMIN_TOKEN or listen on 127.0.0.1"
+        )
+
+
+def operator_routes(app: FastAPI) -> list[str]:
+    """``METHOD /path`` of every operator route: those whose OpenAPI answers include
+    :data:`ADMIN`'s 401 (every route behind :func:`require_admin` declares it)."""
+    wanted = ADMIN[401]["description"]
+    found: list[str] = []
+    for path, operations in app.openapi().get("paths", {}).items():
+        for method, operation in operations.items():
+            answer = (
+                operation.get("responses", {}).get("401", {}) if isinstance(operation, dict) else {}
+            )
+            if answer.get("description") == wanted:
+                found.append(f"{method.upper()} {path}")
+    return found
+
+
+def warn_open_operator_routes(settings: Settings, app: FastAPI) -> None:
+    """One warning at start when REGWATCH_ADMIN_TOKEN is unset, naming the open routes."""
+    if settings.admin_token is not None:
+        return
+    routes = operator_routes(app)
+    if routes:
+        log.warning(
+            "REGWATCH_ADMIN_TOKEN is not set: operator routes (%s) are open to anyone who "
+            "reaches %s:%s",
+            ", ".join(routes),
+            settings.http_host,
+            settings.http_port,
+            extra={"routes": routes},
+        )

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.auth_limit import Network, parse_networks
 from shared.durations import parse_duration, parse_durations
 from shared.secretbox import SecretKeyError, check_keys, check_pepper, split_keys
 from shared.topics import Topics
@@ -47,7 +48,19 @@ class Settings(BaseSettings):
     public_url: str | None = Field(default=None, description="base URL shown in emails")
     admin_token: str | None = Field(
         default=None,
-        description="bearer token for POST /v1/notices and POST /v1/subscribers; unset = open",
+        description="bearer token for POST /v1/notices and POST /v1/subscribers; unset = open"
+        " (then the HTTP host must be a loopback address)",
+    )
+    auth_failures_per_minute: int = Field(
+        default=10,
+        ge=0,
+        description="failed API key or operator token attempts per client address per minute;"
+        " more get 429 (0 = no limit)",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="reverse proxies (addresses or networks, comma-separated) whose"
+        " X-Forwarded-For names the client; unset = the socket peer is the client",
     )
     max_notice_bytes: int = Field(default=5_000_000, gt=0, description="upload size limit")
     smtp_host: str | None = Field(default=None, description="unset = embedded mail sink")
@@ -175,6 +188,16 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: str) -> str:
+        parse_networks(value)
+        return value.strip()
+
+    @cached_property
+    def trusted_proxy_networks(self) -> list[Network]:
+        return parse_networks(self.trusted_proxies)
 
     @cached_property
     def retry_delays(self) -> list[timedelta]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -151,3 +154,24 @@ def test_offline_match_bad_watchlist(
     notice = write(tmp_path, "cac.txt", PLAIN)
     result = cli.invoke(app, ["match", "--watchlist", str(watchlist), "--notice", str(notice)])
     assert result.exit_code == 1 and message in result.stderr
+
+
+def test_run_refuses_a_public_listener_without_an_admin_token(tmp_path: Path) -> None:
+    """``regwatch run`` as a process: exit 1, one line naming both settings, no traceback,
+    and nothing started (no data dir)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGWATCH_")}
+    env |= {"REGWATCH_HTTP_HOST": "0.0.0.0", "REGWATCH_DATA_DIR": str(tmp_path / "var")}
+    done = subprocess.run(
+        [sys.executable, "-c", "from services.cli import main; main()", "run"],
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: regwatch will not start: REGWATCH_ADMIN_TOKEN is not set")
+    assert "REGWATCH_HTTP_HOST=0.0.0.0" in line
+    assert not (tmp_path / "var").exists()
