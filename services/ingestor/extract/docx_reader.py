@@ -4,6 +4,9 @@ Paragraphs become ``<p>`` (headings ``<h1>``..``<h3>``; Word's automatic list nu
 are not in the text, are written out), tables become ``<table>`` with merged cells as
 ``rowspan`` (``w:vMerge``) and ``colspan`` (``w:gridSpan``), pictures become
 ``<img src="word/media/image1.png">`` (their bytes: ``docx_media``), in document order.
+
+The package is opened through ``zipguard`` (size, ratio and part count checked before anything
+is decompressed; parts read with bounded reads).
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from typing import Any
 
 from shared.errors import InputError
 
-from .formats import BY_NAME, check_zip, extension
+from .formats import BY_NAME, extension
+from .zipguard import checked_package, unpack
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _BLIP = "{http://schemas.openxmlformats.org/drawingml/2006/main}blip"
@@ -160,11 +164,11 @@ def _table_html(tbl: Any) -> str:
 def docx_to_html(data: bytes, *, name: str) -> str:
     """The document's paragraphs and tables as an HTML page. Raises InputError when ``data``
     is not a readable .docx file or expands beyond the limits."""
-    check_zip(data, name)
+    package = checked_package(data, name)
     try:
         from docx import Document
 
-        document = Document(io.BytesIO(data))
+        document = Document(io.BytesIO(package))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
         raise InputError(f"{name}: not a readable .docx file ({error})") from None
     except Exception as error:  # python-docx raises its own types for broken packages
@@ -184,14 +188,11 @@ def docx_to_html(data: bytes, *, name: str) -> str:
     return f"<html><body>{page}</body></html>"
 
 
-def docx_media(data: bytes) -> dict[str, bytes]:
-    """The package's pictures (``word/media/*.png|jpg``) by part name; call after
-    ``docx_to_html`` has checked the package."""
-    pictures: dict[str, bytes] = {}
-    with zipfile.ZipFile(io.BytesIO(data)) as package:
-        for info in package.infolist():
-            if info.filename.startswith("word/media/") and (
-                extension(info.filename) in _PICTURE_SUFFIXES
-            ):
-                pictures[info.filename] = package.read(info)
-    return pictures
+def docx_media(data: bytes, *, name: str = "the .docx file") -> dict[str, bytes]:
+    """The package's pictures (``word/media/*.png|jpg``) by part name, read within the
+    package limits (InputError beyond them)."""
+    return unpack(
+        data,
+        name,
+        lambda part: part.startswith("word/media/") and extension(part) in _PICTURE_SUFFIXES,
+    )

@@ -302,7 +302,7 @@ def _attachment(name: str, data: bytes, budget: _Pictures) -> _Found:
             _with_source(_restored(entity, script), "attachment")
             for entity in extract_entities_html(soup)
         ]
-        pictures, _used = _page_pictures(soup, _resolver(docx_media(data)), budget)
+        pictures, _used = _page_pictures(soup, _resolver(docx_media(data, name=name)), budget)
         text = html_to_text(soup)
         found = _Found(rows, text, pictures.notes, pictures.unread, pictures.images_read)
         found.entities.extend(pictures.entities)
@@ -330,7 +330,7 @@ def read_notice(data: bytes, name: str, *, attachments: Sequence[Attachment] = (
         page_pictures: dict[str, bytes] = {}
         if fmt is not None:  # .docx
             html = docx_to_html(data, name=name)
-            page_pictures = docx_media(data)
+            page_pictures = docx_media(data, name=name)
             kind: Literal["html", "text", "csv"] = "html"
         else:
             format_from_name(name)  # refuse an unknown extension before decoding

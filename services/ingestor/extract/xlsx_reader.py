@@ -16,11 +16,15 @@ from typing import Any
 
 from shared.errors import InputError
 
-from .formats import check_zip
 from .tables import Cell, Grid
+from .zipguard import checked_package
 
 MAX_ROWS = 20_000
 MAX_COLUMNS = 60
+MAX_CELLS = 200_000
+"""Most cells of one sheet's grid (rows x columns of the box its values and merges span): a
+few-KB workbook naming one cell at A1 and one at BH20000 would otherwise be read as 1.2
+million cells (646 MB, 28 s)."""
 
 
 @dataclass
@@ -44,14 +48,23 @@ def cell_value(value: Any) -> str:
     return str(value).strip()
 
 
+def check_cells(name: str, sheet: str, rows: int, columns: int) -> None:
+    """Refuse a sheet whose grid would hold more than :data:`MAX_CELLS` cells."""
+    if rows * columns > MAX_CELLS:
+        raise InputError(
+            f"{name}: sheet {sheet!r} spans {rows:,} rows x {columns} columns, more than the "
+            f"{MAX_CELLS:,} cells read"
+        )
+
+
 def read_xlsx(data: bytes, *, name: str) -> list[Sheet]:
     """Every visible sheet that has cells. Raises InputError when ``data`` is not a readable
     workbook or expands beyond the limits."""
-    check_zip(data, name)
+    package = checked_package(data, name)
     try:
         from openpyxl import load_workbook
 
-        workbook = load_workbook(io.BytesIO(data), data_only=True)
+        workbook = load_workbook(io.BytesIO(package), data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as error:
         raise InputError(f"{name}: not a readable .xlsx file ({error})") from None
     except Exception as error:  # openpyxl raises its own types for broken workbooks
@@ -63,24 +76,29 @@ def read_xlsx(data: bytes, *, name: str) -> list[Sheet]:
     for worksheet in workbook.worksheets:
         if worksheet.sheet_state != "visible":
             continue
-        rows = min(worksheet.max_row or 0, MAX_ROWS)
-        columns = min(worksheet.max_column or 0, MAX_COLUMNS)
-        if rows == 0 or columns == 0:
-            continue
-        spans: dict[tuple[int, int], tuple[int, int]] = {}  # cell -> its merged range's corner
-        for merged in worksheet.merged_cells.ranges:
-            for r in range(merged.min_row, merged.max_row + 1):
-                for c in range(merged.min_col, merged.max_col + 1):
-                    spans[(r, c)] = (merged.min_row, merged.min_col)
         values: dict[tuple[int, int], str] = {}
-        for r, row in enumerate(
-            worksheet.iter_rows(min_row=1, max_row=rows, max_col=columns, values_only=True),
-            start=1,
-        ):
-            for c, value in enumerate(row, start=1):
-                text = cell_value(value)
+        # The cells the sheet holds (openpyxl keeps them by position; asking for a range
+        # would create every empty cell in it), within MAX_ROWS x MAX_COLUMNS.
+        for (r, c), cell in getattr(worksheet, "_cells", {}).items():
+            if r <= MAX_ROWS and c <= MAX_COLUMNS:
+                text = cell_value(cell.value)
                 if text:
                     values[(r, c)] = text
+        merges = [
+            (m.min_row, m.min_col, min(m.max_row, MAX_ROWS), min(m.max_col, MAX_COLUMNS))
+            for m in worksheet.merged_cells.ranges
+            if m.min_row <= MAX_ROWS and m.min_col <= MAX_COLUMNS
+        ]
+        rows = max([r for r, _c in values] + [m[2] for m in merges], default=0)
+        columns = max([c for _r, c in values] + [m[3] for m in merges], default=0)
+        if rows == 0 or columns == 0:
+            continue
+        check_cells(name, worksheet.title, rows, columns)
+        spans: dict[tuple[int, int], tuple[int, int]] = {}  # cell -> its merged range's corner
+        for min_row, min_col, max_row, max_col in merges:
+            for r in range(min_row, max_row + 1):
+                for c in range(min_col, max_col + 1):
+                    spans[(r, c)] = (min_row, min_col)
         origins: dict[tuple[int, int], int] = {}
         grid: Grid = []
         for r in range(1, rows + 1):

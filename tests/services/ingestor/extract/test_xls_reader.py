@@ -59,3 +59,18 @@ def test_a_doc_named_xls_or_junk_is_refused() -> None:
         parse_notice(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, name="x.xls")
     with pytest.raises(InputError, match=r"^y\.xls: not a readable \.xls file$"):
         parse_notice("序号,应用名称".encode(), name="y.xls")
+
+
+def test_a_cell_far_out_is_not_read_and_rows_are_not_padded() -> None:
+    """A few-KB .xls naming cell IV65536 made xlrd pad every row to 256 cells (16 million)."""
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("名单")
+    sheet.write(0, 0, "应用名称")
+    sheet.write(0, 1, "开发者")
+    sheet.write(65535, 255, "x")
+    out = io.BytesIO()
+    book.save(out)
+    [read] = read_xls(out.getvalue(), name="far.xls")
+    assert [[cell.text if cell else None for cell in row] for row in read.grid] == [
+        ["应用名称", "开发者"]
+    ]

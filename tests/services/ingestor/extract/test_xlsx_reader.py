@@ -67,3 +67,29 @@ def test_an_empty_or_broken_workbook_is_refused() -> None:
         read_xlsx(saved(Workbook()), name="e.xlsx")
     with pytest.raises(InputError, match=r"^b\.xlsx: not a readable"):
         read_xlsx(b"PK\x03\x04broken", name="b.xlsx")
+
+
+def test_a_sheet_spanning_too_many_cells_is_refused_before_they_are_made() -> None:
+    """Two cells, at A1 and BH20000: a 5 KB file that read as 1.2 million cells."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "名单"
+    sheet["A1"] = "应用名称"
+    sheet.cell(row=20_000, column=60, value="x")
+    with pytest.raises(
+        InputError, match=r"^far\.xlsx: sheet '名单' spans 20,000 rows x 60 columns, more than"
+    ):
+        read_xlsx(saved(book), name="far.xlsx")
+
+
+def test_styled_empty_cells_do_not_widen_the_grid() -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["应用名称", "开发者"])
+    sheet.append(["抖音", "北京微播视界科技有限公司"])
+    sheet.cell(row=5000, column=50).number_format = "0.00"  # formatted, no value
+    [read] = read_xlsx(saved(book), name="list.xlsx")
+    assert [[cell.text if cell else None for cell in row] for row in read.grid] == [
+        ["应用名称", "开发者"],
+        ["抖音", "北京微播视界科技有限公司"],
+    ]
