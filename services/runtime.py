@@ -31,6 +31,7 @@ from services.ingestor.service import IngestorService
 from services.matcher.service import MatcherService
 from services.notifier.service import NotifierService
 from services.service import Service
+from shared import secretbox
 from shared.broker import make_broker
 from shared.db import Database
 from shared.db.engine import describe_url
@@ -144,6 +145,7 @@ class Runtime:
         settings = self.settings
         check_admin_exposure(settings)  # before anything starts
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        secretbox.configure(settings)  # first: no keys for an external database, no start
         idempotent = settings.kafka_idempotence
         if settings.kafka_bootstrap:
             self.bootstrap = settings.kafka_bootstrap
