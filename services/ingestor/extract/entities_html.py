@@ -17,6 +17,7 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 
 from shared.events import Entity
 
+from .markup import soup_of
 from .merge import merge_entities
 from .noise import is_noise_line
 from .tables import Cell, Grid, is_header, table_entities
@@ -61,10 +62,11 @@ _INLINE_TAGS = ["span", "font", "i", "em", "b", "strong", "small", "u", "s", "su
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d])", re.I)
 
 
-def parse_html(html: str) -> BeautifulSoup:
+def parse_html(html: str, *, name: str | None = None) -> BeautifulSoup:
     """The page without scripts and styles, ruby readings, and the hidden characters some
-    reprint sites scatter through a text (``<span style="display:none">``)."""
-    soup = BeautifulSoup(html, "lxml")
+    reprint sites scatter through a text (``<span style="display:none">``). Raises
+    ``markup.TooDeep`` (an InputError naming ``name``) for a page nested too deep to read."""
+    soup = soup_of(html, name=name)
     for tag in soup([*_DROP_TAGS, *_ANNOTATION_TAGS]):
         tag.decompose()
     for tag in soup.find_all(_INLINE_TAGS, style=_HIDDEN):
@@ -103,7 +105,10 @@ def _cell_row(node: Tag) -> list[Tag] | None:
             continue
         if not isinstance(child, Tag) or child.name not in _ROW_CELLS:
             return None
-        if child.find(list(_BLOCK_TAGS - {"br"})) is not None or len(child.find_all(True)) > 2:
+        if (
+            child.find(list(_BLOCK_TAGS - {"br"})) is not None
+            or len(child.find_all(True, limit=3)) > 2
+        ):
             return None  # a cell holds text (perhaps in a link or <b>), not cells of its own
         children.append(child)
     return children if len(children) >= 3 else None
@@ -133,6 +138,7 @@ def html_to_text(soup: BeautifulSoup) -> str:
         row = id(node) in div_rows and _cell_row(node)
         cells_of = set(map(id, row)) if row else None
         div_rows.update(_div_table_rows(node))
+        items = 0  # <li> of an <ol> so far
         for child in node.children:
             if cells_of is not None and isinstance(child, Tag) and id(child) in cells_of:
                 parts.append(_CELL_OPEN)
@@ -152,8 +158,8 @@ def html_to_text(soup: BeautifulSoup) -> str:
                 if block:
                     parts.append("\n")
                 if child.name == "li" and node.name == "ol":  # numbered, as the page shows it
-                    number = sum(1 for li in child.find_previous_siblings("li")) + 1
-                    parts.append(f"{number}. ")
+                    items += 1
+                    parts.append(f"{items}. ")
                 walk(child)
                 if block:
                     parts.append("\n")

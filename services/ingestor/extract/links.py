@@ -45,7 +45,10 @@ def linked_files(data: bytes, *, name: str) -> list[Link]:
         return []
     if detect_format(page, name) != "html":
         return []
-    soup = parse_html(page)
+    try:
+        soup = parse_html(page, name=name)
+    except InputError:  # nested too deep: no links read
+        return []
     found: list[Link] = []
     seen: set[str] = set()
     for tag in soup.find_all(["img", "a"]):

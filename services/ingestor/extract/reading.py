@@ -282,7 +282,7 @@ def _attachment(name: str, data: bytes, budget: _Pictures) -> _Found:
             # A text or HTML attachment: its text lists, its tables are attachment rows.
             page = decode_bytes(data, name=name)
             if detect_format(page, name) == "html":
-                soup = parse_html(simplified_script(page).simplified)
+                soup = parse_html(simplified_script(page).simplified, name=name)
                 rows = [
                     _with_source(entity, "attachment") for entity in extract_entities_html(soup)
                 ]
@@ -297,7 +297,7 @@ def _attachment(name: str, data: bytes, budget: _Pictures) -> _Found:
             return _xlsx(data, name, old=fmt.name == "xls")
         html = docx_to_html(data, name=name)
         script = simplified_script(html)
-        soup = parse_html(script.simplified)
+        soup = parse_html(script.simplified, name=name)
         rows = [
             _with_source(_restored(entity, script), "attachment")
             for entity in extract_entities_html(soup)
@@ -337,7 +337,7 @@ def read_notice(data: bytes, name: str, *, attachments: Sequence[Attachment] = (
             html = decode_bytes(data, name=name)
             detected = detect_format(html, name)
             kind = "csv" if detected == "csv" else "html" if detected == "html" else "text"
-        read, soup = _read_page(html, kind)
+        read, soup = _read_page(html, kind, name)
         if soup is not None:
             resolve = _resolver({**files, **page_pictures})
             pictures, used = _page_pictures(soup, resolve, budget)
@@ -364,7 +364,7 @@ def _add(into: _Found, found: _Found) -> None:
 
 
 def _read_page(
-    page: str, kind: Literal["html", "text", "csv"]
+    page: str, kind: Literal["html", "text", "csv"], name: str
 ) -> tuple[ReadNotice, BeautifulSoup | None]:
     """The page read, and its parsed HTML (for its pictures) when it is HTML: parsed once."""
     if kind == "csv":
@@ -373,7 +373,7 @@ def _read_page(
     script = simplified_script(page)
     page = script.simplified
     if kind == "html":
-        soup = parse_html(page)
+        soup = parse_html(page, name=name)
         text = html_to_text(soup)
         has_images = _list_image(soup, text)
         entities = [_with_source(e, "table") for e in extract_entities_html(soup)]

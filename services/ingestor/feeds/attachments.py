@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-from bs4 import BeautifulSoup, Tag
+from bs4 import Tag
 
+from services.ingestor.extract.markup import TooDeep, soup_of
 from shared.settings import Settings
 
 LinkKind = Literal["file", "image"]
@@ -118,7 +119,10 @@ def attachment_links(body: bytes | str, page_url: str, *, limit: int) -> list[At
     """The attachments and list images of a notice page, in page order, at most ``limit``."""
     if limit <= 0:
         return []
-    soup = BeautifulSoup(body, "lxml")
+    try:
+        soup = soup_of(body)
+    except TooDeep:  # the page itself is refused when it is read
+        return []
     found: list[AttachmentLink] = []
     seen: set[str] = set()
     for tag in soup.find_all(["a", "img"]):

@@ -11,8 +11,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import feedparser
-from bs4 import BeautifulSoup
 
+from services.ingestor.extract.markup import soup_of
 from shared.errors import InputError
 
 Kind = Literal["auto", "rss", "atom", "html"]
@@ -136,7 +136,7 @@ def feed_items(body: bytes, base_url: str) -> list[FeedItem]:
 def html_items(body: bytes, base_url: str) -> list[FeedItem]:
     """Links of an HTML list page whose text (or ``title``, when the text is cut short) looks
     like a notice title: 通报, 下架, 整改, APP/App."""
-    soup = BeautifulSoup(body, "lxml")
+    soup = soup_of(body, name=base_url)  # TooDeep (an InputError) for a page nested too deep
     page = _clean_url(base_url, base_url)
     items: list[FeedItem] = []
     seen: set[str] = set()
