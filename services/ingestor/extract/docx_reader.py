@@ -19,7 +19,7 @@ from typing import Any
 
 from shared.errors import InputError
 
-from .formats import BY_NAME, extension
+from .formats import BY_NAME, MAX_TEXT_LINES, extension
 from .zipguard import checked_package, unpack
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -175,9 +175,16 @@ def docx_to_html(data: bytes, *, name: str) -> str:
         raise InputError(
             f"{name}: not a readable .docx file ({type(error).__name__}: {error})"
         ) from None
+    body = document.element.body
+    lines = len(body.findall(f"{_W}p")) + len(body.findall(f"{_W}tbl/{_W}tr"))
+    if lines > MAX_TEXT_LINES:  # refused before it is converted (100k paragraphs: 20 s)
+        raise InputError(
+            f"{name}: the document has {lines:,} paragraphs and table rows, more than the "
+            f"{MAX_TEXT_LINES:,} lines read; not read"
+        )
     parts: list[str] = []
     numbering = _Numbering(document)
-    for child in document.element.body.iterchildren():
+    for child in body.iterchildren():
         if child.tag == f"{_W}p":
             parts.append(_paragraph_html(child, numbering, document))
         elif child.tag == f"{_W}tbl":

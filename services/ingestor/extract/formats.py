@@ -87,6 +87,21 @@ MAX_IMAGE_PIXELS: Final = 40_000_000
 MAX_PDF_PAGES: Final = 60
 MAX_IMAGES: Final = 24
 """Most images read (OCR) for one notice: the page's, a .docx's and the attached ones."""
+MAX_TEXT_LINES: Final = 20_000
+"""Most non-blank lines of text read from a notice or a text attachment (the longest lists
+published run to a few thousand lines; each line costs the readers about 0.1-1 ms)."""
+
+
+def check_lines(text: str, name: str) -> None:
+    """Refuse a text longer than :data:`MAX_TEXT_LINES` non-blank lines (InputError)."""
+    if text.count("\n") < MAX_TEXT_LINES:
+        return
+    lines = sum(1 for line in text.splitlines() if line.strip())
+    if lines > MAX_TEXT_LINES:
+        raise InputError(
+            f"{name}: the notice has {lines:,} lines of text, more than the "
+            f"{MAX_TEXT_LINES:,} read; not read"
+        )
 
 
 def extension(name: str) -> str:

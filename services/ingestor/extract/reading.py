@@ -36,7 +36,7 @@ from .docx_reader import docx_media, docx_to_html
 from .entities_html import extract_entities_html, html_title, html_to_text, parse_html
 from .entities_prose import extract_entities_prose
 from .entities_text import extract_entities_text
-from .formats import MAX_IMAGES, binary_format, format_from_name
+from .formats import MAX_IMAGES, binary_format, check_lines, format_from_name
 from .image_reader import ImageRead, read_image, read_picture
 from .merge import merge_entities
 from .noise import strip_noise
@@ -283,11 +283,13 @@ def _attachment(name: str, data: bytes, budget: _Pictures) -> _Found:
             page = decode_bytes(data, name=name)
             if detect_format(page, name) == "html":
                 soup = parse_html(simplified_script(page).simplified, name=name)
+                text = html_to_text(soup)
+                check_lines(text, name)
                 rows = [
                     _with_source(entity, "attachment") for entity in extract_entities_html(soup)
                 ]
-                text = html_to_text(soup)
                 return _Found(rows or text_entities(text, "attachment"), text)
+            check_lines(page, name)
             return _Found(text_entities(page, "attachment"), page)
         if fmt.name == "image":
             return _picture(data, name, budget)
@@ -366,7 +368,10 @@ def _add(into: _Found, found: _Found) -> None:
 def _read_page(
     page: str, kind: Literal["html", "text", "csv"], name: str
 ) -> tuple[ReadNotice, BeautifulSoup | None]:
-    """The page read, and its parsed HTML (for its pictures) when it is HTML: parsed once."""
+    """The page read, and its parsed HTML (for its pictures) when it is HTML: parsed once.
+    Raises InputError for a page of more than ``MAX_TEXT_LINES`` lines of text."""
+    if kind != "html":
+        check_lines(page, name)
     if kind == "csv":
         page = csv_to_text(page)
     page = strip_noise(page, markup=kind == "html")  # reprint sites' pinyin, junk, widgets
@@ -375,6 +380,7 @@ def _read_page(
     if kind == "html":
         soup = parse_html(page, name=name)
         text = html_to_text(soup)
+        check_lines(text, name)
         has_images = _list_image(soup, text)
         entities = [_with_source(e, "table") for e in extract_entities_html(soup)]
         return ReadNotice(text, html_title(soup), entities, script, has_images), soup

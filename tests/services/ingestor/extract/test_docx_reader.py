@@ -6,7 +6,7 @@ import zipfile
 import pytest
 from docx import Document
 
-from services.ingestor.extract import parse_notice
+from services.ingestor.extract import docx_reader, parse_notice
 from services.ingestor.extract.docx_reader import docx_to_html
 from services.ingestor.extract.entities_html import extract_entities_html, parse_html
 from shared.errors import InputError
@@ -77,3 +77,18 @@ def test_word_list_numbering_is_written_out() -> None:
     doc.save(buffer)
     page = docx_to_html(buffer.getvalue(), name="list.docx")
     assert "<p>1. 天天看</p>" in page and "<p>2. 日日新</p>" in page
+
+
+def test_a_document_beyond_the_line_limit_is_refused_before_it_is_converted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(docx_reader, "MAX_TEXT_LINES", 3)
+    doc = Document()
+    for line in ("国家互联网信息办公室", "2021年5月10日", "1. 抖音", "2. 快手"):
+        doc.add_paragraph(line)
+    out = io.BytesIO()
+    doc.save(out)
+    with pytest.raises(
+        InputError, match=r"^long\.docx: the document has 4 paragraphs and table rows, more than"
+    ):
+        docx_to_html(out.getvalue(), name="long.docx")

@@ -9,6 +9,7 @@ import pytest
 
 from services.ingestor.extract.formats import (
     binary_format,
+    check_lines,
     format_for_media_type,
     format_from_name,
     sniff,
@@ -73,3 +74,10 @@ def test_binary_format_checks_the_name_against_the_bytes() -> None:
         binary_format(b"<html>oops</html>", "list.png")
     with pytest.raises(InputError, match=r"^x: a zip archive that is not a \.docx or \.xlsx"):
         binary_format(zipped(("a.txt", b"a")), "x")
+
+
+def test_check_lines_counts_non_blank_lines() -> None:
+    check_lines("a\n" * 20_000, "ok.txt")
+    check_lines("a\n" + "\n \n" * 50_000, "blank.txt")
+    with pytest.raises(InputError, match=r"^x\.txt: the notice has 20,001 lines of text, more"):
+        check_lines("a\n" * 20_001, "x.txt")

@@ -16,6 +16,7 @@ from PIL import Image
 from services.ingestor.extract import image_reader, parse_notice
 from services.ingestor.extract.ocr import Reading, TextBox
 from services.ingestor.extract.reading import read_notice, with_rows_elsewhere
+from shared.errors import InputError
 from shared.events import Entity
 
 PAGE = """<html><head><title>国家互联网信息办公室关于云朵阅读等2款App的通报</title></head><body>
@@ -233,3 +234,19 @@ def test_an_attachment_that_names_apps_in_prose() -> None:
         ("快看天气", "attachment"),
         ("晴空相机", "attachment"),
     ]
+
+
+def test_a_notice_or_attachment_beyond_the_line_limit_is_refused() -> None:
+    page = "国家互联网信息办公室\n2021年5月10日\n1. 星云笔记（杭州星云软件有限公司）\n"
+    long = "".join(f"{i}. 应用{i}\n" for i in range(1, 20_002)).encode()
+    with pytest.raises(InputError, match=r"^long\.txt: the notice has 20,001 lines of text, more"):
+        read_notice(long, "long.txt")
+    html = b"<html><body>" + b"".join(b"<p>%d</p>" % i for i in range(20_001)) + b"</body></html>"
+    with pytest.raises(InputError, match=r"^long\.html: the notice has 20,001 lines of text"):
+        read_notice(html, "long.html")
+    read = read_notice(page.encode(), "n.txt", attachments=[("list.txt", long)])
+    assert read.unread == [
+        "list.txt: the notice has 20,001 lines of text, more than the 20,000 read; not read"
+    ]
+    blank = ("\n" * 30_000 + page).encode()  # blank lines do not count
+    assert read_notice(blank, "blank.txt").plain.strip()
