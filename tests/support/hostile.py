@@ -1,11 +1,12 @@
-"""Hostile inputs, generated: zip bombs (.docx), deeply nested HTML, very long notices and a
-decompression-bomb picture. Built small and fast (the bombs are streamed, never held whole)."""
+"""Hostile inputs, generated: zip bombs (.docx), PDF bombs, deeply nested HTML, very long and
+slow notices and a decompression-bomb picture. Built small and fast (the bombs are streamed)."""
 
 from __future__ import annotations
 
 import io
 import struct
 import zipfile
+import zlib
 
 import docx
 from PIL import Image
@@ -82,3 +83,70 @@ def bomb_png(width: int = 12_000, height: int = 12_000) -> bytes:
     out = io.BytesIO()
     Image.new("1", (width, height), 1).save(out, "PNG")
     return out.getvalue()
+
+
+def slow_notice(lines: int = 19_000) -> bytes:
+    """A notice under the line limit that takes long to read: ``lines`` list lines with their
+    operators (about 1 ms a line here; 20 s for the default)."""
+    rows = "".join(f"{i}. 应用{i}（杭州星云软件有限公司{i}）\n" for i in range(1, lines + 1))
+    return (HEAD + rows).encode()
+
+
+def _pdf(objects: list[bytes]) -> bytes:
+    """A PDF of these objects (numbered from 1; the first is the catalog), with its xref."""
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def _zeros_deflated(size: int) -> bytes:
+    compressor = zlib.compressobj(9)
+    chunk = b"\0" * (1 << 20)
+    parts = [
+        compressor.compress(chunk[: min(len(chunk), size - done)])
+        for done in range(0, size, len(chunk))
+    ]
+    return b"".join(parts) + compressor.flush()
+
+
+def bomb_pdf(size: int = 200_000_000) -> bytes:
+    """A one-page PDF whose content stream inflates to ``size`` zero bytes (200 KB for the
+    default): pdfminer inflates a stream whole."""
+    stream = _zeros_deflated(size)
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+            b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream)
+            + stream
+            + b"\nendstream",
+        ]
+    )
+
+
+def huge_page_pdf(points: int = 14_400) -> bytes:
+    """A one-page PDF whose page is ``points`` square (200 inches, the most PDF allows) with a
+    small picture on it: rendered for OCR at 150 dpi it is 900 million pixels."""
+    pixels = b"\x80" * (8 * 8 * 3)
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents 4 0 R "
+            b"/Resources << /XObject << /Im1 5 0 R >> >> >>" % (points, points),
+            b"<< /Length 35 >>\nstream\nq 7000 0 0 7000 100 100 cm /Im1 Do Q\nendstream",
+            b"<< /Type /XObject /Subtype /Image /Width 8 /Height 8 /ColorSpace /DeviceRGB "
+            b"/BitsPerComponent 8 /Length %d >>\nstream\n" % len(pixels) + pixels + b"\nendstream",
+        ]
+    )

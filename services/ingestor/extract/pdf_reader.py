@@ -10,13 +10,16 @@ covered by a merged cell continue the cell above them (or, in the first row, to 
 from __future__ import annotations
 
 import io
+import math
 import re
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared.errors import InputError
 
-from .formats import MAX_PDF_PAGES
+from . import zipguard
+from .formats import MAX_IMAGE_PIXELS, MAX_PDF_PAGES
 from .tables import Cell, Grid, find_header
 
 SCAN_RESOLUTION = 150
@@ -69,15 +72,49 @@ def continued(grid: Grid, before: list[Grid]) -> Grid:
     return [previous[header.row], *grid]
 
 
+def render_resolution(width: float, height: float) -> float:
+    """Dots per inch to render a page of ``width`` x ``height`` points at for OCR: 150, or
+    less for a page that would be larger than ``MAX_IMAGE_PIXELS`` (a page may be 200 inches
+    square: 900 million pixels at 150 dpi, 12 GB to render and read, from an 854-byte file)."""
+    area = max(width, 1.0) * max(height, 1.0)
+    return min(float(SCAN_RESOLUTION), 72 * math.sqrt(MAX_IMAGE_PIXELS / area))
+
+
+def check_streams(data: bytes, name: str, limit: int) -> None:
+    """Refuse a PDF with a compressed (Flate) stream that inflates beyond ``limit`` bytes,
+    before pdfminer, which inflates a stream whole, opens it. Each stream is inflated here in
+    bounded pieces and counted, not kept; a stream that is not Flate data is left alone."""
+    for found in _STREAM.finditer(data):
+        inflater = zlib.decompressobj()
+        pending = memoryview(data)[found.end() :]
+        size = 0
+        try:
+            while pending and not inflater.eof:
+                size += len(inflater.decompress(pending, _PIECE))
+                if size > limit:
+                    raise InputError(
+                        f"{name}: a stream of the PDF inflates to more than {limit:,} bytes "
+                        "(REGWATCH_MAX_UNZIPPED_BYTES); not read"
+                    )
+                pending = memoryview(inflater.unconsumed_tail)
+        except zlib.error:
+            continue  # not Flate (a JPEG, plain text) or broken: pdfminer's to judge
+
+
+_STREAM = re.compile(rb"stream\r?\n")
+_PIECE = 1 << 20
+
+
 def _pictures(page: Any) -> list[Any]:
     """What of a page is to be read by OCR: the whole page when it is a scan (pictures, no
     text), else each picture large enough to hold a list (a table pasted as an image)."""
     if not page.images:
         return []
-    rendered = page.to_image(resolution=SCAN_RESOLUTION, antialias=True).original
+    resolution = render_resolution(float(page.width), float(page.height))
+    rendered = page.to_image(resolution=resolution, antialias=True).original
     if not page.chars:
         return [rendered]
-    scale = SCAN_RESOLUTION / 72
+    scale = resolution / 72
     crops: list[Any] = []
     for image in page.images:
         x0, top, x1, bottom = (max(0.0, float(image[k])) for k in ("x0", "top", "x1", "bottom"))
@@ -98,13 +135,15 @@ def _layout_text(page: Any) -> str:
 
 def read_pdf(data: bytes, *, name: str) -> PdfContent:
     """Text, ruled tables and scanned pages. Raises InputError for a file that is not a readable
-    PDF, is encrypted, or has more than :data:`MAX_PDF_PAGES` pages."""
+    PDF, is encrypted, has more than :data:`MAX_PDF_PAGES` pages, or has a stream that
+    inflates beyond ``REGWATCH_MAX_UNZIPPED_BYTES``."""
     try:
         import pdfplumber
         from pdfminer.pdfdocument import PDFPasswordIncorrect
         from pdfminer.pdfparser import PDFSyntaxError
     except ImportError:  # pragma: no cover - a dependency of the project
         raise InputError(f"{name}: reading .pdf files needs pdfplumber (not installed)") from None
+    check_streams(data, name, zipguard.limits().max_bytes)
     content = PdfContent("")
     texts: list[str] = []
     origin = 0

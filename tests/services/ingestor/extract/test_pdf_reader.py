@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from services.ingestor.extract import pdf_reader
 from services.ingestor.extract.pdf_reader import read_pdf, table_grid
 from services.ingestor.extract.tables import table_entities
 from shared.errors import InputError
+from tests.support.hostile import bomb_pdf, huge_page_pdf
 
 FONTS = [
     Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
@@ -120,3 +122,27 @@ def test_a_table_over_two_pages_keeps_its_header() -> None:
         ("秒拍相机", "厦门秒拍影像科技有限公司"),
         ("抖音", "北京微播视界科技有限公司"),
     ]
+
+
+def test_a_stream_that_inflates_too_far_is_refused_before_pdfminer_reads_it() -> None:
+    data = bomb_pdf(200_000_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(
+            InputError,
+            match=r"^bomb\.pdf: a stream of the PDF inflates to more than 50,000,000 bytes "
+            r"\(REGWATCH_MAX_UNZIPPED_BYTES\); not read$",
+        ):
+            read_pdf(data, name="bomb.pdf")
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000
+
+
+def test_a_huge_page_is_rendered_within_the_pixel_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An 854-byte PDF with a 200-inch page: 900 million pixels at 150 dpi (12 GB)."""
+    assert pdf_reader.render_resolution(595, 842) == pdf_reader.SCAN_RESOLUTION  # A4 as before
+    monkeypatch.setattr(pdf_reader, "MAX_IMAGE_PIXELS", 1_000_000)
+    [scan] = read_pdf(huge_page_pdf(), name="huge.pdf").scans
+    assert scan.size[0] * scan.size[1] <= 1_000_000
