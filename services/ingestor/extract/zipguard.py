@@ -56,8 +56,8 @@ def limits() -> ZipLimits:
     return _limits
 
 
-def _mib(size: int) -> str:
-    return f"{size / 2**20:.0f} MiB" if size >= 2**20 else f"{size:,} bytes"
+def _bytes(size: int) -> str:
+    return f"{size:,} bytes"
 
 
 def inspect(package: zipfile.ZipFile, name: str) -> list[zipfile.ZipInfo]:
@@ -75,7 +75,7 @@ def inspect(package: zipfile.ZipFile, name: str) -> list[zipfile.ZipInfo]:
         total += info.file_size
         if total > limit.max_bytes:
             raise InputError(
-                f"{name}: the package expands to more than {_mib(limit.max_bytes)} "
+                f"{name}: the package expands to more than {_bytes(limit.max_bytes)} "
                 "(REGWATCH_MAX_UNZIPPED_BYTES); not read"
             )
         if info.file_size > limit.ratio_floor and (
@@ -134,7 +134,7 @@ def unpack(
                 content = read_bounded(package, info, left)
             except OverBudget:
                 raise InputError(
-                    f"{name}: the package expands to more than {_mib(_limits.max_bytes)} "
+                    f"{name}: the package expands to more than {_bytes(_limits.max_bytes)} "
                     "(REGWATCH_MAX_UNZIPPED_BYTES); not read"
                 ) from None
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as e:
