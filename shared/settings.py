@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
@@ -14,6 +15,11 @@ from shared.auth_limit import Network, parse_networks
 from shared.durations import parse_duration, parse_durations
 from shared.secretbox import SecretKeyError, check_keys, check_pepper, split_keys
 from shared.topics import Topics
+
+
+def default_extract_workers() -> int:
+    """Worker processes reading notices: two, or one on a single core."""
+    return min(2, os.cpu_count() or 1)
 
 
 class Settings(BaseSettings):
@@ -63,6 +69,26 @@ class Settings(BaseSettings):
         " X-Forwarded-For names the client; unset = the socket peer is the client",
     )
     max_notice_bytes: int = Field(default=5_000_000, gt=0, description="upload size limit")
+    max_unzipped_bytes: int = Field(
+        default=50_000_000,
+        gt=0,
+        description="what a .docx or .xlsx may expand to, all its parts together; beyond it 422",
+    )
+    extract_workers: int = Field(
+        default_factory=default_extract_workers,
+        ge=0,
+        le=64,
+        description="worker processes reading notices off the event loop (default 2, or 1 on"
+        " one core); 0 = in a thread of the server, without time or memory limit",
+    )
+    extract_timeout: float = Field(
+        default=30.0, gt=0, description="seconds one notice may take to read; beyond it 422"
+    )
+    extract_memory_bytes: int = Field(
+        default=1 << 30,
+        ge=64 << 20,
+        description="memory a worker may use reading one notice; beyond it 422",
+    )
     smtp_host: str | None = Field(default=None, description="unset = embedded mail sink")
     smtp_port: int = Field(default=1025, ge=0, le=65535)
     smtp_from: str = "regwatch <alerts@regwatch.local>"

@@ -3,6 +3,7 @@ or a NoticeEvent JSON."""
 
 from __future__ import annotations
 
+import asyncio
 import email.policy
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -81,7 +82,10 @@ def build_router(relay: OutboxRelay | None) -> APIRouter:
             **ADMIN,
             413: error_response("the body is larger than REGWATCH_MAX_NOTICE_BYTES"),
             415: error_response(f"not a supported content type: send {SUPPORTED}"),
-            422: error_response("not a notice that can be read: the message says why"),
+            422: error_response(
+                "not a notice that can be read: the message says why (also a notice that "
+                "expands, nests, runs or takes memory beyond the reading limits)"
+            ),
         },
         openapi_extra={"requestBody": NOTICE_BODY},
     )
@@ -103,8 +107,8 @@ def build_router(relay: OutboxRelay | None) -> APIRouter:
         content_type = request.headers.get("content-type", "")
         upload = Upload(body, media_type(content_type), filename, source_url)
         try:
-            if upload.media == MULTIPART:
-                upload = multipart_upload(body, content_type, upload)
+            if upload.media == MULTIPART:  # in a thread: 5 MB take the parser 250 ms
+                upload = await asyncio.to_thread(multipart_upload, body, content_type, upload)
             saved = await ingest_upload(db, upload)
         except InputError as exc:
             raise HTTPException(422, str(exc)) from exc

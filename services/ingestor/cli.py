@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 import typer
 from rich.progress import Progress
 
+from services.ingestor import extraction
 from services.ingestor.extract.decode import format_from_name
 from services.ingestor.extract.formats import BY_NAME
 from services.ingestor.extract.links import linked_files
@@ -129,6 +130,7 @@ def notices_parse(
     attachment: Attachments = None,
 ) -> None:
     """Extract a notice offline and print its NoticeEvent (no broker, no database)."""
+    extraction.configure(load_settings())  # the reading limits
     day = published_date(published_on)
     data = read_file(path)
     files = attachments_for(path, data, attachment)
@@ -239,6 +241,7 @@ def notices_ingest(
     read as a NoticeEvent.
     """
     settings = load_settings()
+    extraction.configure(settings)  # notices are read in worker processes, within the limits
     day = published_date(published_on)
     inputs = list(expand(paths))
     files = [i.path for i in inputs if i.skipped is None]
@@ -359,6 +362,7 @@ def sources_poll(
     Prints per source what was ingested and what failed, then publishes like `notices ingest`.
     """
     settings = load_settings()
+    extraction.configure(settings)
     # what failed is in the JSON printed; keep stderr to the one-line error
     logging.getLogger("regwatch.ingestor.feeds").setLevel(logging.ERROR)
     if source_id is not None and all_sources_:

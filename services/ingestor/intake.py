@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import date
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from services.ingestor.extract import parse_notice
+from services.ingestor import extraction
 from services.ingestor.store import Saved, Seen, save_notice, sha256
 from shared.db import Database
 from shared.db.retry import retry_lost_connection
@@ -40,16 +39,19 @@ def parse(
     attachments: Sequence[tuple[str, bytes]] = (),
     fallback_published_on: date | None = None,
 ) -> NoticeEvent:
-    """``parse_notice``; ``published_on`` overrides the date read from the notice,
+    """``parse_notice`` in this process (``regwatch notices parse``), within the time limit
+    when an alarm clock can be set; ``published_on`` overrides the date read from the notice,
     ``fallback_published_on`` (a feed item's date) is used when the notice gives none;
     ``attachments`` are the files it links to (name as the page gives it, bytes)."""
-    return parse_notice(
-        data,
-        name=name,
-        source_url=source_url,
-        published_on=published_on,
-        attachments=attachments,
-        fallback_published_on=fallback_published_on,
+    return extraction.read_here(
+        extraction.job(
+            data,
+            name=name,
+            source_url=source_url,
+            published_on=published_on,
+            attachments=attachments,
+            fallback_published_on=fallback_published_on,
+        )
     )
 
 
@@ -115,15 +117,17 @@ async def ingest_bytes(
     attachments: Sequence[tuple[str, bytes]] = (),
     fallback_published_on: date | None = None,
 ) -> Saved:
-    # In a thread: reading pictures (OCR) or a long PDF takes seconds.
-    notice = await asyncio.to_thread(
-        parse,
-        data,
-        name=name,
-        source_url=source_url,
-        published_on=published_on,
-        attachments=attachments,
-        fallback_published_on=fallback_published_on,
+    # In a worker process, within the time and memory limits: reading pictures (OCR) or a
+    # long PDF takes seconds, and the event loop must not wait on it.
+    notice = await extraction.read(
+        extraction.job(
+            data,
+            name=name,
+            source_url=source_url,
+            published_on=published_on,
+            attachments=attachments,
+            fallback_published_on=fallback_published_on,
+        )
     )
     digest = sha256(data + b"".join(body for _name, body in attachments))
     return await ingest_event(db, notice, name=name, seen=Seen(source_url or name, digest))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from faststream.kafka import KafkaBroker
 
+from services.ingestor import extraction
 from services.ingestor.api import build_router
 from services.ingestor.feeds import FeedPoller, FeedScheduler, Fetcher
 from services.ingestor.feeds.attachments import AttachmentLimits
@@ -18,6 +19,7 @@ class IngestorService:
     name = "ingestor"
 
     def __init__(self, settings: Settings, db: Database, broker: KafkaBroker) -> None:
+        extraction.configure(settings)  # workers start on the first notice read
         self.relay = OutboxRelay(db, broker, settings.topics)
         self.fetcher = Fetcher.from_settings(settings)
         self.poller = FeedPoller(
@@ -42,3 +44,4 @@ class IngestorService:
         await self.feeds.stop()
         await self.relay.stop()
         await self.fetcher.aclose()
+        extraction.shutdown()
