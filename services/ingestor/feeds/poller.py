@@ -200,7 +200,9 @@ class FeedPoller:
             items: list[FeedItem] = []
             if fetched.status != 304:
                 read_kind = cast(Kind, kind) if kind in KINDS else "auto"
-                _kind, items = parse_listing(
+                # in a thread: a large list page takes the parser a while (not the loop's time)
+                _kind, items = await asyncio.to_thread(
+                    parse_listing,
                     fetched.body,
                     base_url=fetched.url,
                     kind=read_kind,
@@ -355,7 +357,8 @@ class FeedPoller:
         ``limits.count``, ``limits.max_bytes`` each, through the fetcher's SSRF guard). One
         that fails is recorded and the rest go on."""
         followed = Followed()
-        for link in attachment_links(page, page_url, limit=self.limits.count):
+        links = await asyncio.to_thread(attachment_links, page, page_url, limit=self.limits.count)
+        for link in links:
             try:
                 got = await self.fetcher.get(link.url, max_bytes=self.limits.max_bytes)
             except RegwatchError as exc:
