@@ -45,6 +45,7 @@ from shared.ops.asyncapi import as_dict, as_html, document
 from shared.ops.health import Check, broker_check, database_check, readiness, smtp_check
 from shared.ops.lag import LagMonitor, subscriptions
 from shared.ops.reminders import update_reminder_backlog
+from shared.outbox_confirm import CommittedOffsets
 from shared.runtime_file import remove_runtime_file, write_runtime_file
 from shared.settings import Settings
 
@@ -175,6 +176,8 @@ class Runtime:
             settings, self.bootstrap, idempotent=idempotent, app_name=app_name
         )
         self.services = build_services(settings, self.db, self.broker, smtp, self.only)
+        if self.tansu is not None:
+            await self._keep_outboxes_until_consumed()
         await self.broker.start()
         for service in self.services:
             await service.start()
@@ -185,6 +188,20 @@ class Runtime:
         await self._serve_http()
         self._write_runtime_file()
         log.info("regwatch started", extra=self.describe())
+
+    async def _keep_outboxes_until_consumed(self) -> None:
+        """The embedded broker keeps its log in memory: what it held when the last process
+        stopped (or was killed) is gone. The outbox tables serve as its log instead: a row
+        stays unconfirmed until every consumer group reading its topic committed past it, and
+        what is unconfirmed at start is published again (consumers deduplicate)."""
+        groups: dict[str, list[str]] = {}
+        for group, topics in (await all_subscriptions(self.settings)).items():
+            for topic in topics:
+                groups.setdefault(topic, []).append(group)
+        for service in self.services:
+            for relay in service.outboxes():
+                await relay.requeue_unconfirmed()
+                relay.confirm_with(CommittedOffsets(self.bootstrap, groups))
 
     def http_app(self) -> FastAPI:
         app = FastAPI(
@@ -293,7 +310,9 @@ class Runtime:
         return {
             "services": [s.name for s in self.services],
             "kafka_bootstrap": self.bootstrap,
-            "kafka": "embedded Tansu (memory only)" if self.tansu else "external",
+            "kafka": "embedded Tansu (in memory; the outboxes keep events until consumed)"
+            if self.tansu
+            else "external",
             "database": describe_url(self.settings.sqlalchemy_url),
             "http": self.http_url,
             "smtp": (

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from fastapi import APIRouter
+
+from shared.outbox import RelayLoop
 
 
 class Service(Protocol):
     name: str
 
     def routers(self) -> list[APIRouter]: ...
+
+    def outboxes(self) -> list[RelayLoop[Any]]:
+        """The service's outbox relays (the runtime makes them keep what the embedded broker
+        has not confirmed)."""
 
     async def start(self) -> None:
         """Called after the broker started (background tasks, catch-up work)."""

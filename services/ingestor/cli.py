@@ -278,16 +278,16 @@ def notices_ingest(
 
 
 async def publish_outbox(settings: Settings, db: Database) -> int | str:
-    """Publish stored notices now if a broker is known; otherwise the running ingestor will."""
+    """Publish stored notices now to the broker in settings; otherwise the running ingestor
+    will (on the embedded broker only its relay publishes: it keeps each event until the
+    matcher has it, which a CLI process that exits at once cannot)."""
     bootstrap = settings.kafka_bootstrap
-    idempotent = settings.kafka_idempotence
     if bootstrap is None:
         running = read_runtime_file(settings.data_dir)
-        bootstrap = running.get("kafka_bootstrap") if running else None
-        idempotent = False
-    if not bootstrap:
+        if running and running.get("kafka_bootstrap"):
+            return "deferred: the running regwatch publishes stored notices within a second"
         return "deferred: no broker running; `regwatch run` publishes stored notices on start"
-    broker = make_broker(settings, bootstrap, idempotent=idempotent)
+    broker = make_broker(settings, bootstrap, idempotent=settings.kafka_idempotence)
     try:
         await asyncio.wait_for(broker.connect(), timeout=10)
         return await OutboxRelay(db, broker, settings.topics).publish_pending()

@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, UTCDateTime, utcnow
+from shared.outbox_rows import OutboxColumns
 
 
 class NoticeRow(Base):
@@ -45,15 +46,10 @@ class NoticeSourceRow(Base):
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class OutboxRow(Base):
-    __tablename__ = "outbox"
+class OutboxRow(OutboxColumns, Base):
+    """NoticeEvents to publish (logical topic ``notices``, key the notice id)."""
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    topic: Mapped[str] = mapped_column(String(255), doc="logical topic: notices")
-    key: Mapped[str] = mapped_column(String(255))
-    payload: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    __tablename__ = "outbox"
 
 
 class FeedSourceRow(Base):

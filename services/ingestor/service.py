@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from faststream.kafka import KafkaBroker
 
@@ -12,6 +14,7 @@ from services.ingestor.feeds.attachments import AttachmentLimits
 from services.ingestor.feeds.scheduler import MAX_TICK
 from services.ingestor.relay import OutboxRelay
 from shared.db import Database
+from shared.outbox import RelayLoop
 from shared.settings import Settings
 
 
@@ -34,6 +37,9 @@ class IngestorService:
 
     def routers(self) -> list[APIRouter]:
         return [build_router(self.relay)]
+
+    def outboxes(self) -> list[RelayLoop[Any]]:
+        return [self.relay]
 
     async def start(self) -> None:
         await self.relay.publish_pending()

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ingestor.merging import (
@@ -36,6 +36,7 @@ from services.ingestor.merging import (
     ref_value,
 )
 from services.ingestor.models import NoticeRow, NoticeSourceRow, OutboxRow
+from shared import outbox_rows
 from shared.db.base import utcnow
 from shared.events import NoticeEvent
 from shared.logging import get_logger
@@ -341,16 +342,10 @@ async def notice_sources(session: AsyncSession, notice_id: str) -> list[NoticeSo
 
 
 async def pending_outbox(session: AsyncSession, limit: int = 100) -> list[OutboxRow]:
-    result = await session.execute(
-        select(OutboxRow)
-        .where(OutboxRow.published_at.is_(None))
-        .order_by(OutboxRow.id)
-        .limit(limit)
-    )
-    return list(result.scalars())
+    return await outbox_rows.pending(session, OutboxRow, limit)
 
 
 async def mark_published(session: AsyncSession, outbox_ids: list[int]) -> None:
-    await session.execute(
-        update(OutboxRow).where(OutboxRow.id.in_(outbox_ids)).values(published_at=utcnow())
-    )
+    """Published to a durable broker (tests and tools; the relay marks its own)."""
+    acks = [outbox_rows.Ack(ident, None, None) for ident in outbox_ids]
+    await outbox_rows.mark_published(session, OutboxRow, acks, utcnow(), durable=True)

@@ -9,7 +9,13 @@ from datetime import date
 from faststream.kafka import KafkaBroker
 
 from services.matcher.alerts import match_id, record_alerts, without_suppressed
-from services.matcher.notices import RetroScope, save_consumed_notice, today_in_china
+from services.matcher.notices import (
+    RetroScope,
+    last_matched,
+    mark_matched,
+    save_consumed_notice,
+    today_in_china,
+)
 from services.matcher.updates import (
     deadline_changed,
     first_alerts_allowed,
@@ -40,10 +46,12 @@ async def handle_notice(
     """Store the notice (for retroactive matching), bring the index up to every watchlist change
     committed so far, match, drop suppressed matches, record the alerts with their events.
 
-    A notice seen before (a re-post, an update) alerts on the apps it already named only in the
-    retroactive scope (``scope``, ``days``: ``REGWATCH_RETRO_MATCH``, ``REGWATCH_RETRO_DAYS``);
-    a changed deadline is sent to the subscribers already alerted (``updates``)."""
+    A notice seen before (a re-post, an update; compared with the last version whose alerts
+    were all recorded) alerts on the apps it already named only in the retroactive scope
+    (``scope``, ``days``: ``REGWATCH_RETRO_MATCH``, ``REGWATCH_RETRO_DAYS``); a changed
+    deadline is sent to the subscribers already alerted (``updates``)."""
     async with db.session() as session:
+        matched = await last_matched(session, notice.notice_id)
         previous = await save_consumed_notice(session, notice)
         if deadline_changed(previous, notice):
             told = await queue_deadline_updates(session, notice)
@@ -52,13 +60,16 @@ async def handle_notice(
     found = first_alerts_allowed(
         watchlist.match(notice),
         notice,
-        previous,
+        matched,
         scope,
         today=today or today_in_china(),
         days=days,
     )
     by_subscriber = await without_suppressed(db, found)
-    return await record_alerts(db, NoticeSummary.of(notice), by_subscriber, cause="notice")
+    events = await record_alerts(db, NoticeSummary.of(notice), by_subscriber, cause="notice")
+    async with db.session() as session:
+        await mark_matched(session, notice)
+    return events
 
 
 def register(

@@ -8,6 +8,7 @@ from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, UTCDateTime, utcnow
+from shared.outbox_rows import OutboxColumns
 
 
 class WatchRow(Base):
@@ -26,19 +27,14 @@ class WatchRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class MatcherOutboxRow(Base):
+class MatcherOutboxRow(OutboxColumns, Base):
     """Events written in the same transaction as the change they announce, published in order
     by the relay: ``watchlist`` (WatchlistEvent, key subscriber_id) and ``matches``
     (MatchEvent, key subscriber_id)."""
 
     __tablename__ = "matcher_outbox"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     topic: Mapped[str] = mapped_column(String(40), doc="logical topic: watchlist or matches")
-    key: Mapped[str] = mapped_column(String(255))
-    payload: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 class StoredNoticeRow(Base):
@@ -52,6 +48,9 @@ class StoredNoticeRow(Base):
     due_on: Mapped[date | None] = mapped_column(Date, index=True, doc="the deadline, if any")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    matched_payload: Mapped[str | None] = mapped_column(
+        Text, doc="the last version whose alerts were all recorded (NULL: none yet)"
+    )
 
 
 class AlertRow(Base):

@@ -80,6 +80,23 @@ async def save_consumed_notice(session: AsyncSession, notice: NoticeEvent) -> No
     return previous
 
 
+async def last_matched(session: AsyncSession, notice_id: str) -> NoticeEvent | None:
+    """The last version of the notice whose alerts were all recorded (None: none was): what
+    a redelivered or re-posted notice is compared with, so a matcher stopped between storing a
+    notice and recording its alerts records them when the notice comes again."""
+    row = await session.get(StoredNoticeRow, notice_id)
+    if row is None or row.matched_payload is None:
+        return None
+    return NoticeEvent.model_validate_json(row.matched_payload)
+
+
+async def mark_matched(session: AsyncSession, notice: NoticeEvent) -> None:
+    """Every alert of this version of the notice is recorded."""
+    row = await session.get(StoredNoticeRow, notice.notice_id)
+    if row is not None:
+        row.matched_payload = json.dumps(notice.dump(), ensure_ascii=False)
+
+
 async def stored_notice(session: AsyncSession, notice_id: str) -> NoticeEvent | None:
     row = await session.get(StoredNoticeRow, notice_id)
     return None if row is None else NoticeEvent.model_validate_json(row.payload)

@@ -12,72 +12,62 @@ matcher instances do not interleave (and reorder) the same rows.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from faststream.kafka import KafkaBroker
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matcher.models import MatcherOutboxRow
-from services.matcher.store import MATCHES_STREAM, WATCHLIST_STREAM, mark_published, pending_outbox
+from services.matcher.store import MATCHES_STREAM, WATCHLIST_STREAM
 from shared.db import Database
-from shared.db.base import utcnow
 from shared.logging import get_logger
-from shared.outbox import Outgoing, RelayLoop, publish_page
+from shared.outbox import Outgoing, RelayLoop
 from shared.topics import Topics
 
 log = get_logger("regwatch.matcher.relay")
 
 ADVISORY_LOCK = 0x72_77_6D_61_74_63_68  # "rwmatch"
-PAGE = 500
 
 
-class OutboxRelay(RelayLoop):
+class OutboxRelay(RelayLoop[MatcherOutboxRow]):
+    model = MatcherOutboxRow
+
     def __init__(
         self, db: Database, broker: KafkaBroker, topics: Topics, interval: float = 1.0
     ) -> None:
         super().__init__("matcher-outbox-relay", db, broker, topics, interval)
 
-    def _target(self, row: MatcherOutboxRow) -> tuple[str, dict[str, str]]:
+    def topic_of(self, logical: str) -> str:
+        if logical == MATCHES_STREAM:
+            return self.topics.matches
+        if logical == WATCHLIST_STREAM:
+            return self.topics.watchlist
+        raise ValueError(f"unknown outbox topic {logical!r}")
+
+    def message(self, row: MatcherOutboxRow) -> Outgoing:
+        try:
+            topic = self.topic_of(row.topic)
+        except ValueError:
+            raise ValueError(f"outbox row {row.id} has an unknown topic {row.topic!r}") from None
         if row.topic == MATCHES_STREAM:
             payload = json.loads(row.payload)
             notice = payload.get("notice") or {}
-            return self.topics.matches, {
+            headers = {
                 "x-regwatch-notice-id": str(notice.get("notice_id", "")),
                 "x-regwatch-match-id": str(payload.get("match_id", "")),
             }
-        if row.topic == WATCHLIST_STREAM:
-            return self.topics.watchlist, {"x-regwatch-subscriber-id": row.key}
-        raise ValueError(f"outbox row {row.id} has an unknown topic {row.topic!r}")
+            return Outgoing(topic, row.key, payload, headers)
+        return Outgoing(
+            topic, row.key, json.loads(row.payload), {"x-regwatch-subscriber-id": row.key}
+        )
 
-    async def _leader(self, session: AsyncSession) -> bool:
-        if self.db.is_sqlite:
-            return True
+    async def leader(self, session: AsyncSession) -> bool:
         result = await session.execute(
             text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK}
         )
         return bool(result.scalar())
 
-    async def publish_pending(self) -> int:
-        """Publish every pending outbox row; returns how many were published."""
-        published = 0
-        async with self._lock:
-            while True:
-                async with self.db.session() as session:
-                    if not await self._leader(session):
-                        return published
-                    rows = await pending_outbox(session, limit=PAGE)
-                    if not rows:
-                        return published
-                    sent = await self._publish(rows)
-                    await mark_published(session, [row.id for row in sent], utcnow())
-                published += len(sent)
-                if len(sent) < len(rows):
-                    raise RuntimeError("the broker refused part of the outbox; retrying")
-                log.info("outbox published", extra={"events": len(sent)})
-
-    async def _publish(self, rows: list[MatcherOutboxRow]) -> list[MatcherOutboxRow]:
-        messages = []
-        for row in rows:
-            topic, headers = self._target(row)
-            messages.append(Outgoing(topic, row.key, json.loads(row.payload), headers))
-        return rows[: await publish_page(self.broker, messages)]
+    def published(self, rows: Sequence[MatcherOutboxRow]) -> None:
+        if rows:
+            log.info("outbox published", extra={"events": len(rows)})

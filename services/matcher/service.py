@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from faststream.kafka import KafkaBroker
 
@@ -11,6 +13,7 @@ from services.matcher.relay import OutboxRelay
 from services.matcher.retro import register_retro
 from services.matcher.watchlist import LiveWatchlist, register_live_updates
 from shared.db import Database
+from shared.outbox import RelayLoop
 from shared.settings import Settings
 
 
@@ -45,6 +48,9 @@ class MatcherService:
 
     def routers(self) -> list[APIRouter]:
         return [build_router(self.relay.kick)]
+
+    def outboxes(self) -> list[RelayLoop[Any]]:
+        return [self.relay]
 
     async def start(self) -> None:
         await self.watchlist.load()

@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matcher.matching import WatchItem
 from services.matcher.models import MatcherOutboxRow, WatchRow
+from shared import outbox_rows
 from shared.db.base import utcnow
 from shared.errors import InputError
 from shared.events import WatchItemRef, WatchlistEvent
@@ -336,19 +336,7 @@ async def count_watches(session: AsyncSession, subscriber_id: str) -> int:
 
 
 async def pending_outbox(session: AsyncSession, limit: int = 200) -> list[MatcherOutboxRow]:
-    result = await session.execute(
-        select(MatcherOutboxRow)
-        .where(MatcherOutboxRow.published_at.is_(None))
-        .order_by(MatcherOutboxRow.id)
-        .limit(limit)
-    )
-    return list(result.scalars())
-
-
-async def mark_published(session: AsyncSession, outbox_ids: Sequence[int], at: datetime) -> None:
-    await session.execute(
-        update(MatcherOutboxRow).where(MatcherOutboxRow.id.in_(outbox_ids)).values(published_at=at)
-    )
+    return await outbox_rows.pending(session, MatcherOutboxRow, limit)
 
 
 async def outbox_high_water(session: AsyncSession) -> int:

@@ -3,6 +3,8 @@ scheduler, and its HTTP routes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from faststream.kafka import KafkaBroker
 
@@ -15,6 +17,7 @@ from services.notifier.scheduler import ReminderScheduler
 from services.notifier.webhook import WebhookSender
 from shared.db import Database
 from shared.events import DeliveryEvent
+from shared.outbox import RelayLoop
 from shared.settings import Settings
 
 
@@ -62,6 +65,9 @@ class NotifierService:
 
     def routers(self) -> list[APIRouter]:
         return [build_router()]
+
+    def outboxes(self) -> list[RelayLoop[Any]]:
+        return []
 
     async def start(self) -> None:
         self.dispatcher.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +19,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from shared.errors import TransientError
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+BUSY_TIMEOUT = 30.0
+"""Seconds a SQLite unit of work waits for the write lock before it fails (and is retried)."""
 
 
 def describe_url(url: str) -> str:
@@ -36,7 +41,7 @@ class Database:
             database = parsed.database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-            kwargs = {"connect_args": {"timeout": 30}}
+            kwargs = {"connect_args": {"timeout": BUSY_TIMEOUT}}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         reader = self.engine
         if self.is_sqlite:
@@ -46,15 +51,33 @@ class Database:
         self.reader = reader
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = async_sessionmaker(reader, expire_on_commit=False)
+        self._writer = asyncio.Lock()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits on success, rolls back on error, all or nothing (its
         savepoints included). On SQLite it holds the write lock from its first statement
         (``BEGIN IMMEDIATE``), so a unit that reads and then writes never meets a stale
-        snapshot: keep network calls outside it."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        snapshot: keep network calls outside it. Units of one process wait for each other in
+        line on an asyncio lock rather than in SQLite's busy handler, which polls in sleeps
+        of up to 100 ms (other processes still meet the busy handler)."""
+        if not self.is_sqlite or _IN_UNIT.get():
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        try:
+            await asyncio.wait_for(self._writer.acquire(), BUSY_TIMEOUT)
+        except TimeoutError:
+            raise TransientError(
+                f"database is locked: another unit of work held it for {BUSY_TIMEOUT:g}s"
+            ) from None
+        token = _IN_UNIT.set(True)
+        try:
+            async with self.sessions() as session, session.begin():
+                yield session
+        finally:
+            _IN_UNIT.reset(token)
+            self._writer.release()
 
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:
@@ -75,6 +98,10 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
 
+
+_IN_UNIT: contextvars.ContextVar[bool] = contextvars.ContextVar("regwatch_in_unit", default=False)
+"""Set inside a SQLite unit of work: a unit opened within it does not wait for the lock its
+own caller holds."""
 
 BEGIN_OPTION = "regwatch_sqlite_begin"
 """Execution option naming how a SQLite transaction begins: ``IMMEDIATE`` (the default) or
@@ -100,7 +127,7 @@ def _sqlite_pragmas(dbapi_conn: object) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: safe against corruption, fewer fsyncs
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
     cursor.close()
 
 

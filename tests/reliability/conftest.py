@@ -94,13 +94,14 @@ async def ledger(url: str) -> dict[str, DeliveryRow]:
 
 @dataclass
 class NotifierProcess:
-    """``regwatch run --only notifier`` as a child process."""
+    """``regwatch run --only notifier`` (or other ``args``) as a child process."""
 
     env: dict[str, str]
     data_dir: Path
     log: Path
     proc: subprocess.Popen[bytes] | None = None
     runs: int = field(default=0)
+    args: tuple[str, ...] = ("run", "--only", "notifier")
 
     def start(self) -> None:
         (self.data_dir / RUNTIME_FILE).unlink(missing_ok=True)
@@ -108,14 +109,14 @@ class NotifierProcess:
         with self.log.open("ab") as out:
             out.write(f"\n--- run {self.runs} ---\n".encode())
             self.proc = subprocess.Popen(
-                [str(REGWATCH), "run", "--only", "notifier"],
+                [str(REGWATCH), *self.args],
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=out,
             )
 
-    async def ready(self, timeout: float = 20.0) -> None:  # noqa: ASYNC109
+    async def ready(self, timeout: float = 60.0) -> None:  # noqa: ASYNC109
         deadline = time.monotonic() + timeout
         while not (self.data_dir / RUNTIME_FILE).exists():
             assert self.proc is not None

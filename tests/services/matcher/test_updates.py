@@ -7,12 +7,15 @@ import json
 from collections.abc import Awaitable, Callable
 from datetime import date
 
+import pytest
+
+from services.matcher import handler
 from services.matcher.handler import handle_notice
 from services.matcher.store import pending_outbox, put_watch
 from services.matcher.updates import deadline_changed, first_alerts_allowed, in_scope
 from services.matcher.watchlist import LiveWatchlist
 from shared.db import Database
-from shared.events import DEADLINE_CHANGED, EntityRef, Match, NoticeEvent, WatchRef
+from shared.events import DEADLINE_CHANGED, EntityRef, Match, MatchEvent, NoticeEvent, WatchRef
 
 MakeSubscriber = Callable[..., Awaitable[str]]
 DUE = date(2021, 5, 31)
@@ -129,3 +132,33 @@ async def test_the_regulators_text_after_a_press_story_alerts_only_what_is_new(
     assert await handle_notice(db, live, own, today=BEFORE) == []  # redelivered: nothing
     async with db.session() as session:
         assert len(await pending_outbox(session)) == len(rows)
+
+
+async def test_a_matcher_stopped_before_recording_alerts_records_them_when_it_comes_again(
+    db: Database,
+    make_subscriber: MakeSubscriber,
+    make_notice: Callable[..., NoticeEvent],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The notice is stored in one unit of work and its alerts recorded in later ones: a
+    process killed in between has stored a notice nobody was alerted on. Its redelivery
+    (past the deadline, out of the retroactive scope) is compared with the last version whose
+    alerts were all recorded, so it alerts now, once."""
+    a = await make_subscriber(db)
+    async with db.session() as session:
+        await put_watch(session, a, "app", "抖音")
+    live = LiveWatchlist(db, interval=3600)
+    await live.load()
+    notice = _notice(make_notice, "抖音", "快手")
+
+    async def killed(*args: object, **kwargs: object) -> list[MatchEvent]:
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(handler, "record_alerts", killed)
+    with pytest.raises(SystemExit):
+        await handle_notice(db, live, notice, today=BEFORE)
+    monkeypatch.undo()
+
+    [event] = await handle_notice(db, live, notice, today=AFTER)
+    assert (event.subscriber_id, event.reason) == (a, "match")
+    assert await handle_notice(db, live, notice, today=AFTER) == []
