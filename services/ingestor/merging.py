@@ -68,15 +68,16 @@ def merge_entities(old: list[Entity], new: list[Entity]) -> list[Entity]:
     a name without a developer joins the entity of that name that has one.
     """
     merged = [entity.model_copy(deep=True) for entity in old]
+    by_key: dict[str, list[Entity]] = {}  # name key -> those entities, in merged order
+    for entity in merged:
+        by_key.setdefault(name_key(entity.name), []).append(entity)
     for entity in new:
         key = name_key(entity.name)
-        same = [
-            m
-            for m in merged
-            if name_key(m.name) == key and _same_developer(m.developer, entity.developer)
-        ]
+        same = [m for m in by_key.get(key, ()) if _same_developer(m.developer, entity.developer)]
         if not same:
-            merged.append(entity.model_copy(deep=True))
+            copy = entity.model_copy(deep=True)
+            merged.append(copy)
+            by_key.setdefault(key, []).append(copy)
             continue
         target = next((m for m in same if m.developer is not None), same[0])
         if target.developer is None and entity.developer is not None:
