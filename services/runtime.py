@@ -7,7 +7,8 @@ name. ``regwatch run`` is a thin CLI over this class; tests use it directly.
 Without ``REGWATCH_ADMIN_TOKEN`` the operator routes are open: start-up logs a warning naming
 them, and refuses (``ExposedOperatorRoutes``) unless the HTTP host is a loopback address.
 
-Every process serves ``/healthz`` (alive), ``/readyz`` (broker, database and, with the
+Every process serves ``/docs`` and ``/redoc`` (the API documentation, offline: see
+``shared/apidocs.py``), ``/healthz`` (alive), ``/readyz`` (broker, database and, with the
 notifier, SMTP reachable), ``/metrics`` (Prometheus) and the AsyncAPI document of all topics
 at ``/docs/asyncapi`` (HTML) and ``/docs/asyncapi.json``.
 """
@@ -32,6 +33,7 @@ from services.matcher.service import MatcherService
 from services.notifier.service import NotifierService
 from services.service import Service
 from shared import secretbox
+from shared.apidocs import install_api_docs
 from shared.broker import make_broker
 from shared.db import Database
 from shared.db.engine import describe_url
@@ -208,7 +210,10 @@ class Runtime:
             title="regwatch",
             version="0.1.0",
             description="Alerts when regulators name the apps and companies you watch.",
+            docs_url=None,  # served offline by install_api_docs, not from a CDN
+            redoc_url=None,
         )
+        install_api_docs(app)
         app.state.settings = self.settings
         app.state.db = self.db
 
