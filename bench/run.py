@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.common import RESULTS, emit
 
-BENCHES = ("ingest", "ocr", "matcher", "webhooks", "pipeline", "stages", "reminders")
+BENCHES = ("ingest", "ocr", "hostile", "matcher", "webhooks", "pipeline", "stages", "reminders")
 
 
 def run_one(name: str, quick: bool) -> list[dict[str, Any]]:
