@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from array import array
 from datetime import date
 
 import pytest
@@ -18,6 +19,7 @@ from services.matcher.matching import (
     match_key,
     match_notice,
 )
+from services.matcher.matching import index as index_module
 from shared.events import Entity, EntityRef, Match, NoticeEvent, Regulator, WatchRef
 
 
@@ -209,3 +211,71 @@ def test_suppressed_matches_are_left_out() -> None:
     assert list(only_bob) == ["bob"]
     assert NaiveScan(items).match(n, suppress={wrong}) == suppressed
     assert match_notice(items, n, suppress={wrong}) == suppressed
+
+
+# --- many items at once -----------------------------------------------------------------------
+
+
+def _state(index: WatchIndex) -> tuple[object, ...]:
+    """Everything a match depends on, comparable between two indexes built differently."""
+    slots = {
+        slot.key: (list(slot.data[0::3]), list(slot.data[1::3]), bool(slot.repeats))
+        for slot in index._slots
+        if slot is not None
+    }
+    subs = {
+        index._sub_names[number]: sorted(zip(pairs[0::2], pairs[1::2], strict=True))
+        for number, pairs in enumerate(index._sub_items)
+    }
+    keyed = {key: (slots[key], number) for key, number in index._slot_of.items()}
+    return len(index), keyed, {name: len(pairs) for name, pairs in subs.items()}
+
+
+def test_add_many_and_remove_many_equal_one_at_a_time() -> None:
+    watches, entities = _generated()
+    # one subscriber with far more items than a scan is used for, sharing slots with others
+    big = [
+        WatchItem("big", w.kind, w.name, i, w.aliases)  # type: ignore[arg-type]
+        for i, w in enumerate(watches[:600])
+    ]
+    big += big[:40]  # again: no-ops
+    big += [WatchItem("big", "app", "QQ", 10_000 + i) for i in range(5)]  # repeats of a watch
+    one_by_one, at_once = WatchIndex(), WatchIndex()
+    for item in [*watches, *big]:
+        one_by_one.add(item)
+    assert at_once.add_many(watches) == len(set(watches))
+    assert at_once.add_many(big) == len(set(big))
+    assert _state(at_once) == _state(one_by_one)
+    assert at_once.match_entities(entities) == one_by_one.match_entities(entities)
+
+    gone = [*big[::2], *watches[::5], WatchItem("nobody", "app", "QQ")]
+    for item in gone:
+        one_by_one.remove(item)
+    assert at_once.remove_many(gone) == len(set(gone) - {WatchItem("nobody", "app", "QQ")})
+    assert _state(at_once) == _state(one_by_one)
+    n = notice(*entities, ent("QQ"))
+    assert at_once.match(n) == one_by_one.match(n)
+    assert at_once.remove_many(gone) == 0
+
+
+def test_one_subscribers_many_items_are_added_and_removed_without_scans(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A CSV import's new items of one subscriber: no scan of its items per item (that took
+    seconds per 10k items, growing with the square)."""
+    items = [WatchItem("importer", "company", f"Company {i} Ltd", i) for i in range(5_000)]
+    index = WatchIndex()
+    scans = 0
+    original = index_module._find_pair
+
+    def counting(pairs: array[int], slot: int, item_id: int) -> int:
+        nonlocal scans
+        scans += 1
+        return original(pairs, slot, item_id)
+
+    monkeypatch.setattr(index_module, "_find_pair", counting)
+    assert index.add_many(items) == 5_000
+    assert index.add_many(items[:100]) == 0
+    assert index.remove_many(items[::2]) == 2_500
+    assert scans == 0
+    assert len(index) == 2_500 and set(index) == set(items[1::2])
