@@ -1,5 +1,6 @@
-"""The ingestor's tables: stored notices, where each was seen, the transactional outbox, and
-the feeds it polls with the items seen in them."""
+"""The ingestor's tables: stored notices, where each was seen, the name keys of the apps and
+companies each names, the transactional outbox, and the feeds it polls with the items seen in
+them."""
 
 from __future__ import annotations
 
@@ -44,6 +45,19 @@ class NoticeSourceRow(Base):
     times_seen: Mapped[int] = mapped_column(Integer, default=1)
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class NoticeEntityRow(Base):
+    """One name key of a stored notice: of an entity's name or of its developer, in each form
+    ``name_index.name_keys`` gives (so ``GET /v1/notices?app=`` finds 抖音 by ``Douyin``).
+    Rewritten whenever the notice's entities change; only for searching."""
+
+    __tablename__ = "notice_entities"
+
+    notice_id: Mapped[str] = mapped_column(
+        String(80), ForeignKey("notices.notice_id", ondelete="CASCADE"), primary_key=True
+    )
+    name_key: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
 
 
 class OutboxRow(OutboxColumns, Base):

@@ -5,8 +5,9 @@ notice with the same id, or with the id an earlier copy was folded under, or int
 notice it is the same as (``merging.same_notice``: a reprint, or a press story about it; among
 several a press story could be about, the one sharing the most of its apps). Every copy is
 recorded in ``notice_sources`` (where it was seen, the hash of what was read); an event is
-queued only when the merged notice changed. A removal notice is linked to the notice it
-follows up, also when that notice is stored after it.
+queued only when the merged notice changed, and then its name keys are rewritten
+(``name_index``). A removal notice is linked to the notice it follows up, also when that
+notice is stored after it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from services.ingestor.merging import (
     ref_value,
 )
 from services.ingestor.models import NoticeRow, NoticeSourceRow, OutboxRow
+from services.ingestor.name_index import index_notice
 from shared import outbox_rows
 from shared.db.base import utcnow
 from shared.events import NoticeEvent
@@ -131,6 +133,8 @@ async def save_notice(
     if outcome != "unchanged":
         _queue(session, final)
     await session.flush()
+    if outcome != "unchanged":
+        await index_notice(session, final)  # its name keys, for finding it by app or company
     relinked: tuple[str, ...] = ()
     if outcome == "new" and final.kind != "removal":
         relinked = await _relink_removals(session, final)
