@@ -1,4 +1,4 @@
-"""HTTP edges shared by the services: auth dependencies and error bodies."""
+"""HTTP edges shared by the services: auth dependencies, error bodies, bounded raw bodies."""
 
 from __future__ import annotations
 
@@ -51,6 +51,26 @@ INVALID: Responses = {
 }
 # Routes that take a JSON body: FastAPI answers 400 when it is not JSON at all.
 JSON_BODY: Responses = {400: error_response("the body is not well-formed JSON"), **INVALID}
+
+
+async def read_body(request: Request, limit: int, what: str = "body") -> bytes:
+    """The raw request body, read chunk by chunk as it arrives and refused with 413 as soon as
+    it passes ``limit`` bytes, chunked or not, so a huge upload costs at most ``limit`` bytes
+    of memory; a Content-Length above the limit is refused before anything is read. Every
+    route that reads a raw body (not a JSON model) reads it with this."""
+    declared = request.headers.get("content-length", "").strip()
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(
+            413, f"{what} too large: {int(declared)} bytes declared, limit {limit} bytes"
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"{what} too large: over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def bearer(authorization: str | None, x_api_key: str | None) -> str | None:

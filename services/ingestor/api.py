@@ -17,7 +17,7 @@ from services.ingestor.relay import OutboxRelay
 from services.ingestor.store import Saved
 from shared.db import Database
 from shared.errors import InputError
-from shared.http import ADMIN, app_db, app_settings, error_response, require_admin
+from shared.http import ADMIN, app_db, app_settings, error_response, read_body, require_admin
 from shared.settings import Settings
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -103,7 +103,7 @@ def build_router(relay: OutboxRelay | None) -> APIRouter:
         notice in the ``file`` field (its filename and part type tell the format; an optional
         ``source_url`` field). Returns ``{outcome: new|updated|unchanged, notice}``.
         """
-        body = await read_limited(request, settings.max_notice_bytes)
+        body = await read_body(request, settings.max_notice_bytes, "notice")
         content_type = request.headers.get("content-type", "")
         upload = Upload(body, media_type(content_type), filename, source_url)
         try:
@@ -172,17 +172,3 @@ def multipart_upload(body: bytes, content_type: str, outer: Upload) -> Upload:
     if media != JSON and media not in DEFAULT_NAMES:
         media = "application/octet-stream"  # the parser judges by the filename and content
     return Upload(data, media, filename, source_url)
-
-
-async def read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"notice too large: {declared} bytes, limit {limit}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, f"notice too large: over {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)

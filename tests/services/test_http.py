@@ -69,6 +69,26 @@ async def test_bad_notices_are_refused_with_a_reason(
     assert message in answer.json()["detail"]
 
 
+async def test_a_streamed_notice_is_refused_as_soon_as_it_passes_the_limit(
+    client: httpx.AsyncClient,
+) -> None:
+    """Every raw-body route reads through shared.http.read_body: chunked, no Content-Length."""
+    sent = 0
+
+    async def endless() -> AsyncIterator[bytes]:
+        nonlocal sent
+        while sent < 100_000_000:
+            sent += 500
+            yield b"x" * 500
+
+    answer = await client.post(
+        "/v1/notices", content=endless(), headers={"content-type": "text/plain"}
+    )
+    assert answer.status_code == 413
+    assert answer.json()["detail"] == "notice too large: over the limit of 2000 bytes"
+    assert sent <= 2500
+
+
 async def test_subscriber_routes_need_their_own_key(client: httpx.AsyncClient) -> None:
     made = await client.post("/v1/subscribers", json={"name": "A", "email": "a@example.com"})
     other = await client.post("/v1/subscribers", json={"name": "B", "email": "b@example.com"})
