@@ -235,13 +235,44 @@ class WatchItemRef(_Model):
 
 
 class WatchlistEvent(_Model):
-    """A change to one subscriber's watchlist, in order per subscriber (key: subscriber_id)."""
+    """A change to one subscriber's watchlist, in order per subscriber (key: subscriber_id).
+
+    One item (``watch``), or a batch of items changed the same way at once (a CSV import):
+    ``watches`` lists all of them and ``watch`` repeats the first, so that a consumer written
+    before batches still reads a valid event (it sees the first item only). Read both forms
+    with :meth:`items`."""
 
     schema_: Literal["regwatch.watchlist/v1"] = Field(default=WATCHLIST_SCHEMA, alias="schema")
     op: Literal["added", "removed", "updated"]
     subscriber_id: str
     watch: WatchItemRef
+    watches: list[WatchItemRef] = Field(
+        default_factory=list,
+        description="a batch: every item of the change, in order (watch is the first of "
+        "them); absent or empty when the event is about watch alone",
+    )
     at: datetime
 
+    @classmethod
+    def batch(
+        cls,
+        op: Literal["added", "removed", "updated"],
+        subscriber_id: str,
+        watches: list[WatchItemRef],
+        at: datetime,
+    ) -> WatchlistEvent:
+        """One event for many items (at least one); a single item makes the one-item form."""
+        if not watches:
+            raise ValueError("a watchlist batch needs at least one item")
+        rest = watches if len(watches) > 1 else []
+        return cls(op=op, subscriber_id=subscriber_id, watch=watches[0], watches=rest, at=at)
+
+    def items(self) -> list[WatchItemRef]:
+        """The items this change is about: ``watches`` for a batch, else ``[watch]``."""
+        return list(self.watches) if self.watches else [self.watch]
+
     def dump(self) -> dict[str, object]:
-        return self.model_dump(mode="json", by_alias=True)
+        data = self.model_dump(mode="json", by_alias=True)
+        if not self.watches:
+            del data["watches"]  # the one-item form stays as it always was
+        return data

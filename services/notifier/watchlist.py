@@ -5,9 +5,12 @@ item is removed, its matches are dropped from the subscriber's scheduled reminde
 deadlines; a reminder or deadline left with no match is cancelled. The removal is also kept as
 a tombstone, so a MatchEvent made before the removal but read after it schedules nothing for
 that watch; adding the watch again clears the tombstone. ``updated`` changes nothing here.
+An event about a batch of items (a CSV import) is applied as a whole, in one transaction.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,54 +19,68 @@ from services.notifier.ledger import name_key, read_summary, summary_payload, wa
 from services.notifier.models import DeadlineRow, ReminderRow, WatchTombstoneRow
 from services.notifier.once import insert_once
 from shared.db import Database
-from shared.events import WatchlistEvent
+from shared.events import Match, WatchItemRef, WatchlistEvent
 from shared.logging import get_logger
 
 log = get_logger("regwatch.notifier.watchlist")
 
+_IN_CHUNK = 500
 
-async def _tombstone(session: AsyncSession, event: WatchlistEvent, key: str) -> None:
+
+async def _tombstone(
+    session: AsyncSession, subscriber_id: str, kind: str, key: str, at: datetime
+) -> None:
     found = await session.execute(
         select(WatchTombstoneRow).where(
-            WatchTombstoneRow.subscriber_id == event.subscriber_id,
-            WatchTombstoneRow.kind == event.watch.kind,
+            WatchTombstoneRow.subscriber_id == subscriber_id,
+            WatchTombstoneRow.kind == kind,
             WatchTombstoneRow.name_key == key,
         )
     )
     row = found.scalar_one_or_none()
     if row is not None:
-        row.removed_at = max(row.removed_at, event.at)
+        row.removed_at = max(row.removed_at, at)
         return
     await insert_once(
         session,
-        WatchTombstoneRow(
-            subscriber_id=event.subscriber_id,
-            kind=event.watch.kind,
-            name_key=key,
-            removed_at=event.at,
-        ),
+        WatchTombstoneRow(subscriber_id=subscriber_id, kind=kind, name_key=key, removed_at=at),
     )
 
 
+def _removal_note(matches: list[Match], removed: dict[tuple[str, str], WatchItemRef]) -> str:
+    """``watch removed: app 'Douyin'`` (the removed watches among a reminder's matches)."""
+    names = dict.fromkeys(
+        f"{removed[watch_key(m)].kind} {removed[watch_key(m)].name!r}"
+        for m in matches
+        if watch_key(m) in removed
+    )
+    return "watch removed: " + ", ".join(names)
+
+
 async def handle_watchlist(db: Database, event: WatchlistEvent) -> int:
-    """Apply one watchlist change; returns how many reminders it cancelled."""
-    key = name_key(event.watch.name)
-    removed = (event.watch.kind, key)
-    note = f"watch removed: {event.watch.kind} {event.watch.name!r}"
+    """Apply one watchlist change, about one item or a batch of them (all in one transaction);
+    returns how many reminders it cancelled."""
+    removed: dict[tuple[str, str], WatchItemRef] = {}
+    for item in event.items():
+        removed.setdefault((item.kind, name_key(item.name)), item)
     async with db.session() as session:
         if event.op == "added":
-            await session.execute(
-                delete(WatchTombstoneRow).where(
-                    WatchTombstoneRow.subscriber_id == event.subscriber_id,
-                    WatchTombstoneRow.kind == event.watch.kind,
-                    WatchTombstoneRow.name_key == key,
-                    WatchTombstoneRow.removed_at <= event.at,
-                )
-            )
+            for kind in sorted({kind for kind, _ in removed}):
+                keys = sorted(key for k, key in removed if k == kind)
+                for start in range(0, len(keys), _IN_CHUNK):
+                    await session.execute(
+                        delete(WatchTombstoneRow).where(
+                            WatchTombstoneRow.subscriber_id == event.subscriber_id,
+                            WatchTombstoneRow.kind == kind,
+                            WatchTombstoneRow.name_key.in_(keys[start : start + _IN_CHUNK]),
+                            WatchTombstoneRow.removed_at <= event.at,
+                        )
+                    )
             return 0
         if event.op != "removed":
             return 0
-        await _tombstone(session, event, key)
+        for kind, key in removed:
+            await _tombstone(session, event.subscriber_id, kind, key, event.at)
         cancelled = 0
         reminders = await session.execute(
             select(ReminderRow).where(
@@ -73,14 +90,14 @@ async def handle_watchlist(db: Database, event: WatchlistEvent) -> int:
         )
         for reminder in reminders.scalars():
             notice, matches = read_summary(reminder.payload)
-            remaining = [m for m in matches if watch_key(m) != removed]
+            remaining = [m for m in matches if watch_key(m) not in removed]
             if len(remaining) == len(matches):
                 continue
             if remaining:
                 reminder.payload = summary_payload(notice, remaining)
             else:
                 reminder.status = "cancelled"
-                reminder.note = note
+                reminder.note = _removal_note(matches, removed)
                 cancelled += 1
         deadlines = await session.execute(
             select(DeadlineRow).where(
@@ -89,7 +106,7 @@ async def handle_watchlist(db: Database, event: WatchlistEvent) -> int:
         )
         for deadline in deadlines.scalars():
             notice, matches = read_summary(deadline.payload)
-            remaining = [m for m in matches if watch_key(m) != removed]
+            remaining = [m for m in matches if watch_key(m) not in removed]
             if len(remaining) == len(matches):
                 continue
             if remaining:

@@ -3,6 +3,7 @@ published)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 
@@ -143,3 +144,18 @@ def test_only_added_and_updated_items_are_matched_again() -> None:
 
     found = retro_watch_ids([event("added", 3), event("removed", 4), event("updated", 3)])
     assert found == [3]
+
+
+def test_every_item_of_a_batch_event_is_matched_again() -> None:
+    at = datetime(2024, 1, 1, tzinfo=UTC)
+    refs = [WatchItemRef(id=i, kind="app", name=f"app {i}") for i in (7, 5, 9)]
+    batch = WatchlistEvent.batch("added", "sub_1", refs, at)
+    removed = WatchlistEvent.batch("removed", "sub_1", refs[:1], at)
+    single = WatchlistEvent(
+        op="updated", subscriber_id="sub_1", watch=WatchItemRef(id=2, kind="app", name="y"), at=at
+    )
+    assert retro_watch_ids([batch, removed, single]) == [2, 5, 7, 9]
+    # on the wire, the batch keeps the one-item fields readers before batches need
+    wire = WatchlistEvent.model_validate_json(json.dumps(batch.dump()))
+    assert (wire.watch.id, [w.id for w in wire.items()]) == (7, [7, 5, 9])
+    assert "watches" not in single.dump() and "watches" not in removed.dump()

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 
 from services.notifier.handler import handle_match
-from services.notifier.models import DeadlineRow, ReminderRow
+from services.notifier.models import DeadlineRow, ReminderRow, WatchTombstoneRow
 from services.notifier.watchlist import handle_watchlist
 from shared.db import Database
 from shared.events import EntityRef, Match, MatchEvent, WatchItemRef, WatchlistEvent, WatchRef
@@ -96,3 +96,41 @@ async def test_other_subscribers_and_updates_are_untouched(db: Database) -> None
     assert await handle_watchlist(db, change(first, "removed", "app", "Douyin", now)) == 5
     by_owner = {(r.subscriber_id, r.status) for r in await reminders(db)}
     assert by_owner == {(first, "cancelled"), (second, "scheduled")}
+
+
+def batch(subscriber_id: str, op: str, at: datetime, *watches: tuple[str, str]) -> WatchlistEvent:
+    refs = [
+        WatchItemRef(id=i, kind=kind, name=name)  # type: ignore[arg-type]
+        for i, (kind, name) in enumerate(watches, start=1)
+    ]
+    return WatchlistEvent.batch(op, subscriber_id, refs, at)  # type: ignore[arg-type]
+
+
+async def test_a_batch_event_is_applied_as_a_whole(db: Database) -> None:
+    """A CSV import's events carry many items each: every item is applied, not the first."""
+    subscriber_id, _ = await new_subscriber(db)
+    await handle_match(db, Settings(), two_watch_event(subscriber_id))
+    now = datetime.now(UTC)
+    removal = batch(subscriber_id, "removed", now, ("app", "Douyin"), ("company", "tencent"))
+    assert await handle_watchlist(db, removal) == 5
+    rows = await reminders(db)
+    assert {r.status for r in rows} == {"cancelled"}
+    assert {r.note for r in rows} == {"watch removed: app 'Douyin', company 'tencent'"}
+    # both tombstoned (a match made before the removal schedules nothing for them); a batch
+    # 'added' clears both
+    async with db.session() as session:
+        stones = (await session.execute(select(WatchTombstoneRow))).scalars()
+        assert sorted((t.kind, t.name_key) for t in stones) == [
+            ("app", "douyin"),
+            ("company", "tencent"),
+        ]
+    readded = batch(
+        subscriber_id,
+        "added",
+        now + timedelta(seconds=1),
+        ("app", "douyin"),
+        ("company", "Tencent"),
+    )
+    assert await handle_watchlist(db, readded) == 0
+    async with db.session() as session:
+        assert list((await session.execute(select(WatchTombstoneRow))).scalars()) == []
