@@ -89,6 +89,12 @@ class Settings(BaseSettings):
         ge=64 << 20,
         description="memory a worker may use reading one notice; beyond it 422",
     )
+    max_watches_per_subscriber: int = Field(
+        default=10_000,
+        ge=1,
+        description="watch items one subscriber may have; an add or CSV import that would "
+        "pass it is refused (422)",
+    )
     smtp_host: str | None = Field(default=None, description="unset = embedded mail sink")
     smtp_port: int = Field(default=1025, ge=0, le=65535)
     smtp_from: str = "regwatch <alerts@regwatch.local>"

@@ -101,7 +101,8 @@ def watch_add(
         list[str] | None, typer.Option("--alias", help="another name for it (repeatable)")
     ] = None,
 ) -> None:
-    """Watch an app or a company for a subscriber (a running matcher picks it up at once)."""
+    """Watch an app or a company for a subscriber (a running matcher picks it up at once); refused
+    beyond REGWATCH_MAX_WATCHES_PER_SUBSCRIBER items."""
     if (app_name is None) == (company is None):
         fail("give exactly one of --app NAME or --company NAME")
     kind, value = ("app", app_name) if app_name is not None else ("company", company)
@@ -111,7 +112,14 @@ def watch_add(
     async def work(db: Database) -> dict[str, Any]:
         await _require_subscriber(db, subscriber_id)
         async with db.session() as session:
-            added = await put_watch(session, subscriber_id, kind, value, alias or [])
+            added = await put_watch(
+                session,
+                subscriber_id,
+                kind,
+                value,
+                alias or [],
+                limit=settings.max_watches_per_subscriber,
+            )
             return {**watch_dict(added.row), "created": added.created}
 
     emit(run_with_db(settings, work))
@@ -153,7 +161,8 @@ def watch_import(
     path: Annotated[Path, typer.Argument(help="CSV: kind,name[,aliases separated by |]")],
 ) -> None:
     """Add watch items from a CSV file (progress bar); bad rows are reported by line and field,
-    good rows are imported all the same."""
+    good rows are imported all the same. An import that would pass
+    REGWATCH_MAX_WATCHES_PER_SUBSCRIBER items is refused as a whole."""
     settings = load_settings()
     parsed = parse_watch_csv(decode_csv(read_file(path)))
 
@@ -171,7 +180,11 @@ def watch_import(
         ) as bar:
             task = bar.add_task("import", total=parsed.total)
             result = await import_watches(
-                db, subscriber_id, parsed, progress=lambda n: bar.advance(task, n)
+                db,
+                subscriber_id,
+                parsed,
+                progress=lambda n: bar.advance(task, n),
+                limit=settings.max_watches_per_subscriber,
             )
         return result.as_dict()
 

@@ -7,17 +7,19 @@ subscriber (key: subscriber_id).
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matcher.matching import WatchItem
 from services.matcher.models import MatcherOutboxRow, WatchRow
 from shared import outbox_rows
+from shared.accounts import Subscriber
 from shared.db.base import utcnow
 from shared.errors import InputError
 from shared.events import WatchItemRef, WatchlistEvent
@@ -29,6 +31,58 @@ WATCHLIST_STREAM = "watchlist"
 MATCHES_STREAM = "matches"
 
 WatchOp = Literal["added", "removed", "updated"]
+
+BATCH_ITEMS = 1000
+"""Most items one multi-row INSERT (UPDATE) of :func:`put_watches` writes, and its event carries."""
+PLAN_SLICE = 5000
+"""Items :func:`put_watches` looks at between two turns of the event loop."""
+BATCH_BYTES = 256 * 1024
+"""And at most about this many bytes of them in that event (well under a Kafka message's 1 MB)."""
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+class WatchLimitError(InputError):
+    """Adding watch items would take a subscriber past its limit (``max_watches_per_subscriber``):
+    nothing was added."""
+
+    def __init__(self, current: int, adding: int, limit: int) -> None:
+        self.current, self.adding, self.limit = current, adding, limit
+        if adding == 1:
+            message = (
+                f"watch limit reached: you watch {plural(current, 'item')} and the limit is "
+                f"{limit} per subscriber; remove some to add more"
+            )
+        else:
+            message = (
+                f"watch limit: you watch {plural(current, 'item')}, adding {adding} new ones "
+                f"would make {current + adding}, over the limit of {limit} per subscriber"
+            )
+        super().__init__(message)
+
+
+async def lock_watchlist(session: AsyncSession, subscriber_id: str) -> None:
+    """Serialize additions to one subscriber's watchlist until the caller's transaction ends,
+    so that two at once cannot both pass the limit. PostgreSQL: the subscriber's row, FOR NO
+    KEY UPDATE (rows that refer to it can still be written). SQLite needs nothing: a unit of
+    work holds the database's write lock from its start."""
+    await session.execute(
+        select(Subscriber.id).where(Subscriber.id == subscriber_id).with_for_update(key_share=True)
+    )
+
+
+async def check_watch_limit(
+    session: AsyncSession, subscriber_id: str, adding: int, limit: int | None
+) -> None:
+    """Raise WatchLimitError when ``adding`` new items would take the subscriber past ``limit``
+    (None: no limit). Call it after :func:`lock_watchlist`."""
+    if limit is None or adding <= 0:
+        return
+    current = await count_watches(session, subscriber_id)
+    if current + adding > limit:
+        raise WatchLimitError(current, adding, limit)
 
 
 def clean_name(name: str, what: str = "watch name") -> str:
@@ -83,6 +137,26 @@ def to_item(row: WatchRow) -> WatchItem:
     )
 
 
+_ITEM_COLUMNS = (
+    WatchRow.id,
+    WatchRow.subscriber_id,
+    WatchRow.kind,
+    WatchRow.name,
+    WatchRow.aliases,
+)
+
+
+def _item_of(ident: int, subscriber_id: str, kind: str, name: str, aliases: str) -> WatchItem:
+    """:func:`to_item` of a row read as columns (many rows: no ORM objects made)."""
+    return WatchItem(
+        subscriber_id=subscriber_id,
+        kind=kind,  # type: ignore[arg-type]
+        name=name,
+        id=ident,
+        aliases=tuple(_aliases_json(aliases)),
+    )
+
+
 def watch_ref(row: WatchRow) -> WatchItemRef:
     return WatchItemRef(id=row.id, kind=row.kind, name=row.name, aliases=aliases_of(row))
 
@@ -103,6 +177,14 @@ def queue_watch_event(session: AsyncSession, op: WatchOp, row: WatchRow) -> None
         op=op, subscriber_id=row.subscriber_id, watch=watch_ref(row), at=utcnow()
     )
     queue_event(session, WATCHLIST_STREAM, row.subscriber_id, event.dump())
+
+
+def queue_watch_batch(
+    session: AsyncSession, op: WatchOp, subscriber_id: str, refs: list[WatchItemRef]
+) -> None:
+    """One WatchlistEvent for many items changed the same way (see :meth:`WatchlistEvent.batch`)."""
+    event = WatchlistEvent.batch(op, subscriber_id, refs, utcnow())
+    queue_event(session, WATCHLIST_STREAM, subscriber_id, event.dump())
 
 
 @dataclass(frozen=True)
@@ -128,9 +210,11 @@ async def add_watch(
     kind: str,
     name: str,
     aliases: Iterable[str] = (),
+    *,
+    limit: int | None = None,
 ) -> WatchRow:
     """Add a watch item; adding the same (kind, name) again returns the existing one."""
-    return (await put_watch(session, subscriber_id, kind, name, aliases)).row
+    return (await put_watch(session, subscriber_id, kind, name, aliases, limit=limit)).row
 
 
 async def put_watch(
@@ -139,9 +223,12 @@ async def put_watch(
     kind: str,
     name: str,
     aliases: Iterable[str] = (),
+    *,
+    limit: int | None = None,
 ) -> Added:
     """Add a watch item and queue its ``added`` event. An existing (kind, name) is returned as
-    it is (``created`` False), except that new aliases are added to it (an ``updated`` event)."""
+    it is (``created`` False), except that new aliases are added to it (an ``updated`` event).
+    A new item that would take the subscriber past ``limit`` raises WatchLimitError."""
     kind, name = clean_watch(kind, name)
     wanted = clean_aliases(aliases, name)
     row = await find_watch(session, subscriber_id, kind, name)
@@ -152,6 +239,9 @@ async def put_watch(
             await session.flush()
             queue_watch_event(session, "updated", row)
         return Added(row, created=False)
+    if limit is not None:
+        await lock_watchlist(session, subscriber_id)
+        await check_watch_limit(session, subscriber_id, 1, limit)
     row = WatchRow(
         subscriber_id=subscriber_id,
         kind=kind,
@@ -172,52 +262,130 @@ class NewWatch:
     aliases: tuple[str, ...] = ()
 
 
+class PutOutcome(NamedTuple):
+    created: bool
+    problem: str | None = None
+    """Why the item was not stored (its aliases, merged, were too many); None when it was."""
+
+
+def _aliases_json(text: str | None) -> list[str]:
+    try:
+        value = json.loads(text or "[]")
+    except json.JSONDecodeError:
+        return []
+    return [str(a) for a in value] if isinstance(value, list) else []
+
+
+def _batches(
+    items: list[tuple[tuple[str, str], list[str]]],
+) -> Iterable[list[tuple[tuple[str, str], list[str]]]]:
+    """``items`` cut into runs of at most BATCH_ITEMS and about BATCH_BYTES of event (as
+    ASCII JSON: a character beyond ASCII is a six-byte escape)."""
+    batch: list[tuple[tuple[str, str], list[str]]] = []
+    size = 0
+    for item in items:
+        (_kind, name), aliases = item
+        cost = 100 + sum(len(t.encode("ascii", "backslashreplace")) + 4 for t in (name, *aliases))
+        if batch and (len(batch) >= BATCH_ITEMS or size + cost > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += cost
+    if batch:
+        yield batch
+
+
 async def put_watches(
-    session: AsyncSession, subscriber_id: str, wanted: Sequence[NewWatch]
-) -> list[Added]:
-    """:func:`put_watch` for many items at once (one lookup and one flush per call): for bulk
-    imports. Items must be cleaned already (:func:`clean_watch`, :func:`clean_aliases`)."""
-    names = sorted({w.name for w in wanted})
-    existing: dict[tuple[str, str], WatchRow] = {}
-    for start in range(0, len(names), 500):
-        result = await session.execute(
-            select(WatchRow).where(
-                WatchRow.subscriber_id == subscriber_id,
-                WatchRow.name.in_(names[start : start + 500]),
-            )
+    session: AsyncSession,
+    subscriber_id: str,
+    wanted: Sequence[NewWatch],
+    *,
+    limit: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[PutOutcome]:
+    """:func:`put_watch` for many items (a CSV import) in the caller's transaction: one query
+    for the subscriber's stored items, multi-row INSERTs (UPDATEs) of up to BATCH_ITEMS rows,
+    and one WatchlistEvent per such batch: ``added`` batches first, then ``updated`` ones.
+
+    Items must be cleaned already (:func:`clean_watch`, :func:`clean_aliases`). An item whose
+    aliases, merged with the stored ones (or an earlier item's of the same kind and name), pass
+    the limit of 20 is not stored and says why (``problem``). When the new items would take the
+    subscriber past ``limit``, WatchLimitError is raised before anything is written.
+    ``progress(n)`` is called after each written batch of n items."""
+    await lock_watchlist(session, subscriber_id)
+    stored = await session.execute(
+        select(WatchRow.id, WatchRow.kind, WatchRow.name, WatchRow.aliases).where(
+            WatchRow.subscriber_id == subscriber_id
         )
-        existing.update({(row.kind, row.name): row for row in result.scalars()})
-    out: list[Added] = []
-    created: list[WatchRow] = []
-    updated: list[WatchRow] = []
-    for item in wanted:
-        row = existing.get((item.kind, item.name))
-        if row is None:
-            row = WatchRow(
-                subscriber_id=subscriber_id,
-                kind=item.kind,
-                name=item.name,
-                aliases=json.dumps(list(item.aliases), ensure_ascii=False),
-                created_at=utcnow(),
-            )
-            session.add(row)
-            existing[(item.kind, item.name)] = row
-            created.append(row)
-            out.append(Added(row, created=True))
+    )
+    existing = {
+        (kind, name): (ident, _aliases_json(aliases)) for ident, kind, name, aliases in stored
+    }
+    new: dict[tuple[str, str], list[str]] = {}
+    grown: dict[tuple[str, str], list[str]] = {}
+    outcomes: list[PutOutcome] = []
+    for position, item in enumerate(wanted):
+        if position and position % PLAN_SLICE == 0:
+            await asyncio.sleep(0)  # 100k rows take a good part of a second
+        key = (item.kind, item.name)
+        if key not in new and key not in existing:
+            new[key] = list(item.aliases)
+            outcomes.append(PutOutcome(created=True))
             continue
-        merged = clean_aliases([*aliases_of(row), *item.aliases], row.name)
-        if merged != aliases_of(row):
-            row.aliases = json.dumps(merged, ensure_ascii=False)
-            if not any(row is r for r in created) and not any(row is r for r in updated):
-                updated.append(row)
-        out.append(Added(row, created=False))
+        before = new[key] if key in new else grown.get(key, existing[key][1])
+        try:
+            merged = clean_aliases([*before, *item.aliases], item.name)
+        except InputError as exc:
+            problem = f"{exc} together with the aliases {item.name!r} already has"
+            outcomes.append(PutOutcome(created=False, problem=problem))
+            continue
+        if key in new:
+            new[key] = merged
+        elif merged != existing[key][1]:
+            grown[key] = merged
+        outcomes.append(PutOutcome(created=False))
+    if limit is not None and new and len(existing) + len(new) > limit:
+        raise WatchLimitError(len(existing), len(new), limit)
+    for batch in _batches(list(new.items())):
+        at = utcnow()
+        result = await session.execute(
+            insert(WatchRow).returning(WatchRow.id, WatchRow.kind, WatchRow.name),
+            [
+                {
+                    "subscriber_id": subscriber_id,
+                    "kind": kind,
+                    "name": name,
+                    "aliases": json.dumps(aliases, ensure_ascii=False),
+                    "created_at": at,
+                }
+                for (kind, name), aliases in batch
+            ],
+        )
+        ids = {(kind, name): ident for ident, kind, name in result}
+        refs = [
+            WatchItemRef(id=ids[key], kind=key[0], name=key[1], aliases=aliases)
+            for key, aliases in batch
+        ]
+        queue_watch_batch(session, "added", subscriber_id, refs)
+        if progress is not None:
+            progress(len(batch))
+    for batch in _batches(list(grown.items())):
+        await session.execute(
+            update(WatchRow),
+            [
+                {"id": existing[key][0], "aliases": json.dumps(aliases, ensure_ascii=False)}
+                for key, aliases in batch
+            ],
+        )
+        refs = [
+            WatchItemRef(id=existing[key][0], kind=key[0], name=key[1], aliases=aliases)
+            for key, aliases in batch
+        ]
+        queue_watch_batch(session, "updated", subscriber_id, refs)
+        if progress is not None:
+            progress(len(batch))
     await session.flush()
-    for row in created:
-        queue_watch_event(session, "added", row)
-    for row in updated:
-        queue_watch_event(session, "updated", row)
-    await session.flush()
-    return out
+    return outcomes
 
 
 async def get_watch(session: AsyncSession, subscriber_id: str, watch_id: int) -> WatchRow | None:
@@ -283,11 +451,11 @@ async def watch_items_of(session: AsyncSession, subscriber_ids: Iterable[str]) -
     items: list[WatchItem] = []
     for start in range(0, len(ids), 500):
         result = await session.execute(
-            select(WatchRow)
+            select(*_ITEM_COLUMNS)
             .where(WatchRow.subscriber_id.in_(ids[start : start + 500]))
             .order_by(WatchRow.id)
         )
-        items.extend(to_item(row) for row in result.scalars())
+        items.extend(_item_of(*row) for row in result)
     return items
 
 

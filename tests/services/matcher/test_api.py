@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 
 from services.matcher.alerts import give_feedback, match_id, record_alerts
 from services.matcher.api import build_router
+from services.matcher.csvimport import MAX_IMPORT_BYTES
 from services.matcher.handler import handle_notice
 from services.matcher.store import put_watch
 from services.matcher.watchlist import LiveWatchlist
@@ -220,6 +221,80 @@ async def test_csv_import(client: httpx.AsyncClient) -> None:
         "/v1/watches/import", content=b"\xff\xfe\x00", headers={**auth, "content-type": "text/csv"}
     )
     assert binary.status_code == 422 and "UTF-8" in binary.json()["detail"]
+
+
+class Stream:
+    """A CSV body sent chunked (no Content-Length), counting what the server asked for."""
+
+    def __init__(self, total: int, chunk: int = 64 * 1024) -> None:
+        self.total, self.chunk, self.sent = total, chunk, 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        row = b"app,Douyin\n"
+        block = row * (self.chunk // len(row))
+        while self.sent < self.total:
+            self.sent += len(block)
+            yield block
+
+
+async def test_an_oversize_csv_is_refused_without_being_read(client: httpx.AsyncClient) -> None:
+    auth = {**(await new_subscriber(client))["auth"], "content-type": "text/csv"}
+    body = Stream(total=2**30)  # 1 GiB, chunked
+    answer = await client.post("/v1/watches/import", content=body, headers=auth)
+    assert answer.status_code == 413
+    assert answer.json()["detail"] == f"CSV too large: over the limit of {MAX_IMPORT_BYTES} bytes"
+    assert body.sent < MAX_IMPORT_BYTES + 2 * body.chunk  # stopped right after the limit
+    declared = Stream(total=2**30)
+    answer = await client.post(
+        "/v1/watches/import",
+        content=declared,
+        headers={**auth, "content-length": str(2**30)},
+    )
+    assert answer.status_code == 413
+    assert answer.json()["detail"] == (
+        f"CSV too large: {2**30} bytes declared, limit {MAX_IMPORT_BYTES} bytes"
+    )
+    assert declared.sent <= declared.chunk  # refused on the header alone
+    assert (await client.get("/v1/watches", headers=auth)).json() == []
+
+
+async def test_the_watch_limit_holds_for_single_adds_and_imports(db: Database) -> None:
+    app = make_app(db, max_watches_per_subscriber=3)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://regwatch") as client:
+        auth = (await new_subscriber(client))["auth"]
+        csv_headers = {**auth, "content-type": "text/csv"}
+        imported = await client.post(
+            "/v1/watches/import", content="app,抖音\napp,快手\n".encode(), headers=csv_headers
+        )
+        assert imported.json()["added"] == 2
+        too_many = await client.post(
+            "/v1/watches/import",
+            content="kind,name\napp,抖音\napp,微信\napp,微博\n".encode(),
+            headers=csv_headers,
+        )
+        assert too_many.status_code == 422
+        assert too_many.json()["detail"] == (
+            "import refused, nothing imported: you watch 2 items and the file has 3 rows "
+            "(2 new), which would pass the limit of 3 watch items per subscriber"
+        )
+        third = await client.post("/v1/watches", json={"kind": "app", "name": "微信"}, headers=auth)
+        assert third.status_code == 201
+        fourth = await client.post(
+            "/v1/watches", json={"kind": "app", "name": "微博"}, headers=auth
+        )
+        assert fourth.status_code == 422
+        assert fourth.json()["detail"] == (
+            "watch limit reached: you watch 3 items and the limit is 3 per subscriber; "
+            "remove some to add more"
+        )
+        # what is already watched can still be sent again (new aliases, no new item)
+        again = await client.post(
+            "/v1/watches", json={"kind": "app", "name": "抖音", "aliases": ["Douyin"]}, headers=auth
+        )
+        assert again.status_code == 200
+        names = [w["name"] for w in (await client.get("/v1/watches", headers=auth)).json()]
+        assert names == ["抖音", "快手", "微信"]
 
 
 # --- alerts and feedback --------------------------------------------------------------------

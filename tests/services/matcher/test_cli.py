@@ -90,3 +90,24 @@ def test_watch_import_reports_partial_success(cli: CliRunner, tmp_path: Path) ->
     binary.write_bytes(b"\xff\xfeapp")
     assert "not UTF-8" in one_line_error(cli, "watch", "import", sub, str(binary))
     assert "no subscriber" in one_line_error(cli, "watch", "import", "sub_nope", str(good))
+
+
+def test_the_watch_limit_holds_on_the_command_line(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REGWATCH_MAX_WATCHES_PER_SUBSCRIBER", "2")
+    sub = ok(cli, "subscribers", "add", "--name", "A", "--email", "a@example.com")["id"]
+    ok(cli, "watch", "add", sub, "--app", "抖音")
+    csv_file = tmp_path / "watches.csv"
+    csv_file.write_text("app,快手\napp,微信\n", encoding="utf-8")
+    assert one_line_error(cli, "watch", "import", sub, str(csv_file)) == (
+        "error: import refused, nothing imported: you watch 1 item and the file has 2 rows "
+        "(2 new), which would pass the limit of 2 watch items per subscriber\n"
+    )
+    ok(cli, "watch", "add", sub, "--app", "快手")
+    assert one_line_error(cli, "watch", "add", sub, "--app", "微信") == (
+        "error: watch limit reached: you watch 2 items and the limit is 2 per subscriber; "
+        "remove some to add more\n"
+    )
+    assert ok(cli, "watch", "add", sub, "--app", "抖音")["created"] is False
+    assert [w["name"] for w in ok(cli, "watch", "list", sub)] == ["抖音", "快手"]

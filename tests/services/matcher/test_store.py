@@ -136,7 +136,9 @@ async def test_bad_input_writes_nothing(db: Database, make_subscriber: MakeSubsc
     assert await events(db) == []
 
 
-async def test_bulk_put_matches_single_puts(db: Database, make_subscriber: MakeSubscriber) -> None:
+async def test_bulk_put_matches_single_puts_with_one_event_per_batch(
+    db: Database, make_subscriber: MakeSubscriber
+) -> None:
     sub = await make_subscriber(db)
     async with db.session() as session:
         await put_watch(session, sub, "app", "抖音")
@@ -158,12 +160,15 @@ async def test_bulk_put_matches_single_puts(db: Database, make_subscriber: MakeS
         ("app", "腾讯", []),
     ]
     assert len(items) == 3
-    assert ops(await events(db)) == [
-        ("added", "抖音", []),
-        ("added", "腾讯", ["Tencent"]),
-        ("added", "腾讯", []),
-        ("updated", "抖音", ["Douyin"]),
+    found = await events(db)
+    assert ops(found[:1]) == [("added", "抖音", [])]
+    # one event per batch, not per item: new items first, then those given new aliases
+    assert [(e.op, [(w.kind, w.name, w.aliases) for w in e.items()]) for e in found[1:]] == [
+        ("added", [("company", "腾讯", ["Tencent"]), ("app", "腾讯", [])]),
+        ("updated", [("app", "抖音", ["Douyin"])]),
     ]
+    assert found[1].watch == found[1].watches[0]  # readable by consumers that predate batches
+    assert {w.id for w in found[1].items()} == {r.id for r in rows[1:]}
 
 
 async def test_outbox_positions(db: Database, make_subscriber: MakeSubscriber) -> None:
