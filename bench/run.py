@@ -17,7 +17,17 @@ from typing import Any
 
 from bench.common import RESULTS, emit
 
-BENCHES = ("ingest", "ocr", "hostile", "matcher", "webhooks", "pipeline", "stages", "reminders")
+BENCHES = (
+    "ingest",
+    "ocr",
+    "hostile",
+    "matcher",
+    "webhooks",
+    "pipeline",
+    "stages",
+    "reminders",
+    "imports",
+)
 
 
 def run_one(name: str, quick: bool) -> list[dict[str, Any]]:
