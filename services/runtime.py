@@ -34,6 +34,7 @@ from services.notifier.service import NotifierService
 from services.service import Service
 from shared import secretbox
 from shared.apidocs import install_api_docs
+from shared.body_limit import BodyLimit
 from shared.broker import make_broker
 from shared.db import Database
 from shared.db.engine import describe_url
@@ -259,6 +260,7 @@ class Runtime:
             for router in service.routers():
                 app.include_router(router)
         app.add_middleware(IntakeSourceMiddleware)
+        app.add_middleware(BodyLimit, limit=self.settings.max_notice_bytes)
         return app
 
     def readiness_checks(self) -> dict[str, Check]:
