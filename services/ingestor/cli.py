@@ -1,9 +1,10 @@
-"""``regwatch notices ...`` (parse offline, ingest files and folders) and ``regwatch sources
-...`` (feed sources: add, list, poll, remove)."""
+"""``regwatch notices ...`` (parse offline, ingest files and folders, list stored notices) and
+``regwatch sources ...`` (feed sources: add, list, poll, remove)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Iterator
@@ -14,7 +15,10 @@ from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
 
 import typer
+from rich.console import Console
 from rich.progress import Progress
+from rich.table import Table
+from rich.text import Text
 
 from services.ingestor import extraction
 from services.ingestor.extract.decode import format_from_name
@@ -31,6 +35,17 @@ from services.ingestor.feeds import (
     remove_source,
 )
 from services.ingestor.intake import ingest_bytes, ingest_json, parse
+from services.ingestor.listing import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    BadParameter,
+    NoticeItem,
+    NoticePage,
+    check_limit,
+    decode_cursor,
+    list_notices,
+    notice_filter,
+)
 from services.ingestor.relay import OutboxRelay
 from shared.broker import make_broker
 from shared.cli import emit, fail, friendly, load_settings, read_file, run_with_db, sub_app
@@ -40,7 +55,7 @@ from shared.errors import InputError, RegwatchError
 from shared.runtime_file import read_runtime_file
 from shared.settings import Settings
 
-notices_app = sub_app("Parse and ingest regulators' notices.")
+notices_app = sub_app("Parse, ingest and list regulators' notices.")
 sources_app = sub_app("Feed sources (RSS/Atom, HTML list pages) polled for new notices.")
 
 NOTICE_SUFFIXES = frozenset({".txt", ".text", ".md", ".html", ".htm", ".shtml", ".xhtml", ".docx"})
@@ -295,6 +310,91 @@ async def publish_outbox(settings: Settings, db: Database) -> int | str:
         return f"deferred: broker {bootstrap} unreachable ({type(exc).__name__}); stored only"
     finally:
         await broker.stop()
+
+
+LIST_FLAGS = {"q": "-q/--query"}
+"""The flag of a listing parameter, where it is not ``--<parameter>``."""
+SHOWN_NAMES = 3
+"""Entity names a row of ``notices list`` shows before "+N"."""
+
+
+@notices_app.command("list")
+@friendly
+def notices_list(
+    regulator: Annotated[
+        str | None,
+        typer.Option(help="a regulator code, any case (CAC, MIIT, CAC-HAINAN); CAC* for a prefix"),
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="published on or after (YYYY-MM-DD)")] = None,
+    until: Annotated[str | None, typer.Option(help="published on or before (YYYY-MM-DD)")] = None,
+    app: Annotated[
+        str | None,
+        typer.Option(help="an app or company the notice names (抖音 also as Douyin), or its title"),
+    ] = None,
+    query: Annotated[
+        str | None, typer.Option("-q", "--query", help="words the title contains, all of them")
+    ] = None,
+    limit: Annotated[int, typer.Option(help=f"notices to show, at most {MAX_LIMIT}")] = (
+        DEFAULT_LIMIT
+    ),
+    cursor: Annotated[
+        str | None, typer.Option(help="the next page: the cursor the page before printed")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="one JSON object per notice and line, not a table")
+    ] = False,
+) -> None:
+    """Stored notices, newest first, as a table (or JSON lines with --json).
+
+    Reads the database in settings directly; no running regwatch is needed.
+
+    When more notices match than --limit, stderr names the --cursor of the next page.
+    """
+    settings = load_settings()
+    try:
+        where = notice_filter(regulator=regulator, since=since, until=until, app=app, q=query)
+        check_limit(limit)
+        if cursor:
+            decode_cursor(cursor)
+    except BadParameter as exc:
+        fail(f"{LIST_FLAGS.get(exc.parameter, '--' + exc.parameter)}: {exc.problem}")
+
+    async def work(db: Database) -> NoticePage:
+        async with db.read_session() as session:
+            return await list_notices(session, where, limit=limit, cursor=cursor)
+
+    page = run_with_db(settings, work)
+    if as_json:
+        for item in page.items:
+            typer.echo(json.dumps(item.model_dump(mode="json"), ensure_ascii=False))
+    else:
+        Console(soft_wrap=False).print(notices_table(page.items))
+    if page.next_cursor is not None:
+        typer.echo(f"more: the next page is --cursor {page.next_cursor}", err=True)
+
+
+def notices_table(items: list[NoticeItem]) -> Table | str:
+    """A row per notice: date (``~`` when estimated), regulator, id, deadline, and the title
+    over the apps it names."""
+    if not items:
+        return "no stored notices match"
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("published", "regulator", "notice", "due", "title / apps"):
+        table.add_column(column, overflow="fold")  # folded, never cut: nothing is lost
+    for item in items:
+        names = [entity.name for entity in item.entities[:SHOWN_NAMES]]
+        if item.entity_count > SHOWN_NAMES:
+            names.append(f"+{item.entity_count - SHOWN_NAMES}")
+        about = Text(item.title)
+        about.append(f"\n{item.entity_count} named: {', '.join(names) or '-'}", style="dim")
+        table.add_row(  # Text, not str: [brackets] in what a notice says are not rich markup
+            Text(item.published_on.isoformat() + ("~" if item.published_on_estimated else "")),
+            Text(item.regulator.code),
+            Text(item.notice_id),
+            Text(item.deadline.due_on.isoformat() if item.deadline else ""),
+            about,
+        )
+    return table
 
 
 # --- sources ---------------------------------------------------------------------------------

@@ -233,3 +233,87 @@ def test_docx_files_in_folders_are_ingested(cli: CliRunner, tmp_path: Path) -> N
     assert by_name["attachment.docx"].get("outcome") == "new", by_name
     assert by_name["broken.docx"]["error"].startswith(str(tmp_path / "broken.docx"))
     assert result.exit_code == 1
+
+
+# --- notices list ----------------------------------------------------------------------------
+
+
+def ingested(cli: CliRunner, tmp_path: Path) -> dict[str, str]:
+    """NOTICE (CAC, 2021-05-10) and OTHER (2021-06-02), ingested; their ids by file name."""
+    (tmp_path / "cac.txt").write_text(NOTICE, encoding="utf-8")
+    (tmp_path / "other.txt").write_text(OTHER, encoding="utf-8")
+    result = run(cli, "notices", "ingest", str(tmp_path / "cac.txt"), str(tmp_path / "other.txt"))
+    assert result.exit_code == 0, result.output
+    return {Path(r["path"]).stem: r["notice_id"] for r in json.loads(result.stdout) if "path" in r}
+
+
+def test_notices_list_prints_a_table_newest_first(cli: CliRunner, tmp_path: Path) -> None:
+    ids = ingested(cli, tmp_path)
+    result = run(cli, "notices", "list")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["published", "regulator", "notice", "due", "title", "/", "apps"]
+    assert lines[1].split()[:3] == ["2021-06-02", "CAC", ids["other"]]
+    assert "2 named: 松果天气, 蓝鲸出行" in result.stdout
+    assert any(line.split()[:3] == ["2021-05-10", "CAC", ids["cac"]] for line in lines)
+    assert result.stderr == ""  # one page: no cursor
+    empty = run(cli, "notices", "list", "--app", "微博")
+    assert empty.exit_code == 0 and empty.stdout.strip() == "no stored notices match"
+
+
+def test_notices_list_json_lines_with_filters(cli: CliRunner, tmp_path: Path) -> None:
+    ids = ingested(cli, tmp_path)
+
+    def listed(*args: str) -> list[dict[str, Any]]:
+        result = run(cli, "notices", "list", "--json", *args)
+        assert result.exit_code == 0, result.output
+        return [json.loads(line) for line in result.stdout.splitlines()]
+
+    every = listed()
+    assert [item["notice_id"] for item in every] == [ids["other"], ids["cac"]]
+    assert every[1]["regulator"]["code"] == "CAC" and every[1]["entity_count"] == 2
+    assert every[1]["entities"][0] == {
+        "kind": "app",
+        "name": "星云笔记",
+        "developer": "杭州星云软件有限公司",
+    }
+    assert [i["notice_id"] for i in listed("--app", "星云笔记")] == [ids["cac"]]
+    developer = listed("--app", "杭州星云软件有限公司")  # 星云笔记's and 松果天气's
+    assert [i["notice_id"] for i in developer] == [ids["other"], ids["cac"]]
+    assert [i["notice_id"] for i in listed("--app", "songguo tianqi")] == [ids["other"]]
+    assert [i["notice_id"] for i in listed("--until", "2021-05-31")] == [ids["cac"]]
+    assert [i["notice_id"] for i in listed("--regulator", "cac*", "-q", "松果天气")] == [
+        ids["other"]
+    ]
+    assert listed("--regulator", "MIIT") == []
+
+
+def test_notices_list_pages_with_the_cursor_it_prints(cli: CliRunner, tmp_path: Path) -> None:
+    ids = ingested(cli, tmp_path)
+    first = run(cli, "notices", "list", "--json", "--limit", "1")
+    assert first.exit_code == 0, first.output
+    assert [json.loads(line)["notice_id"] for line in first.stdout.splitlines()] == [ids["other"]]
+    assert first.stderr.startswith("more: the next page is --cursor ")
+    cursor = first.stderr.split()[-1]
+    second = run(cli, "notices", "list", "--json", "--limit", "1", "--cursor", cursor)
+    assert [json.loads(line)["notice_id"] for line in second.stdout.splitlines()] == [ids["cac"]]
+    assert second.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--since", "2021-13-01"], "error: --since: '2021-13-01' is not a date (YYYY-MM-DD)"),
+        (["--until", "May 5"], "error: --until: 'May 5' is not a date (YYYY-MM-DD)"),
+        (["--regulator", "C A C"], "error: --regulator: 'C A C' is not a regulator code"),
+        (["-q", "x" * 201], "error: -q/--query: 201 characters; at most 200"),
+        (["--limit", "500"], "error: --limit: 500 is not between 1 and 200"),
+        (["--cursor", "nope"], "error: --cursor: not a cursor this list gave"),
+    ],
+)
+def test_notices_list_bad_flags_are_one_line_naming_the_flag(
+    cli: CliRunner, args: list[str], message: str
+) -> None:
+    result = run(cli, "notices", "list", *args)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
