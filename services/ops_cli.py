@@ -1,5 +1,5 @@
 """Operations commands: ``regwatch status``, ``topics tail``, ``dlq list|replay``, ``asyncapi``,
-``secrets new-key|rotate``.
+``secrets new-key|rotate``, ``portal link``.
 
 They find the broker in ``REGWATCH_KAFKA_BOOTSTRAP`` or, failing that, in the ``runtime.json``
 of a running ``regwatch run`` (its embedded broker). Registered on the main app by
@@ -27,6 +27,7 @@ from shared.ops.dlq import dlq_topics, list_dead_letters, replay
 from shared.ops.kafka import BrokerRef, dlq_topic, reachable, resolve_broker, resolve_topic
 from shared.ops.records import read_topic
 from shared.ops.status import gather_status
+from shared.portal.cli import portal_app
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -196,3 +197,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(topics_app, name="topics")
     app.add_typer(dlq_app, name="dlq")
     app.add_typer(secrets_app, name="secrets")
+    app.add_typer(portal_app, name="portal")

@@ -8,7 +8,8 @@ Without ``REGWATCH_ADMIN_TOKEN`` the operator routes are open: start-up logs a w
 them, and refuses (``ExposedOperatorRoutes``) unless the HTTP host is a loopback address.
 
 Every process serves ``/docs`` and ``/redoc`` (the API documentation, offline: see
-``shared/apidocs.py``), ``/healthz`` (alive), ``/readyz`` (broker, database and, with the
+``shared/apidocs.py``), the subscriber portal at ``/portal/`` (``shared/portal/``),
+``/healthz`` (alive), ``/readyz`` (broker, database and, with the
 notifier, SMTP reachable), ``/metrics`` (Prometheus) and the AsyncAPI document of all topics
 at ``/docs/asyncapi`` (HTML) and ``/docs/asyncapi.json``.
 """
@@ -49,6 +50,7 @@ from shared.ops.health import Check, broker_check, database_check, readiness, sm
 from shared.ops.lag import LagMonitor, subscriptions
 from shared.ops.reminders import update_reminder_backlog
 from shared.outbox_confirm import CommittedOffsets
+from shared.portal.app import install_portal
 from shared.runtime_file import remove_runtime_file, write_runtime_file
 from shared.settings import Settings
 
@@ -259,6 +261,7 @@ class Runtime:
         for service in self.services:
             for router in service.routers():
                 app.include_router(router)
+        install_portal(app)  # after the services' routers: its navigation lists their pages
         app.add_middleware(IntakeSourceMiddleware)
         app.add_middleware(BodyLimit, limit=self.settings.max_notice_bytes)
         return app

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         description="bearer token for POST /v1/notices and POST /v1/subscribers; unset = open"
         " (then the HTTP host must be a loopback address)",
     )
+    portal_session_hours: float = Field(
+        default=12.0,
+        gt=0,
+        le=24 * 90,
+        description="a portal session ends after this many hours without use",
+    )
     auth_failures_per_minute: int = Field(
         default=10,
         ge=0,

@@ -13,6 +13,7 @@ from services.notifier.dispatcher import Dispatcher
 from services.notifier.email import EmailSender
 from services.notifier.handler import register
 from services.notifier.models import ReminderRow
+from services.notifier.portal_signin import build_router as build_portal_signin_router
 from services.notifier.scheduler import ReminderScheduler
 from services.notifier.webhook import WebhookSender
 from shared.db import Database
@@ -64,7 +65,7 @@ class NotifierService:
         )
 
     def routers(self) -> list[APIRouter]:
-        return [build_router()]
+        return [build_router(), build_portal_signin_router(self.email, self.settings)]
 
     def outboxes(self) -> list[RelayLoop[Any]]:
         return []

@@ -10,6 +10,7 @@ import services.ingestor.models
 import services.matcher.models
 import services.notifier.models
 import shared.accounts  # noqa: F401  (registers its table)
+import shared.portal.models  # noqa: F401  (registers its tables)
 from shared.db import Base, Database
 
 
