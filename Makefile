@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint kafka-fetch bench bench-quick clean
+.PHONY: setup run test lint kafka-fetch bench bench-quick screenshots clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,11 @@ bench: setup
 
 bench-quick: setup
 	$(BIN)/python -m bench.run --quick
+
+# Every portal page in English and Chinese (desktop and phone) under var/screenshots/, taken
+# with Debian's headless chromium (apt-get install chromium fonts-wqy-zenhei; .ci/run does).
+screenshots: setup
+	$(BIN)/python -m tests.support.screenshots --out var/screenshots
 
 kafka-fetch:
 	scripts/kafka fetch

@@ -4,7 +4,8 @@ FastAPI's own pages load Swagger UI and ReDoc from a CDN; these load them from r
 itself. The files come from the PyPI package ``fastapi-offline`` (a dependency, installed by
 ``make setup``), which ships ``swagger-ui-bundle.js``, ``swagger-ui.css`` and
 ``redoc.standalone.js``; only its files are used, not its app class. They are never copied into
-this repository. When the package is missing, the pages answer 503 naming ``make setup``
+this repository. The pages' Content-Security-Policy lets them load nothing from elsewhere.
+When the package is missing, the pages answer 503 naming ``make setup``
 instead of pointing the browser at a CDN.
 """
 
@@ -26,6 +27,15 @@ ASSETS: Final = {
     "redoc.standalone.js": "text/javascript",
     "favicon.png": "image/png",
 }
+PAGE_POLICY: Final = (
+    # Everything from regwatch itself: whatever the bundles would fetch from elsewhere (ReDoc's
+    # attribution logo comes from its CDN) is refused by the browser before it is requested.
+    # The pages' own init script and the bundles' injected styles are inline; ReDoc's search
+    # runs in a worker made from a blob.
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
 SWAGGER_PARAMETERS: Final = {
     # No "validator" badge: it would send the document to validator.swagger.io.
     "validatorUrl": None,
@@ -64,29 +74,38 @@ def install_api_docs(app: FastAPI, assets: Path | None = None) -> None:
     def asset(name: str) -> str:
         return f"{ASSET_PREFIX}/{name}"
 
+    def page(html: HTMLResponse) -> HTMLResponse:
+        html.headers["Content-Security-Policy"] = PAGE_POLICY
+        html.headers["X-Content-Type-Options"] = "nosniff"
+        return html
+
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
         if folder is None:
             raise missing_assets()
-        return get_swagger_ui_html(
-            openapi_url=openapi_url,
-            title=f"{app.title} - API",
-            swagger_js_url=asset("swagger-ui-bundle.js"),
-            swagger_css_url=asset("swagger-ui.css"),
-            swagger_favicon_url=asset("favicon.png"),
-            swagger_ui_parameters=SWAGGER_PARAMETERS,
+        return page(
+            get_swagger_ui_html(
+                openapi_url=openapi_url,
+                title=f"{app.title} - API",
+                swagger_js_url=asset("swagger-ui-bundle.js"),
+                swagger_css_url=asset("swagger-ui.css"),
+                swagger_favicon_url=asset("favicon.png"),
+                swagger_ui_parameters=SWAGGER_PARAMETERS,
+            )
         )
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
         if folder is None:
             raise missing_assets()
-        return get_redoc_html(
-            openapi_url=openapi_url,
-            title=f"{app.title} - API reference",
-            redoc_js_url=asset("redoc.standalone.js"),
-            redoc_favicon_url=asset("favicon.png"),
-            with_google_fonts=False,
+        return page(
+            get_redoc_html(
+                openapi_url=openapi_url,
+                title=f"{app.title} - API reference",
+                redoc_js_url=asset("redoc.standalone.js"),
+                redoc_favicon_url=asset("favicon.png"),
+                with_google_fonts=False,
+            )
         )
 
     @app.get(ASSET_PREFIX + "/{name}", include_in_schema=False)

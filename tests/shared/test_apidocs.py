@@ -50,6 +50,9 @@ async def test_pages_reference_only_same_origin_urls_that_answer(
         assert answer.status_code == 200, url
     assert "cdn" not in page.text.lower()
     assert "fonts.googleapis" not in page.text
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "img-src 'self' data:" in policy
+    assert "https:" not in policy and "*" not in policy
 
 
 async def test_assets_have_their_types(client: httpx.AsyncClient) -> None:
