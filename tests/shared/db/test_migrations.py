@@ -9,8 +9,8 @@ from sqlalchemy.engine import Connection
 import services.ingestor.models
 import services.matcher.models
 import services.notifier.models
-import shared.accounts  # noqa: F401  (registers its table)
-import shared.portal.models  # noqa: F401  (registers its tables)
+import shared.accounts
+import shared.portal.models  # noqa: F401  (both register their tables)
 from shared.db import Base, Database
 
 
