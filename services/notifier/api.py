@@ -9,14 +9,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
+from services.notifier.deadlines import open_deadlines
 from services.notifier.endpoints import enable_endpoint
 from services.notifier.history import list_deliveries, parse_since, replay_delivery
 from services.notifier.ics import CalendarDeadline, calendar
 from services.notifier.ledger import read_summary
 from services.notifier.links import calendar_url
-from services.notifier.models import DeadlineRow
 from services.notifier.preferences import (
     PreferenceChanges,
     apply_changes,
@@ -252,19 +251,8 @@ def build_router() -> APIRouter:
             if found is None:
                 raise HTTPException(404, "unknown calendar")
             _prefs, subscriber = found
-            rows = (
-                await session.execute(
-                    select(DeadlineRow)
-                    .where(
-                        DeadlineRow.subscriber_id == subscriber.id,
-                        DeadlineRow.status == "open",
-                        DeadlineRow.due_on >= today,
-                    )
-                    .order_by(DeadlineRow.due_on, DeadlineRow.notice_id)
-                )
-            ).scalars()
             items = []
-            for row in rows:
+            for row in await open_deadlines(session, subscriber.id, from_day=today):
                 notice, matches = read_summary(row.payload)
                 items.append(
                     CalendarDeadline(subscriber.id, notice, matches, row.due_on, row.updated_at)

@@ -21,5 +21,7 @@ def unsubscribe_url(settings: Settings, token: str) -> str:
     return f"{public_base(settings)}/v1/unsubscribe/{token}"
 
 
-def calendar_url(settings: Settings, token: str) -> str:
-    return f"{public_base(settings)}/v1/calendar/{token}.ics"
+def calendar_url(settings: Settings, token: str, base: str | None = None) -> str:
+    """The calendar feed's URL, under ``base`` when given (the portal: the site the browser
+    used), else :func:`public_base`."""
+    return f"{base or public_base(settings)}/v1/calendar/{token}.ics"

@@ -21,6 +21,7 @@ NOTICE_ESCALATED = "notice.escalated"
 DEADLINE_REMINDER = "deadline.reminder"
 DIGEST = "digest"
 ENDPOINT_DISABLED = "endpoint.disabled"
+TEST_EVENT = "test"
 
 _ID_SEPARATOR = "\x1f"  # ASCII unit separator: ("a", "bc") and ("ab", "c") differ
 _ID_LENGTH = 26

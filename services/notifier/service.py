@@ -13,6 +13,9 @@ from services.notifier.dispatcher import Dispatcher
 from services.notifier.email import EmailSender
 from services.notifier.handler import register
 from services.notifier.models import ReminderRow
+from services.notifier.portal_common import asset_router as portal_assets
+from services.notifier.portal_deadlines import build_router as build_portal_deadlines
+from services.notifier.portal_delivery import build_router as build_portal_delivery
 from services.notifier.portal_signin import build_router as build_portal_signin_router
 from services.notifier.scheduler import ReminderScheduler
 from services.notifier.webhook import WebhookSender
@@ -65,7 +68,13 @@ class NotifierService:
         )
 
     def routers(self) -> list[APIRouter]:
-        return [build_router(), build_portal_signin_router(self.email, self.settings)]
+        return [
+            build_router(),
+            build_portal_signin_router(self.email, self.settings),
+            build_portal_deadlines(self.settings),
+            build_portal_delivery(self.webhooks, self.settings, self.dispatcher.kick),
+            portal_assets(),
+        ]
 
     def outboxes(self) -> list[RelayLoop[Any]]:
         return []

@@ -20,7 +20,7 @@ import asyncio
 import email.utils
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -52,6 +52,8 @@ class SendResult:
     error: str | None
     retry_after: float | None
     duration_ms: float
+    body_excerpt: str | None = None
+    """The start of the receiver's answer (whitespace collapsed), when it sent one."""
 
     @property
     def permanent(self) -> bool:
@@ -196,6 +198,18 @@ class WebhookSender:
         finally:
             await response.aclose()
 
+        snippet = _snippet(content)
+        outcome = self._classify(status, response, snippet, result)
+        outcome.body_excerpt = snippet or None
+        return outcome
+
+    @staticmethod
+    def _classify(
+        status: int,
+        response: httpx.Response,
+        snippet: str,
+        result: Callable[..., SendResult],
+    ) -> SendResult:
         if 200 <= status < 300:
             return result(True, False, None, status)
         detail = _status_text(status)
@@ -204,7 +218,6 @@ class WebhookSender:
             error = f"HTTP {detail}: redirect not followed"
             error += f" (Location: {location[:ERROR_SNIPPET]})" if location else ""
             return result(False, False, error, status)
-        snippet = _snippet(content)
         error = f"HTTP {detail}" + (f": {snippet}" if snippet else "")
         if status >= 500 or status in RETRIABLE_STATUSES:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
