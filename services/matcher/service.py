@@ -9,6 +9,7 @@ from faststream.kafka import KafkaBroker
 
 from services.matcher.api import build_router
 from services.matcher.handler import register
+from services.matcher.portal import build_portal_routers
 from services.matcher.relay import OutboxRelay
 from services.matcher.retro import register_retro
 from services.matcher.watchlist import LiveWatchlist, register_live_updates
@@ -47,7 +48,7 @@ class MatcherService:
             )
 
     def routers(self) -> list[APIRouter]:
-        return [build_router(self.relay.kick)]
+        return [build_router(self.relay.kick), *build_portal_routers(self.relay.kick)]
 
     def outboxes(self) -> list[RelayLoop[Any]]:
         return [self.relay]
