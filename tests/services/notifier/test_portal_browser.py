@@ -1,0 +1,122 @@
+"""The notifier's portal pages in a real browser (headless Chromium, tests/support/browser.py):
+marking a deadline dealt with (by keyboard), copying the .ics URL, sending the test event to a
+real receiver, replaying a failed delivery, both languages and a phone's width. No request
+may leave the machine."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from services.notifier.signing import verify
+from tests.services.notifier.portal_support import (
+    delivery,
+    delivery_row,
+    reminder_statuses,
+    track,
+)
+from tests.support.browser import browser, browser_test, context, local_context, page
+from tests.support.portal import Portal, add_subscriber, portal_app, serve
+from tests.support.receivers import Reply, WebhookReceiver
+
+__all__ = ["browser", "context", "page"]  # fixtures
+pytestmark = browser_test
+
+
+@dataclass
+class Site:
+    portal: Portal
+    url: str
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[Site]:
+    async with portal_app(tmp_path, webhook_allow_private=True) as portal, serve(portal.app) as url:
+        yield Site(portal, url)
+
+
+async def sign_in(page: Page, site: Site, key: str, next_path: str) -> None:
+    await page.goto(f"{site.url}{next_path}")
+    await page.get_by_label("API key", exact=True).fill(key)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(f"{site.url}{next_path}")
+
+
+async def test_a_deadline_is_marked_dealt_with_from_the_keyboard(
+    page: Page, context: BrowserContext, site: Site
+) -> None:
+    subscriber_id, key = await add_subscriber(site.portal.db)
+    await track(site.portal.db, site.portal.settings, subscriber_id, notice_id="miit-a", due_in=9)
+    await sign_in(page, site, key, "/portal/deadlines")
+    await expect(page.get_by_text("9 days left")).to_be_visible()
+    due = await page.locator("li[id^=deadline-] time").first.get_attribute("datetime")
+    assert due
+    await page.goto(f"{site.url}/portal/deadlines?month={due[:7]}")
+    await expect(page.locator("td.due a")).to_have_text(f"{int(due[8:])} (deadlines: 1)")
+    await page.locator("td.due a").click()  # the day links to the deadline in the list
+    await expect(page).to_have_url(re.compile(r"#deadline-\d+$"))
+
+    # the .ics URL: the copy button is there once the script ran, and copies
+    await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site.url)
+    copy = page.get_by_role("button", name="Copy", exact=True)
+    await expect(copy).to_be_visible()
+    await copy.click()
+    await expect(page.get_by_role("status").filter(has_text="Copied.")).to_be_visible()
+    copied = await page.evaluate("navigator.clipboard.readText()")
+    assert re.fullmatch(rf"{re.escape(site.url)}/v1/calendar/[A-Za-z0-9_\-]+\.ics", copied)
+
+    button = page.get_by_role("button", name=re.compile(r"^Dealt with"))
+    await button.focus()
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(f"{site.url}/portal/deadlines?dealt=1")
+    await expect(page.get_by_text("Marked as dealt with")).to_be_visible()
+    await expect(page.get_by_text("No open deadlines.")).to_be_visible()
+    assert await reminder_statuses(site.portal.db, subscriber_id, "miit-a") == {"cancelled"}
+
+
+async def test_the_test_event_reaches_the_receiver_signed(page: Page, site: Site) -> None:
+    async with WebhookReceiver(default=Reply(202, body=b"thanks")) as receiver:
+        _, key = await add_subscriber(site.portal.db, webhook_url=receiver.url)
+        await sign_in(page, site, key, "/portal/delivery")
+        await page.get_by_role("button", name="Rotate the signing secret").click()
+        secret = (await page.locator("#secret-value").inner_text()).strip()
+        assert secret.startswith("whsec_")
+        await page.get_by_role("button", name="Send a test event").click()
+        await expect(page.get_by_text("Your endpoint accepted the test event.")).to_be_visible()
+        await expect(page.locator(".test-status")).to_have_text("202")
+        await expect(page.get_by_text("thanks", exact=True)).to_be_visible()
+        [request] = await receiver.wait_for(1)
+        assert verify(secret, request.headers, request.body)
+        await expect(page.get_by_text(request.headers["webhook-id"])).to_be_visible()
+
+
+async def test_a_failed_delivery_is_replayed_in_chinese_on_a_phone(
+    browser: Browser, site: Site
+) -> None:
+    subscriber_id, key = await add_subscriber(site.portal.db)
+    await delivery(site.portal.db, subscriber_id, "msg_failed")
+    screen = {"width": 360, "height": 740}
+    async with local_context(
+        browser, locale="zh-CN", viewport=screen, is_mobile=True, has_touch=True
+    ) as phone:
+        small = await phone.new_page()
+        await small.goto(f"{site.url}/portal/delivery")
+        await small.get_by_label("API 密钥", exact=True).fill(key)
+        await small.get_by_role("button", name="登录", exact=True).click()
+        await expect(small).to_have_url(f"{site.url}/portal/delivery")
+        await expect(small.get_by_text("HTTP 503 Service Unavailable").first).to_be_visible()
+        for path in ("/portal/delivery", "/portal/deadlines"):
+            await small.goto(f"{site.url}{path}")
+            width = await small.evaluate("document.documentElement.scrollWidth")
+            assert width <= 360, (path, width)
+        await small.goto(f"{site.url}/portal/delivery")
+        await small.get_by_role("button", name=re.compile("^重新发送")).click()
+        await expect(small).to_have_url(f"{site.url}/portal/delivery?replayed=msg_failed#log")
+        await expect(small.get_by_text("推送 msg_failed 已重新排队发送。")).to_be_visible()
+        await expect(small.get_by_role("button", name=re.compile("^重新发送"))).to_have_count(0)
+    assert (await delivery_row(site.portal.db, "msg_failed")).status == "pending"
