@@ -11,6 +11,8 @@ Every action calls what the HTTP API calls, so both validate and behave the same
   new secret is shown once, in the answer to the POST;
 - test event: ``webhook_probe.send_test_event`` through the notifier's webhook sender (the
   signer and SSRF checks of real deliveries); the receiver's answer is shown in the answer;
+- turning a webhook disabled after ``410 Gone`` back on: ``endpoints.enable_endpoint``
+  (``POST /v1/webhook/enable``);
 - replay: ``history.replay_delivery`` (``POST /v1/deliveries/{id}/replay``), failed deliveries
   only; another subscriber's delivery is a 404.
 """
@@ -26,6 +28,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 import services.notifier.portal_common  # noqa: F401  (templates and messages)
+from services.notifier.endpoints import enable_endpoint
 from services.notifier.history import list_deliveries, replay_delivery
 from services.notifier.holding import DIGEST_MODES
 from services.notifier.models import PreferencesRow
@@ -57,7 +60,6 @@ from shared.settings import Settings
 
 PATH: Final = "/portal/delivery"
 LOG_LIMIT: Final = 50
-FIELDS: Final = ("email", "webhook_url", "reminders", "timezone", "digest", "digest_hour", "quiet")
 
 register_page(PATH, "nav.delivery", order=40)
 
@@ -213,6 +215,7 @@ def build_router(
                 "test": test,
                 "deliveries": log,
                 "saved": query.get("saved") == "1",
+                "enabled": query.get("enabled") == "1",
                 "replayed": query.get("replayed", "")[:40],
             },
             status_code=status_code,
@@ -284,6 +287,16 @@ def build_router(
         except InputError as exc:
             raise PortalError(409, "delivery.error.no_webhook") from exc
         return await page(request, subscriber.id, test=sent)
+
+    @router.post("/delivery/webhook/enable")
+    async def enable(request: Request, subscriber: PortalSubscriber) -> RedirectResponse:
+        async def work(session: Any) -> bool:
+            return await enable_endpoint(session, subscriber.id, _now())
+
+        await in_session(request, work)
+        if on_replayed is not None:
+            on_replayed()
+        return RedirectResponse(f"{PATH}?enabled=1", status_code=303)
 
     @router.post("/delivery/{delivery_id}/replay")
     async def replay(

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from services.notifier.models import PreferencesRow
+from services.notifier.preferences import get_preferences
 from services.notifier.signing import verify
 from shared.accounts import Subscriber
 from tests.services.notifier.portal_support import delivery, delivery_row
@@ -313,3 +314,24 @@ async def test_the_page_in_chinese(portal: Portal, client: httpx.AsyncClient) ->
         "失败",
     ):
         assert text in html, text
+
+
+async def test_a_webhook_disabled_after_410_is_turned_back_on(
+    portal: Portal, client: httpx.AsyncClient
+) -> None:
+    subscriber_id = await signed_in(portal, client, webhook_url="http://127.0.0.1:1/hook")
+    async with portal.db.session() as session:
+        prefs = await get_preferences(session, subscriber_id)
+        prefs.webhook_disabled_url = "http://127.0.0.1:1/hook"
+        prefs.webhook_disabled_reason = "410 Gone"
+    page = await client.get("/portal/delivery")
+    assert "was turned off after it answered 410 Gone" in page.text
+    answer = await client.post(
+        "/portal/delivery/webhook/enable", data={"csrf_token": csrf_of(page.text)}
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == "/portal/delivery?enabled=1"
+    after = await client.get(answer.headers["location"])
+    assert "Your webhook is on again." in after.text and "410 Gone" not in after.text
+    async with portal.db.session() as session:
+        prefs = await get_preferences(session, subscriber_id)
+        assert prefs.webhook_disabled_url is None
