@@ -7,7 +7,6 @@ another subscriber's watch item, alert or feedback answers 404, exactly as a mis
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Annotated
 
@@ -23,7 +22,7 @@ from services.matcher.alerts import (
     suppression_key,
     verdicts_by_key,
 )
-from services.matcher.csvimport import MAX_IMPORT_BYTES, import_watches, read_watch_csv
+from services.matcher.csvimport import MAX_IMPORT_BYTES, import_csv_bytes
 from services.matcher.models import FeedbackRow, WatchRow
 from services.matcher.schemas import (
     AlertMatchOut,
@@ -306,11 +305,8 @@ def build_router(on_change: Callable[[], None] | None = None) -> APIRouter:
             raise HTTPException(415, f"send the CSV as text/csv, not {content_type or 'nothing'}")
         data = await read_body(request, MAX_IMPORT_BYTES, "CSV")
         try:
-            # parsing 100k rows takes about a second: off the event loop
-            parsed = await asyncio.to_thread(read_watch_csv, data)
-            del data
-            result = await import_watches(
-                db, me.id, parsed, limit=settings.max_watches_per_subscriber
+            result = await import_csv_bytes(
+                db, me.id, data, limit=settings.max_watches_per_subscriber
             )
         except InputError as exc:
             raise HTTPException(422, str(exc)) from exc

@@ -36,8 +36,7 @@ from services.matcher.csvimport import (
     MAX_IMPORT_BYTES,
     ImportResult,
     Problem,
-    import_watches,
-    read_watch_csv,
+    import_csv_bytes,
 )
 from services.matcher.lookup import Lookup, lookup
 from services.matcher.notices import stored_notice
@@ -339,12 +338,10 @@ def build_portal_routers(on_change: Callable[[], None] | None = None) -> list[AP
         if len(data) > MAX_IMPORT_BYTES:
             raise PortalError(413, "error.too_large")
         try:
-            parsed = await asyncio.to_thread(read_watch_csv, data)
-            del data
-            result = await import_watches(
+            result = await import_csv_bytes(
                 portal_db(request),
                 subscriber.id,
-                parsed,
+                data,
                 limit=portal_settings(request).max_watches_per_subscriber,
             )
         except InputError as exc:
