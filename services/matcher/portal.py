@@ -67,7 +67,7 @@ from shared.portal.csrf import CSRF_FIELD, same_origin
 from shared.portal.i18n import request_language
 
 HERE: Final = Path(__file__).parent
-SCRIPT: Final = HERE / "static" / "namelookup.js"
+ASSETS: Final = {"namelookup.js": "text/javascript", "matcher.css": "text/css"}
 WATCHES: Final = "/portal/watches"
 ALERTS: Final = "/portal/alerts"
 ALERTS_SHOWN: Final = 100
@@ -182,7 +182,6 @@ def build_portal_routers(on_change: Callable[[], None] | None = None) -> list[AP
             "report": None,
             "limit": portal_settings(request).max_watches_per_subscriber,
             "max_mb": MAX_IMPORT_BYTES // 1_000_000,
-            "script": "/portal/watches/namelookup.js",
         }
         values.update(context)
         return await render(request, "matcher/watches.html", values, status_code=status_code)
@@ -209,12 +208,14 @@ def build_portal_routers(on_change: Callable[[], None] | None = None) -> list[AP
             message = t("watches.removed", name=removed)
         return await watches_page(request, subscriber.id, message=message, found=found)
 
-    @router.get("/watches/namelookup.js")
-    async def watches_script() -> FileResponse:
+    @router.get("/matcher/{asset}")
+    async def static_file(asset: str) -> FileResponse:
+        """The matcher pages' script and stylesheet (CSP: from this site only)."""
+        media = ASSETS.get(asset)
+        if media is None:
+            raise PortalError(404, "error.not_found")
         return FileResponse(
-            SCRIPT,
-            media_type="text/javascript",
-            headers={"Cache-Control": "no-cache"},
+            HERE / "static" / asset, media_type=media, headers={"Cache-Control": "no-cache"}
         )
 
     @router.get("/watches/lookup")

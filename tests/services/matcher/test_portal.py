@@ -165,10 +165,13 @@ async def test_the_lookup_needs_a_session_and_its_script_is_served(
 ) -> None:
     answer = await client.get("/portal/watches/lookup", params={"name": "Douyin"})
     assert answer.status_code == 303
-    script = await client.get("/portal/watches/namelookup.js")
+    script = await client.get("/portal/matcher/namelookup.js")
     assert script.status_code == 200
     assert script.headers["content-type"].startswith("text/javascript")
     assert "data-lookup" in script.text  # the URL comes from the page
+    style = await client.get("/portal/matcher/matcher.css")
+    assert style.headers["content-type"].startswith("text/css")
+    assert (await client.get("/portal/matcher/portal.py")).status_code == 404
 
 
 async def test_csv_import_reports_each_bad_line(portal: Portal, client: httpx.AsyncClient) -> None:
