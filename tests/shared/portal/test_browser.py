@@ -23,6 +23,7 @@ from tests.support.portal import Portal, add_subscriber, portal_app, serve
 
 __all__ = ["browser", "context", "page"]  # fixtures
 pytestmark = browser_test
+ROOT = Path(__file__).parents[3]
 
 
 @dataclass
@@ -135,16 +136,19 @@ async def test_the_sign_in_form_works_with_the_keyboard(page: Page, site: Site) 
 
 
 async def regwatch_portal_link(site: Site, subscriber_id: str) -> str:
-    """``regwatch portal link SUBSCRIBER_ID``, the real command, against the site's data dir."""
-    command = Path(sys.executable).with_name("regwatch")
+    """``regwatch portal link SUBSCRIBER_ID``, the real command (the ``regwatch`` entry point,
+    run from this tree), in its own process, against the site's data dir."""
     env = {**os.environ, "REGWATCH_DATA_DIR": str(site.data_dir), "REGWATCH_LOG_LEVEL": "ERROR"}
     for name in ("REGWATCH_PUBLIC_URL", "REGWATCH_DATABASE_URL", "REGWATCH_KAFKA_BOOTSTRAP"):
         env.pop(name, None)
     process = await asyncio.create_subprocess_exec(
-        str(command),
+        sys.executable,
+        "-c",
+        "from services.cli import main; main()",
         "portal",
         "link",
         subscriber_id,
+        cwd=ROOT,
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
