@@ -127,7 +127,14 @@ def test_notices_parse_has_the_time_limit(tmp_path: Path) -> None:
     path.write_bytes(SLOW)
     env = {**os.environ, "REGWATCH_EXTRACT_TIMEOUT": "0.3", "REGWATCH_DATA_DIR": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-c", "from services.cli import main; main()", "notices", "parse", str(path)],
+        [
+            sys.executable,
+            "-c",
+            "from services.cli import main; main()",
+            "notices",
+            "parse",
+            str(path),
+        ],
         capture_output=True,
         text=True,
         env=env,
