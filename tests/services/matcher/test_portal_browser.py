@@ -83,6 +83,17 @@ async def test_add_a_watch_with_the_keyboard(page: Page, site: Site) -> None:
     await expect(row).to_contain_text("鹅厂")
     await expect(row).to_contain_text("Company")
 
+    # removed with the keyboard too
+    remove = page.get_by_role("button", name="Stop watching Tencent")
+    await remove.focus()
+    color, background = await remove.evaluate(
+        "e => [getComputedStyle(e).color, getComputedStyle(e.closest('td')).backgroundColor]"
+    )
+    assert color != "rgb(255, 255, 255)", (color, background)  # readable on the white table
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("status").first).to_have_text("You no longer watch Tencent.")
+    await expect(page.locator("tbody tr", has_text="Tencent")).to_have_count(0)
+
 
 async def test_an_ingested_notice_is_an_alert_and_not_us_suppresses_it(
     page: Page, site: Site
