@@ -75,7 +75,8 @@ async def _serve(runtime: Runtime) -> None:
         fail(f"regwatch could not start: {type(exc).__name__}: {exc}")
     info = runtime.describe()
     typer.echo("regwatch is running (Ctrl-C stops it)", err=True)
-    for key in ("services", "kafka_bootstrap", "kafka", "database", "http", "smtp", "mail_dir"):
+    shown = ("services", "kafka_bootstrap", "kafka", "database", "http", "portal", "smtp")
+    for key in (*shown, "mail_dir"):
         if info.get(key):
             typer.echo(f"  {key:16} {info[key]}", err=True)
     await stop.wait()

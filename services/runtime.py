@@ -325,6 +325,7 @@ class Runtime:
             else "external",
             "database": describe_url(self.settings.sqlalchemy_url),
             "http": self.http_url,
+            "portal": f"{self.http_url}/portal/" if self.http_url else None,
             "smtp": (
                 f"embedded mail sink {self.mailsink.host}:{self.mailsink.port}"
                 if self.mailsink
