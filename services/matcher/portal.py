@@ -34,6 +34,7 @@ from services.matcher.alerts import alert_groups, give_feedback, list_feedback, 
 from services.matcher.api import MAX_ROW_ID, RowId, alert_out, watch_out
 from services.matcher.csvimport import (
     MAX_IMPORT_BYTES,
+    ImportLimitError,
     ImportResult,
     Problem,
     import_csv_bytes,
@@ -42,6 +43,7 @@ from services.matcher.lookup import Lookup, lookup
 from services.matcher.notices import stored_notice
 from services.matcher.schemas import AlertOut
 from services.matcher.store import (
+    WatchLimitError,
     get_watch,
     list_watches,
     put_watch,
@@ -144,6 +146,16 @@ def lookup_lines(t: Translator, found: Lookup) -> dict[str, Any]:
         else:
             warning = t("lookup.unknown", query=found.query)
     return {"lines": lines, "warning": warning, "did_you_mean": found.did_you_mean}
+
+
+def error_text(t: Translator, exc: InputError) -> str:
+    """An error of the store or the import in the page's language where it has words there
+    (the watch limit), else the store's own (English) sentence."""
+    if isinstance(exc, ImportLimitError):
+        return t("import.limit", current=exc.current, adding=exc.adding, limit=exc.limit)
+    if isinstance(exc, WatchLimitError):
+        return t("watches.limit", current=exc.current, limit=exc.limit)
+    return str(exc)
 
 
 def split_aliases(text: str) -> list[str]:
@@ -252,7 +264,7 @@ def build_portal_routers(on_change: Callable[[], None] | None = None) -> list[AP
                 request,
                 subscriber.id,
                 422,
-                error=str(exc),
+                error=error_text(t, exc),
                 form={"kind": kind, "name": name, "aliases": aliases},
                 found={"watch": None, **lookup_lines(t, lookup(name, kind or None))}
                 if name
@@ -346,7 +358,7 @@ def build_portal_routers(on_change: Callable[[], None] | None = None) -> list[AP
                 limit=portal_settings(request).max_watches_per_subscriber,
             )
         except InputError as exc:
-            return await watches_page(request, subscriber.id, 422, error=str(exc))
+            return await watches_page(request, subscriber.id, 422, error=error_text(t, exc))
         if result.added or result.existing:
             changed()
         return await watches_page(request, subscriber.id, report=import_report(result))

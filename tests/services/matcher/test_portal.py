@@ -197,7 +197,15 @@ async def test_csv_import_reports_each_bad_line(portal: Portal, client: httpx.As
         files={"file": ("many.csv", too_many, "text/csv")},
     )
     assert refused.status_code == 422
-    assert "nothing imported" in text(refused)
+    assert (
+        "Import refused, nothing imported: you watch 2 items and the file's 10 new ones would "
+        "pass your limit of 5." in text(refused)
+    )
+    for name in ("QQ", "微信", "快手"):
+        await post(client, "/portal/watches", "/portal/watches", kind="app", name=name)
+    full = await post(client, "/portal/watches?lang=zh", "/portal/watches", kind="app", name="淘宝")
+    assert full.status_code == 422
+    assert "已达关注上限：您已关注 5 项，上限为 5 项。" in text(full)
 
     forged = await client.post(
         "/portal/watches/import",
