@@ -8,7 +8,10 @@ Fixtures (import them into a test module):
 - ``context``: a fresh browser context per test (its own cookies), whose every request to a
   host other than this machine (127.0.0.0/8, ``localhost``, ``::1``) is aborted and recorded,
   and the test fails naming them: the portal must work without internet;
-- ``page``: a page in that context.
+- ``page``: a page in that context;
+
+and ``local_context(browser)`` for another person's browser (or a phone's screen), and
+``sign_in(page, base_url, api_key)``.
 
 Tests that use them carry the ``browser`` marker and are skipped, saying why, only where
 ``/usr/bin/chromium`` is missing.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Final
@@ -91,6 +95,14 @@ async def local_only(context: BrowserContext) -> Offsite:
     offsite = Offsite()
     await context.route("**/*", offsite.guard)
     return offsite
+
+
+async def sign_in(page: Page, base_url: str, api_key: str) -> None:
+    """Sign in on the sign-in page with an API key (in whatever language it shows)."""
+    await page.goto(f"{base_url}/portal/signin")
+    await page.locator("#api_key").fill(api_key)
+    await page.locator("form[action='/portal/signin'] button[type=submit]").click()
+    await page.wait_for_url(re.compile(r".*/portal/(\?.*)?$"))
 
 
 @contextlib.asynccontextmanager

@@ -4,7 +4,7 @@ API docs) on SQLite in a temporary folder, without a broker.
 The services are built as ``regwatch run`` builds them but never started (their Kafka
 handlers are registered on a broker that is never connected), so the pages and the API answer
 as they do in production while nothing consumes or publishes. ``serve`` puts the app on a real
-socket (uvicorn on 127.0.0.1, a free port) for a browser.
+socket (uvicorn on 127.0.0.1, a free port) for a browser; ``portal_site`` does both.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from shared import secretbox
 from shared.accounts import register_subscriber
 from shared.broker import make_broker
 from shared.db import Database
+from shared.runtime_file import write_runtime_file
 from shared.settings import Settings
 
 NOWHERE = "127.0.0.1:1"  # no broker listens there: it is never connected
@@ -111,6 +112,24 @@ async def sign_in(client: httpx.AsyncClient, api_key: str) -> httpx.Response:
     return await client.post(
         "/portal/signin", data={"csrf_token": csrf_of(page.text), "api_key": api_key}
     )
+
+
+@dataclass
+class Site:
+    """regwatch's app served on a real socket (for a browser)."""
+
+    portal: Portal
+    url: str
+    data_dir: Path
+
+
+@contextlib.asynccontextmanager
+async def portal_site(data_dir: Path, **overrides: Any) -> AsyncIterator[Site]:
+    """:func:`portal_app` served on 127.0.0.1 (a free port), its address in ``runtime.json``
+    as ``regwatch run`` writes it (so ``regwatch portal link`` prints links to it)."""
+    async with portal_app(data_dir, **overrides) as portal, serve(portal.app) as url:
+        write_runtime_file(data_dir, {"http": url})
+        yield Site(portal, url, data_dir)
 
 
 @contextlib.asynccontextmanager

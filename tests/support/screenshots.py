@@ -30,7 +30,7 @@ from services.runtime import Runtime
 from shared.portal.i18n import LANGUAGES
 from shared.portal.pages import PortalPage, registered_pages
 from shared.settings import Settings
-from tests.support.browser import CHROMIUM, NO_CHROMIUM, launch, local_only
+from tests.support.browser import CHROMIUM, NO_CHROMIUM, launch, local_only, sign_in
 
 SCREENS: dict[str, dict[str, Any]] = {
     "": {"viewport": {"width": 1280, "height": 800}},
@@ -80,13 +80,6 @@ async def seed(base: str, admin_token: str | None) -> str:
         else:
             print("warning: no alert within 60 s; pages show none", file=sys.stderr)
     return key
-
-
-async def sign_in(page: Page, base: str, key: str) -> None:
-    await page.goto(f"{base}/portal/signin?lang=en")
-    await page.locator("#api_key").fill(key)
-    await page.locator("form[action='/portal/signin'] button[type=submit]").click()
-    await page.wait_for_url(f"{base}/portal/")
 
 
 async def shoot(page: Page, url: str, path: Path) -> None:

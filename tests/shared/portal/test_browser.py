@@ -11,33 +11,23 @@ import os
 import re
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from shared.runtime_file import write_runtime_file
 from tests.support.browser import browser, browser_test, context, local_context, page
-from tests.support.portal import Portal, add_subscriber, portal_app, serve
+from tests.support.portal import Site, add_subscriber, portal_site
 
 __all__ = ["browser", "context", "page"]  # fixtures
 pytestmark = browser_test
 ROOT = Path(__file__).parents[3]
 
 
-@dataclass
-class Site:
-    portal: Portal
-    url: str
-    data_dir: Path
-
-
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    async with portal_app(tmp_path) as portal, serve(portal.app) as url:
-        write_runtime_file(tmp_path, {"http": url})  # as `regwatch run` does
-        yield Site(portal, url, tmp_path)
+    async with portal_site(tmp_path) as found:
+        yield found
 
 
 async def sign_in_with_key(page: Page, site: Site, key: str) -> None:
