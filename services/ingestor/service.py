@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from faststream.kafka import KafkaBroker
 
-from services.ingestor import extraction, notices_api
+from services.ingestor import extraction, notices_api, portal_notices
 from services.ingestor.api import build_router
 from services.ingestor.feeds import FeedPoller, FeedScheduler, Fetcher
 from services.ingestor.feeds.attachments import AttachmentLimits
@@ -36,7 +36,7 @@ class IngestorService:
         self.feeds = FeedScheduler(self.poller, tick=tick)
 
     def routers(self) -> list[APIRouter]:
-        return [build_router(self.relay), notices_api.build_router()]
+        return [build_router(self.relay), notices_api.build_router(), portal_notices.build_router()]
 
     def outboxes(self) -> list[RelayLoop[Any]]:
         return [self.relay]
