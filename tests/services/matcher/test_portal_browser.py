@@ -155,3 +155,23 @@ async def test_the_pages_fit_a_phone_in_chinese(browser: Browser, site: Site) ->
         await small.goto(f"{site.url}/portal/watches")
         scroll = small.locator(".table-scroll").first
         assert await scroll.evaluate("e => getComputedStyle(e).overflowX") == "auto"
+
+
+async def test_a_csv_file_is_imported_from_the_browser(page: Page, site: Site) -> None:
+    _, key = await add_subscriber(site.portal.db)
+    await sign_in(page, site, key)
+    await page.goto(f"{site.url}/portal/watches")
+    csv = (
+        "\ufeffkind,name,aliases\r\napp,抖音,Douyin|TikTok China\r\nplanet,Mars\r\ncompany,腾讯\r\n"
+    )
+    await page.get_by_label("CSV file", exact=True).set_input_files(
+        {"name": "watches.csv", "mimeType": "text/csv", "buffer": csv.encode()}
+    )
+    await page.get_by_role("button", name="Import").click()
+    await expect(page.get_by_role("status").first).to_have_text(
+        "3 rows: 2 added, 0 already watched, 1 with errors."
+    )
+    problems = page.get_by_role("table", name="Lines not imported")
+    await expect(problems.locator("tbody tr")).to_have_count(1)
+    await expect(problems.locator("tbody tr td").first).to_have_text("3")
+    await expect(page.locator("tbody tr", has_text="抖音")).to_contain_text("Douyin, TikTok China")
