@@ -52,6 +52,14 @@ def notice_href(notice_id: str) -> str:
     return f"{PATH}/{quote(notice_id, safe='')}"
 
 
+def search_href(form: dict[str, str], cursor: str | None = None) -> str:
+    """This search (its non-blank fields), at the page after ``cursor`` when given."""
+    pairs = [(name, value) for name, value in form.items() if value.strip()]
+    if cursor:
+        pairs.append(("cursor", cursor))
+    return f"{PATH}?{urlencode(pairs)}" if pairs else PATH
+
+
 def is_web_link(text: str | None) -> bool:
     return bool(text) and str(text).lower().startswith(("https://", "http://"))
 
@@ -94,8 +102,7 @@ def build_router() -> APIRouter:
         else:
             items = page.items
             if page.next_cursor is not None:
-                kept = [(name, value) for name, value in form.items() if value.strip()]
-                next_href = f"{PATH}?{urlencode([*kept, ('cursor', page.next_cursor)])}"
+                next_href = search_href(form, page.next_cursor)
         return await render(
             request,
             "ingestor/notices.html",
@@ -105,9 +112,7 @@ def build_router() -> APIRouter:
                 "searched": any(value.strip() for value in form.values()),
                 "items": items,
                 "next_href": next_href,
-                "first_href": f"{PATH}?{urlencode([(k, v) for k, v in form.items() if v])}"
-                if cursor
-                else None,
+                "first_href": search_href(form) if cursor else None,
                 "notice_href": notice_href,
             },
         )
