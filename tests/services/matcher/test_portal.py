@@ -285,6 +285,8 @@ async def test_alerts_show_the_notice_the_matches_and_take_feedback(
     assert "Every app the notice names (2)" in detail
     assert "https://www.miit.gov.cn/n1.html" in detail
     assert "8月10日前" in detail
+    # the ingestor's page of the notice, served in this app (a link only when it is)
+    assert 'href="/portal/notices/n1"' in one.text
 
     unknown = await client.post(
         f"/portal/alerts/{alert_id}/feedback",
