@@ -10,7 +10,8 @@ What a service needs to add a page (see README "Portal" and the modules named):
 - ``return await render(request, "matcher/alerts.html", {...})`` with templates extending
   ``portal/base.html`` and a folder added by ``add_templates("matcher", folder)``
   (``templating.py``); every form carries ``{{ csrf_field }}``;
-- ``form = await read_form(request)`` for a POST's fields (``forms.py``);
+- ``form = await read_form(request)`` for a POST's fields (``forms.py``); uploads on a router
+  made with ``portal_router(form_limit=N)`` (``multipart/form-data``, ``form.files``);
 - ``raise PortalError(404, "error.not_found")`` for an error page (``errors.py``);
 - messages in ``shared/portal/locales/en.json`` and ``zh.json`` (same keys), or a service's
   own pair added with ``add_messages(folder)`` (``i18n.py``).

@@ -28,7 +28,7 @@ from starlette.requests import Request
 
 from shared.portal.auth import from_trusted_proxy, portal_settings, signed_in
 from shared.portal.errors import PortalError
-from shared.portal.forms import read_form
+from shared.portal.forms import FORM_LIMIT, read_form
 from shared.settings import Settings
 
 CSRF_FIELD: Final = "csrf_token"
@@ -110,16 +110,26 @@ def csrf_field(token: str) -> Markup:
     return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, escape(token))
 
 
-async def csrf_protect(request: Request) -> None:
+class CsrfCheck:
     """Router dependency: refuse (403) an unsafe request from another site or without the
-    right token. Safe methods pass."""
-    if request.method in SAFE_METHODS:
-        return
-    if not same_origin(request, portal_settings(request)):
-        raise PortalError(403, "error.csrf")
-    form = await read_form(request)
-    given = form.get(CSRF_FIELD, "")
-    found = await signed_in(request)
-    expected = found.csrf_token if found is not None else request.cookies.get(CSRF_COOKIE, "")
-    if not given or not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise PortalError(403, "error.csrf")
+    right token; safe methods pass. ``form_limit`` above 64 kB lets the router's forms be
+    ``multipart/form-data`` uploads of up to that many bytes (``portal_router(form_limit=)``)."""
+
+    def __init__(self, form_limit: int = FORM_LIMIT) -> None:
+        self.form_limit = form_limit
+
+    async def __call__(self, request: Request) -> None:
+        if request.method in SAFE_METHODS:
+            return
+        if not same_origin(request, portal_settings(request)):
+            raise PortalError(403, "error.csrf")
+        form = await read_form(request, self.form_limit)
+        given = form.get(CSRF_FIELD, "")
+        found = await signed_in(request)
+        expected = found.csrf_token if found is not None else request.cookies.get(CSRF_COOKIE, "")
+        if not given or not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            raise PortalError(403, "error.csrf")
+
+
+csrf_protect = CsrfCheck()
+"""The check on every router made by :func:`shared.portal.portal_router` (urlencoded forms)."""

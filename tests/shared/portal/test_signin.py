@@ -3,12 +3,14 @@ CSRF, cookies, the failed-credential limit, and that a session shows only its su
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute
 from sqlalchemy import func, select
 
 from shared.portal.auth import safe_next, signin_url
@@ -180,30 +182,59 @@ async def test_a_signed_in_form_needs_the_sessions_token(
     assert "You are signed out." in page.text
 
 
-async def test_every_post_under_the_portal_is_csrf_checked(portal: Portal) -> None:
-    from fastapi.routing import APIRoute
+def portal_routes(router: object) -> list[APIRoute]:
+    """Every APIRoute of a router, the included routers' too."""
+    found: list[APIRoute] = []
+    for route in getattr(router, "routes", []):
+        if isinstance(route, APIRoute):
+            found.append(route)
+        inner = getattr(route, "original_router", None)  # FastAPI keeps included routers
+        if inner is not None:
+            found.extend(portal_routes(inner))
+    return found
 
-    from shared.portal.csrf import csrf_protect
 
-    def routes(router: object) -> list[APIRoute]:
-        found: list[APIRoute] = []
-        for route in getattr(router, "routes", []):
-            if isinstance(route, APIRoute):
-                found.append(route)
-            inner = getattr(route, "original_router", None)  # FastAPI keeps included routers
-            if inner is not None:
-                found.extend(routes(inner))
-        return found
+async def test_every_post_under_the_portal_refuses_a_missing_token_or_another_site(
+    portal: Portal, client: httpx.AsyncClient
+) -> None:
+    """Whatever its router: signed in, a POST without the token (as a form or as an upload),
+    or with it from another site, never reaches the route."""
+    _, key = await add_subscriber(portal.db)
+    await sign_in(client, key)
+    token = csrf_of((await client.get("/portal/")).text)
+    posts = sorted(
+        {
+            route.path
+            for route in portal_routes(portal.app.router)
+            if route.path.startswith("/portal") and route.methods - {"GET", "HEAD"}
+        }
+    )
+    assert {"/portal/signin", "/portal/signout", "/portal/signin/email"} <= set(posts)
+    for path in posts:
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        form = await client.post(url, data={"email": "a@example.com", "api_key": "x"})
+        upload = await client.post(
+            url, data={"kind": "app"}, files={"file": ("w.csv", b"app,Douyin\n", "text/csv")}
+        )
+        elsewhere = await client.post(
+            url, data={"csrf_token": token}, headers={"origin": "http://evil.example"}
+        )
+        for answer in (form, upload, elsewhere):
+            assert answer.status_code in (403, 415), (path, answer.status_code)
+    assert await sessions(portal) == 1  # still signed in: sign-out was refused too
 
-    posts = [
+
+async def test_routers_made_by_portal_router_check_csrf(portal: Portal) -> None:
+    from shared.portal.csrf import CsrfCheck
+
+    ours = [
         route
-        for route in routes(portal.app.router)
-        if route.path.startswith("/portal") and route.methods - {"GET", "HEAD"}
+        for route in portal_routes(portal.app.router)
+        if route.path in ("/portal/signin", "/portal/signout", "/portal/signin/email")
     ]
-    assert {r.path for r in posts} >= {"/portal/signin", "/portal/signout", "/portal/signin/email"}
-    for route in posts:
-        calls = [dep.call for dep in route.dependant.dependencies]
-        assert csrf_protect in calls, route.path
+    assert ours
+    for route in ours:
+        assert any(isinstance(dep.call, CsrfCheck) for dep in route.dependant.dependencies)
 
 
 async def test_a_one_time_link_confirms_then_signs_in_once(
