@@ -23,6 +23,7 @@ BENCHES = (
     "hostile",
     "matcher",
     "webhooks",
+    "fair_claim",
     "pipeline",
     "stages",
     "reminders",

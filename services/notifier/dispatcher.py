@@ -1,9 +1,16 @@
 """Sends pending deliveries: claims rows in the database, one queue per endpoint.
 
 Each webhook URL has its own concurrency limit (``per_endpoint``), and email shares the SMTP
-connection pool (``REGWATCH_SMTP_CONNECTIONS``); rows for a queue at its limit are not
-claimed, so a slow or dead endpoint never holds up another's alerts. Claims are leases: a
-crashed instance's rows are picked up again when they expire (see ``ledger.lease``).
+connection pool (``REGWATCH_SMTP_CONNECTIONS``). The limits are applied in the claim query
+itself: due rows are ranked within their queue (oldest first), a queue at its limit gives
+nothing and any other queue at most its free slots, and a claim takes every queue's oldest row
+before any queue's second. A thousand rows waiting for a dead endpoint take its four slots,
+never the whole claim, so a slow or dead endpoint never holds up another's alerts. A hanging
+request is cut at ``REGWATCH_WEBHOOK_TIMEOUT`` (and retried later), which frees its slot.
+
+Claims are leases: a crashed instance's rows are picked up again when they expire (see
+``ledger.lease``). The rows this process is still sending are never claimed again by it, even
+past their lease (a database that stalled while their result was written).
 
 Exactly once, and the one window left: a row is marked delivered in the unit of work right
 after the receiver's answer. If the process dies between the receiver accepting and that
@@ -23,7 +30,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, func, or_, select, update
 
 from services.notifier.digest import release_held
 from services.notifier.email import EmailSender, compose
@@ -82,6 +89,9 @@ class Dispatcher:
         self.per_endpoint = per_endpoint
         self.batch = batch
         self.in_flight: Counter[str] = Counter()
+        self.sending: set[str] = set()
+        """Ids of the rows being sent by this process: never claimed again here, even if a
+        lease ran out (a database that stalled while the result was written)."""
         self.tasks: set[asyncio.Task[None]] = set()
         self.loop = WakeLoop("dispatcher", self._step, settings.dispatch_interval)
         self._held_checked = -math.inf
@@ -93,21 +103,39 @@ class Dispatcher:
         return self.email.connections if queue == SMTP_QUEUE else self.per_endpoint
 
     async def claim(self, now: datetime) -> list[DeliveryRow]:
+        """Lease due rows, each queue at most its free slots. The limits are applied in the
+        query: rows are ranked within their queue (oldest first), a queue at its limit is left
+        out and the others keep their first ``limit - in flight`` rows; the batch then takes
+        every queue's first row before any queue's second, oldest first. So a queue with a
+        thousand rows waiting takes no more of a claim than a queue with one."""
         free = or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until < now)
+        queue = case((DeliveryRow.channel == "email", SMTP_QUEUE), else_=DeliveryRow.target)
+        full = [q for q, n in self.in_flight.items() if n >= self.limit_of(q)]
+        due = (
+            select(
+                DeliveryRow.id,
+                DeliveryRow.channel,
+                DeliveryRow.next_attempt_at,
+                queue.label("queue"),
+                func.row_number()
+                .over(partition_by=queue, order_by=(DeliveryRow.next_attempt_at, DeliveryRow.id))
+                .label("turn"),
+            )
+            .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now, free)
+            .where(queue.not_in(full), DeliveryRow.id.not_in(self.sending))
+            .subquery("due")
+        )
+        limit = case((due.c.channel == "email", self.limit_of(SMTP_QUEUE)), else_=self.per_endpoint)
+        busy = {q: self.limit_of(q) - n for q, n in self.in_flight.items() if q not in full}
+        slots = case(busy, value=due.c.queue, else_=limit) if busy else limit
         async with self.db.session() as session:
             result = await session.execute(
-                select(DeliveryRow.id, DeliveryRow.channel, DeliveryRow.target)
-                .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now, free)
-                .order_by(DeliveryRow.next_attempt_at)
+                select(due.c.id)
+                .where(due.c.turn <= slots)
+                .order_by(due.c.turn, due.c.next_attempt_at, due.c.id)
                 .limit(self.batch)
             )
-            wanted: list[str] = []
-            planned = Counter(self.in_flight)
-            for ident, channel, target in result.all():
-                queue = queue_of(channel, target)
-                if planned[queue] < self.limit_of(queue):
-                    planned[queue] += 1
-                    wanted.append(ident)
+            wanted = list(result.scalars())
             if not wanted:
                 return []
             token = uuid.uuid4().hex
@@ -117,7 +145,9 @@ class Dispatcher:
                 .values(claimed_until=lease(now, self.settings.webhook_timeout), claim_token=token)
             )
             claimed = await session.execute(
-                select(DeliveryRow).where(DeliveryRow.claim_token == token)
+                select(DeliveryRow).where(
+                    DeliveryRow.id.in_(wanted), DeliveryRow.claim_token == token
+                )
             )
             return list(claimed.scalars())
 
@@ -139,6 +169,7 @@ class Dispatcher:
         rows = await self.claim(now)
         for row in rows:
             self.in_flight[queue_of(row.channel, row.target)] += 1
+            self.sending.add(row.id)
             task = asyncio.create_task(self._deliver(row), name=f"deliver-{row.id}")
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
@@ -153,6 +184,7 @@ class Dispatcher:
         except Exception:
             log.exception("delivery attempt crashed; the lease will expire and it is retried")
         finally:
+            self.sending.discard(row.id)
             self.in_flight[queue] -= 1
             if self.in_flight[queue] <= 0:
                 del self.in_flight[queue]

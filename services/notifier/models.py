@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, UTCDateTime, utcnow
@@ -24,7 +24,11 @@ class DeliveryRow(Base):
     """
 
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("subscriber_id", "notice_id", "type", "reason", "channel"),)
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "notice_id", "type", "reason", "channel"),
+        # the dispatcher's claim: the due pending rows, without the delivered history
+        Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, doc="webhook-id")
     subscriber_id: Mapped[str] = mapped_column(String(40), index=True)

@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from services.notifier.dispatcher import Dispatcher
+from services.notifier.dispatcher import Dispatcher, queue_of
 from services.notifier.email import EmailSender
 from services.notifier.handler import handle_match
 from services.notifier.history import list_deliveries, replay_delivery
@@ -81,7 +81,7 @@ async def subscribe(db: Database, *, email: str | None, webhook: str | None) -> 
 async def wait_status(db: Database, delivery_id: str, status: str, wait: float = 10) -> None:
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        async with db.session() as session:
+        async with db.read_session() as session:  # reads only: takes no writer lock
             row = await session.get(DeliveryRow, delivery_id)
             if row is not None and row.status == status:
                 return
@@ -307,3 +307,172 @@ async def test_a_digest_webhook_is_signed_and_lists_the_held_alerts(
     body = Webhook(secret).verify(request.body, request.headers)
     assert body["type"] == "digest"
     assert sorted(a["id"] for a in body["data"]["alerts"]) == sorted(ids)
+
+
+# --- fair claims: one full queue never takes the claim --------------------------------------
+
+HANGING = "http://127.0.0.1:9/hanging"
+HEALTHY = "http://127.0.0.1:9/healthy"
+
+
+def queued(ident: str, target: str, at: datetime) -> dict[str, object]:
+    """A due pending webhook row (claim() reads nothing else: no subscriber needed)."""
+    return {
+        "id": ident,
+        "subscriber_id": f"sub-{target[-7:]}",
+        "notice_id": ident,
+        "type": "notice.matched",
+        "reason": "match",
+        "channel": "webhook",
+        "target": target,
+        "payload": "{}",
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": at,
+        "created_at": at,
+        "retry_base": 0,
+    }
+
+
+async def add_rows(db: Database, rows: list[dict[str, object]]) -> None:
+    async with db.session() as session:
+        await session.execute(insert(DeliveryRow), rows)
+
+
+@pytest.fixture
+async def idle(db: Database) -> AsyncIterator[Dispatcher]:
+    """A dispatcher whose loop is not running: the tests call claim() themselves."""
+    webhooks = WebhookSender(timeout=SETTINGS.webhook_timeout, allow_private=True)
+    email = EmailSender(host="127.0.0.1", port=9, tls="none", timeout=5)
+    try:
+        yield Dispatcher(db, SETTINGS, webhooks, email)
+    finally:
+        await webhooks.aclose()
+        await email.aclose()
+
+
+def sending(worker: Dispatcher, rows: list[DeliveryRow]) -> None:
+    """What sweep() does with claimed rows, without sending them."""
+    for row in rows:
+        worker.in_flight[queue_of(row.channel, row.target)] += 1
+        worker.sending.add(row.id)
+
+
+def done(worker: Dispatcher, row: DeliveryRow) -> None:
+    """What the end of a delivery task does (its result not written: the lease stays)."""
+    worker.sending.discard(row.id)
+    worker.in_flight[queue_of(row.channel, row.target)] -= 1
+
+
+async def test_claim_takes_a_newer_queue_first_and_no_more_than_the_limit_of_a_full_one(
+    db: Database, idle: Dispatcher
+) -> None:
+    now = datetime.now(UTC)
+    oldest = now - timedelta(hours=1)
+    rows = [queued(f"hang-{i:04d}", HANGING, oldest + timedelta(seconds=i)) for i in range(1000)]
+    await add_rows(db, [*rows, queued("healthy", HEALTHY, now - timedelta(seconds=1))])
+
+    first = await idle.claim(now)
+    assert sorted(row.id for row in first) == [
+        "hang-0000",
+        "hang-0001",
+        "hang-0002",
+        "hang-0003",
+        "healthy",
+    ]
+    sending(idle, first)
+    assert await idle.claim(now) == []  # the hanging queue is full: none of its 996 others
+
+    hung = next(row for row in first if row.target == HANGING)
+    done(idle, hung)  # one slot free: one more row, the oldest left
+    assert [row.id for row in await idle.claim(now)] == ["hang-0004"]
+
+    # the 1,000 rows again, but with the endpoint at its limit in this process
+    idle.in_flight[HANGING] = idle.per_endpoint
+    healthy = next(row for row in first if row.target == HEALTHY)
+    later = now + timedelta(hours=1)  # every lease has run out
+    assert await idle.claim(later) == []  # still being sent here: not claimed again
+    done(idle, healthy)
+    assert [row.id for row in await idle.claim(later)] == ["healthy"]
+
+
+async def test_a_claim_takes_every_queues_oldest_row_before_any_queues_second(
+    db: Database, idle: Dispatcher
+) -> None:
+    now = datetime.now(UTC)
+    start = now - timedelta(hours=1)
+    rows = [
+        queued(f"{name}-{i}", f"http://127.0.0.1:9/{name}", start + timedelta(seconds=10 * n + i))
+        for n, name in enumerate(("a", "b", "c"))
+        for i in range(3)
+    ]
+    await add_rows(db, rows)  # all of a's rows are older than b's, all of b's than c's
+    idle.batch = 4
+    # a's first three would fill the batch oldest first; each queue's first comes before a's
+    # second instead
+    assert sorted(row.id for row in await idle.claim(now)) == ["a-0", "a-1", "b-0", "c-0"]
+
+
+async def test_a_thousand_alerts_for_a_hanging_endpoint_do_not_hold_up_a_newer_one(
+    db: Database, smtp: SmtpReceiver
+) -> None:
+    # requests are never cut short here (a long timeout), so the hanging endpoint holds its
+    # four slots for the whole test and what is asserted does not depend on timing
+    patient = Settings(
+        retry_schedule="100ms,100ms,100ms",
+        webhook_timeout=60,
+        dispatch_interval=0.05,
+        webhook_allow_private=True,
+    )
+    webhooks = WebhookSender(timeout=patient.webhook_timeout, allow_private=True)
+    email = EmailSender(host="127.0.0.1", port=smtp.port, tls="none", timeout=5)
+    worker = Dispatcher(db, patient, webhooks, email)
+    try:
+        async with WebhookReceiver(hang=True) as slow, WebhookReceiver() as fast:
+            try:
+                slow_id, _ = await subscribe(db, email=None, webhook=slow.url)
+                [first], _ = await handle_match(db, patient, match_event(slow_id, None))
+                async with db.session() as session:
+                    row = await session.get(DeliveryRow, first)
+                    assert row is not None
+                    template = {c.key: getattr(row, c.key) for c in DeliveryRow.__table__.c}
+                copies = [
+                    template
+                    | {
+                        "id": f"hang-{i:04d}",
+                        "notice_id": f"miit-hang-{i:04d}",
+                        "next_attempt_at": row.next_attempt_at - timedelta(seconds=1000 - i),
+                    }
+                    for i in range(999)
+                ]
+                await add_rows(db, copies)
+                worker.start()
+                await slow.wait_for(worker.per_endpoint, timeout=10)  # its slots are taken
+
+                fast_id, _ = await subscribe(db, email=None, webhook=fast.url)
+                [healthy], _ = await handle_match(db, patient, match_event(fast_id, None))
+                worker.kick()
+                [request] = await fast.wait_for(1, timeout=10)
+                await wait_status(db, healthy, "delivered")
+                assert request.webhook_id == healthy
+                async with db.read_session() as session:
+                    waiting = (
+                        await session.execute(
+                            select(DeliveryRow.id).where(
+                                DeliveryRow.target == slow.url,
+                                DeliveryRow.status == "pending",
+                                DeliveryRow.attempts == 0,
+                                DeliveryRow.claimed_until.is_(None),
+                            )
+                        )
+                    ).all()
+                # every one of them was queued before the healthy alert: 996 are still
+                # waiting, untried, and the endpoint never got more than its four requests
+                assert len(waiting) == 1000 - worker.per_endpoint
+                assert len(slow.requests) == worker.per_endpoint
+            finally:
+                await worker.loop.stop()  # no more claims; the hanging requests end below
+    finally:
+        await worker.stop()
+        await webhooks.aclose()
+        await email.aclose()
