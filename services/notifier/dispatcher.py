@@ -193,7 +193,7 @@ class Dispatcher:
     async def attempt(self, row: DeliveryRow) -> SendResult:
         if row.channel == "webhook":
             now = utc_now()
-            async with self.db.session() as session:
+            async with self.db.read_session() as session:
                 subscriber = await session.get(Subscriber, row.subscriber_id)
                 prefs = await session.get(PreferencesRow, row.subscriber_id)
                 keys = await signing_secrets(session, subscriber, now) if subscriber else []

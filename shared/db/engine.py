@@ -66,7 +66,10 @@ class Database:
                 yield session
             return
         try:
-            await asyncio.wait_for(self._writer.acquire(), BUSY_TIMEOUT)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancellation that arrives as the lock is acquired (a stop that never stops)
+            async with asyncio.timeout(BUSY_TIMEOUT):
+                await self._writer.acquire()
         except TimeoutError:
             raise TransientError(
                 f"database is locked: another unit of work held it for {BUSY_TIMEOUT:g}s"
