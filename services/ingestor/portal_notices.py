@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse
 
 from services.ingestor.listing import BadParameter, list_notices, notice_detail, notice_filter
 from shared.portal import (
@@ -33,6 +33,7 @@ from shared.portal import (
     register_page,
     render,
 )
+from shared.portal.assets import serve_assets
 from shared.portal.auth import portal_db
 
 HERE: Final = Path(__file__).parent
@@ -67,14 +68,7 @@ def is_web_link(text: str | None) -> bool:
 def build_router() -> APIRouter:
     router = portal_router()
 
-    @router.get("/ingestor/{asset}")
-    async def ingestor_asset(asset: str) -> FileResponse:
-        media = ASSETS.get(asset)
-        if media is None:
-            raise PortalError(404, "error.not_found")
-        return FileResponse(
-            HERE / "static" / asset, media_type=media, headers={"Cache-Control": "no-cache"}
-        )
+    serve_assets(router, "ingestor", HERE / "static", ASSETS)
 
     @router.get("/notices")
     async def notices(

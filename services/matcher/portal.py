@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.responses import Response
 
 from services.matcher.alerts import alert_groups, give_feedback, list_feedback, verdicts_by_key
@@ -64,6 +64,7 @@ from shared.portal import (
     register_page,
     render,
 )
+from shared.portal.assets import serve_assets
 from shared.portal.auth import portal_db, portal_settings, signed_in
 from shared.portal.csrf import CSRF_FIELD, same_origin
 from shared.portal.i18n import request_language
@@ -220,15 +221,7 @@ def build_portal_routers(on_change: Callable[[], None] | None = None) -> list[AP
             message = t("watches.removed", name=removed)
         return await watches_page(request, subscriber.id, message=message, found=found)
 
-    @router.get("/matcher/{asset}")
-    async def static_file(asset: str) -> FileResponse:
-        """The matcher pages' script and stylesheet (CSP: from this site only)."""
-        media = ASSETS.get(asset)
-        if media is None:
-            raise PortalError(404, "error.not_found")
-        return FileResponse(
-            HERE / "static" / asset, media_type=media, headers={"Cache-Control": "no-cache"}
-        )
+    serve_assets(router, "matcher", HERE / "static", ASSETS)
 
     @router.get("/watches/lookup")
     async def watch_lookup(

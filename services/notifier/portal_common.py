@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Final
 
 from fastapi import APIRouter
-from fastapi.responses import Response
 
-from shared.portal import PortalError, add_messages, add_templates, portal_router
+from shared.portal import add_messages, add_templates, portal_router
+from shared.portal.assets import serve_assets
 
 HERE: Final = Path(__file__).parent
 ASSETS: Final = {
@@ -27,16 +27,5 @@ add_messages(HERE / "portal_locales")
 def asset_router() -> APIRouter:
     """``GET /portal/notifier/notifier.css`` and ``.../notifier.js``."""
     router = portal_router()
-
-    @router.get("/notifier/{name}")
-    async def asset(name: str) -> Response:
-        kind = ASSETS.get(name)
-        if kind is None:
-            raise PortalError(404, "error.not_found")
-        return Response(
-            (HERE / "static" / name).read_bytes(),
-            media_type=kind,
-            headers={"cache-control": "public, max-age=3600"},
-        )
-
+    serve_assets(router, "notifier", HERE / "static", ASSETS)
     return router
