@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -44,6 +45,12 @@ async def smtp() -> AsyncIterator[SmtpReceiver]:
 
 @pytest.fixture
 async def dispatcher(db: Database, smtp: SmtpReceiver) -> AsyncIterator[Dispatcher]:
+    async with running_dispatcher(db, smtp) as worker:
+        yield worker
+
+
+@contextlib.asynccontextmanager
+async def running_dispatcher(db: Database, smtp: SmtpReceiver) -> AsyncIterator[Dispatcher]:
     outcomes: list[DeliveryEvent] = []
 
     async def record(event: DeliveryEvent) -> None:
@@ -174,7 +181,7 @@ async def delivery_rows(db: Database) -> list[DeliveryRow]:
 
 
 async def test_410_disables_the_endpoint_fails_its_queue_and_emails_the_subscriber(
-    db: Database, smtp: SmtpReceiver, dispatcher: Dispatcher
+    db: Database, smtp: SmtpReceiver
 ) -> None:
     async with WebhookReceiver(plan=[410]) as hook:
         subscriber_id, _ = await subscribe(db, email="ops@example.com", webhook=hook.url)
@@ -191,14 +198,16 @@ async def test_410_disables_the_endpoint_fails_its_queue_and_emails_the_subscrib
                 .values(next_attempt_at=datetime.now(UTC) + timedelta(hours=1))
             )
         [first], _ = await handle_match(db, SETTINGS, match_event(subscriber_id, None))
-        dispatcher.kick()
-        await wait_status(db, first, "failed")
-        third = match_event(subscriber_id, None)
-        third.notice.notice_id = "miit-third"
-        [later], _ = await handle_match(db, SETTINGS, third)
-        [message] = await smtp.wait_for(1)
-        await asyncio.sleep(0.3)
-        assert len(hook.requests) == 1  # nothing more is sent to a gone endpoint
+        # started only now: a running dispatcher could send `queued` before it waits
+        async with running_dispatcher(db, smtp) as dispatcher:
+            dispatcher.kick()
+            await wait_status(db, first, "failed")
+            third = match_event(subscriber_id, None)
+            third.notice.notice_id = "miit-third"
+            [later], _ = await handle_match(db, SETTINGS, third)
+            [message] = await smtp.wait_for(1)
+            await asyncio.sleep(0.3)
+            assert len(hook.requests) == 1  # nothing more is sent to a gone endpoint
     found = {row.id: row for row in await delivery_rows(db)}
     assert found[queued].status == "failed"
     assert "endpoint gone" in (found[queued].last_error or "")
