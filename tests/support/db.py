@@ -5,8 +5,12 @@ a database of its own, so that role needs CREATEDB."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
+import shutil
+import sqlite3
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -28,13 +32,104 @@ async def fresh_database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]
     if backend == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'regwatch.db'}"
         return
+    async for url in _server_database(_server_base(), template=None):
+        yield url
+
+
+async def migrated_database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    """Yield the URL of a new database at the newest schema; drop it afterwards.
+
+    Migrating takes seconds on PostgreSQL; so the schema is migrated once per test process
+    into a template (a database on the server, a file for SQLite) and each test gets a copy
+    (``CREATE DATABASE ... TEMPLATE``, SQLite's backup API)."""
+    if backend == "sqlite":
+        target = tmp_path / "regwatch.db"
+        await copy_migrated_sqlite(target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    base = _server_base()
+    template = await _server_template(base)
+    async for url in _server_database(base, template=template):
+        yield url
+
+
+def _server_base() -> str:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"PostgreSQL store tests need {PG_ENV} (set by .ci/run)")
+    return base
+
+
+_templates: dict[str, str] = {}
+"""backend -> the migrated template of this process (a SQLite file, a server database name)."""
+
+
+async def _sqlite_template() -> str:
+    if "sqlite" not in _templates:
+        folder = Path(tempfile.mkdtemp(prefix="regwatch-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        path = folder / "regwatch.db"
+        database = Database(f"sqlite+aiosqlite:///{path}")
+        try:
+            await database.migrate()
+        finally:
+            await database.dispose()
+        _templates["sqlite"] = str(path)
+    return _templates["sqlite"]
+
+
+async def copy_migrated_sqlite(target: Path) -> None:
+    """Put a SQLite database at the newest schema at ``target`` (a copy of the template)."""
+    await asyncio.to_thread(_copy_sqlite, await _sqlite_template(), target)
+
+
+def _copy_sqlite(source: str, target: Path) -> None:
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+async def _server_template(base: str) -> str:
+    if "postgres" not in _templates:
+        name = f"regwatch_tpl_{uuid.uuid4().hex[:12]}"
+        admin = create_async_engine(base, isolation_level="AUTOCOMMIT")
+        try:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        finally:
+            await admin.dispose()
+        with server_database_keys():
+            database = Database(make_url(base).set(database=name).render_as_string(False))
+            try:
+                await database.migrate()
+            finally:
+                await database.dispose()  # a template must have no sessions when copied
+        atexit.register(_drop_at_exit, base, name)
+        _templates["postgres"] = name
+    return _templates["postgres"]
+
+
+def _drop_at_exit(base: str, name: str) -> None:
+    async def drop() -> None:
+        admin = create_async_engine(base, isolation_level="AUTOCOMMIT")
+        try:
+            await drop_database(admin, name)
+        finally:
+            await admin.dispose()
+
+    with contextlib.suppress(Exception):  # the server may be gone already (CI stops it)
+        asyncio.run(drop())
+
+
+async def _server_database(base: str, *, template: str | None) -> AsyncIterator[str]:
     name = f"regwatch_t_{uuid.uuid4().hex[:12]}"
     admin = create_async_engine(base, isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
     async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        await conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     try:
         with server_database_keys():
             yield make_url(base).set(database=name).render_as_string(hide_password=False)
@@ -82,10 +177,15 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield url
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+async def migrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    async for url in migrated_database_url(request.param, tmp_path):
+        yield url
+
+
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await database.migrate()
+async def db(migrated_url: str) -> AsyncIterator[Database]:
+    database = Database(migrated_url)
     try:
         yield database
     finally:

@@ -29,6 +29,7 @@ from shared.broker import make_broker
 from shared.db import Database
 from shared.runtime_file import write_runtime_file
 from shared.settings import Settings
+from tests.support.db import copy_migrated_sqlite
 
 NOWHERE = "127.0.0.1:1"  # no broker listens there: it is never connected
 CSRF_IN_PAGE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -57,6 +58,9 @@ async def portal_app(
     }
     values.update(overrides)
     settings = Settings(**values)
+    if settings.database_url is None:  # the data dir's SQLite file: a migrated copy
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await copy_migrated_sqlite(settings.data_dir / "regwatch.db")
     secretbox.configure(settings)
     db = Database(settings.sqlalchemy_url)
     await db.migrate()

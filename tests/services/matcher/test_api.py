@@ -30,7 +30,7 @@ from shared.events import (
     WatchRef,
 )
 from shared.settings import Settings
-from tests.support.db import fresh_database_url
+from tests.support.db import migrated_database_url
 
 ADMIN = "op-token"
 TENCENT_DEV = "深圳市腾讯计算机系统有限公司"
@@ -48,9 +48,8 @@ def make_app(db: Database, **settings: Any) -> FastAPI:
 async def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """One database per backend for this module (each test makes its own subscribers), so the
     route-by-route tests do not pay for a migration each."""
-    async for url in fresh_database_url(request.param, tmp_path_factory.mktemp("api")):
+    async for url in migrated_database_url(request.param, tmp_path_factory.mktemp("api")):
         database = Database(url)
-        await database.migrate()
         try:
             yield database
         finally:

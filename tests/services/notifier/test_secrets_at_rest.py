@@ -25,7 +25,7 @@ from services.notifier.webhook import WebhookSender
 from shared.db import Database
 from shared.events import DeliveryEvent
 from shared.settings import Settings
-from tests.support.db import fresh_database_url
+from tests.support.db import migrated_database_url
 from tests.support.factories import match_event
 from tests.support.receivers import WebhookReceiver
 
@@ -36,9 +36,8 @@ SETTINGS = Settings(
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    async for url in fresh_database_url(request.param, tmp_path):
+    async for url in migrated_database_url(request.param, tmp_path):
         db = Database(url)
-        await db.migrate()
         try:
             yield db
         finally:
