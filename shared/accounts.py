@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Final
 
 import email_validator
-from sqlalchemy import String, Text, select
+from sqlalchemy import String, Text, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -296,11 +296,23 @@ async def update_subscriber(
 
 
 async def rotate_api_key(session: AsyncSession, subscriber_id: str) -> str | None:
-    """Give a subscriber a new API key; the old one stops working at once. None if unknown."""
+    """Give a subscriber a new API key; the old one stops working at once. None if unknown.
+
+    A key is rotated because it may have leaked, so whatever it may have opened closes too:
+    every portal session of the subscriber ends and unused sign-in links become void."""
+    # here, not at the top: shared.portal is built on this module
+    from shared.portal.models import PortalLink, PortalSession
+
     subscriber = await session.get(Subscriber, subscriber_id)
     if subscriber is None:
         return None
     api_key = new_api_key()
     subscriber.api_key_hash = hash_api_key(session, api_key)
+    await session.execute(delete(PortalSession).where(PortalSession.subscriber_id == subscriber_id))
+    await session.execute(
+        delete(PortalLink).where(
+            PortalLink.subscriber_id == subscriber_id, PortalLink.used_at.is_(None)
+        )
+    )
     await session.flush()
     return api_key

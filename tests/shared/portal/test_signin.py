@@ -300,6 +300,36 @@ async def test_signing_in_again_replaces_the_session(
     assert await sessions(portal) == 1
 
 
+async def test_rotating_the_api_key_signs_out_every_browser_and_voids_unused_links(
+    portal: Portal,
+) -> None:
+    subscriber_id, key = await add_subscriber(portal.db)
+    other_id, other_key = await add_subscriber(portal.db, "Other Ltd", "other@example.com")
+    async with portal.db.session() as session:
+        link = await create_link(session, subscriber_id, now=datetime.now(UTC))
+    async with (
+        client_for(portal.app, BASE) as laptop,
+        client_for(portal.app, BASE) as phone,
+        client_for(portal.app, BASE) as other,
+    ):
+        await sign_in(laptop, key)
+        await sign_in(phone, key)
+        await sign_in(other, other_key)
+        rotated = await laptop.post(
+            "/v1/subscribers/me/api-keys/rotate", headers={"Authorization": f"Bearer {key}"}
+        )
+        assert rotated.status_code == 200
+        for browser in (laptop, phone):
+            assert (await browser.get("/portal/")).status_code == 303  # to the sign-in page
+        assert (await laptop.get(f"/portal/link/{link}")).status_code in (404, 410)
+        assert (await sign_in(phone, key)).status_code == 401  # the old key is refused
+        assert (await phone.get("/portal/")).status_code == 303
+        assert (await sign_in(phone, rotated.json()["api_key"])).status_code == 303
+        assert (await phone.get("/portal/")).status_code == 200
+        mine = (await other.get("/portal/")).text  # someone else's session is untouched
+        assert other_id in mine
+
+
 @pytest.mark.parametrize(
     ("given", "expected"),
     [
