@@ -4,7 +4,6 @@ an app name with the keyboard only, open a notice, and a phone's width in Chines
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -14,23 +13,17 @@ from playwright.async_api import Browser, Page, expect
 from shared.events import Entity
 from tests.services.ingestor.test_portal_notices import notice, store
 from tests.support.browser import browser, browser_test, context, local_context, page
-from tests.support.portal import Portal, add_subscriber, portal_app, serve
+from tests.support.portal import Site, add_subscriber, portal_site
 
 __all__ = ["browser", "context", "page"]  # fixtures
 pytestmark = browser_test
 
 
-@dataclass
-class Site:
-    portal: Portal
-    url: str
-
-
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    async with portal_app(tmp_path) as portal, serve(portal.app) as url:
+    async with portal_site(tmp_path) as found:
         await store(
-            portal.db,
+            found.portal.db,
             notice(
                 "cac-douyin",
                 date(2021, 5, 10),
@@ -39,7 +32,7 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
             ),
             notice("miit-wechat", date(2021, 6, 1), Entity(name="微信"), code="MIIT"),
         )
-        yield Site(portal, url)
+        yield found
 
 
 async def tab_to(page: Page, selector: str, presses: int = 40) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,22 +14,16 @@ from playwright.async_api import Browser, Page, expect
 from services.matcher.alerts import list_feedback
 from tests.services.matcher.test_portal import TENCENT_DEV, ingest, notice
 from tests.support.browser import browser, browser_test, context, local_context, page
-from tests.support.portal import Portal, add_subscriber, portal_app, serve
+from tests.support.portal import Site, add_subscriber, portal_site
 
 __all__ = ["browser", "context", "page"]  # fixtures
 pytestmark = browser_test
 
 
-@dataclass
-class Site:
-    portal: Portal
-    url: str
-
-
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    async with portal_app(tmp_path) as portal, serve(portal.app) as url:
-        yield Site(portal, url)
+    async with portal_site(tmp_path) as found:
+        yield found
 
 
 async def sign_in(page: Page, site: Site, key: str, label: str = "API key") -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,23 +20,17 @@ from tests.services.notifier.portal_support import (
     track,
 )
 from tests.support.browser import browser, browser_test, context, local_context, page
-from tests.support.portal import Portal, add_subscriber, portal_app, serve
+from tests.support.portal import Site, add_subscriber, portal_site
 from tests.support.receivers import Reply, WebhookReceiver
 
 __all__ = ["browser", "context", "page"]  # fixtures
 pytestmark = browser_test
 
 
-@dataclass
-class Site:
-    portal: Portal
-    url: str
-
-
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    async with portal_app(tmp_path, webhook_allow_private=True) as portal, serve(portal.app) as url:
-        yield Site(portal, url)
+    async with portal_site(tmp_path, webhook_allow_private=True) as found:
+        yield found
 
 
 async def sign_in(page: Page, site: Site, key: str, next_path: str) -> None:
