@@ -44,7 +44,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
+
+from typing_extensions import Unpack
 
 from services.ingestor.extract.zipguard import ZipLimits
 from shared.errors import InputError
@@ -498,16 +500,24 @@ def read_here(job: Job) -> NoticeEvent:
         raise timeout_error(job.name, timeout) from None
 
 
-def job(
-    data: bytes,
-    *,
-    name: str,
-    source_url: str | None = None,
-    published_on: date | None = None,
-    attachments: Sequence[tuple[str, bytes]] = (),
-    fallback_published_on: date | None = None,
-) -> Job:
-    return Job(data, name, source_url, published_on, tuple(attachments), fallback_published_on)
+class JobOptions(TypedDict, total=False):
+    """What a caller may say about a notice besides its bytes and name (``Job``'s fields)."""
+
+    source_url: str | None
+    published_on: date | None
+    attachments: Sequence[tuple[str, bytes]]
+    fallback_published_on: date | None
+
+
+def job(data: bytes, *, name: str, **options: Unpack[JobOptions]) -> Job:
+    return Job(
+        data,
+        name,
+        options.get("source_url"),
+        options.get("published_on"),
+        tuple(options.get("attachments", ())),
+        options.get("fallback_published_on"),
+    )
 
 
 if __name__ == "__main__":  # a worker, started by ``_Worker``

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
-
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
+from typing_extensions import Unpack
 
 from services.ingestor import extraction
+from services.ingestor.extraction import JobOptions
 from services.ingestor.store import Saved, Seen, save_notice, sha256
 from shared.db import Database
 from shared.db.retry import retry_lost_connection
@@ -30,29 +29,12 @@ def check_entities(notice: NoticeEvent, name: str) -> None:
         raise InputError(f"{name}: no apps, SDKs or companies found in the notice")
 
 
-def parse(
-    data: bytes,
-    *,
-    name: str,
-    source_url: str | None = None,
-    published_on: date | None = None,
-    attachments: Sequence[tuple[str, bytes]] = (),
-    fallback_published_on: date | None = None,
-) -> NoticeEvent:
+def parse(data: bytes, *, name: str, **options: Unpack[JobOptions]) -> NoticeEvent:
     """``parse_notice`` in this process (``regwatch notices parse``), within the time limit
     when an alarm clock can be set; ``published_on`` overrides the date read from the notice,
     ``fallback_published_on`` (a feed item's date) is used when the notice gives none;
     ``attachments`` are the files it links to (name as the page gives it, bytes)."""
-    return extraction.read_here(
-        extraction.job(
-            data,
-            name=name,
-            source_url=source_url,
-            published_on=published_on,
-            attachments=attachments,
-            fallback_published_on=fallback_published_on,
-        )
-    )
+    return extraction.read_here(extraction.job(data, name=name, **options))
 
 
 def event_from_json(data: bytes, *, name: str) -> NoticeEvent:
@@ -108,29 +90,15 @@ async def ingest_event(
 
 @count_rejections
 async def ingest_bytes(
-    db: Database,
-    data: bytes,
-    *,
-    name: str,
-    source_url: str | None = None,
-    published_on: date | None = None,
-    attachments: Sequence[tuple[str, bytes]] = (),
-    fallback_published_on: date | None = None,
+    db: Database, data: bytes, *, name: str, **options: Unpack[JobOptions]
 ) -> Saved:
     # In a worker process, within the time and memory limits: reading pictures (OCR) or a
     # long PDF takes seconds, and the event loop must not wait on it.
-    notice = await extraction.read(
-        extraction.job(
-            data,
-            name=name,
-            source_url=source_url,
-            published_on=published_on,
-            attachments=attachments,
-            fallback_published_on=fallback_published_on,
-        )
-    )
+    notice = await extraction.read(extraction.job(data, name=name, **options))
+    attachments = options.get("attachments", ())
     digest = sha256(data + b"".join(body for _name, body in attachments))
-    return await ingest_event(db, notice, name=name, seen=Seen(source_url or name, digest))
+    seen = Seen(options.get("source_url") or name, digest)
+    return await ingest_event(db, notice, name=name, seen=seen)
 
 
 @count_rejections
