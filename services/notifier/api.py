@@ -14,7 +14,6 @@ from services.notifier.deadlines import open_deadlines
 from services.notifier.endpoints import enable_endpoint
 from services.notifier.history import list_deliveries, parse_since, replay_delivery
 from services.notifier.ics import CalendarDeadline, calendar
-from services.notifier.ledger import read_summary
 from services.notifier.links import calendar_url
 from services.notifier.preferences import (
     PreferenceChanges,
@@ -28,6 +27,7 @@ from services.notifier.preferences import (
 from services.notifier.reminders import SHANGHAI
 from services.notifier.render import render_unsubscribe_page
 from services.notifier.scheduler import answer_deadline, list_reminders
+from services.notifier.tracking import read_summary
 from services.notifier.webhook_secrets import rotate_secret
 from shared.accounts import Subscriber
 from shared.db import Database

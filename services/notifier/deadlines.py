@@ -15,9 +15,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.ledger import read_summary
 from services.notifier.models import DeadlineRow
 from services.notifier.reminders import days_left
+from services.notifier.tracking import read_summary
 from shared.events import Match, NoticeSummary
 
 WORKING_DAYS_RULE = "working_days"

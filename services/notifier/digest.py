@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier import render
-from services.notifier.ledger import Context, load_context
+from services.notifier.alerts import Context, load_context
 from services.notifier.models import DeliveryRow
 from services.notifier.once import insert_once
 from services.notifier.payloads import DIGEST, delivery_id, digest_data, webhook_body

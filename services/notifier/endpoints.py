@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.ledger import create_deliveries, endpoint_alert, load_context
+from services.notifier.alerts import endpoint_alert, load_context
+from services.notifier.ledger import create_deliveries
 from services.notifier.models import DeliveryRow
 from services.notifier.preferences import get_preferences
 from shared.accounts import Subscriber

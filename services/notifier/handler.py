@@ -7,14 +7,10 @@ from collections.abc import Callable
 
 from faststream.kafka import KafkaBroker
 
-from services.notifier.ledger import (
-    create_deliveries,
-    load_context,
-    match_alert,
-    schedule_reminders,
-    utc_now,
-)
+from services.notifier.alerts import load_context, match_alert
+from services.notifier.ledger import create_deliveries, utc_now
 from services.notifier.models import ReminderRow
+from services.notifier.tracking import schedule_reminders
 from services.notifier.watchlist import handle_watchlist
 from shared.accounts import Subscriber
 from shared.broker import ACK_POLICY

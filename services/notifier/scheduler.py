@@ -23,13 +23,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.ledger import (
-    create_deliveries,
-    load_context,
-    read_summary,
-    reminder_alert,
-    utc_now,
-)
+from services.notifier.alerts import load_context, reminder_alert
+from services.notifier.ledger import create_deliveries, utc_now
 from services.notifier.models import DeadlineRow, ReminderRow
 from services.notifier.reminders import (
     describe_label,
@@ -38,6 +33,7 @@ from services.notifier.reminders import (
     still_worth_sending,
     zone,
 )
+from services.notifier.tracking import read_summary
 from shared.accounts import Subscriber
 from shared.db import Database
 from shared.errors import InputError

@@ -15,9 +15,9 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.ledger import name_key, read_summary, summary_payload, watch_key
 from services.notifier.models import DeadlineRow, ReminderRow, WatchTombstoneRow
 from services.notifier.once import insert_once
+from services.notifier.tracking import name_key, read_summary, summary_payload, watch_key
 from shared.db import Database
 from shared.events import Match, WatchItemRef, WatchlistEvent
 from shared.logging import get_logger

@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
-from services.notifier.ledger import load_context, schedule_reminders
+from services.notifier.alerts import load_context
 from services.notifier.models import AttemptRow, DeadlineRow, DeliveryRow, ReminderRow
 from services.notifier.reminders import SHANGHAI
+from services.notifier.tracking import schedule_reminders
 from shared.accounts import Subscriber
 from shared.db import Database
 from shared.events import Deadline, MatchEvent

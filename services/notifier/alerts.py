@@ -1,0 +1,163 @@
+"""What an alert says before it is split per channel: a match, an escalation, a deadline
+reminder, a disabled endpoint; and who it is for (:class:`Context`: settings, account,
+notifier preferences, time)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notifier import render
+from services.notifier.links import unsubscribe_url
+from services.notifier.models import (
+    PreferencesRow,
+)
+from services.notifier.payloads import (
+    DEADLINE_REMINDER,
+    ENDPOINT_DISABLED,
+    NOTICE_ESCALATED,
+    NOTICE_MATCHED,
+    escalation_data,
+    match_data,
+    reminder_data,
+)
+from services.notifier.preferences import get_preferences
+from services.notifier.reminders import days_left, local_iso, zone
+from shared.accounts import Subscriber
+from shared.events import Match, MatchEvent, NoticeSummary
+from shared.settings import Settings
+
+MATCHED = NOTICE_MATCHED
+ESCALATED = NOTICE_ESCALATED
+REMINDER = DEADLINE_REMINDER
+ENDPOINT_NOTICE_ID = "endpoint"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What one alert says, before it is split per channel."""
+
+    type: str
+    reason: str
+    notice_id: str
+    data: dict[str, Any]
+    email: tuple[str, str, str]
+    channels: tuple[str, ...] = ("email", "webhook")
+    holdable: bool = True
+
+
+@dataclass
+class Context:
+    """Who an alert is for and when it is made: settings, account, notifier preferences."""
+
+    settings: Settings
+    subscriber: Subscriber
+    prefs: PreferencesRow
+    now: datetime
+    tz: tzinfo = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tz = zone(self.subscriber.timezone)
+
+    @property
+    def unsubscribe_url(self) -> str:
+        return unsubscribe_url(self.settings, self.prefs.unsubscribe_token)
+
+    @property
+    def public_url(self) -> str | None:
+        return self.settings.public_url
+
+
+async def load_context(
+    session: AsyncSession, settings: Settings, subscriber: Subscriber, now: datetime
+) -> Context:
+    prefs = await get_preferences(session, subscriber.id, now)
+    return Context(settings, subscriber, prefs, now)
+
+
+def event_reason(event: MatchEvent) -> str:
+    """Why the matcher sent this event (``match`` unless it says otherwise)."""
+    reason = getattr(event, "reason", None)
+    return str(reason)[:40] if reason else "match"
+
+
+def match_alert(event: MatchEvent, ctx: Context) -> Alert:
+    """``notice.matched``, or ``notice.escalated`` when the notice orders apps removed."""
+    reason = event_reason(event)
+    escalated = event.notice.kind == "removal"
+    data = escalation_data(event, reason) if escalated else match_data(event, reason)
+    return Alert(
+        type=ESCALATED if escalated else MATCHED,
+        reason=reason,
+        notice_id=event.notice.notice_id,
+        data=data,
+        email=render.render_match_email(
+            event.notice,
+            event.matches,
+            now=ctx.now,
+            tz=ctx.tz,
+            public_url=ctx.public_url,
+            unsubscribe_url=ctx.unsubscribe_url,
+            escalated=escalated,
+        ),
+        holdable=not escalated,
+    )
+
+
+def reminder_alert(
+    notice: NoticeSummary,
+    matches: list[Match],
+    offset: str,
+    ctx: Context,
+    *,
+    late: bool = False,
+    fire_at: datetime | None = None,
+) -> Alert:
+    assert notice.deadline is not None
+    left = days_left(notice.deadline.due_on, ctx.now)
+    tz_label = render.tz_name(ctx.tz)
+    return Alert(
+        type=REMINDER,
+        reason=offset,
+        notice_id=notice.notice_id,
+        data={"subscriber_id": ctx.subscriber.id}
+        | reminder_data(
+            notice,
+            matches,
+            offset,
+            left,
+            late=late,
+            fire_at=fire_at,
+            timezone=tz_label,
+            fire_at_local=local_iso(fire_at, ctx.tz) if fire_at else None,
+        ),
+        email=render.render_reminder_email(
+            notice,
+            matches,
+            offset,
+            left,
+            now=ctx.now,
+            tz=ctx.tz,
+            public_url=ctx.public_url,
+            unsubscribe_url=ctx.unsubscribe_url,
+            late=late,
+        ),
+    )
+
+
+def endpoint_alert(url: str, error: str, ctx: Context) -> Alert:
+    """The email that tells a subscriber their webhook endpoint was disabled (never held)."""
+    return Alert(
+        type=ENDPOINT_DISABLED,
+        reason=ctx.now.strftime("%Y%m%dT%H%M%S.%f"),
+        notice_id=ENDPOINT_NOTICE_ID,
+        data={"url": url, "error": error, "disabled_at": ctx.now.isoformat()},
+        email=render.render_endpoint_disabled_email(
+            url, error, ctx.now, tz=ctx.tz, public_url=ctx.public_url
+        ),
+        channels=("email",),
+        holdable=False,
+    )
