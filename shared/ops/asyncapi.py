@@ -3,7 +3,9 @@
 The composition root registers every service's handlers on one broker that is never connected
 (``services.runtime.spec_broker``); :func:`document` adds what handlers alone do not show: the
 topics services publish to with ``broker.publish`` (notices, deliveries, watchlist) and the
-dead-letter topics, each with its event schema, and gives publishers without a schema theirs.
+dead-letter topics, each with its event schema, gives publishers without a schema theirs and
+subscribers without a description their consumer group (which names the service).
+:func:`as_html` renders the page of ``/docs/asyncapi`` (``shared/ops/asyncapi_page.py``).
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from faststream.kafka import KafkaBroker
-from faststream.specification import AsyncAPI, Specification, get_asyncapi_html
+from faststream.specification import AsyncAPI, Specification
 from pydantic import BaseModel
 
 from shared.events import DeliveryEvent, MatchEvent, NoticeEvent, WatchlistEvent
+from shared.ops.asyncapi_page import render_page
 from shared.topics import Topics
 
 TITLE = "regwatch"
@@ -88,6 +91,16 @@ def document(broker: KafkaBroker, topics: Topics, *, version: str = "0.1.0") -> 
             broker.publisher(
                 topic, title=topic, description=contract.description, schema=contract.model
             )
+    for subscriber in broker.subscribers:
+        spec = getattr(subscriber, "specification", None)
+        config = getattr(spec, "config", None)
+        if config is not None and not getattr(spec, "description", None):
+            group = getattr(subscriber, "group_id", None)
+            config.description_ = (
+                f"Read by consumer group {group}."
+                if group
+                else "Read without a consumer group: every process reads all partitions."
+            )
     return AsyncAPI(
         broker,
         title=TITLE,
@@ -103,8 +116,9 @@ def as_dict(spec: Specification) -> dict[str, Any]:
 
 
 def as_html(spec: Specification) -> str:
-    """FastStream's AsyncAPI page (the viewer's script comes from a CDN)."""
-    return get_asyncapi_html(spec, try_it_out_path=None)
+    """The document as one self-contained page, rendered here (works offline: FastStream's
+    page loads its viewer from a CDN)."""
+    return render_page(as_dict(spec))
 
 
 def topic_addresses(doc: dict[str, Any]) -> set[str]:
