@@ -18,10 +18,14 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import field as dataclass_field
+from typing import Any, Final
 
 from services.matcher.store import (
+    KeyedInputError,
     NewWatch,
     WatchLimitError,
     clean_aliases,
@@ -42,9 +46,22 @@ class Problem:
     line: int
     field: str
     message: str
+    """In English (the API's report, the CLI)."""
+    key: str | None = None
+    """The message's key in the portal's catalogs (``services/matcher/locales``), if it has
+    one..."""
+    params: Mapping[str, Any] = dataclass_field(default_factory=dict, hash=False)
+    """... and the values it takes."""
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.field}: {self.message}"
+
+    @classmethod
+    def of(cls, line: int, field_name: str, exc: InputError) -> Problem:
+        """A problem from an error of the store (its key, when it has one)."""
+        if isinstance(exc, KeyedInputError):
+            return cls(line, field_name, str(exc), exc.key, dict(exc.params))
+        return cls(line, field_name, str(exc))
 
 
 @dataclass(frozen=True)
@@ -65,11 +82,20 @@ class Parsed:
 
 def decode_csv(data: bytes) -> str:
     if len(data) > MAX_IMPORT_BYTES:
-        raise InputError(f"CSV is too large ({len(data)} bytes, limit {MAX_IMPORT_BYTES})")
+        raise KeyedInputError(
+            f"CSV is too large ({len(data)} bytes, limit {MAX_IMPORT_BYTES})",
+            "import.too_large",
+            size=len(data),
+            limit=MAX_IMPORT_BYTES,
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"CSV is not UTF-8 text (byte {exc.start} cannot be decoded)") from exc
+        raise KeyedInputError(
+            f"CSV is not UTF-8 text (byte {exc.start} cannot be decoded)",
+            "import.not_utf8",
+            byte=exc.start,
+        ) from exc
 
 
 def read_watch_csv(data: bytes) -> Parsed:
@@ -80,27 +106,56 @@ def read_watch_csv(data: bytes) -> Parsed:
 
 def _row(line: int, cells: Sequence[str]) -> CsvRow | Problem:
     if len(cells) < 2:
-        return Problem(line, "row", "expected kind,name[,aliases]")
+        return Problem(line, "row", "expected kind,name[,aliases]", "import.error.too_few_columns")
     if len(cells) > 3:
         return Problem(
             line,
             "row",
             f"{len(cells)} columns, expected at most 3 (separate aliases with |, not commas)",
+            "import.error.too_many_columns",
+            {"columns": len(cells)},
         )
     kind_text = cells[0].strip().lower()
     try:
         kind = clean_kind(kind_text)
     except InputError:
-        return Problem(line, "kind", f"must be app or company, not {cells[0].strip()!r}")
+        return Problem(
+            line,
+            "kind",
+            f"must be app or company, not {cells[0].strip()!r}",
+            "import.error.kind",
+            {"kind": cells[0].strip()},
+        )
     try:
         name = clean_name(cells[1])
     except InputError as exc:
-        return Problem(line, "name", str(exc))
+        return Problem.of(line, "name", exc)
     try:
         aliases = clean_aliases(cells[2].split("|") if len(cells) == 3 else [], name)
     except InputError as exc:
-        return Problem(line, "aliases", str(exc))
+        return Problem.of(line, "aliases", exc)
     return CsvRow(line, NewWatch(kind, name, tuple(aliases)))
+
+
+CSV_ERRORS: Final = (
+    # (what the csv module says, its message key); the first found wins, else "not_csv"
+    (re.compile(r"unexpected end of data"), "import.error.csv_unclosed"),
+    (re.compile(r"expected after '\"'"), "import.error.csv_after_quote"),
+    (re.compile(r"field larger than field limit \((?P<limit>\d+)\)"), "import.error.csv_field"),
+    (re.compile(r"new-line character seen in unquoted field"), "import.error.csv_newline"),
+)
+
+
+def csv_problem(line: int, exc: csv.Error) -> Problem:
+    """The problem of a line the csv module cannot read (the rest of the file is not read)."""
+    detail = str(exc)
+    for pattern, key in CSV_ERRORS:
+        found = pattern.search(detail)
+        if found is not None:
+            return Problem(line, "row", f"not valid CSV: {detail}", key, found.groupdict())
+    return Problem(
+        line, "row", f"not valid CSV: {detail}", "import.error.not_csv", {"detail": detail}
+    )
 
 
 def parse_watch_csv(text: str) -> Parsed:
@@ -114,7 +169,7 @@ def parse_watch_csv(text: str) -> Parsed:
         except StopIteration:
             break
         except csv.Error as exc:
-            parsed.problems.append(Problem(reader.line_num, "row", f"not valid CSV: {exc}"))
+            parsed.problems.append(csv_problem(reader.line_num, exc))
             break
         line = reader.line_num
         if not cells or all(not c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
@@ -154,7 +209,7 @@ class ImportResult:
         }
 
 
-class ImportLimitError(InputError):
+class ImportLimitError(KeyedInputError):
     """The import would take the subscriber past its watch limit: nothing was imported."""
 
     def __init__(self, rows: int, exc: WatchLimitError) -> None:
@@ -162,7 +217,11 @@ class ImportLimitError(InputError):
         super().__init__(
             f"import refused, nothing imported: you watch {plural(exc.current, 'item')} and the "
             f"file has {plural(rows, 'row')} ({exc.adding} new), which would pass the limit of "
-            f"{exc.limit} watch items per subscriber"
+            f"{exc.limit} watch items per subscriber",
+            "import.limit",
+            current=exc.current,
+            adding=exc.adding,
+            limit=exc.limit,
         )
 
 
@@ -196,7 +255,9 @@ async def import_watches(
         except WatchLimitError as exc:
             raise ImportLimitError(parsed.total, exc) from exc
         for row, outcome in zip(rows, outcomes, strict=True):
-            if outcome.problem is not None:
+            if outcome.error is not None:
+                result.problems.append(Problem.of(row.line, "aliases", outcome.error))
+            elif outcome.problem is not None:
                 result.problems.append(Problem(row.line, "aliases", outcome.problem))
             elif outcome.created:
                 result.added += 1

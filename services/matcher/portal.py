@@ -34,7 +34,6 @@ from services.matcher.alerts import alert_groups, give_feedback, list_feedback, 
 from services.matcher.api import MAX_ROW_ID, RowId, alert_out, watch_out
 from services.matcher.csvimport import (
     MAX_IMPORT_BYTES,
-    ImportLimitError,
     ImportResult,
     Problem,
     import_csv_bytes,
@@ -43,7 +42,7 @@ from services.matcher.lookup import Lookup, lookup
 from services.matcher.notices import stored_notice
 from services.matcher.schemas import AlertOut
 from services.matcher.store import (
-    WatchLimitError,
+    KeyedInputError,
     get_watch,
     list_watches,
     put_watch,
@@ -150,13 +149,29 @@ def lookup_lines(t: Translator, found: Lookup) -> dict[str, Any]:
 
 
 def error_text(t: Translator, exc: InputError) -> str:
-    """An error of the store or the import in the page's language where it has words there
-    (the watch limit), else the store's own (English) sentence."""
-    if isinstance(exc, ImportLimitError):
-        return t("import.limit", current=exc.current, adding=exc.adding, limit=exc.limit)
-    if isinstance(exc, WatchLimitError):
-        return t("watches.limit", current=exc.current, limit=exc.limit)
+    """An error of the store or the import in the page's language: the message its key names
+    (:class:`~services.matcher.store.KeyedInputError`), else its own (English) sentence."""
+    if isinstance(exc, KeyedInputError):
+        return t(exc.key, **exc.params)
     return str(exc)
+
+
+FIELD_KEYS: Final = {
+    "row": "import.column.row",
+    "kind": "import.column.kind",
+    "name": "import.column.name",
+    "aliases": "import.column.aliases",
+}
+
+
+def problem_view(t: Translator, problem: Problem) -> dict[str, Any]:
+    """A line of the import's report in the page's language."""
+    field_key = FIELD_KEYS.get(problem.field)
+    return {
+        "line": problem.line,
+        "field": t(field_key) if field_key else problem.field,
+        "message": t(problem.key, **problem.params) if problem.key else problem.message,
+    }
 
 
 def split_aliases(text: str) -> list[str]:
@@ -298,10 +313,15 @@ def build_portal_routers(on_change: Callable[[], None] | None = None) -> list[AP
                 )
         except InputError as exc:
             watch = await own_watch(request, subscriber.id, watch_id)
+            t = Translator(request_language(request))
             return await render(
                 request,
                 "matcher/watch_edit.html",
-                {"watch": watch, "form": {"name": name, "aliases": aliases}, "error": str(exc)},
+                {
+                    "watch": watch,
+                    "form": {"name": name, "aliases": aliases},
+                    "error": error_text(t, exc),
+                },
                 status_code=422,
             )
         if row is None:
@@ -354,7 +374,7 @@ def build_portal_routers(on_change: Callable[[], None] | None = None) -> list[AP
             return await watches_page(request, subscriber.id, 422, error=error_text(t, exc))
         if result.added or result.existing:
             changed()
-        return await watches_page(request, subscriber.id, report=import_report(result))
+        return await watches_page(request, subscriber.id, report=import_report(t, result))
 
     # --- alerts ---------------------------------------------------------------------------
 
@@ -443,13 +463,13 @@ def build_portal_routers(on_change: Callable[[], None] | None = None) -> list[AP
     return [upload, router]  # the upload first: "import" is no watch id
 
 
-def import_report(result: ImportResult) -> dict[str, Any]:
+def import_report(t: Translator, result: ImportResult) -> dict[str, Any]:
     problems: list[Problem] = sorted(result.problems, key=lambda p: p.line)
     return {
         "rows": result.rows,
         "added": result.added,
         "existing": result.existing,
-        "problems": problems,
+        "problems": [problem_view(t, problem) for problem in problems],
     }
 
 

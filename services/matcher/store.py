@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,7 +44,18 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-class WatchLimitError(InputError):
+class KeyedInputError(InputError):
+    """An InputError that also names its message: a key of the portal's catalogs
+    (``services/matcher/locales``) and the values it takes, so that a page can say it in its
+    own language. ``str(exc)`` is the English sentence, as the API and the CLI print it."""
+
+    def __init__(self, message: str, key: str, **params: Any) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params: Mapping[str, Any] = params
+
+
+class WatchLimitError(KeyedInputError):
     """Adding watch items would take a subscriber past its limit (``max_watches_per_subscriber``):
     nothing was added."""
 
@@ -55,12 +66,15 @@ class WatchLimitError(InputError):
                 f"watch limit reached: you watch {plural(current, 'item')} and the limit is "
                 f"{limit} per subscriber; remove some to add more"
             )
+            super().__init__(message, "watches.limit", current=current, limit=limit)
         else:
             message = (
                 f"watch limit: you watch {plural(current, 'item')}, adding {adding} new ones "
                 f"would make {current + adding}, over the limit of {limit} per subscriber"
             )
-        super().__init__(message)
+            super().__init__(
+                message, "watches.limit_many", current=current, adding=adding, limit=limit
+            )
 
 
 async def lock_watchlist(session: AsyncSession, subscriber_id: str) -> None:
@@ -85,18 +99,37 @@ async def check_watch_limit(
         raise WatchLimitError(current, adding, limit)
 
 
+NAME_KEYS = {
+    "watch name": ("input.name.empty", "input.name.too_long"),
+    "alias": ("input.alias.empty", "input.alias.too_long"),
+}
+"""The message keys of an empty and a too long name, by what :func:`clean_name` cleans."""
+ALREADY_WATCHED_KEYS = {
+    "app": "input.already_watched.app",
+    "company": "input.already_watched.company",
+}
+
+
 def clean_name(name: str, what: str = "watch name") -> str:
     cleaned = " ".join(name.split())
+    empty, too_long = NAME_KEYS.get(what, NAME_KEYS["watch name"])
     if not cleaned:
-        raise InputError(f"{what} is empty")
+        raise KeyedInputError(f"{what} is empty", empty)
     if len(cleaned) > MAX_NAME:
-        raise InputError(f"{what} is too long ({len(cleaned)} characters, limit {MAX_NAME})")
+        raise KeyedInputError(
+            f"{what} is too long ({len(cleaned)} characters, limit {MAX_NAME})",
+            too_long,
+            length=len(cleaned),
+            limit=MAX_NAME,
+        )
     return cleaned
 
 
 def clean_kind(kind: str) -> str:
     if kind not in WATCH_KINDS:
-        raise InputError(f"watch kind must be 'app' or 'company', not {kind!r}")
+        raise KeyedInputError(
+            f"watch kind must be 'app' or 'company', not {kind!r}", "input.kind", kind=kind
+        )
     return kind
 
 
@@ -114,7 +147,12 @@ def clean_aliases(aliases: Iterable[str], name: str = "") -> list[str]:
         if cleaned != name and cleaned not in out:
             out.append(cleaned)
     if len(out) > MAX_ALIASES:
-        raise InputError(f"too many aliases ({len(out)}, limit {MAX_ALIASES})")
+        raise KeyedInputError(
+            f"too many aliases ({len(out)}, limit {MAX_ALIASES})",
+            "input.aliases.too_many",
+            count=len(out),
+            limit=MAX_ALIASES,
+        )
     return out
 
 
@@ -266,6 +304,8 @@ class PutOutcome(NamedTuple):
     created: bool
     problem: str | None = None
     """Why the item was not stored (its aliases, merged, were too many); None when it was."""
+    error: KeyedInputError | None = None
+    """The same, with its message key (for the portal)."""
 
 
 def _aliases_json(text: str | None) -> list[str]:
@@ -337,7 +377,12 @@ async def put_watches(
             merged = clean_aliases([*before, *item.aliases], item.name)
         except InputError as exc:
             problem = f"{exc} together with the aliases {item.name!r} already has"
-            outcomes.append(PutOutcome(created=False, problem=problem))
+            error = None
+            if isinstance(exc, KeyedInputError):
+                with_stored = "input.aliases.too_many_merged"
+                message_key = with_stored if exc.key == "input.aliases.too_many" else exc.key
+                error = KeyedInputError(problem, message_key, **{"name": item.name, **exc.params})
+            outcomes.append(PutOutcome(created=False, problem=problem, error=error))
             continue
         if key in new:
             new[key] = merged
@@ -412,7 +457,12 @@ async def update_watch(
     if new_name != row.name:
         clash = await find_watch(session, subscriber_id, row.kind, new_name)
         if clash is not None:
-            raise InputError(f"you already watch {row.kind} {new_name!r} (watch {clash.id})")
+            raise KeyedInputError(
+                f"you already watch {row.kind} {new_name!r} (watch {clash.id})",
+                ALREADY_WATCHED_KEYS.get(row.kind, "input.already_watched.app"),
+                name=new_name,
+                watch_id=clash.id,
+            )
     if new_name == row.name and new_aliases == aliases_of(row):
         return row
     row.name = new_name

@@ -4,6 +4,7 @@ the alerts (list, feedback, one notice), in both languages, one subscriber's dat
 
 from __future__ import annotations
 
+import csv
 import html
 import re
 from collections.abc import AsyncIterator
@@ -13,11 +14,25 @@ import httpx
 import pytest
 
 from services.matcher.alerts import match_id
+from services.matcher.csvimport import (
+    MAX_IMPORT_BYTES,
+    ImportLimitError,
+    csv_problem,
+    decode_csv,
+    parse_watch_csv,
+)
 from services.matcher.handler import handle_notice
-from services.matcher.portal import REASONS, reason_key
+from services.matcher.portal import FIELD_KEYS, REASONS, reason_key
 from services.matcher.service import MatcherService
+from services.matcher.store import (
+    KeyedInputError,
+    WatchLimitError,
+    clean_aliases,
+    clean_kind,
+    clean_name,
+)
 from shared.events import NoticeEvent
-from shared.portal.i18n import CATALOGS
+from shared.portal.i18n import CATALOGS, Translator
 from tests.support.portal import Portal, add_subscriber, client_for, csrf_of, portal_app, sign_in
 
 BASE = "http://127.0.0.1:8080"
@@ -226,6 +241,185 @@ async def test_csv_import_reports_each_bad_line(portal: Portal, client: httpx.As
         headers={"content-type": "multipart/form-data; boundary=b", "content-length": "20000000"},
     )
     assert oversize.status_code == 413
+
+
+ENGLISH_ERRORS = (
+    "is empty",
+    "too long",
+    "must be",
+    "expected",
+    "columns",
+    "too many aliases",
+    "already watch",
+    "not valid CSV",
+    "characters",
+)
+
+
+async def test_store_errors_are_in_the_pages_language(
+    portal: Portal, client: httpx.AsyncClient
+) -> None:
+    await signed_in(portal, client)
+    client.headers["accept-language"] = "zh-CN,zh;q=0.9"
+    page = "/portal/watches"
+    cases = [
+        ({"kind": "app", "name": "   "}, "名称为空"),
+        ({"kind": "app", "name": "长" * 301}, "名称过长（301 个字符，上限 300 个）"),
+        (
+            {"kind": "planet", "name": "火星"},
+            "类型必须是 app（应用）或 company（公司），不能是“planet”",
+        ),
+        (
+            {"kind": "app", "name": "抖音", "aliases": "|".join(f"别名{n}" for n in range(21))},
+            "别名过多（21 个，上限 20 个）",
+        ),
+        (
+            {"kind": "app", "name": "抖音", "aliases": "长" * 301},
+            "别名过长（301 个字符，上限 300 个）",
+        ),
+    ]
+    for form, chinese in cases:
+        answer = await post(client, page, page, **form)
+        assert answer.status_code == 422, form
+        shown = text(answer)
+        assert chinese in shown, (form, shown)
+        assert not [words for words in ENGLISH_ERRORS if words in shown], form
+
+    # a rename to a name already watched
+    for name in ("抖音", "快手"):
+        assert (await post(client, page, page, kind="app", name=name)).status_code == 303
+    listing = (await client.get(page)).text
+    douyin, kuaishou = (
+        re.search(rf'id="watch-(\d+)">\s*<td>[^<]*</td>\s*<td>{name}</td>', listing).group(1)  # type: ignore[union-attr]
+        for name in ("抖音", "快手")
+    )
+    edit = f"/portal/watches/{kuaishou}/edit"
+    clash = await post(client, edit, f"/portal/watches/{kuaishou}", name="抖音", aliases="")
+    assert clash.status_code == 422
+    shown = text(clash)
+    assert f"您已关注应用“抖音”（关注项 {douyin}）" in shown
+    assert not [words for words in ENGLISH_ERRORS if words in shown]
+
+    # the English page says the store's own sentences
+    del client.headers["accept-language"]
+    english = await post(client, page, page, kind="app", name="   ")
+    assert "watch name is empty" in text(english)
+    assert "名称为空" not in text(english)
+    clash = await post(client, edit, f"/portal/watches/{kuaishou}", name="抖音", aliases="")
+    assert f"you already watch app '抖音' (watch {douyin})" in text(clash)
+
+
+BAD_CSV = "\n".join(
+    [
+        "kind,name,aliases",
+        "app,抖音,Douyin",  # 2: imported
+        "app",  # 3: one column
+        "app,a,b,c",  # 4: four columns
+        "planet,Mars",  # 5: a bad kind
+        "app,   ",  # 6: no name
+        "company," + "长" * 301,  # 7: a name too long
+        "app,快手," + "|".join(f"k{n}" for n in range(21)),  # 8: 21 aliases
+        "app,抖音," + "|".join(f"d{n}" for n in range(20)),  # 9: with Douyin's, 21
+        'app,"unclosed',  # 10: not CSV (the end of the file in a quote)
+    ]
+)
+
+
+async def import_file(client: httpx.AsyncClient, data: bytes) -> httpx.Response:
+    page = await client.get("/portal/watches")
+    return await client.post(
+        "/portal/watches/import",
+        data={"csrf_token": csrf_of(page.text)},
+        files={"file": ("watches.csv", data, "text/csv")},
+    )
+
+
+def problem_rows(page: httpx.Response) -> dict[int, tuple[str, str]]:
+    """The import report's lines: line number -> (field, problem), as shown."""
+    rows = re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", page.text)
+    return {int(line): (html.unescape(f), html.unescape(p)) for line, f, p in rows}
+
+
+async def test_csv_import_problems_are_in_the_pages_language(
+    portal: Portal, client: httpx.AsyncClient
+) -> None:
+    await signed_in(portal, client)
+    client.headers["accept-language"] = "zh"
+    answer = await import_file(client, BAD_CSV.encode())
+    assert answer.status_code == 200, answer.text
+    assert problem_rows(answer) == {
+        3: ("整行", "列数不足：应为 kind,name[,aliases]（类型、名称、可选的别名）"),
+        4: ("整行", "共 4 列，最多 3 列（多个别名请用 | 分隔，不要用逗号）"),
+        5: ("类型", "类型必须是 app 或 company，不能是“planet”"),
+        6: ("名称", "名称为空"),
+        7: ("名称", "名称过长（301 个字符，上限 300 个）"),
+        8: ("别名", "别名过多（21 个，上限 20 个）"),
+        9: ("别名", "别名过多：连同“抖音”已有的别名共 21 个，上限 20 个"),
+        10: ("整行", "不是有效的 CSV：引号没有闭合，直到文件结束"),
+    }
+    shown = text(answer)
+    assert "共 9 行：新增 1 项，已关注 0 项，出错 8 处。" in shown
+    assert not [words for words in ENGLISH_ERRORS if words in shown]
+
+    not_utf8 = await import_file(client, "app,抖音\n".encode("gb18030"))
+    assert not_utf8.status_code == 422
+    assert "CSV 文件不是 UTF-8 编码的文本（位置 4 的字节无法解码）" in text(not_utf8)
+
+    # in English, the API's sentences (the API's report is unchanged)
+    del client.headers["accept-language"]
+    english = problem_rows(await import_file(client, BAD_CSV.encode()))
+    assert english[5] == ("kind", "must be app or company, not 'planet'")
+    assert english[6] == ("name", "watch name is empty")
+    assert english[9] == (
+        "aliases",
+        "too many aliases (21, limit 20) together with the aliases '抖音' already has",
+    )
+    assert english[3] == ("row", "expected kind,name[,aliases]")
+    assert not [words for _, words in english.values() if re.search("[：（个行]", words)]
+
+
+def test_every_store_and_import_error_has_words_in_both_catalogs() -> None:
+    """Each message key the store and the import give (raised here) is in both catalogs, with
+    the values its words need."""
+    errors: list[KeyedInputError] = []
+    for call in (
+        lambda: clean_name(" "),
+        lambda: clean_name("x" * 301),
+        lambda: clean_name(" ", "alias"),
+        lambda: clean_name("x" * 301, "alias"),
+        lambda: clean_kind("planet"),
+        lambda: clean_aliases([f"a{n}" for n in range(21)]),
+        lambda: decode_csv(b"x" * (MAX_IMPORT_BYTES + 1)),
+        lambda: decode_csv(b"\xff"),
+    ):
+        with pytest.raises(KeyedInputError) as raised:
+            call()
+        errors.append(raised.value)
+    errors += [WatchLimitError(3, 1, 3), WatchLimitError(3, 2, 3)]
+    errors.append(ImportLimitError(9, WatchLimitError(3, 2, 3)))
+    problems = parse_watch_csv("app\napp,a,b,c\nx,y\napp, \napp,a,b|b\n" + 'app,a,"x"y\n').problems
+    problems += [
+        csv_problem(1, csv.Error(detail))
+        for detail in ("unexpected end of data", "field larger than field limit (131072)")
+    ]
+    problems += [csv_problem(1, csv.Error("new-line character seen in unquoted field"))]
+    problems += [csv_problem(1, csv.Error("something else"))]
+    assert all(problem.key for problem in problems)
+    for lang in ("en", "zh"):
+        t = Translator(lang)
+        for error in errors:
+            assert t(error.key, **error.params)
+        for problem in problems:
+            assert problem.key is not None
+            assert t(problem.key, **problem.params)
+        for key in FIELD_KEYS.values():
+            assert t(key)
+    for key in ("input.already_watched.app", "input.already_watched.company"):
+        assert Translator("zh")(key, name="抖音", watch_id=3)
+    assert {e.key for e in errors} >= {"input.name.empty", "watches.limit_many", "import.limit"}
+    # str() is the English sentence the API and the CLI print, as before
+    assert str(errors[0]) == "watch name is empty"
+    assert str(errors[4]) == "watch kind must be 'app' or 'company', not 'planet'"
 
 
 # --- alerts ---------------------------------------------------------------------------------

@@ -96,6 +96,9 @@ def test_every_key_named_in_portal_code_exists() -> None:
     sources = [
         *(ROOT / "shared" / "portal").rglob("*.py"),
         *(ROOT / "services").rglob("portal*.py"),
+        # the keys of the matcher's input errors, which its portal pages translate
+        ROOT / "services" / "matcher" / "store.py",
+        ROOT / "services" / "matcher" / "csvimport.py",
     ]
     namespaces = {key.split(".")[0] for key in CATALOGS.messages["en"]}
     named: set[str] = set()
@@ -104,6 +107,7 @@ def test_every_key_named_in_portal_code_exists() -> None:
             if key.split(".")[0] in namespaces:
                 named.add(key)
     assert {"signin.wrong_key", "error.csrf", "nav.account", "email.link.subject"} <= named
+    assert {"input.name.empty", "input.already_watched.company", "import.error.kind"} <= named
     assert named <= set(CATALOGS.messages["en"]), named - set(CATALOGS.messages["en"])
 
 
