@@ -291,10 +291,46 @@ class AlertGroup:
 
     match_id: str
     entries: list[AlertEntry]
+    newest_id: int = 0
+    """The id of the group's newest alert when the groups were listed: the sort key of
+    :func:`alert_groups` (most recent first), and the cursor of its ``before``/``after``."""
 
     @property
     def notice(self) -> NoticeSummary:
         return self.entries[-1].event.notice
+
+
+async def _newest_ids(
+    session: AsyncSession,
+    subscriber_id: str,
+    *,
+    limit: int,
+    notice_id: str | None = None,
+    match_id_: str | None = None,
+    before: int | None = None,
+    after: int | None = None,
+) -> list[tuple[str, int]]:
+    """(match_id, id of its newest alert) of the subscriber's alert groups, the most recent
+    first: the newest ``limit`` of them below ``before``, or the oldest ``limit`` above
+    ``after`` (still returned most recent first)."""
+    newest = func.max(AlertRow.id)
+    query = (
+        select(AlertRow.match_id, newest)
+        .where(AlertRow.subscriber_id == subscriber_id)
+        .group_by(AlertRow.match_id)
+        .order_by(newest.asc() if after is not None else newest.desc())
+        .limit(limit)
+    )
+    if notice_id is not None:
+        query = query.where(AlertRow.notice_id == notice_id)
+    if match_id_ is not None:
+        query = query.where(AlertRow.match_id == match_id_)
+    if before is not None:
+        query = query.having(newest < before)
+    if after is not None:
+        query = query.having(newest > after)
+    found = [(str(mid), int(last)) for mid, last in (await session.execute(query)).all()]
+    return found[::-1] if after is not None else found
 
 
 async def alert_groups(
@@ -304,23 +340,26 @@ async def alert_groups(
     limit: int = 50,
     notice_id: str | None = None,
     match_id_: str | None = None,
+    before: int | None = None,
+    after: int | None = None,
 ) -> list[AlertGroup]:
-    """The subscriber's alerts grouped per notice, the most recently alerted first."""
-    newest = func.max(AlertRow.id)
-    query = (
-        select(AlertRow.match_id, newest)
-        .where(AlertRow.subscriber_id == subscriber_id)
-        .group_by(AlertRow.match_id)
-        .order_by(newest.desc())
-        .limit(limit)
+    """The subscriber's alerts grouped per notice, the most recently alerted first (by the id
+    of each group's newest alert, :attr:`AlertGroup.newest_id`). Keyset paging: ``before`` an
+    id, the ``limit`` groups that follow it (older); ``after`` an id, the ``limit`` groups just
+    above it (newer), most recent first all the same."""
+    listed = await _newest_ids(
+        session,
+        subscriber_id,
+        limit=limit,
+        notice_id=notice_id,
+        match_id_=match_id_,
+        before=before,
+        after=after,
     )
-    if notice_id is not None:
-        query = query.where(AlertRow.notice_id == notice_id)
-    if match_id_ is not None:
-        query = query.where(AlertRow.match_id == match_id_)
-    ids = [row[0] for row in (await session.execute(query)).all()]
-    if not ids:
+    if not listed:
         return []
+    ids = [mid for mid, _ in listed]
+    newest_ids = dict(listed)
     result = await session.execute(
         select(AlertRow)
         .where(AlertRow.subscriber_id == subscriber_id, AlertRow.match_id.in_(ids))
@@ -331,7 +370,51 @@ async def alert_groups(
         grouped.setdefault(row.match_id, []).append(
             AlertEntry(row, MatchEvent.model_validate_json(row.payload))
         )
-    return [AlertGroup(mid, grouped[mid]) for mid in ids if mid in grouped]
+    return [AlertGroup(mid, grouped[mid], newest_ids[mid]) for mid in ids if mid in grouped]
+
+
+@dataclass(frozen=True)
+class AlertPage:
+    """One page of a subscriber's alert history, most recent first, and the cursors of its
+    neighbours (None: there is none)."""
+
+    groups: list[AlertGroup]
+    older: int | None
+    """``before`` for the next page of older alerts."""
+    newer: int | None
+    """``after`` for the page of newer alerts just above this one."""
+
+
+async def alert_page(
+    session: AsyncSession,
+    subscriber_id: str,
+    *,
+    size: int = 50,
+    before: int | None = None,
+    after: int | None = None,
+) -> AlertPage:
+    """A page of :func:`alert_groups` by keyset: the newest ``size`` groups (no cursor), those
+    that follow ``before`` or those just above ``after``; when fewer than a page remain above
+    ``after``, the newest page. Alerts recorded meanwhile never shift an older page (they are
+    newer than any cursor); a notice alerted again moves to the top, as it does on the newest
+    page."""
+    if before is not None and after is not None:
+        raise InputError("give before or after, not both")
+    if after is not None:
+        groups = await alert_groups(session, subscriber_id, limit=size + 1, after=after)
+        if len(groups) > size:
+            page = groups[1:]  # the lowest ``size`` above ``after``; groups[0] is newer still
+            below = await _newest_ids(session, subscriber_id, limit=1, before=page[-1].newest_id)
+            return AlertPage(page, page[-1].newest_id if below else None, page[0].newest_id)
+        before = None  # the top is near: the newest page
+    groups = await alert_groups(session, subscriber_id, limit=size + 1, before=before)
+    page = groups[:size]
+    older = page[-1].newest_id if len(groups) > size else None
+    newer = None
+    if before is not None and page:
+        above = await _newest_ids(session, subscriber_id, limit=1, after=page[0].newest_id)
+        newer = page[0].newest_id if above else None
+    return AlertPage(page, older, newer)
 
 
 # --- feedback -------------------------------------------------------------------------------

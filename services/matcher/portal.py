@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import re
 from collections.abc import Callable
 from email import policy
 from email.parser import BytesParser
@@ -30,7 +31,14 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.responses import Response
 
-from services.matcher.alerts import alert_groups, give_feedback, list_feedback, verdicts_by_key
+from services.matcher.alerts import (
+    AlertGroup,
+    alert_groups,
+    alert_page,
+    give_feedback,
+    list_feedback,
+    verdicts_by_key,
+)
 from services.matcher.api import MAX_ROW_ID, RowId, alert_out, watch_out
 from services.matcher.csvimport import (
     MAX_IMPORT_BYTES,
@@ -72,7 +80,11 @@ HERE: Final = Path(__file__).parent
 ASSETS: Final = {"namelookup.js": "text/javascript", "matcher.css": "text/css"}
 WATCHES: Final = "/portal/watches"
 ALERTS: Final = "/portal/alerts"
-ALERTS_SHOWN: Final = 100
+ALERTS_PAGE: Final = 50
+"""Alerts (notices) per page of ``/portal/alerts``; older ones by "before" links."""
+CURSOR: Final = re.compile(r"[1-9][0-9]{0,9}")
+ALERTS_BACK: Final = re.compile(r"/portal/alerts(\?(before|after)=[1-9][0-9]{0,9})?")
+"""Where feedback given on a page of alerts returns to: that page."""
 MatchId = Annotated[str, PathParam(min_length=1, max_length=80)]
 MULTIPART_OVERHEAD: Final = 64_000
 """Room in an upload's body for the multipart framing and the other fields."""
@@ -384,6 +396,13 @@ def build_portal_routers(on_change: Callable[[], None] | None = None) -> list[AP
             verdicts = verdicts_by_key(await list_feedback(session, subscriber_id))
         return [alert_out(subscriber_id, group, verdicts) for group in groups]
 
+    async def alerts_out(
+        request: Request, subscriber_id: str, groups: list[AlertGroup]
+    ) -> list[AlertOut]:
+        async with portal_db(request).session() as session:
+            verdicts = verdicts_by_key(await list_feedback(session, subscriber_id))
+        return [alert_out(subscriber_id, group, verdicts) for group in groups]
+
     def alert_view(t: Translator, alert: AlertOut) -> dict[str, Any]:
         return {
             "alert": alert,
@@ -394,13 +413,34 @@ def build_portal_routers(on_change: Callable[[], None] | None = None) -> list[AP
         }
 
     @router.get("/alerts")
-    async def alerts(request: Request, subscriber: PortalSubscriber) -> HTMLResponse:
+    async def alerts(
+        request: Request,
+        subscriber: PortalSubscriber,
+        before: Annotated[str | None, Query()] = None,
+        after: Annotated[str | None, Query()] = None,
+    ) -> HTMLResponse:
         t = Translator(request_language(request))
-        shown = await alerts_of(request, subscriber.id, limit=ALERTS_SHOWN)
+        older_than, newer_than = cursor(before), cursor(after)
+        if older_than is not None and newer_than is not None:
+            raise PortalError(400, "alerts.bad_cursor")
+        async with portal_db(request).session() as session:
+            page = await alert_page(
+                session, subscriber.id, size=ALERTS_PAGE, before=older_than, after=newer_than
+            )
+        shown = await alerts_out(request, subscriber.id, page.groups)
+        here = ALERTS
+        if before is not None or after is not None:
+            here = f"{ALERTS}?{urlencode({'before': before} if before else {'after': after})}"
         return await render(
             request,
             "matcher/alerts.html",
-            {"alerts": [alert_view(t, alert) for alert in shown], "back": ALERTS},
+            {
+                "alerts": [alert_view(t, alert) for alert in shown],
+                "back": here,
+                "paged": before is not None or after is not None,
+                "older": f"{ALERTS}?before={page.older}" if page.older is not None else None,
+                "newer": f"{ALERTS}?after={page.newer}" if page.newer is not None else None,
+            },
         )
 
     @router.get("/alerts/{match_id}")
@@ -456,11 +496,21 @@ def build_portal_routers(on_change: Callable[[], None] | None = None) -> list[AP
         if row is None:
             raise PortalError(404, "error.not_found")
         back = form.text("back", 200)
-        if back != ALERTS and back != f"{ALERTS}/{match_id}":
+        if back != f"{ALERTS}/{match_id}" and not ALERTS_BACK.fullmatch(back):
             back = ALERTS
         return RedirectResponse(f"{back}#{match_id}", status_code=303)
 
     return [upload, router]  # the upload first: "import" is no watch id
+
+
+def cursor(value: str | None) -> int | None:
+    """An alert page's ``before``/``after`` (the id of an alert, :attr:`AlertGroup.newest_id`);
+    anything else is the portal's 400 page."""
+    if value is None:
+        return None
+    if not CURSOR.fullmatch(value) or int(value) > MAX_ROW_ID:
+        raise PortalError(400, "alerts.bad_cursor")
+    return int(value)
 
 
 def import_report(t: Translator, result: ImportResult) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.matcher.alerts import match_id
+from services.matcher.alerts import match_id, record_alerts
 from services.matcher.csvimport import (
     MAX_IMPORT_BYTES,
     ImportLimitError,
@@ -31,7 +31,7 @@ from services.matcher.store import (
     clean_kind,
     clean_name,
 )
-from shared.events import NoticeEvent
+from shared.events import EntityRef, Match, NoticeEvent, NoticeSummary, WatchRef
 from shared.portal.i18n import CATALOGS, Translator
 from tests.support.portal import Portal, add_subscriber, client_for, csrf_of, portal_app, sign_in
 
@@ -558,3 +558,122 @@ def test_every_reason_has_words_in_both_catalogs() -> None:
     assert reason_key("via your alias 'DY': pinyin of 抖音 is douyin") == ("reason.pinyin", True)
     assert reason_key("腾讯地图's developer 深圳 belongs to Tencent")[0] == "reason.group"
     assert reason_key("something new") == ("reason.other", False)
+
+
+# --- alerts: pages --------------------------------------------------------------------------
+
+ALERT_ID = re.compile(r'<article class="card alert" id="(match_[0-9a-f]+)"')
+OLDER = re.compile(r'<a href="(/portal/alerts\?before=\d+)" rel="next">([^<]+)</a>')
+NEWER = re.compile(r'<a href="(/portal/alerts\?after=\d+)" rel="prev">([^<]+)</a>')
+
+
+async def record(portal: Portal, notice_id: str, *subscriber_ids: str) -> None:
+    """An alert of notice ``notice_id`` (naming 抖音) for each subscriber, as the matcher
+    records it."""
+    found = Match(
+        watch=WatchRef(kind="app", name="抖音"),
+        entity=EntityRef(name="抖音"),
+        score=1.0,
+        reason="app name matches after normalization",
+    )
+    summary = NoticeSummary.of(notice(notice_id, ("抖音", None)))
+    await record_alerts(portal.db, summary, {s: [found] for s in subscriber_ids}, cause="notice")
+
+
+async def walk(client: httpx.AsyncClient, url: str, link: re.Pattern[str]) -> list[list[str]]:
+    """The alerts (match ids) of each page from ``url`` on, following ``link``."""
+    pages: list[list[str]] = []
+    next_url: str | None = url
+    while next_url is not None:
+        page = await client.get(next_url)
+        assert page.status_code == 200, (next_url, page.text)
+        pages.append(ALERT_ID.findall(page.text))
+        found = link.search(page.text)
+        next_url = html.unescape(found.group(1)) if found else None
+        assert len(pages) < 10, "the links go round"
+    return pages
+
+
+async def test_alert_pages_visit_each_alert_once_newest_first(
+    portal: Portal, client: httpx.AsyncClient
+) -> None:
+    me = await signed_in(portal, client)
+    other, _ = await add_subscriber(portal.db, name="Other", email="other@example.com")
+    for n in range(120):  # every third notice alerts the other subscriber too
+        await record(portal, f"p{n:03}", me, *([other] if n % 3 == 0 else []))
+    await record(portal, "theirs", other)
+    newest_first = [match_id(me, f"p{n:03}") for n in reversed(range(120))]
+
+    first = await client.get("/portal/alerts")
+    assert ALERT_ID.findall(first.text) == newest_first[:50]
+    assert NEWER.search(first.text) is None  # the newest page
+    older = OLDER.search(first.text)
+    assert older is not None and older.group(2) == "Older alerts"
+    # new alerts arrive while the subscriber reads: the older pages do not shift
+    for n in range(120, 125):
+        await record(portal, f"p{n:03}", me, other)
+    pages = [ALERT_ID.findall(first.text), *await walk(client, older.group(1), OLDER)]
+    assert [len(page) for page in pages] == [50, 50, 20]
+    assert [mid for page in pages for mid in page] == newest_first
+    theirs = {match_id(other, f"p{n:03}") for n in range(125)} | {match_id(other, "theirs")}
+    assert not theirs & {mid for page in pages for mid in page}
+
+    # and back up with "Newer": the same pages, then the newest (with the 5 new alerts)
+    last = (await client.get(html.unescape(OLDER.findall(first.text)[0][0]))).text
+    last = (await client.get(html.unescape(OLDER.search(last).group(1)))).text  # type: ignore[union-attr]
+    assert ALERT_ID.findall(last) == newest_first[100:]
+    assert OLDER.search(last) is None
+    up = await walk(client, NEWER.search(last).group(1), NEWER)  # type: ignore[union-attr]
+    assert up[:2] == [newest_first[50:100], newest_first[:50]]
+    assert up[2] == [match_id(me, f"p{n:03}") for n in reversed(range(125))][:50]
+    assert len(up) == 3
+
+    # in Chinese, the links are too; feedback on an older page comes back to it
+    zh = await client.get(older.group(1), headers={"accept-language": "zh"})
+    assert [m.group(2) for m in (OLDER.search(zh.text), NEWER.search(zh.text))] == [
+        "更早的提醒",
+        "较新的提醒",
+    ]
+    assert "最新的提醒" in zh.text
+    alert_id = ALERT_ID.findall(zh.text)[0]
+    answer = await client.post(
+        f"/portal/alerts/{alert_id}/feedback",
+        data={
+            "csrf_token": csrf_of(zh.text),
+            "watch_kind": "app",
+            "watch_name": "抖音",
+            "entity_name": "抖音",
+            "verdict": "right",
+            "back": older.group(1),
+        },
+    )
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"{older.group(1)}#{alert_id}"
+
+
+async def test_a_bad_alert_page_link_is_a_400_page(
+    portal: Portal, client: httpx.AsyncClient
+) -> None:
+    me = await signed_in(portal, client)
+    await record(portal, "b1", me)
+    for query in (
+        "before=abc",
+        "before=",
+        "before=0",
+        "before=-3",
+        "after=1.5",
+        "before=99999999999",
+        "before=2&after=1",
+        f"before={'9' * 41}",
+    ):
+        page = await client.get(f"/portal/alerts?{query}")
+        assert page.status_code == 400, query
+        assert "This link to older or newer alerts is not valid." in text(page), query
+    zh = await client.get("/portal/alerts?before=x&lang=zh")
+    assert zh.status_code == 400
+    assert "此翻页链接无效。请从最新的提醒重新开始。" in text(zh)
+    # a cursor past every alert: an empty page, with the way back
+    beyond = await client.get("/portal/alerts?before=1&lang=en")
+    assert beyond.status_code == 200
+    assert "No alerts on this page." in text(beyond)
+    assert 'href="/portal/alerts">' in beyond.text
