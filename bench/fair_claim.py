@@ -164,7 +164,7 @@ async def measure(healthy_base: str, rounds: int) -> dict[str, Any]:
             await flood(db, settings, hanging, hanging_url)
             worker.kick()
             deadline = time.monotonic() + 10
-            while worker.in_flight[hanging_url] < worker.per_endpoint:
+            while worker.in_flight[hanging_url] < worker.senders.per_endpoint:
                 if time.monotonic() > deadline:
                     raise RuntimeError("the hanging endpoint's requests never started")
                 await asyncio.sleep(0.01)

@@ -45,7 +45,8 @@ class Alert:
     notice_id: str
     data: dict[str, Any]
     email: tuple[str, str, str]
-    channels: tuple[str, ...] = ("email", "webhook")
+    channels: tuple[str, ...] | None = None
+    """The channels it may go out on; None: every channel the subscriber has."""
     holdable: bool = True
 
 

@@ -22,14 +22,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier import render
-from services.notifier.alerts import Context, load_context
+from services.notifier.alerts import load_context
+from services.notifier.ledger import channels
 from services.notifier.models import DeliveryRow
 from services.notifier.once import insert_once
-from services.notifier.payloads import DIGEST, delivery_id, digest_data, webhook_body
+from services.notifier.payloads import DIGEST, delivery_id
 from shared.accounts import Subscriber
 from shared.db import Database
-from shared.events import Match, NoticeSummary
 from shared.logging import get_logger
 from shared.settings import Settings
 
@@ -46,39 +45,6 @@ def alert_of(row: DeliveryRow) -> dict[str, Any]:
     """{id, type, data} of a held row, whatever its channel."""
     content = json.loads(row.payload)
     return {"id": row.id, "type": content.get("type", row.type), "data": content.get("data", {})}
-
-
-def digest_item(alert: dict[str, Any]) -> render.DigestItem:
-    data = alert["data"]
-    return render.DigestItem(
-        type=alert["type"],
-        notice=NoticeSummary.model_validate(data["notice"]),
-        matches=[Match.model_validate(m) for m in data.get("matches", [])],
-        offset=data.get("offset"),
-    )
-
-
-def digest_payload(ctx: Context, channel: str, why: str, alerts: list[dict[str, Any]]) -> str:
-    if channel == "webhook":
-        data = digest_data(ctx.subscriber.id, why, alerts, ctx.now)
-        return webhook_body(DIGEST, data, ctx.now).decode()
-    subject, text, html = render.render_digest_email(
-        [digest_item(alert) for alert in alerts],
-        why=why,
-        now=ctx.now,
-        tz=ctx.tz,
-        public_url=ctx.public_url,
-        unsubscribe_url=ctx.unsubscribe_url,
-    )
-    content = {
-        "subject": subject,
-        "text": text,
-        "html": html,
-        "type": DIGEST,
-        "data": {"why": why, "count": len(alerts), "ids": [a["id"] for a in alerts]},
-        "unsubscribe_url": ctx.unsubscribe_url,
-    }
-    return json.dumps(content, ensure_ascii=False)
 
 
 async def _release(
@@ -103,6 +69,14 @@ async def _release(
             .values(status="cancelled", last_error="subscriber gone")
         )
         return None
+    channel = channels().get(first.channel)
+    if channel is None:
+        await session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id.in_(ids), DeliveryRow.status == "held")
+            .values(status="failed", last_error=f"no channel {first.channel!r} in this version")
+        )
+        return None
     why = "digest" if any(row.held_for == "digest" for row in rows) else "quiet"
     ident = delivery_id(first.subscriber_id, DIGEST_NOTICE_ID, first.channel, *ids)
     moved = await session.execute(
@@ -122,7 +96,8 @@ async def _release(
         reason=f"{why}-{now.strftime('%Y%m%dT%H%M')}-{tag}",
         channel=first.channel,
         target=first.target,
-        payload=digest_payload(ctx, first.channel, why, [alert_of(row) for row in rows]),
+        queue=first.queue,
+        payload=channel.render_digest(ctx, why, [alert_of(row) for row in rows]),
         status="pending",
         attempts=0,
         retry_base=0,

@@ -1,6 +1,7 @@
 """Sends pending deliveries: claims rows in the database, one queue per endpoint.
 
-Each webhook URL has its own concurrency limit (``per_endpoint``), and email shares the SMTP
+Each delivery waits in the queue its channel named (``deliveries.queue``) and each queue has
+the concurrency limit its channel gives: a webhook URL ``per_endpoint``, email the SMTP
 connection pool (``REGWATCH_SMTP_CONNECTIONS``). The limits are applied in the claim query
 itself: due rows are ranked within their queue (oldest first), a queue at its limit gives
 nothing and any other queue at most its free slots, and a claim takes every queue's oldest row
@@ -22,7 +23,6 @@ lost at that moment is no such window: the result is written again on a new conn
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import time
 import uuid
@@ -32,15 +32,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, or_, select, update
 
+from services.notifier.channels import CHANNELS, Channel, Senders, SendResult, failed
 from services.notifier.digest import release_held
-from services.notifier.email import EmailSender, compose
-from services.notifier.endpoints import GONE, disable_endpoint
+from services.notifier.email import EmailSender
 from services.notifier.ledger import lease, utc_now
-from services.notifier.models import AttemptRow, DeliveryRow, PreferencesRow
+from services.notifier.models import AttemptRow, DeliveryRow
 from services.notifier.retry import next_delay
-from services.notifier.webhook import SendResult, WebhookSender
-from services.notifier.webhook_secrets import signing_secrets
-from shared.accounts import Subscriber
+from services.notifier.webhook import WebhookSender
 from shared.db import Database
 from shared.db.retry import retry_lost_connection
 from shared.events import DeliveryEvent
@@ -53,20 +51,10 @@ log = get_logger("regwatch.notifier.dispatcher")
 
 Outcome = Callable[[DeliveryEvent], Awaitable[None]]
 
-SMTP_QUEUE = "smtp:"
 RECORD_ATTEMPTS = 5
 RECORD_BACKOFF = 0.1
 """A delivery's result is written up to 5 times (0.1 s, 0.2 s, 0.4 s, 0.8 s apart) when the
 database connection is lost: within the lease, so no other instance sends it meanwhile."""
-
-
-def queue_of(channel: str, target: str) -> str:
-    """Email shares one queue (the SMTP server); each webhook URL has its own."""
-    return SMTP_QUEUE if channel == "email" else target
-
-
-def _failed(error: str) -> SendResult:
-    return SendResult(False, False, None, error, None, 0)
 
 
 class Dispatcher:
@@ -83,12 +71,14 @@ class Dispatcher:
     ) -> None:
         self.db = db
         self.settings = settings
-        self.webhooks = webhooks
-        self.email = email
+        self.senders = Senders(db, settings, webhooks, email, per_endpoint)
+        self.channels: dict[str, Channel] = dict(CHANNELS)
         self.on_outcome = on_outcome
-        self.per_endpoint = per_endpoint
         self.batch = batch
         self.in_flight: Counter[str] = Counter()
+        """Deliveries being sent, per queue."""
+        self.limits: dict[str, int] = {}
+        """The limit of each queue in flight (its channel's)."""
         self.sending: set[str] = set()
         """Ids of the rows being sent by this process: never claimed again here, even if a
         lease ran out (a database that stalled while the result was written)."""
@@ -99,8 +89,9 @@ class Dispatcher:
     def kick(self) -> None:
         self.loop.kick()
 
-    def limit_of(self, queue: str) -> int:
-        return self.email.connections if queue == SMTP_QUEUE else self.per_endpoint
+    def limit_of(self, channel: str) -> int:
+        found = self.channels.get(channel)
+        return found.limit(self.senders) if found is not None else 1
 
     async def claim(self, now: datetime) -> list[DeliveryRow]:
         """Lease due rows, each queue at most its free slots. The limits are applied in the
@@ -109,8 +100,8 @@ class Dispatcher:
         every queue's first row before any queue's second, oldest first. So a queue with a
         thousand rows waiting takes no more of a claim than a queue with one."""
         free = or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until < now)
-        queue = case((DeliveryRow.channel == "email", SMTP_QUEUE), else_=DeliveryRow.target)
-        full = [q for q, n in self.in_flight.items() if n >= self.limit_of(q)]
+        queue = DeliveryRow.queue
+        full = [q for q, n in self.in_flight.items() if n >= self.limits.get(q, 1)]
         due = (
             select(
                 DeliveryRow.id,
@@ -125,8 +116,9 @@ class Dispatcher:
             .where(queue.not_in(full), DeliveryRow.id.not_in(self.sending))
             .subquery("due")
         )
-        limit = case((due.c.channel == "email", self.limit_of(SMTP_QUEUE)), else_=self.per_endpoint)
-        busy = {q: self.limit_of(q) - n for q, n in self.in_flight.items() if q not in full}
+        per_channel = {name: self.limit_of(name) for name in self.channels}
+        limit = case(per_channel, value=due.c.channel, else_=1)
+        busy = {q: self.limits.get(q, 1) - n for q, n in self.in_flight.items() if q not in full}
         slots = case(busy, value=due.c.queue, else_=limit) if busy else limit
         async with self.db.session() as session:
             result = await session.execute(
@@ -168,7 +160,8 @@ class Dispatcher:
                 log.exception("held alerts could not be released; the next sweep tries again")
         rows = await self.claim(now)
         for row in rows:
-            self.in_flight[queue_of(row.channel, row.target)] += 1
+            self.in_flight[row.queue] += 1
+            self.limits[row.queue] = self.limit_of(row.channel)
             self.sending.add(row.id)
             task = asyncio.create_task(self._deliver(row), name=f"deliver-{row.id}")
             self.tasks.add(task)
@@ -176,7 +169,7 @@ class Dispatcher:
         return len(rows)
 
     async def _deliver(self, row: DeliveryRow) -> None:
-        queue = queue_of(row.channel, row.target)
+        queue = row.queue
         try:
             with log_context(alert_id=row.id, notice_id=row.notice_id):
                 result = await self.attempt(row)
@@ -188,38 +181,14 @@ class Dispatcher:
             self.in_flight[queue] -= 1
             if self.in_flight[queue] <= 0:
                 del self.in_flight[queue]
+                self.limits.pop(queue, None)
             self.kick()
 
     async def attempt(self, row: DeliveryRow) -> SendResult:
-        if row.channel == "webhook":
-            now = utc_now()
-            async with self.db.read_session() as session:
-                subscriber = await session.get(Subscriber, row.subscriber_id)
-                prefs = await session.get(PreferencesRow, row.subscriber_id)
-                keys = await signing_secrets(session, subscriber, now) if subscriber else []
-            if subscriber is None:
-                return _failed("subscriber gone")
-            if prefs is not None and prefs.webhook_disabled_url == row.target:
-                return _failed(f"{GONE}: disabled after it answered 410 Gone")
-            if not keys:
-                return _failed("no webhook secret to sign with")
-            return await self.webhooks.send(row.target, row.id, row.payload.encode(), keys)
-        content = json.loads(row.payload)
-        headers = {"X-Regwatch-Alert-Id": row.id, "X-Regwatch-Notice-Id": row.notice_id}
-        unsubscribe = content.get("unsubscribe_url")
-        if unsubscribe:
-            headers["List-Unsubscribe"] = f"<{unsubscribe}>"
-            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        message = compose(
-            to=row.target,
-            sender=self.settings.smtp_from,
-            subject=content["subject"],
-            text=content["text"],
-            html=content["html"],
-            msg_id_header=f"<{row.id}@regwatch>",
-            headers=headers,
-        )
-        return await self.email.send(message)
+        channel = self.channels.get(row.channel)
+        if channel is None:
+            return failed(f"no channel {row.channel!r} in this version of regwatch")
+        return await channel.send(row, self.senders)
 
     async def record(self, row: DeliveryRow, result: SendResult) -> None:
         now = utc_now()
@@ -247,17 +216,15 @@ class Dispatcher:
             else:
                 values["next_attempt_at"] = now + delay
                 status = "retrying"
-        gone = row.channel == "webhook" and result.status_code == 410
         # the receiver has it: a lost connection must not make the lease expire and the
         # alert go out again, so the result is written again on a new connection
-        notices = await retry_lost_connection(
-            lambda attempt: self._write_result(row, result, values, now, gone, attempt > 1),
+        created = await retry_lost_connection(
+            lambda attempt: self._write_result(row, result, values, now, attempt > 1),
             attempts=RECORD_ATTEMPTS,
             backoff=RECORD_BACKOFF,
             what="delivery result not recorded",
         )
-        if gone:
-            log.warning("webhook endpoint disabled after 410 Gone", extra={"notices": notices})
+        if created:
             self.kick()
         log_fn = log.info if result.ok else log.warning
         log_fn(
@@ -303,13 +270,13 @@ class Dispatcher:
         result: SendResult,
         values: dict[str, object],
         now: datetime,
-        gone: bool,
         again: bool,
     ) -> list[str]:
-        """One unit of work: the row's outcome and its attempt. ``again``: an earlier try
-        failed on a lost connection; if its commit did land (the row no longer carries this
-        claim), there is nothing left to write."""
-        notices: list[str] = []
+        """One unit of work: the row's outcome, its attempt and what its channel does after
+        it (returns the ids of deliveries that created). ``again``: an earlier try failed on a
+        lost connection; if its commit did land (the row no longer carries this claim), there
+        is nothing left to write."""
+        created: list[str] = []
         async with self.db.session() as session:
             updated = await session.execute(
                 update(DeliveryRow)
@@ -317,17 +284,10 @@ class Dispatcher:
                 .values(**values)
             )
             if again and not getattr(updated, "rowcount", 1):
-                return notices
-            if gone:
-                notices = await disable_endpoint(
-                    session,
-                    self.settings,
-                    row.subscriber_id,
-                    row.target,
-                    result.error or "HTTP 410 Gone",
-                    now,
-                    except_id=row.id,
-                )
+                return created
+            channel = self.channels.get(row.channel)
+            if channel is not None:
+                created = await channel.after_attempt(session, row, result, self.settings, now)
             session.add(
                 AttemptRow(
                     delivery_id=row.id,
@@ -339,7 +299,7 @@ class Dispatcher:
                     duration_ms=int(result.duration_ms),
                 )
             )
-        return notices
+        return created
 
     def start(self) -> None:
         self.loop.start()

@@ -13,12 +13,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.endpoints import enable_endpoint
-from services.notifier.models import AttemptRow, DeliveryRow, PreferencesRow
+from services.notifier.ledger import channels
+from services.notifier.models import AttemptRow, DeliveryRow
 from shared.errors import InputError
 
 STATUSES = ("pending", "held", "digested", "delivered", "failed", "cancelled")
-CHANNELS = ("email", "webhook")
 REPLAYABLE = ("failed",)
 
 
@@ -86,8 +85,8 @@ async def list_deliveries(
     """Deliveries, newest first, with each attempt (time, status code, error) when asked."""
     if status is not None and status not in STATUSES:
         raise InputError(f"unknown status {status!r}: choose from {', '.join(STATUSES)}")
-    if channel is not None and channel not in CHANNELS:
-        raise InputError(f"unknown channel {channel!r}: choose from {', '.join(CHANNELS)}")
+    if channel is not None and channel not in channels():
+        raise InputError(f"unknown channel {channel!r}: choose from {', '.join(channels())}")
     if not 1 <= limit <= 10_000:
         raise InputError("limit must be between 1 and 10000")
     query = select(DeliveryRow)
@@ -124,10 +123,9 @@ async def _reset(session: AsyncSession, row: DeliveryRow, now: datetime) -> None
     row.claim_token = None
     row.retry_base = row.attempts
     row.replayed_at = now
-    if row.channel == "webhook":
-        prefs = await session.get(PreferencesRow, row.subscriber_id)
-        if prefs is not None and prefs.webhook_disabled_url == row.target:
-            await enable_endpoint(session, row.subscriber_id, now)
+    channel = channels().get(row.channel)
+    if channel is not None:
+        await channel.before_replay(session, row, now)
 
 
 async def replay_delivery(

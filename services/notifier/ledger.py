@@ -7,54 +7,33 @@ id is derived from that key (:func:`payloads.delivery_id`) and is the ``webhook-
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.alerts import Alert, Context
 from services.notifier.holding import hold_until
-from services.notifier.models import (
-    DeliveryRow,
-)
+from services.notifier.models import DeliveryRow
 from services.notifier.once import insert_all_once
-from services.notifier.payloads import (
-    ENDPOINT_DISABLED,
-    delivery_id,
-    webhook_body,
-)
-from services.notifier.preferences import holding_rules, webhook_disabled
-from shared.accounts import Subscriber
+from services.notifier.payloads import delivery_id
+from services.notifier.preferences import holding_rules
+
+if TYPE_CHECKING:
+    from services.notifier.channels.base import Channel
 
 LEASE_MARGIN = timedelta(seconds=5)
 
 
-def channel_payload(alert: Alert, channel: str, at: datetime, unsubscribe: str | None) -> str:
-    """What is stored for one channel: the exact webhook body, or the email's content (with
-    the alert's type and data, so a digest can be rendered from held emails too)."""
-    if channel == "webhook":
-        return webhook_body(alert.type, alert.data, at).decode()
-    subject, text, html = alert.email
-    content: dict[str, Any] = {
-        "subject": subject,
-        "text": text,
-        "html": html,
-        "type": alert.type,
-        "data": alert.data,
-        "unsubscribe_url": unsubscribe,
-    }
-    return json.dumps(content, ensure_ascii=False)
+def channels() -> Mapping[str, Channel]:
+    """The channel registry (``services.notifier.channels.CHANNELS``). Imported when first
+    needed, not with this module: a channel may raise an alert of its own through the ledger
+    (the webhook channel tells the subscriber, by email, that an endpoint is gone)."""
+    from services.notifier.channels import CHANNELS
 
-
-def channels_of(subscriber: Subscriber) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    if subscriber.email:
-        found.append(("email", subscriber.email))
-    if subscriber.webhook_url:
-        found.append(("webhook", subscriber.webhook_url))
-    return found
+    return CHANNELS
 
 
 def alert_id(subscriber_id: str, alert: Alert, channel: str) -> str:
@@ -62,22 +41,21 @@ def alert_id(subscriber_id: str, alert: Alert, channel: str) -> str:
 
 
 async def create_deliveries(session: AsyncSession, ctx: Context, alert: Alert) -> list[str]:
-    """The alert's rows, one per channel, unless they exist already. Returns the new ids.
+    """The alert's rows, one per channel target, unless they exist already. Returns the new
+    ids.
 
-    An email alert is skipped after the subscriber unsubscribed from email alerts (service
-    messages excepted); a webhook alert to a disabled endpoint is recorded as failed; an alert
+    A channel may not want the alert (email after unsubscribing, service messages excepted) or
+    refuse a target (a webhook endpoint disabled after 410: recorded as failed); an alert
     inside quiet hours or for the daily digest is recorded as ``held``.
     """
     subscriber, prefs, now = ctx.subscriber, ctx.prefs, ctx.now
     rules = holding_rules(prefs, subscriber)
     hold = hold_until(rules, alert.type, now) if alert.holdable else None
     wanted = [
-        (channel, target, alert_id(subscriber.id, alert, channel))
-        for channel, target in channels_of(subscriber)
-        if channel in alert.channels
-        and not (
-            channel == "email" and prefs.email_unsubscribed_at and alert.type != ENDPOINT_DISABLED
-        )
+        (channel, target, alert_id(subscriber.id, alert, channel.name))
+        for channel in channels().values()
+        if (alert.channels is None or channel.name in alert.channels) and channel.wants(alert, ctx)
+        for target in channel.targets(subscriber)
     ]
     if not wanted:
         return []
@@ -95,18 +73,20 @@ async def create_deliveries(session: AsyncSession, ctx: Context, alert: Alert) -
             notice_id=alert.notice_id,
             type=alert.type,
             reason=alert.reason,
-            channel=channel,
+            channel=channel.name,
             target=target,
-            payload=channel_payload(alert, channel, now, ctx.unsubscribe_url),
+            queue=channel.queue(target),
+            payload=channel.render(alert, ctx),
             status="pending",
             attempts=0,
             retry_base=0,
             next_attempt_at=now,
             created_at=now,
         )
-        if channel == "webhook" and webhook_disabled(prefs, target):
+        refusal = channel.refusal(target, ctx)
+        if refusal is not None:
             row.status = "failed"
-            row.last_error = "endpoint gone: disabled after it answered 410 Gone"
+            row.last_error = refusal
         elif hold is not None:
             row.status = "held"
             row.held_for, row.release_at = hold

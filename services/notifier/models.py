@@ -37,6 +37,9 @@ class DeliveryRow(Base):
     reason: Mapped[str] = mapped_column(String(40), doc="match, or the reminder offset")
     channel: Mapped[str] = mapped_column(String(20))
     target: Mapped[str] = mapped_column(Text, doc="email address or webhook URL")
+    queue: Mapped[str] = mapped_column(
+        Text, doc="the queue it waits in (its channel's ``queue(target)``): per-queue limits"
+    )
     payload: Mapped[str] = mapped_column(Text, doc="JSON: the data of the alert")
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -92,6 +92,7 @@ async def delivery(
                 reason="match",
                 channel="webhook",
                 target=target,
+                queue=target,
                 payload='{"type":"notice.matched","timestamp":"2026-01-01T00:00:00Z","data":{}}',
                 status=status,
                 attempts=len(attempts),

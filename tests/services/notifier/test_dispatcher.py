@@ -13,7 +13,7 @@ from sqlalchemy import insert, select, update
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from services.notifier.dispatcher import Dispatcher, queue_of
+from services.notifier.dispatcher import Dispatcher
 from services.notifier.email import EmailSender
 from services.notifier.handler import handle_match
 from services.notifier.history import list_deliveries, replay_delivery
@@ -335,6 +335,7 @@ def queued(ident: str, target: str, at: datetime) -> dict[str, object]:
         "reason": "match",
         "channel": "webhook",
         "target": target,
+        "queue": target,
         "payload": "{}",
         "status": "pending",
         "attempts": 0,
@@ -364,14 +365,15 @@ async def idle(db: Database) -> AsyncIterator[Dispatcher]:
 def sending(worker: Dispatcher, rows: list[DeliveryRow]) -> None:
     """What sweep() does with claimed rows, without sending them."""
     for row in rows:
-        worker.in_flight[queue_of(row.channel, row.target)] += 1
+        worker.in_flight[row.queue] += 1
+        worker.limits[row.queue] = worker.limit_of(row.channel)
         worker.sending.add(row.id)
 
 
 def done(worker: Dispatcher, row: DeliveryRow) -> None:
     """What the end of a delivery task does (its result not written: the lease stays)."""
     worker.sending.discard(row.id)
-    worker.in_flight[queue_of(row.channel, row.target)] -= 1
+    worker.in_flight[row.queue] -= 1
 
 
 async def test_claim_takes_a_newer_queue_first_and_no_more_than_the_limit_of_a_full_one(
@@ -398,7 +400,8 @@ async def test_claim_takes_a_newer_queue_first_and_no_more_than_the_limit_of_a_f
     assert [row.id for row in await idle.claim(now)] == ["hang-0004"]
 
     # the 1,000 rows again, but with the endpoint at its limit in this process
-    idle.in_flight[HANGING] = idle.per_endpoint
+    idle.in_flight[HANGING] = idle.senders.per_endpoint
+    idle.limits[HANGING] = idle.senders.per_endpoint
     healthy = next(row for row in first if row.target == HEALTHY)
     later = now + timedelta(hours=1)  # every lease has run out
     assert await idle.claim(later) == []  # still being sent here: not claimed again
@@ -457,7 +460,7 @@ async def test_a_thousand_alerts_for_a_hanging_endpoint_do_not_hold_up_a_newer_o
                 ]
                 await add_rows(db, copies)
                 worker.start()
-                await slow.wait_for(worker.per_endpoint, timeout=10)  # its slots are taken
+                await slow.wait_for(worker.senders.per_endpoint, timeout=10)  # its slots are taken
 
                 fast_id, _ = await subscribe(db, email=None, webhook=fast.url)
                 [healthy], _ = await handle_match(db, patient, match_event(fast_id, None))
@@ -478,8 +481,8 @@ async def test_a_thousand_alerts_for_a_hanging_endpoint_do_not_hold_up_a_newer_o
                     ).all()
                 # every one of them was queued before the healthy alert: 996 are still
                 # waiting, untried, and the endpoint never got more than its four requests
-                assert len(waiting) == 1000 - worker.per_endpoint
-                assert len(slow.requests) == worker.per_endpoint
+                assert len(waiting) == 1000 - worker.senders.per_endpoint
+                assert len(slow.requests) == worker.senders.per_endpoint
             finally:
                 await worker.loop.stop()  # no more claims; the hanging requests end below
     finally:

@@ -1,0 +1,28 @@
+"""The channels regwatch delivers on: one module each, one registry line each.
+
+Adding a channel: a module here with a :class:`~services.notifier.channels.base.Channel`
+subclass, its line in ``CHANNELS``, and its tests (see the README's "Add a channel").
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from services.notifier.channels.base import Channel, Senders, SendResult, failed
+from services.notifier.channels.email import EmailChannel
+from services.notifier.channels.webhook import WebhookChannel
+
+__all__ = ["CHANNELS", "Channel", "SendResult", "Senders", "channel", "failed"]
+
+CHANNELS: Final[dict[str, Channel]] = {
+    channel.name: channel
+    for channel in (
+        EmailChannel(),
+        WebhookChannel(),
+    )
+}
+
+
+def channel(name: str) -> Channel | None:
+    """The channel of that name, or None (a row of a channel this version does not know)."""
+    return CHANNELS.get(name)

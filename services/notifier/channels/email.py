@@ -1,0 +1,97 @@
+"""Email: one message per alert through the SMTP pool (``services.notifier.email``).
+
+Every email waits in one queue (the SMTP server), as many at once as the pool has connections.
+An unsubscribed subscriber gets no email alerts, except the notice that their webhook endpoint
+was disabled. Stored per delivery: the rendered subject, text and HTML, with the alert's type
+and data (so a digest can be rendered from held emails too).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from services.notifier import render
+from services.notifier.alerts import Alert, Context
+from services.notifier.channels.base import Channel, Senders, SendResult
+from services.notifier.email import compose
+from services.notifier.models import DeliveryRow
+from services.notifier.payloads import DIGEST, ENDPOINT_DISABLED
+from shared.accounts import Subscriber
+from shared.events import Match, NoticeSummary
+
+SMTP_QUEUE = "smtp:"
+
+
+def digest_item(alert: dict[str, Any]) -> render.DigestItem:
+    data = alert["data"]
+    return render.DigestItem(
+        type=alert["type"],
+        notice=NoticeSummary.model_validate(data["notice"]),
+        matches=[Match.model_validate(m) for m in data.get("matches", [])],
+        offset=data.get("offset"),
+    )
+
+
+class EmailChannel(Channel):
+    name: ClassVar[str] = "email"
+
+    def targets(self, subscriber: Subscriber) -> list[str]:
+        return [subscriber.email] if subscriber.email else []
+
+    def wants(self, alert: Alert, ctx: Context) -> bool:
+        return ctx.prefs.email_unsubscribed_at is None or alert.type == ENDPOINT_DISABLED
+
+    def render(self, alert: Alert, ctx: Context) -> str:
+        subject, text, html = alert.email
+        return _content(subject, text, html, alert.type, alert.data, ctx.unsubscribe_url)
+
+    def render_digest(self, ctx: Context, why: str, alerts: list[dict[str, Any]]) -> str:
+        subject, text, html = render.render_digest_email(
+            [digest_item(alert) for alert in alerts],
+            why=why,
+            now=ctx.now,
+            tz=ctx.tz,
+            public_url=ctx.public_url,
+            unsubscribe_url=ctx.unsubscribe_url,
+        )
+        data = {"why": why, "count": len(alerts), "ids": [a["id"] for a in alerts]}
+        return _content(subject, text, html, DIGEST, data, ctx.unsubscribe_url)
+
+    def queue(self, target: str) -> str:
+        return SMTP_QUEUE
+
+    def limit(self, senders: Senders) -> int:
+        return senders.smtp.connections
+
+    async def send(self, row: DeliveryRow, senders: Senders) -> SendResult:
+        content = json.loads(row.payload)
+        headers = {"X-Regwatch-Alert-Id": row.id, "X-Regwatch-Notice-Id": row.notice_id}
+        unsubscribe = content.get("unsubscribe_url")
+        if unsubscribe:
+            headers["List-Unsubscribe"] = f"<{unsubscribe}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message = compose(
+            to=row.target,
+            sender=senders.settings.smtp_from,
+            subject=content["subject"],
+            text=content["text"],
+            html=content["html"],
+            msg_id_header=f"<{row.id}@regwatch>",
+            headers=headers,
+        )
+        return await senders.smtp.send(message)
+
+
+def _content(
+    subject: str, text: str, html: str, kind: str, data: dict[str, Any], unsubscribe: str | None
+) -> str:
+    content: dict[str, Any] = {
+        "subject": subject,
+        "text": text,
+        "html": html,
+        "type": kind,
+        "data": data,
+        "unsubscribe_url": unsubscribe,
+    }
+    return json.dumps(content, ensure_ascii=False)

@@ -1,0 +1,126 @@
+"""A channel is one module and one registry line: a channel added only to ``CHANNELS`` gets
+its alerts through the ledger, the dispatcher (queues, limits, retries), the delivery log and
+replays, with nothing else touched; a row of a channel this version lacks fails, and says so."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from services.notifier.alerts import Alert, Context
+from services.notifier.channels import CHANNELS, Channel, Senders, SendResult
+from services.notifier.handler import handle_match
+from services.notifier.history import replay_delivery
+from services.notifier.models import AttemptRow, DeliveryRow
+from shared.accounts import Subscriber
+from shared.db import Database
+from tests.services.notifier.test_dispatcher import (
+    SETTINGS,
+    running_dispatcher,
+    subscribe,
+    wait_status,
+)
+from tests.support.factories import match_event
+from tests.support.receivers import SmtpReceiver, WebhookReceiver
+
+
+class EchoChannel(Channel):
+    """Posts the alert's type and notice as JSON to one URL per subscriber."""
+
+    name: ClassVar[str] = "echo"
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.replayed: list[str] = []
+
+    def targets(self, subscriber: Subscriber) -> list[str]:
+        return [f"{self.base_url}?to={subscriber.id}"]
+
+    def render(self, alert: Alert, ctx: Context) -> str:
+        return json.dumps({"type": alert.type, "notice": alert.notice_id})
+
+    def render_digest(self, ctx: Context, why: str, alerts: list[dict[str, Any]]) -> str:
+        return json.dumps({"type": "digest", "ids": [a["id"] for a in alerts]})
+
+    def limit(self, senders: Senders) -> int:
+        return 1
+
+    async def send(self, row: DeliveryRow, senders: Senders) -> SendResult:
+        async with httpx.AsyncClient(timeout=5) as client:
+            answer = await client.post(row.target, content=row.payload)
+        ok = answer.is_success
+        error = None if ok else f"HTTP {answer.status_code}"
+        return SendResult(ok, answer.status_code >= 500, answer.status_code, error, None, 1.0)
+
+    async def before_replay(self, session: Any, row: DeliveryRow, now: datetime) -> None:
+        self.replayed.append(row.id)
+
+
+@pytest.fixture
+async def echo(
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[tuple[EchoChannel, WebhookReceiver]]:
+    async with WebhookReceiver(plan=[503]) as receiver:
+        channel = EchoChannel(receiver.url)
+        monkeypatch.setitem(CHANNELS, channel.name, channel)
+        yield channel, receiver
+
+
+async def echo_rows(db: Database) -> set[str]:
+    async with db.read_session() as session:
+        found = await session.scalars(select(DeliveryRow.id).where(DeliveryRow.channel == "echo"))
+        return set(found)
+
+
+async def test_a_channel_in_the_registry_gets_alerts_retries_and_replays(
+    db: Database, echo: tuple[EchoChannel, WebhookReceiver]
+) -> None:
+    channel, receiver = echo
+    subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
+    await handle_match(db, SETTINGS, match_event(subscriber_id, None))
+    async with db.read_session() as session:
+        rows = list((await session.scalars(select(DeliveryRow))).all())
+    assert sorted((row.channel, row.target, row.queue) for row in rows) == [
+        ("echo", f"{receiver.url}?to={subscriber_id}", f"echo:{receiver.url}?to={subscriber_id}"),
+        ("email", "risk@example.com", "smtp:"),
+    ]
+    [delivery] = [row.id for row in rows if row.channel == "echo"]
+    async with SmtpReceiver() as smtp, running_dispatcher(db, smtp) as dispatcher:
+        dispatcher.kick()
+        await wait_status(db, delivery, "delivered")  # a 503 first, then accepted
+    assert [json.loads(r.body) for r in receiver.requests] == [
+        {"type": "notice.matched", "notice": "miit-20990801-abc"}
+    ] * 2
+    async with db.session() as session:
+        attempts = await session.scalars(
+            select(AttemptRow.status_code).where(AttemptRow.delivery_id == delivery)
+        )
+        assert list(attempts) == [503, 200]
+        row = await session.get(DeliveryRow, delivery)
+        assert row is not None
+        row.status = "failed"
+    async with db.session() as session:
+        await replay_delivery(session, delivery, datetime.now(UTC))
+    assert channel.replayed == [delivery]
+
+
+async def test_a_row_of_a_channel_this_version_lacks_fails_and_says_which(
+    db: Database, echo: tuple[EchoChannel, WebhookReceiver]
+) -> None:
+    subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
+    created, _ = await handle_match(db, SETTINGS, match_event(subscriber_id, None))
+    [delivery] = [ident for ident in created if ident in await echo_rows(db)]
+    del CHANNELS["echo"]  # a newer version wrote it; this one does not know the channel
+    async with SmtpReceiver() as smtp, running_dispatcher(db, smtp) as dispatcher:
+        dispatcher.kick()
+        await wait_status(db, delivery, "failed")
+    async with db.read_session() as session:
+        row = await session.get(DeliveryRow, delivery)
+        assert row is not None
+        assert row.last_error == "no channel 'echo' in this version of regwatch"
