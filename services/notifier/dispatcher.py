@@ -37,6 +37,7 @@ from services.notifier.digest import release_held
 from services.notifier.email import EmailSender
 from services.notifier.ledger import lease, utc_now
 from services.notifier.models import AttemptRow, DeliveryRow
+from services.notifier.ratelimit import take
 from services.notifier.retry import next_delay
 from services.notifier.webhook import WebhookSender
 from shared.db import Database
@@ -108,8 +109,12 @@ class Dispatcher:
                 DeliveryRow.channel,
                 DeliveryRow.next_attempt_at,
                 queue.label("queue"),
+                DeliveryRow.created_at,
                 func.row_number()
-                .over(partition_by=queue, order_by=(DeliveryRow.next_attempt_at, DeliveryRow.id))
+                .over(
+                    partition_by=queue,
+                    order_by=(DeliveryRow.next_attempt_at, DeliveryRow.created_at, DeliveryRow.id),
+                )
                 .label("turn"),
             )
             .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now, free)
@@ -124,7 +129,7 @@ class Dispatcher:
             result = await session.execute(
                 select(due.c.id)
                 .where(due.c.turn <= slots)
-                .order_by(due.c.turn, due.c.next_attempt_at, due.c.id)
+                .order_by(due.c.turn, due.c.next_attempt_at, due.c.created_at, due.c.id)
                 .limit(self.batch)
             )
             wanted = list(result.scalars())
@@ -172,6 +177,10 @@ class Dispatcher:
         queue = row.queue
         try:
             with log_context(alert_id=row.id, notice_id=row.notice_id):
+                wait = await self.take_rate(row)
+                if wait > 0:
+                    await self.defer(row, wait)
+                    return
                 result = await self.attempt(row)
                 await self.record(row, result)
         except Exception:
@@ -183,6 +192,38 @@ class Dispatcher:
                 del self.in_flight[queue]
                 self.limits.pop(queue, None)
             self.kick()
+
+    async def take_rate(self, row: DeliveryRow) -> float:
+        """Spend one send of the row's queue under its channel's rates (0), or say how many
+        seconds until the platform allows the next one."""
+        channel = self.channels.get(row.channel)
+        rates = channel.rates(row.target) if channel is not None else ()
+        if not rates:
+            return 0.0
+        async with self.db.session() as session:
+            return await take(session, row.queue, rates, utc_now())
+
+    async def defer(self, row: DeliveryRow, wait: float) -> None:
+        """Over its rate: the row goes back unclaimed, no attempt counted, and it and the
+        rest of its queue wait until the next send is allowed (in their order)."""
+        until = utc_now() + timedelta(seconds=wait)
+        async with self.db.session() as session:
+            await session.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id == row.id, DeliveryRow.claim_token == row.claim_token)
+                .values(claimed_until=None, claim_token=None)
+            )
+            await session.execute(
+                update(DeliveryRow)
+                .where(
+                    DeliveryRow.queue == row.queue,
+                    DeliveryRow.status == "pending",
+                    DeliveryRow.claim_token.is_(None),
+                    DeliveryRow.next_attempt_at < until,
+                )
+                .values(next_attempt_at=until)
+            )
+        log.info("queue over its rate: waiting", extra={"queue": row.queue, "wait_s": wait})
 
     async def attempt(self, row: DeliveryRow) -> SendResult:
         channel = self.channels.get(row.channel)

@@ -58,6 +58,16 @@ class DeliveryRow(Base):
     replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class RateRow(Base):
+    """The latest sends of one queue under one of its rates (``services.notifier.ratelimit``)."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True, doc="the delivery queue")
+    rate: Mapped[str] = mapped_column(String(40), primary_key=True, doc="e.g. 20/60s")
+    sends: Mapped[str] = mapped_column(Text, doc="JSON: epoch seconds of the last sends")
+
+
 class AttemptRow(Base):
     __tablename__ = "delivery_attempts"
 

@@ -21,12 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notifier.alerts import Alert, Context
 from services.notifier.email import EmailSender
 from services.notifier.models import DeliveryRow
+from services.notifier.ratelimit import Rate
 from services.notifier.webhook import SendResult, WebhookSender
 from shared.accounts import Subscriber
 from shared.db import Database
 from shared.settings import Settings
 
-__all__ = ["Channel", "SendResult", "Senders", "failed"]
+__all__ = ["Channel", "Rate", "SendResult", "Senders", "failed"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,11 @@ class Channel(ABC):
     def limit(self, senders: Senders) -> int:
         """How many deliveries of one queue are sent at once."""
         return senders.per_endpoint
+
+    def rates(self, target: str) -> tuple[Rate, ...]:
+        """How often the platform lets one queue be sent to (e.g. 20 a minute), kept by every
+        notifier instance together; a send over the rate waits, it is not an attempt."""
+        return ()
 
     @abstractmethod
     async def send(self, row: DeliveryRow, senders: Senders) -> SendResult:

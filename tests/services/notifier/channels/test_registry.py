@@ -5,6 +5,7 @@ replays, with nothing else touched; a row of a channel this version lacks fails,
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -14,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from services.notifier.alerts import Alert, Context
-from services.notifier.channels import CHANNELS, Channel, Senders, SendResult
+from services.notifier.channels import CHANNELS, Channel, Rate, Senders, SendResult
 from services.notifier.handler import handle_match
 from services.notifier.history import replay_delivery
 from services.notifier.models import AttemptRow, DeliveryRow
@@ -35,9 +36,14 @@ class EchoChannel(Channel):
 
     name: ClassVar[str] = "echo"
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, rates: tuple[Rate, ...] = ()) -> None:
         self.base_url = base_url
         self.replayed: list[str] = []
+        self._rates = rates
+        self.sent_at: list[float] = []
+
+    def rates(self, target: str) -> tuple[Rate, ...]:
+        return self._rates
 
     def targets(self, subscriber: Subscriber) -> list[str]:
         return [f"{self.base_url}?to={subscriber.id}"]
@@ -52,6 +58,7 @@ class EchoChannel(Channel):
         return 1
 
     async def send(self, row: DeliveryRow, senders: Senders) -> SendResult:
+        self.sent_at.append(time.time())
         async with httpx.AsyncClient(timeout=5) as client:
             answer = await client.post(row.target, content=row.payload)
         ok = answer.is_success
@@ -124,3 +131,37 @@ async def test_a_row_of_a_channel_this_version_lacks_fails_and_says_which(
         row = await session.get(DeliveryRow, delivery)
         assert row is not None
         assert row.last_error == "no channel 'echo' in this version of regwatch"
+
+
+async def test_a_channels_rate_holds_across_instances_none_lost_none_twice(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with WebhookReceiver() as receiver:
+        channel = EchoChannel(receiver.url, (Rate(4, 1.0),))
+        monkeypatch.setitem(CHANNELS, "echo", channel)
+        subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
+        for n in range(14):
+            event = match_event(subscriber_id, None)
+            event.notice.notice_id = f"miit-burst-{n:02d}"
+            await handle_match(db, SETTINGS, event)
+        wanted = await echo_rows(db)
+        async with (
+            SmtpReceiver() as smtp,
+            running_dispatcher(db, smtp) as one,
+            running_dispatcher(db, smtp) as two,
+        ):
+            one.kick()
+            two.kick()
+            for delivery in wanted:
+                await wait_status(db, delivery, "delivered", wait=30)
+    notices = [json.loads(r.body)["notice"] for r in receiver.requests]
+    assert sorted(notices) == [f"miit-burst-{n:02d}" for n in range(14)]  # each once
+    times = sorted(channel.sent_at)  # when each send began, just after its turn was taken
+    busiest = max(sum(1 for t in times if start <= t < start + 0.8) for start in times)
+    assert busiest <= 4  # never more than the rate in a window (0.2 s left for a busy loop)
+    assert times[-1] - times[0] >= 2.9  # 14 at 4 a second: the last three windows later
+    async with db.read_session() as session:
+        attempts = await session.scalars(
+            select(AttemptRow.delivery_id).where(AttemptRow.delivery_id.in_(wanted))
+        )
+        assert sorted(attempts) == sorted(wanted)  # waiting for the rate is not an attempt
