@@ -16,12 +16,8 @@ watch or alert is a 404, as in the API.
 
 from __future__ import annotations
 
-import asyncio
-import hmac
 import re
 from collections.abc import Callable
-from email import policy
-from email.parser import BytesParser
 from pathlib import Path
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
@@ -59,7 +55,6 @@ from services.matcher.store import (
 )
 from shared.errors import InputError
 from shared.events import EntityRef, WatchRef
-from shared.http import read_body
 from shared.portal import (
     PortalError,
     PortalSubscriber,
@@ -72,8 +67,7 @@ from shared.portal import (
     render,
 )
 from shared.portal.assets import serve_assets
-from shared.portal.auth import portal_db, portal_settings, signed_in
-from shared.portal.csrf import CSRF_FIELD, same_origin
+from shared.portal.auth import portal_db, portal_settings
 from shared.portal.i18n import request_language
 
 HERE: Final = Path(__file__).parent
@@ -198,11 +192,7 @@ def build_portal_routers(on_change: Callable[[], None] | None = None) -> list[AP
     """The matcher's portal pages; ``on_change`` as for :func:`services.matcher.api.build_router`
     (kicks the outbox relay after a write)."""
     router = portal_router()
-    # The CSV upload is multipart/form-data, which the portal's form reader refuses: its
-    # router checks the same origin and the session's CSRF token itself.
-    upload = APIRouter(
-        prefix="/portal", include_in_schema=False, default_response_class=HTMLResponse
-    )
+    upload = portal_router(form_limit=MAX_IMPORT_BYTES + MULTIPART_OVERHEAD)  # the CSV import
 
     def changed() -> None:
         if on_change is not None:
@@ -356,20 +346,9 @@ def build_portal_routers(on_change: Callable[[], None] | None = None) -> list[AP
 
     @upload.post("/watches/import")
     async def import_csv(request: Request, subscriber: PortalSubscriber) -> Response:
-        if not same_origin(request, portal_settings(request)):
-            raise PortalError(403, "error.csrf")
-        kind = request.headers.get("content-type", "")
-        if kind.split(";")[0].strip().lower() != "multipart/form-data":
-            raise PortalError(415, "error.unsupported")
-        body = await read_body(request, MAX_IMPORT_BYTES + MULTIPART_OVERHEAD, "CSV")
-        fields = await asyncio.to_thread(parse_multipart, kind, body)
-        del body
-        found = await signed_in(request)
-        token = fields.get(CSRF_FIELD, b"")
-        expected = found.csrf_token.encode() if found is not None else b""
-        if not token or not expected or not hmac.compare_digest(token, expected):
-            raise PortalError(403, "error.csrf")
-        data = fields.get("file", b"")
+        # the router checked the origin and the CSRF token, reading the multipart form
+        form = await read_form(request, MAX_IMPORT_BYTES + MULTIPART_OVERHEAD)
+        data = form.files.get("file", b"")
         t = Translator(request_language(request))
         if not data:
             return await watches_page(request, subscriber.id, 422, error=t("import.empty"))
@@ -521,19 +500,3 @@ def import_report(t: Translator, result: ImportResult) -> dict[str, Any]:
         "existing": result.existing,
         "problems": [problem_view(t, problem) for problem in problems],
     }
-
-
-def parse_multipart(content_type: str, body: bytes) -> dict[str, bytes]:
-    """The fields of a ``multipart/form-data`` body (the first value of each name)."""
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
-    message = BytesParser(policy=policy.HTTP).parsebytes(head + body)
-    fields: dict[str, bytes] = {}
-    if not message.is_multipart():
-        return fields
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if not isinstance(name, str) or name in fields:
-            continue
-        payload = part.get_payload(decode=True)
-        fields[name] = payload if isinstance(payload, bytes) else b""
-    return fields
