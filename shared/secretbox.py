@@ -66,6 +66,7 @@ MIN_PEPPER_CHARS: Final = 32
 ENCRYPTED_COLUMNS: Final = (
     ("subscribers", "id", "webhook_secret"),
     ("notifier_webhook_secrets", "id", "secret"),
+    ("notifier_targets", "id", "secret"),
 )
 
 

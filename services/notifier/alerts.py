@@ -8,13 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier import render
 from services.notifier.links import unsubscribe_url
-from services.notifier.models import (
-    PreferencesRow,
-)
+from services.notifier.models import PreferencesRow, TargetRow
 from services.notifier.payloads import (
     DEADLINE_REMINDER,
     ENDPOINT_DISABLED,
@@ -52,12 +51,14 @@ class Alert:
 
 @dataclass
 class Context:
-    """Who an alert is for and when it is made: settings, account, notifier preferences."""
+    """Who an alert is for and when it is made: settings, account, notifier preferences and
+    the subscriber's chat channel targets."""
 
     settings: Settings
     subscriber: Subscriber
     prefs: PreferencesRow
     now: datetime
+    targets: list[TargetRow] = field(default_factory=list)
     tz: tzinfo = field(init=False)
 
     def __post_init__(self) -> None:
@@ -76,7 +77,12 @@ async def load_context(
     session: AsyncSession, settings: Settings, subscriber: Subscriber, now: datetime
 ) -> Context:
     prefs = await get_preferences(session, subscriber.id, now)
-    return Context(settings, subscriber, prefs, now)
+    found = await session.scalars(
+        select(TargetRow)
+        .where(TargetRow.subscriber_id == subscriber.id)
+        .order_by(TargetRow.created_at, TargetRow.id)
+    )
+    return Context(settings, subscriber, prefs, now, list(found))
 
 
 def event_reason(event: MatchEvent) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.alerts import load_context
+from services.notifier.channels.base import Target
 from services.notifier.ledger import channels
 from services.notifier.models import DeliveryRow
 from services.notifier.once import insert_once
@@ -96,8 +97,11 @@ async def _release(
         reason=f"{why}-{now.strftime('%Y%m%dT%H%M')}-{tag}",
         channel=first.channel,
         target=first.target,
+        target_id=first.target_id,
         queue=first.queue,
-        payload=channel.render_digest(ctx, why, [alert_of(row) for row in rows]),
+        payload=channel.render_digest(
+            ctx, Target(first.target, first.target_id), why, [alert_of(row) for row in rows]
+        ),
         status="pending",
         attempts=0,
         retry_base=0,
@@ -114,14 +118,19 @@ async def release_held(db: Database, settings: Settings, now: datetime, limit: i
     async with db.session() as session:
         groups = (
             await session.execute(
-                select(DeliveryRow.subscriber_id, DeliveryRow.channel, DeliveryRow.target)
+                select(
+                    DeliveryRow.subscriber_id,
+                    DeliveryRow.channel,
+                    DeliveryRow.target,
+                    DeliveryRow.target_id,
+                )
                 .where(DeliveryRow.status == "held", DeliveryRow.release_at <= now)
                 .distinct()
                 .limit(limit)
             )
         ).all()
     released = 0
-    for subscriber_id, channel, target in groups:
+    for subscriber_id, channel, target, target_id in groups:
         try:
             async with db.session() as session:
                 rows = list(
@@ -132,6 +141,7 @@ async def release_held(db: Database, settings: Settings, now: datetime, limit: i
                                 DeliveryRow.subscriber_id == subscriber_id,
                                 DeliveryRow.channel == channel,
                                 DeliveryRow.target == target,
+                                DeliveryRow.target_id == target_id,
                                 DeliveryRow.status == "held",
                                 DeliveryRow.release_at <= now,
                             )

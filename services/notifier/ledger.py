@@ -36,8 +36,11 @@ def channels() -> Mapping[str, Channel]:
     return CHANNELS
 
 
-def alert_id(subscriber_id: str, alert: Alert, channel: str) -> str:
-    return delivery_id(subscriber_id, alert.notice_id, alert.type, alert.reason, channel)
+def alert_id(subscriber_id: str, alert: Alert, channel: str, target_id: str = "") -> str:
+    """The delivery's id (``webhook-id``): the account's own address keeps the id it always
+    had; a chat channel target adds its own id."""
+    parts = [subscriber_id, alert.notice_id, alert.type, alert.reason, channel]
+    return delivery_id(*parts, target_id) if target_id else delivery_id(*parts)
 
 
 async def create_deliveries(session: AsyncSession, ctx: Context, alert: Alert) -> list[str]:
@@ -52,10 +55,10 @@ async def create_deliveries(session: AsyncSession, ctx: Context, alert: Alert) -
     rules = holding_rules(prefs, subscriber)
     hold = hold_until(rules, alert.type, now) if alert.holdable else None
     wanted = [
-        (channel, target, alert_id(subscriber.id, alert, channel.name))
+        (channel, target, alert_id(subscriber.id, alert, channel.name, target.id))
         for channel in channels().values()
         if (alert.channels is None or channel.name in alert.channels) and channel.wants(alert, ctx)
-        for target in channel.targets(subscriber)
+        for target in channel.targets(ctx)
     ]
     if not wanted:
         return []
@@ -74,16 +77,17 @@ async def create_deliveries(session: AsyncSession, ctx: Context, alert: Alert) -
             type=alert.type,
             reason=alert.reason,
             channel=channel.name,
-            target=target,
-            queue=channel.queue(target),
-            payload=channel.render(alert, ctx),
+            target=target.address,
+            target_id=target.id,
+            queue=channel.queue(target.address),
+            payload=channel.render(alert, ctx, target),
             status="pending",
             attempts=0,
             retry_base=0,
             next_attempt_at=now,
             created_at=now,
         )
-        refusal = channel.refusal(target, ctx)
+        refusal = channel.refusal(target.address, ctx)
         if refusal is not None:
             row.status = "failed"
             row.last_error = refusal

@@ -16,7 +16,8 @@ from shared.db.base import Base, UTCDateTime, utcnow
 
 
 class DeliveryRow(Base):
-    """One alert on one channel; unique per (subscriber, notice, type, reason, channel).
+    """One alert on one channel target; unique per (subscriber, notice, type, reason, channel,
+    target id).
 
     Statuses: ``pending`` (waiting for an attempt or a retry), ``held`` (quiet hours or the
     daily digest: released at ``release_at``), ``digested`` (sent inside the digest delivery
@@ -25,7 +26,7 @@ class DeliveryRow(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("subscriber_id", "notice_id", "type", "reason", "channel"),
+        UniqueConstraint("subscriber_id", "notice_id", "type", "reason", "channel", "target_id"),
         # the dispatcher's claim: the due pending rows, without the delivered history
         Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
     )
@@ -37,6 +38,9 @@ class DeliveryRow(Base):
     reason: Mapped[str] = mapped_column(String(40), doc="match, or the reminder offset")
     channel: Mapped[str] = mapped_column(String(20))
     target: Mapped[str] = mapped_column(Text, doc="email address or webhook URL")
+    target_id: Mapped[str] = mapped_column(
+        String(40), default="", doc="the notifier_targets row, '' for the account's own"
+    )
     queue: Mapped[str] = mapped_column(
         Text, doc="the queue it waits in (its channel's ``queue(target)``): per-queue limits"
     )
@@ -56,6 +60,29 @@ class DeliveryRow(Base):
         Integer, default=0, doc="attempts made before the last replay (the retry count restarts)"
     )
     replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TargetRow(Base):
+    """One target of a subscriber on a chat channel (a DingTalk group robot, a Feishu bot
+    ...): several per channel allowed. ``secret`` (a robot's signing secret) is stored
+    encrypted (``fernet:...``, ``shared/secretbox.py``) and never shown again; ``keyword`` is
+    a word every message must carry (DingTalk's keyword mode); ``language`` overrides the
+    subscriber's (``zh`` or ``en``)."""
+
+    __tablename__ = "notifier_targets"
+    __table_args__ = (UniqueConstraint("subscriber_id", "channel", "address"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subscriber_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(Text, doc="the robot's webhook URL")
+    secret: Mapped[str | None] = mapped_column(Text)
+    keyword: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str | None] = mapped_column(String(5))
+    label: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class RateRow(Base):

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Final
 
-from services.notifier.channels.base import Channel, Rate, Senders, SendResult, failed
+from services.notifier.channels.base import Channel, Rate, Senders, SendResult, Target, failed
 from services.notifier.channels.email import EmailChannel
 from services.notifier.channels.webhook import WebhookChannel
 
-__all__ = ["CHANNELS", "Channel", "Rate", "SendResult", "Senders", "channel", "failed"]
+__all__ = ["CHANNELS", "Channel", "Rate", "SendResult", "Senders", "Target", "channel", "failed"]
 
 CHANNELS: Final[dict[str, Channel]] = {
     channel.name: channel

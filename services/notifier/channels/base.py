@@ -23,11 +23,19 @@ from services.notifier.email import EmailSender
 from services.notifier.models import DeliveryRow
 from services.notifier.ratelimit import Rate
 from services.notifier.webhook import SendResult, WebhookSender
-from shared.accounts import Subscriber
 from shared.db import Database
 from shared.settings import Settings
 
-__all__ = ["Channel", "Rate", "SendResult", "Senders", "failed"]
+__all__ = ["Channel", "Rate", "SendResult", "Senders", "Target", "failed"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one delivery goes: an address, and the ``notifier_targets`` row it is (``''``
+    for the account's own email address or webhook URL)."""
+
+    address: str
+    id: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,8 +59,8 @@ class Channel(ABC):
     name: ClassVar[str]
 
     @abstractmethod
-    def targets(self, subscriber: Subscriber) -> list[str]:
-        """The subscriber's targets on this channel (an address, a URL ...)."""
+    def targets(self, ctx: Context) -> list[Target]:
+        """The subscriber's targets on this channel (an address, a robot ...)."""
 
     def wants(self, alert: Alert, ctx: Context) -> bool:
         """Whether this alert goes out on this channel at all (e.g. not after unsubscribing)."""
@@ -64,11 +72,13 @@ class Channel(ABC):
         return None
 
     @abstractmethod
-    def render(self, alert: Alert, ctx: Context) -> str:
+    def render(self, alert: Alert, ctx: Context, target: Target) -> str:
         """What is stored for one alert: exactly what :meth:`send` sends, or what it needs."""
 
     @abstractmethod
-    def render_digest(self, ctx: Context, why: str, alerts: list[dict[str, Any]]) -> str:
+    def render_digest(
+        self, ctx: Context, target: Target, why: str, alerts: list[dict[str, Any]]
+    ) -> str:
         """What is stored for a digest of held alerts (``{id, type, data}`` each)."""
 
     def queue(self, target: str) -> str:

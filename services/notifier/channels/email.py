@@ -13,11 +13,10 @@ from typing import Any, ClassVar
 
 from services.notifier import render
 from services.notifier.alerts import Alert, Context
-from services.notifier.channels.base import Channel, Senders, SendResult
+from services.notifier.channels.base import Channel, Senders, SendResult, Target
 from services.notifier.email import compose
 from services.notifier.models import DeliveryRow
 from services.notifier.payloads import DIGEST, ENDPOINT_DISABLED
-from shared.accounts import Subscriber
 from shared.events import Match, NoticeSummary
 
 SMTP_QUEUE = "smtp:"
@@ -36,17 +35,20 @@ def digest_item(alert: dict[str, Any]) -> render.DigestItem:
 class EmailChannel(Channel):
     name: ClassVar[str] = "email"
 
-    def targets(self, subscriber: Subscriber) -> list[str]:
-        return [subscriber.email] if subscriber.email else []
+    def targets(self, ctx: Context) -> list[Target]:
+        address = ctx.subscriber.email
+        return [Target(address)] if address else []
 
     def wants(self, alert: Alert, ctx: Context) -> bool:
         return ctx.prefs.email_unsubscribed_at is None or alert.type == ENDPOINT_DISABLED
 
-    def render(self, alert: Alert, ctx: Context) -> str:
+    def render(self, alert: Alert, ctx: Context, target: Target) -> str:
         subject, text, html = alert.email
         return _content(subject, text, html, alert.type, alert.data, ctx.unsubscribe_url)
 
-    def render_digest(self, ctx: Context, why: str, alerts: list[dict[str, Any]]) -> str:
+    def render_digest(
+        self, ctx: Context, target: Target, why: str, alerts: list[dict[str, Any]]
+    ) -> str:
         subject, text, html = render.render_digest_email(
             [digest_item(alert) for alert in alerts],
             why=why,

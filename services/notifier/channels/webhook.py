@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.alerts import Alert, Context
-from services.notifier.channels.base import Channel, Senders, SendResult, failed
+from services.notifier.channels.base import Channel, Senders, SendResult, Target, failed
 from services.notifier.endpoints import GONE, disable_endpoint, enable_endpoint
 from services.notifier.models import DeliveryRow, PreferencesRow
 from services.notifier.payloads import DIGEST, digest_data, webhook_body
@@ -31,16 +31,19 @@ DISABLED = f"{GONE}: disabled after it answered 410 Gone"
 class WebhookChannel(Channel):
     name: ClassVar[str] = "webhook"
 
-    def targets(self, subscriber: Subscriber) -> list[str]:
-        return [subscriber.webhook_url] if subscriber.webhook_url else []
+    def targets(self, ctx: Context) -> list[Target]:
+        address = ctx.subscriber.webhook_url
+        return [Target(address)] if address else []
 
     def refusal(self, target: str, ctx: Context) -> str | None:
         return DISABLED if webhook_disabled(ctx.prefs, target) else None
 
-    def render(self, alert: Alert, ctx: Context) -> str:
+    def render(self, alert: Alert, ctx: Context, target: Target) -> str:
         return webhook_body(alert.type, alert.data, ctx.now).decode()
 
-    def render_digest(self, ctx: Context, why: str, alerts: list[dict[str, Any]]) -> str:
+    def render_digest(
+        self, ctx: Context, target: Target, why: str, alerts: list[dict[str, Any]]
+    ) -> str:
         data = digest_data(ctx.subscriber.id, why, alerts, ctx.now)
         return webhook_body(DIGEST, data, ctx.now).decode()
 

@@ -15,11 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from services.notifier.alerts import Alert, Context
-from services.notifier.channels import CHANNELS, Channel, Rate, Senders, SendResult
+from services.notifier.channels import CHANNELS, Channel, Rate, Senders, SendResult, Target
 from services.notifier.handler import handle_match
 from services.notifier.history import replay_delivery
 from services.notifier.models import AttemptRow, DeliveryRow
-from shared.accounts import Subscriber
 from shared.db import Database
 from tests.services.notifier.test_dispatcher import (
     SETTINGS,
@@ -45,13 +44,15 @@ class EchoChannel(Channel):
     def rates(self, target: str) -> tuple[Rate, ...]:
         return self._rates
 
-    def targets(self, subscriber: Subscriber) -> list[str]:
-        return [f"{self.base_url}?to={subscriber.id}"]
+    def targets(self, ctx: Context) -> list[Target]:
+        return [Target(f"{self.base_url}?to={ctx.subscriber.id}")]
 
-    def render(self, alert: Alert, ctx: Context) -> str:
+    def render(self, alert: Alert, ctx: Context, target: Target) -> str:
         return json.dumps({"type": alert.type, "notice": alert.notice_id})
 
-    def render_digest(self, ctx: Context, why: str, alerts: list[dict[str, Any]]) -> str:
+    def render_digest(
+        self, ctx: Context, target: Target, why: str, alerts: list[dict[str, Any]]
+    ) -> str:
         return json.dumps({"type": "digest", "ids": [a["id"] for a in alerts]})
 
     def limit(self, senders: Senders) -> int:
