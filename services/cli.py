@@ -19,7 +19,7 @@ from services.ingestor.cli import notices_app, sources_app
 from services.ingestor.extract import parse_notice
 from services.matcher.cli import subscribers_app, watch_app
 from services.matcher.matching import WatchItem, match_notice
-from services.notifier.cli import deliveries_app, reminders_app
+from services.notifier.cli import channels_app, deliveries_app, reminders_app
 from services.ops_cli import register as register_ops
 from services.runtime import SERVICE_NAMES, Runtime
 from shared.cli import emit, fail, friendly, load_settings, read_file
@@ -38,6 +38,7 @@ app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(watch_app, name="watch")
 app.add_typer(reminders_app, name="reminders")
 app.add_typer(deliveries_app, name="deliveries")
+app.add_typer(channels_app, name="channels")
 register_ops(app)
 
 

@@ -7,7 +7,7 @@ within a schema version.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,7 +23,13 @@ EntityKind = Literal["app", "sdk", "mini_program", "company"]
 EntitySource = Literal["text", "table", "attachment", "image"]
 DeadlineRule = Literal["absolute", "working_days", "calendar_days"]
 WatchKind = Literal["app", "company"]
-Channel = Literal["email", "webhook"]
+Channel = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9_]{0,19}$",
+        description="email, webhook, or a chat channel (dingtalk ...): the notifier's registry",
+    ),
+]
 DeliveryStatus = Literal["delivered", "retrying", "failed"]
 
 

@@ -14,12 +14,14 @@ from services.notifier.history import (
     replay_endpoint,
 )
 from services.notifier.scheduler import list_reminders
+from services.notifier.targets import NewTarget, add_target, list_targets, remove_target, target_out
 from shared.accounts import get_subscriber
 from shared.cli import emit, fail, friendly, load_settings, run_with_db, sub_app
 from shared.db import Database
 from shared.errors import RegwatchError
 
 reminders_app = sub_app("Deadline reminders.")
+channels_app = sub_app("Chat channel targets (DingTalk robots ...): add, list, remove.")
 deliveries_app = sub_app("The delivery ledger: list deliveries, replay failed ones.")
 
 
@@ -101,5 +103,61 @@ def deliveries_replay(
                 return {"replayed": [row.id]}
             assert endpoint is not None and when is not None
             return {"replayed": await replay_endpoint(session, endpoint, when, now)}
+
+    emit(run_with_db(settings, work))
+
+
+@channels_app.command("add")
+@friendly
+def channels_add(
+    subscriber_id: str,
+    channel: str,
+    address: str,
+    secret: Annotated[str | None, typer.Option(help="the robot's signing secret")] = None,
+    keyword: Annotated[str | None, typer.Option(help="a word every message must carry")] = None,
+    language: Annotated[str | None, typer.Option(help="zh or en")] = None,
+    label: Annotated[str | None, typer.Option(help="a name for it")] = None,
+) -> None:
+    """Add a chat target to a subscriber: prints it (robot token masked, no secret)."""
+    settings = load_settings()
+    new = NewTarget(channel, address, secret, keyword, language, label)
+
+    async def work(db: Database) -> dict[str, Any]:
+        async with db.session() as session:
+            if await get_subscriber(session, subscriber_id) is None:
+                raise RegwatchError(f"no subscriber {subscriber_id!r}")
+            row = await add_target(session, subscriber_id, new, datetime.now(UTC))
+            return target_out(row)
+
+    emit(run_with_db(settings, work))
+
+
+@channels_app.command("list")
+@friendly
+def channels_list(subscriber_id: str) -> None:
+    """Print a subscriber's chat targets."""
+    settings = load_settings()
+
+    async def work(db: Database) -> list[dict[str, Any]]:
+        async with db.read_session() as session:
+            if await get_subscriber(session, subscriber_id) is None:
+                raise RegwatchError(f"no subscriber {subscriber_id!r}")
+            return [target_out(row) for row in await list_targets(session, subscriber_id)]
+
+    emit(run_with_db(settings, work))
+
+
+@channels_app.command("remove")
+@friendly
+def channels_remove(subscriber_id: str, target_id: str) -> None:
+    """Remove a subscriber's chat target; prints how many waiting alerts were cancelled."""
+    settings = load_settings()
+
+    async def work(db: Database) -> dict[str, Any]:
+        async with db.session() as session:
+            cancelled = await remove_target(session, subscriber_id, target_id)
+        if cancelled is None:
+            raise RegwatchError(f"subscriber {subscriber_id!r} has no target {target_id!r}")
+        return {"removed": target_id, "cancelled": cancelled}
 
     emit(run_with_db(settings, work))

@@ -20,7 +20,7 @@ import asyncio
 import email.utils
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -156,6 +156,20 @@ class WebhookSender:
     ) -> SendResult:
         """POST ``body`` to ``url`` signed for this attempt (with each secret given: during a
         rotation the new and the old one); never raises for delivery errors."""
+        try:
+            headers = signing.headers(secret, msg_id, body)
+        except InputError as exc:  # a malformed secret
+            return SendResult(False, False, None, str(exc), None, 0)
+        result, _content = await self.post(url, body, headers)
+        return result
+
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[SendResult, bytes]:
+        """POST ``body`` to ``url`` (SSRF-checked, the address pinned, no redirects, the whole
+        attempt within ``timeout``): the outcome classified by HTTP status, and the start of
+        the answer's body (for platforms that answer 200 with an error code inside). Never
+        raises for delivery errors."""
         started = time.perf_counter()
 
         def result(
@@ -174,19 +188,19 @@ class WebhookSender:
             async with asyncio.timeout_at(deadline):
                 await ssrf.check_url(url, allow_private=self.allow_private)
                 request = self._client.build_request(
-                    "POST", url.strip(), content=body, headers=signing.headers(secret, msg_id, body)
+                    "POST", url.strip(), content=body, headers=dict(headers)
                 )
                 response = await self._client.send(request, stream=True)
-        except InputError as exc:  # includes SsrfRefused and a malformed secret
-            return result(False, False, str(exc))
+        except InputError as exc:  # includes SsrfRefused
+            return result(False, False, str(exc)), b""
         except TransientError as exc:
-            return result(False, True, str(exc))
+            return result(False, True, str(exc)), b""
         except (TimeoutError, httpx.TimeoutException):
-            return result(False, True, f"timed out after {self.timeout:g}s")
+            return result(False, True, f"timed out after {self.timeout:g}s"), b""
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            return result(False, False, f"bad webhook URL: {exc}")
+            return result(False, False, f"bad webhook URL: {exc}"), b""
         except httpx.TransportError as exc:
-            return result(False, True, f"{type(exc).__name__}: {exc}".rstrip(": "))
+            return result(False, True, f"{type(exc).__name__}: {exc}".rstrip(": ")), b""
 
         status = response.status_code
         try:
@@ -201,7 +215,7 @@ class WebhookSender:
         snippet = _snippet(content)
         outcome = self._classify(status, response, snippet, result)
         outcome.body_excerpt = snippet or None
-        return outcome
+        return outcome, content
 
     @staticmethod
     def _classify(

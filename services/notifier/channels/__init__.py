@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 from services.notifier.channels.base import Channel, Rate, Senders, SendResult, Target, failed
+from services.notifier.channels.dingtalk import DingTalkChannel
 from services.notifier.channels.email import EmailChannel
 from services.notifier.channels.webhook import WebhookChannel
 
@@ -19,6 +20,7 @@ CHANNELS: Final[dict[str, Channel]] = {
     for channel in (
         EmailChannel(),
         WebhookChannel(),
+        DingTalkChannel(),
     )
 }
 

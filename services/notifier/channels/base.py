@@ -57,6 +57,9 @@ def failed(error: str) -> SendResult:
 
 class Channel(ABC):
     name: ClassVar[str]
+    keeps_targets: ClassVar[bool] = True
+    """Its targets are rows of ``notifier_targets`` (added and removed with ``/v1/channels``);
+    False for email and webhooks, whose target is the account's own address."""
 
     @abstractmethod
     def targets(self, ctx: Context) -> list[Target]:

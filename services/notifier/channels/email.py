@@ -34,6 +34,7 @@ def digest_item(alert: dict[str, Any]) -> render.DigestItem:
 
 class EmailChannel(Channel):
     name: ClassVar[str] = "email"
+    keeps_targets: ClassVar[bool] = False
 
     def targets(self, ctx: Context) -> list[Target]:
         address = ctx.subscriber.email

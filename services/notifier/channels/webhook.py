@@ -30,6 +30,7 @@ DISABLED = f"{GONE}: disabled after it answered 410 Gone"
 
 class WebhookChannel(Channel):
     name: ClassVar[str] = "webhook"
+    keeps_targets: ClassVar[bool] = False
 
     def targets(self, ctx: Context) -> list[Target]:
         address = ctx.subscriber.webhook_url

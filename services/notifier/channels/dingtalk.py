@@ -1,0 +1,154 @@
+"""DingTalk (钉钉) custom group robots: a markdown message per alert, signed when the robot
+has a secret (加签), carrying the robot's keyword when it has one (自定义关键词).
+
+- Signing: ``timestamp`` (ms) and ``sign`` = URL-encoded base64 of HMAC-SHA256, keyed with
+  the secret, of ``"{timestamp}\\n{secret}"``, added to the robot's URL per attempt (DingTalk
+  refuses a timestamp more than an hour off).
+- Rate: 20 messages a minute per robot (DingTalk then blocks the robot for 10 minutes), kept by
+  every notifier instance together (:mod:`services.notifier.ratelimit`).
+- Answers: HTTP 200 with ``{"errcode": 0, "errmsg": "ok"}`` when sent. A rate-limit code waits
+  (10 minutes for the block to end), security codes (``310000``: sign not match, keywords not
+  in content, IP not in whitelist) and a robot that is gone fail for good and say why; an
+  unknown code fails for good with DingTalk's own words.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Any, ClassVar, Final
+from urllib.parse import quote_plus, urlsplit
+
+from services.notifier.alerts import Alert, Context
+from services.notifier.channels.base import Channel, Rate, Senders, SendResult, Target, failed
+from services.notifier.chat_text import as_markdown, chat_message
+from services.notifier.models import DeliveryRow, TargetRow
+from shared.secretbox import for_session
+
+MAX_BYTES: Final = 18_000
+"""A markdown message's title and text together (DingTalk documents no exact cap; 20 KB is
+where it starts refusing)."""
+RATE: Final = Rate(20, 60)
+BLOCKED_FOR: Final = 600.0
+"""Seconds DingTalk blocks a robot that sent more than 20 in a minute."""
+RATE_CODES: Final = frozenset({130101, 410100})
+GONE_CODES: Final = frozenset({300001, 300005, 400013, 400101})
+SECURITY_CODE: Final = 310000
+JSON_HEADERS: Final = {"content-type": "application/json; charset=utf-8"}
+
+
+def sign(secret: str, timestamp_ms: int) -> str:
+    """DingTalk's ``sign`` parameter for ``timestamp_ms`` (URL-encoded)."""
+    digest = hmac.new(
+        secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256
+    ).digest()
+    return quote_plus(base64.b64encode(digest).decode("ascii"))
+
+
+def signed_url(url: str, secret: str | None, timestamp_ms: int) -> str:
+    if not secret:
+        return url
+    joiner = "&" if urlsplit(url).query else "?"
+    return f"{url}{joiner}timestamp={timestamp_ms}&sign={sign(secret, timestamp_ms)}"
+
+
+def _row(ctx: Context, target: Target) -> TargetRow | None:
+    return next((row for row in ctx.targets if row.id == target.id), None)
+
+
+class DingTalkChannel(Channel):
+    name: ClassVar[str] = "dingtalk"
+
+    def targets(self, ctx: Context) -> list[Target]:
+        return [Target(row.address, row.id) for row in ctx.targets if row.channel == self.name]
+
+    def render(self, alert: Alert, ctx: Context, target: Target) -> str:
+        return self._render(alert.type, alert.data, ctx, target)
+
+    def render_digest(
+        self, ctx: Context, target: Target, why: str, alerts: list[dict[str, Any]]
+    ) -> str:
+        return self._render("digest", {"why": why, "alerts": alerts}, ctx, target)
+
+    def _render(self, kind: str, data: dict[str, Any], ctx: Context, target: Target) -> str:
+        row = _row(ctx, target)
+        message = chat_message(
+            kind,
+            data,
+            language=(row.language if row is not None else None) or "zh",
+            now=ctx.now,
+            public_url=ctx.public_url,
+        )
+        keyword = row.keyword if row is not None else None
+        title, text = as_markdown(message, MAX_BYTES, prefix=keyword or "")
+        body = {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
+        return json.dumps(body, ensure_ascii=False)
+
+    def queue(self, target: str) -> str:
+        return f"dingtalk:{target}"
+
+    def limit(self, senders: Senders) -> int:
+        return 1
+
+    def rates(self, target: str) -> tuple[Rate, ...]:
+        return (RATE,)
+
+    async def send(self, row: DeliveryRow, senders: Senders) -> SendResult:
+        async with senders.db.read_session() as session:
+            target = await session.get(TargetRow, row.target_id)
+            secret = (
+                for_session(session).box.decrypt(target.secret)
+                if target and target.secret
+                else None
+            )
+        if target is None:
+            return failed("the DingTalk robot was removed from this subscriber's targets")
+        url = signed_url(row.target, secret, int(time.time() * 1000))
+        result, content = await senders.http.post(url, row.payload.encode(), JSON_HEADERS)
+        if not result.ok:
+            return result
+        return answer(result, content)
+
+
+def answer(result: SendResult, content: bytes) -> SendResult:
+    """An HTTP 200 from DingTalk, read: its ``errcode`` decides."""
+    try:
+        body = json.loads(content)
+        code = int(body.get("errcode", -1))
+        message = str(body.get("errmsg", ""))
+    except (ValueError, TypeError, AttributeError):
+        return _with(result, ok=False, retriable=True, error="DingTalk answered no JSON")
+    if code == 0:
+        return result
+    said = f"DingTalk {code}: {message}".strip()
+    if code in RATE_CODES:
+        return _with(result, ok=False, retriable=True, error=said, retry_after=BLOCKED_FOR)
+    if code == SECURITY_CODE:
+        return _with(
+            result,
+            ok=False,
+            retriable=False,
+            error=f"{said} (check the robot's secret, keyword and IP list)",
+        )
+    if code in GONE_CODES:
+        return _with(
+            result, ok=False, retriable=False, error=f"{said} (the robot or its group is gone)"
+        )
+    return _with(result, ok=False, retriable=False, error=said)
+
+
+def _with(
+    result: SendResult, *, ok: bool, retriable: bool, error: str, retry_after: float | None = None
+) -> SendResult:
+    return SendResult(
+        ok,
+        retriable,
+        result.status_code,
+        error,
+        retry_after,
+        result.duration_ms,
+        result.body_excerpt,
+    )

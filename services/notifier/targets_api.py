@@ -1,0 +1,86 @@
+"""``/v1/channels``: a subscriber's chat channel targets (DingTalk robots ...): list, add,
+remove. Secrets are write-only (``has_secret`` says whether one is set)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from services.notifier.targets import (
+    MAX_KEYWORD,
+    MAX_LABEL,
+    MAX_SECRET,
+    NewTarget,
+    add_target,
+    list_targets,
+    remove_target,
+    target_out,
+)
+from shared.accounts import Subscriber
+from shared.db import Database
+from shared.errors import InputError
+from shared.http import AUTH, JSON_BODY, app_db, current_subscriber, error_response
+
+DbDep = Annotated[Database, Depends(app_db)]
+SubscriberDep = Annotated[Subscriber, Depends(current_subscriber)]
+
+
+class TargetIn(BaseModel):
+    channel: str = Field(max_length=20, examples=["dingtalk"])
+    address: str = Field(
+        max_length=2048,
+        description="the robot's webhook URL",
+        examples=["https://oapi.dingtalk.com/robot/send?access_token=..."],
+    )
+    secret: str | None = Field(default=None, max_length=MAX_SECRET, description="write-only")
+    keyword: str | None = Field(default=None, max_length=MAX_KEYWORD)
+    language: str | None = Field(default=None, max_length=5, examples=["zh", "en"])
+    label: str | None = Field(default=None, max_length=MAX_LABEL)
+
+
+def build_targets_router() -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["notifications"])
+
+    @router.get("/channels", responses=AUTH)
+    async def targets(db: DbDep, subscriber: SubscriberDep) -> list[dict[str, Any]]:
+        """Your chat channel targets (robot tokens masked, secrets never shown)."""
+        async with db.read_session() as session:
+            return [target_out(row) for row in await list_targets(session, subscriber.id)]
+
+    @router.post(
+        "/channels",
+        status_code=201,
+        responses={**AUTH, **JSON_BODY, 422: error_response("a field is not valid")},
+    )
+    async def add(body: TargetIn, db: DbDep, subscriber: SubscriberDep) -> dict[str, Any]:
+        """Add a target: alerts go to it from now on (several per channel allowed)."""
+        new = NewTarget(
+            body.channel, body.address, body.secret, body.keyword, body.language, body.label
+        )
+        try:
+            async with db.session() as session:
+                row = await add_target(session, subscriber.id, new, datetime.now(UTC))
+                return target_out(row)
+        except InputError as exc:
+            raise HTTPException(422, str(exc)) from exc
+
+    @router.delete(
+        "/channels/{target_id}",
+        status_code=204,
+        responses={**AUTH, 404: error_response("no such target for this subscriber")},
+    )
+    async def remove(
+        target_id: Annotated[str, Path(max_length=40)], db: DbDep, subscriber: SubscriberDep
+    ) -> Response:
+        """Remove a target; what was still waiting to go to it is cancelled."""
+        async with db.session() as session:
+            cancelled = await remove_target(session, subscriber.id, target_id)
+        if cancelled is None:
+            raise HTTPException(404, "no such target for this subscriber")
+        return Response(status_code=204)
+
+    return router

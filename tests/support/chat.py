@@ -1,0 +1,109 @@
+"""Local stand-ins for chat platforms that check what the platform checks and answer as its
+documentation says.
+
+:class:`FakeDingTalk`: custom group robots at ``/robot/send?access_token=...``. Per robot: the
+token must be known; with a secret, ``timestamp`` (ms, within an hour) and ``sign`` (base64
+HMAC-SHA256 of ``"{timestamp}\\n{secret}"`` keyed with the secret) must match; with a keyword,
+the message must contain it; the body must be a known ``msgtype`` with its fields. Over the
+robot's rate (20 a minute) it answers ``130101 send too fast`` and blocks the robot for 10
+minutes. Every answer is HTTP 200 with ``{"errcode", "errmsg"}``, as DingTalk's are.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import h11
+
+from tests.support.http_server import HOST, Answer, H11Server
+
+
+@dataclass
+class Robot:
+    token: str
+    secret: str | None = None
+    keyword: str | None = None
+    per_minute: int = 20
+    window: float = 60.0
+    block_for: float = 600.0
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    refused: list[tuple[int, str]] = field(default_factory=list)
+    sent_at: list[float] = field(default_factory=list)
+    blocked_until: float = 0.0
+
+
+class FakeDingTalk(H11Server):
+    def __init__(self) -> None:
+        super().__init__()
+        self.robots: dict[str, Robot] = {}
+
+    async def __aenter__(self) -> FakeDingTalk:
+        await self.start_serving()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop_serving()
+
+    def robot(self, token: str, **options: Any) -> Robot:
+        self.robots[token] = Robot(token, **options)
+        return self.robots[token]
+
+    def url(self, token: str) -> str:
+        return f"http://{HOST}:{self.port}/robot/send?access_token={token}"
+
+    async def answer(self, request: h11.Request, body: bytes) -> Answer | None:
+        code, message = self._check(request, body)
+        reply = json.dumps({"errcode": code, "errmsg": message}).encode()
+        return Answer(200, [("content-type", "application/json")], reply)
+
+    def _check(self, request: h11.Request, body: bytes) -> tuple[int, str]:
+        target = urlsplit(request.target.decode("latin-1"))
+        query = {name: values[0] for name, values in parse_qs(target.query).items()}
+        robot = self.robots.get(query.get("access_token", ""))
+        if request.method != b"POST" or target.path != "/robot/send":
+            return 404, "not found"
+        if robot is None:
+            return 300001, "token is not exist"
+        now = time.time()
+        if robot.secret:
+            stamp, given = query.get("timestamp", ""), query.get("sign", "")
+            if not stamp.isdigit() or abs(int(stamp) / 1000 - now) > 3600:
+                return self._refuse(robot, 310000, "invalid timestamp")
+            digest = hmac.new(
+                robot.secret.encode(), f"{stamp}\n{robot.secret}".encode(), hashlib.sha256
+            ).digest()
+            if not hmac.compare_digest(given, base64.b64encode(digest).decode()):
+                return self._refuse(robot, 310000, "sign not match")
+        try:
+            document = json.loads(body)
+            kind = document["msgtype"]
+            content = document[kind]
+            text = content["text"] if kind == "markdown" else content["content"]
+            title = content.get("title", "") if kind == "markdown" else ""
+            if kind == "markdown" and not (title and text):
+                raise KeyError("title")
+        except (ValueError, KeyError, TypeError):
+            return self._refuse(robot, 40035, "缺少参数 json")
+        if robot.keyword and robot.keyword not in f"{title}{text}":
+            return self._refuse(robot, 310000, "keywords not in content")
+        if now < robot.blocked_until:
+            return self._refuse(robot, 130101, "send too fast, exceed 20 times per minute")
+        recent = [at for at in robot.sent_at if at > now - robot.window]
+        if len(recent) >= robot.per_minute:
+            robot.blocked_until = now + robot.block_for
+            return self._refuse(robot, 130101, "send too fast, exceed 20 times per minute")
+        robot.sent_at.append(now)
+        robot.messages.append(document)
+        return 0, "ok"
+
+    @staticmethod
+    def _refuse(robot: Robot, code: int, message: str) -> tuple[int, str]:
+        robot.refused.append((code, message))
+        return code, message
