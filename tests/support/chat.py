@@ -7,6 +7,10 @@ HMAC-SHA256 of ``"{timestamp}\\n{secret}"`` keyed with the secret) must match; w
 the message must contain it; the body must be a known ``msgtype`` with its fields. Over the
 robot's rate (20 a minute) it answers ``130101 send too fast`` and blocks the robot for 10
 minutes. Every answer is HTTP 200 with ``{"errcode", "errmsg"}``, as DingTalk's are.
+
+:class:`FakeWeCom`: group robots at ``/cgi-bin/webhook/send?key=...``: an unknown key is
+``93000 invalid webhook url``; the body must be ``text`` (content at most 2048 bytes) or
+``markdown`` (content at most 4096 bytes); over 20 a minute is ``45009 api freq out of limit``.
 """
 
 from __future__ import annotations
@@ -107,3 +111,53 @@ class FakeDingTalk(H11Server):
     def _refuse(robot: Robot, code: int, message: str) -> tuple[int, str]:
         robot.refused.append((code, message))
         return code, message
+
+
+class FakeWeCom(H11Server):
+    def __init__(self) -> None:
+        super().__init__()
+        self.robots: dict[str, Robot] = {}
+
+    async def __aenter__(self) -> FakeWeCom:
+        await self.start_serving()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop_serving()
+
+    def robot(self, key: str, **options: Any) -> Robot:
+        self.robots[key] = Robot(key, **options)
+        return self.robots[key]
+
+    def url(self, key: str) -> str:
+        return f"http://{HOST}:{self.port}/cgi-bin/webhook/send?key={key}"
+
+    async def answer(self, request: h11.Request, body: bytes) -> Answer | None:
+        code, message = self._check(request, body)
+        reply = json.dumps({"errcode": code, "errmsg": message}).encode()
+        return Answer(200, [("content-type", "application/json")], reply)
+
+    def _check(self, request: h11.Request, body: bytes) -> tuple[int, str]:
+        target = urlsplit(request.target.decode("latin-1"))
+        query = {name: values[0] for name, values in parse_qs(target.query).items()}
+        if request.method != b"POST" or target.path != "/cgi-bin/webhook/send":
+            return 404, "not found"
+        robot = self.robots.get(query.get("key", ""))
+        if robot is None:
+            return 93000, "invalid webhook url"
+        try:
+            document = json.loads(body)
+            kind = document["msgtype"]
+            content = document[kind]["content"]
+            limit = {"text": 2048, "markdown": 4096}[kind]
+        except (ValueError, KeyError, TypeError):
+            return FakeDingTalk._refuse(robot, 40008, "invalid message type")
+        if not isinstance(content, str) or len(content.encode()) > limit:
+            return FakeDingTalk._refuse(robot, 40058, f"{kind}.content exceed max length {limit}")
+        now = time.time()
+        recent = [at for at in robot.sent_at if at > now - robot.window]
+        if len(recent) >= robot.per_minute:
+            return FakeDingTalk._refuse(robot, 45009, "api freq out of limit")
+        robot.sent_at.append(now)
+        robot.messages.append(document)
+        return 0, "ok"

@@ -12,6 +12,7 @@ from services.notifier.channels.base import Channel, Rate, Senders, SendResult, 
 from services.notifier.channels.dingtalk import DingTalkChannel
 from services.notifier.channels.email import EmailChannel
 from services.notifier.channels.webhook import WebhookChannel
+from services.notifier.channels.wecom import WeComChannel
 
 __all__ = ["CHANNELS", "Channel", "Rate", "SendResult", "Senders", "Target", "channel", "failed"]
 
@@ -21,6 +22,7 @@ CHANNELS: Final[dict[str, Channel]] = {
         EmailChannel(),
         WebhookChannel(),
         DingTalkChannel(),
+        WeComChannel(),
     )
 }
 

@@ -24,6 +24,13 @@ from urllib.parse import quote_plus, urlsplit
 
 from services.notifier.alerts import Alert, Context
 from services.notifier.channels.base import Channel, Rate, Senders, SendResult, Target, failed
+from services.notifier.channels.robot import (
+    JSON_HEADERS,
+    Codes,
+    read_answer,
+    robot_targets,
+    target_row,
+)
 from services.notifier.chat_text import as_markdown, chat_message
 from services.notifier.models import DeliveryRow, TargetRow
 from shared.secretbox import for_session
@@ -34,10 +41,14 @@ where it starts refusing)."""
 RATE: Final = Rate(20, 60)
 BLOCKED_FOR: Final = 600.0
 """Seconds DingTalk blocks a robot that sent more than 20 in a minute."""
-RATE_CODES: Final = frozenset({130101, 410100})
-GONE_CODES: Final = frozenset({300001, 300005, 400013, 400101})
-SECURITY_CODE: Final = 310000
-JSON_HEADERS: Final = {"content-type": "application/json; charset=utf-8"}
+CODES: Final = Codes(
+    "DingTalk",
+    rate=frozenset({130101, 410100}),
+    wait=BLOCKED_FOR,
+    gone=frozenset({300001, 300005, 400013, 400101}),
+    setup=frozenset({310000}),
+    setup_hint="check the robot's secret, keyword and IP list",
+)
 
 
 def sign(secret: str, timestamp_ms: int) -> str:
@@ -55,15 +66,11 @@ def signed_url(url: str, secret: str | None, timestamp_ms: int) -> str:
     return f"{url}{joiner}timestamp={timestamp_ms}&sign={sign(secret, timestamp_ms)}"
 
 
-def _row(ctx: Context, target: Target) -> TargetRow | None:
-    return next((row for row in ctx.targets if row.id == target.id), None)
-
-
 class DingTalkChannel(Channel):
     name: ClassVar[str] = "dingtalk"
 
     def targets(self, ctx: Context) -> list[Target]:
-        return [Target(row.address, row.id) for row in ctx.targets if row.channel == self.name]
+        return robot_targets(ctx, self.name)
 
     def render(self, alert: Alert, ctx: Context, target: Target) -> str:
         return self._render(alert.type, alert.data, ctx, target)
@@ -74,7 +81,7 @@ class DingTalkChannel(Channel):
         return self._render("digest", {"why": why, "alerts": alerts}, ctx, target)
 
     def _render(self, kind: str, data: dict[str, Any], ctx: Context, target: Target) -> str:
-        row = _row(ctx, target)
+        row = target_row(ctx, target)
         message = chat_message(
             kind,
             data,
@@ -115,40 +122,4 @@ class DingTalkChannel(Channel):
 
 def answer(result: SendResult, content: bytes) -> SendResult:
     """An HTTP 200 from DingTalk, read: its ``errcode`` decides."""
-    try:
-        body = json.loads(content)
-        code = int(body.get("errcode", -1))
-        message = str(body.get("errmsg", ""))
-    except (ValueError, TypeError, AttributeError):
-        return _with(result, ok=False, retriable=True, error="DingTalk answered no JSON")
-    if code == 0:
-        return result
-    said = f"DingTalk {code}: {message}".strip()
-    if code in RATE_CODES:
-        return _with(result, ok=False, retriable=True, error=said, retry_after=BLOCKED_FOR)
-    if code == SECURITY_CODE:
-        return _with(
-            result,
-            ok=False,
-            retriable=False,
-            error=f"{said} (check the robot's secret, keyword and IP list)",
-        )
-    if code in GONE_CODES:
-        return _with(
-            result, ok=False, retriable=False, error=f"{said} (the robot or its group is gone)"
-        )
-    return _with(result, ok=False, retriable=False, error=said)
-
-
-def _with(
-    result: SendResult, *, ok: bool, retriable: bool, error: str, retry_after: float | None = None
-) -> SendResult:
-    return SendResult(
-        ok,
-        retriable,
-        result.status_code,
-        error,
-        retry_after,
-        result.duration_ms,
-        result.body_excerpt,
-    )
+    return read_answer(result, content, CODES)

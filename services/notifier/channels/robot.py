@@ -1,0 +1,71 @@
+"""What chat robots share: their answer (HTTP 200 with ``{"errcode", "errmsg"}``) read into a
+delivery outcome by each platform's codes, and a target's own settings (language, keyword)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from services.notifier.alerts import Context
+from services.notifier.channels.base import SendResult, Target
+from services.notifier.models import TargetRow
+
+JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
+
+
+@dataclass(frozen=True)
+class Codes:
+    """How a platform's error codes read: ``rate`` codes wait ``wait`` seconds and try again,
+    ``setup`` codes (a wrong secret or keyword) and ``gone`` codes (the robot or its group was
+    removed) fail for good with a hint; any other non-zero code fails for good in the
+    platform's own words."""
+
+    platform: str
+    rate: frozenset[int]
+    wait: float
+    gone: frozenset[int] = frozenset()
+    setup: frozenset[int] = frozenset()
+    setup_hint: str = "check the robot's settings"
+
+
+def read_answer(result: SendResult, content: bytes, codes: Codes) -> SendResult:
+    """An HTTP 2xx from the platform, read: its ``errcode`` decides."""
+    try:
+        body = json.loads(content)
+        code = int(body.get("errcode", -1))
+        message = str(body.get("errmsg", ""))
+    except (ValueError, TypeError, AttributeError):
+        return _with(result, retriable=True, error=f"{codes.platform} answered no JSON")
+    if code == 0:
+        return result
+    said = f"{codes.platform} {code}: {message}".strip()
+    if code in codes.rate:
+        return _with(result, retriable=True, error=said, retry_after=codes.wait)
+    if code in codes.setup:
+        return _with(result, retriable=False, error=f"{said} ({codes.setup_hint})")
+    if code in codes.gone:
+        return _with(result, retriable=False, error=f"{said} (the robot or its group is gone)")
+    return _with(result, retriable=False, error=said)
+
+
+def _with(
+    result: SendResult, *, retriable: bool, error: str, retry_after: float | None = None
+) -> SendResult:
+    return SendResult(
+        False,
+        retriable,
+        result.status_code,
+        error,
+        retry_after,
+        result.duration_ms,
+        result.body_excerpt,
+    )
+
+
+def target_row(ctx: Context, target: Target) -> TargetRow | None:
+    """The ``notifier_targets`` row of a target (its language, keyword)."""
+    return next((row for row in ctx.targets if row.id == target.id), None)
+
+
+def robot_targets(ctx: Context, channel: str) -> list[Target]:
+    return [Target(row.address, row.id) for row in ctx.targets if row.channel == channel]

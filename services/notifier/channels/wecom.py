@@ -1,0 +1,82 @@
+"""WeCom (企业微信) group robots: one markdown message per alert to the robot's webhook URL
+(``https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...``; the key in the URL is the only
+credential, so listings mask it).
+
+- Content: ``{"msgtype": "markdown", "markdown": {"content": ...}}``, at most 4096 bytes:
+  long lists of apps are cut with "另有 N 项".
+- Rate: 20 messages a minute per robot, kept by every notifier instance together.
+- Answers: ``{"errcode": 0, "errmsg": "ok"}`` when sent; ``45009`` (over the rate) waits a
+  minute; ``93000`` (the URL is not a robot's, or the robot left the group) and the robot being
+  stopped fail for good saying so; other codes fail for good in WeCom's words.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar, Final
+
+from services.notifier.alerts import Alert, Context
+from services.notifier.channels.base import Channel, Rate, Senders, SendResult, Target
+from services.notifier.channels.robot import (
+    JSON_HEADERS,
+    Codes,
+    read_answer,
+    robot_targets,
+    target_row,
+)
+from services.notifier.chat_text import as_markdown, chat_message
+from services.notifier.models import DeliveryRow
+
+MAX_BYTES: Final = 4096
+RATE: Final = Rate(20, 60)
+CODES: Final = Codes(
+    "WeCom",
+    rate=frozenset({45009}),
+    wait=60.0,
+    gone=frozenset({93000, 93004, 93008}),
+)
+
+
+class WeComChannel(Channel):
+    name: ClassVar[str] = "wecom"
+
+    def targets(self, ctx: Context) -> list[Target]:
+        return robot_targets(ctx, self.name)
+
+    def render(self, alert: Alert, ctx: Context, target: Target) -> str:
+        return self._render(alert.type, alert.data, ctx, target)
+
+    def render_digest(
+        self, ctx: Context, target: Target, why: str, alerts: list[dict[str, Any]]
+    ) -> str:
+        return self._render("digest", {"why": why, "alerts": alerts}, ctx, target)
+
+    def _render(self, kind: str, data: dict[str, Any], ctx: Context, target: Target) -> str:
+        row = target_row(ctx, target)
+        message = chat_message(
+            kind,
+            data,
+            language=(row.language if row is not None else None) or "zh",
+            now=ctx.now,
+            public_url=ctx.public_url,
+        )
+        # one field: the text carries its title line (as_markdown's budget counts it twice)
+        keyword = (row.keyword if row is not None else None) or ""
+        _title, text = as_markdown(message, MAX_BYTES, prefix=keyword)
+        body = {"msgtype": "markdown", "markdown": {"content": text}}
+        return json.dumps(body, ensure_ascii=False)
+
+    def queue(self, target: str) -> str:
+        return f"wecom:{target}"
+
+    def limit(self, senders: Senders) -> int:
+        return 1
+
+    def rates(self, target: str) -> tuple[Rate, ...]:
+        return (RATE,)
+
+    async def send(self, row: DeliveryRow, senders: Senders) -> SendResult:
+        result, content = await senders.http.post(row.target, row.payload.encode(), JSON_HEADERS)
+        if not result.ok:
+            return result
+        return read_answer(result, content, CODES)
