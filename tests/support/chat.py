@@ -11,6 +11,13 @@ minutes. Every answer is HTTP 200 with ``{"errcode", "errmsg"}``, as DingTalk's 
 :class:`FakeWeCom`: group robots at ``/cgi-bin/webhook/send?key=...``: an unknown key is
 ``93000 invalid webhook url``; the body must be ``text`` (content at most 2048 bytes) or
 ``markdown`` (content at most 4096 bytes); over 20 a minute is ``45009 api freq out of limit``.
+
+:class:`FakeFeishu`: custom bots at ``/open-apis/bot/v2/hook/<token>``. With a secret, the body's
+``timestamp`` (seconds, within an hour) and ``sign`` (base64 HMAC-SHA256 keyed with
+``"{timestamp}\n{secret}"`` over nothing) must match (``19021``); with a keyword, the message
+must contain it (``19024``); a body over 20 KB or of an unknown shape is ``9499 Bad Request``;
+over 5 a second or 100 a minute is ``11232 frequency limited psm``. Answers are
+``{"code", "msg", "data"}``.
 """
 
 from __future__ import annotations
@@ -161,3 +168,77 @@ class FakeWeCom(H11Server):
         robot.sent_at.append(now)
         robot.messages.append(document)
         return 0, "ok"
+
+
+@dataclass
+class Bot(Robot):
+    per_second: int = 5
+
+
+class FakeFeishu(H11Server):
+    def __init__(self) -> None:
+        super().__init__()
+        self.bots: dict[str, Bot] = {}
+
+    async def __aenter__(self) -> FakeFeishu:
+        await self.start_serving()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop_serving()
+
+    def bot(self, token: str, **options: Any) -> Bot:
+        self.bots[token] = Bot(token, **{"per_minute": 100, **options})
+        return self.bots[token]
+
+    def url(self, token: str) -> str:
+        return f"http://{HOST}:{self.port}/open-apis/bot/v2/hook/{token}"
+
+    async def answer(self, request: h11.Request, body: bytes) -> Answer | None:
+        code, message = self._check(request, body)
+        reply = json.dumps({"code": code, "msg": message, "data": {}}).encode()
+        return Answer(200, [("content-type", "application/json")], reply)
+
+    def _check(self, request: h11.Request, body: bytes) -> tuple[int, str]:
+        path = urlsplit(request.target.decode("latin-1")).path
+        prefix = "/open-apis/bot/v2/hook/"
+        if request.method != b"POST" or not path.startswith(prefix):
+            return 404, "not found"
+        bot = self.bots.get(path.removeprefix(prefix))
+        if bot is None:
+            return 19001, "param invalid: incoming webhook access token invalid"
+        if len(body) > 20_000:
+            return FakeDingTalk._refuse(bot, 9499, "Bad Request")
+        try:
+            document = json.loads(body)
+            kind = document["msg_type"]
+            if kind == "interactive":
+                card = document["card"]
+                shown = card["header"]["title"]["content"] + json.dumps(
+                    card["elements"], ensure_ascii=False
+                )
+            else:
+                shown = document["content"]["text"]
+        except (ValueError, KeyError, TypeError):
+            return FakeDingTalk._refuse(bot, 9499, "Bad Request")
+        now = time.time()
+        if bot.secret:
+            stamp = str(document.get("timestamp", ""))
+            key = f"{stamp}\n{bot.secret}".encode()
+            expected = base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
+            fresh = stamp.isdigit() and abs(int(stamp) - now) <= 3600
+            if not fresh or not hmac.compare_digest(str(document.get("sign", "")), expected):
+                return FakeDingTalk._refuse(
+                    bot,
+                    19021,
+                    "sign match fail or timestamp is not within one hour from current time",
+                )
+        if bot.keyword and bot.keyword not in shown:
+            return FakeDingTalk._refuse(bot, 19024, "Key Words Not Found")
+        last_second = [at for at in bot.sent_at if at > now - 1]
+        last_minute = [at for at in bot.sent_at if at > now - bot.window]
+        if len(last_second) >= bot.per_second or len(last_minute) >= bot.per_minute:
+            return FakeDingTalk._refuse(bot, 11232, "frequency limited psm")
+        bot.sent_at.append(now)
+        bot.messages.append(document)
+        return 0, "success"

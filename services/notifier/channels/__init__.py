@@ -11,6 +11,7 @@ from typing import Final
 from services.notifier.channels.base import Channel, Rate, Senders, SendResult, Target, failed
 from services.notifier.channels.dingtalk import DingTalkChannel
 from services.notifier.channels.email import EmailChannel
+from services.notifier.channels.feishu import FeishuChannel
 from services.notifier.channels.webhook import WebhookChannel
 from services.notifier.channels.wecom import WeComChannel
 
@@ -23,6 +24,7 @@ CHANNELS: Final[dict[str, Channel]] = {
         WebhookChannel(),
         DingTalkChannel(),
         WeComChannel(),
+        FeishuChannel(),
     )
 }
 

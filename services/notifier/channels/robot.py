@@ -26,15 +26,18 @@ class Codes:
     gone: frozenset[int] = frozenset()
     setup: frozenset[int] = frozenset()
     setup_hint: str = "check the robot's settings"
+    keys: tuple[tuple[str, str], ...] = (("errcode", "errmsg"),)
+    """Where the code and its message are in the answer (the first pair present)."""
 
 
 def read_answer(result: SendResult, content: bytes, codes: Codes) -> SendResult:
     """An HTTP 2xx from the platform, read: its ``errcode`` decides."""
     try:
         body = json.loads(content)
-        code = int(body.get("errcode", -1))
-        message = str(body.get("errmsg", ""))
-    except (ValueError, TypeError, AttributeError):
+        code_key, message_key = next(pair for pair in codes.keys if pair[0] in body)
+        code = int(body[code_key])
+        message = str(body.get(message_key, ""))
+    except (ValueError, TypeError, AttributeError, StopIteration):
         return _with(result, retriable=True, error=f"{codes.platform} answered no JSON")
     if code == 0:
         return result
