@@ -18,6 +18,16 @@ minutes. Every answer is HTTP 200 with ``{"errcode", "errmsg"}``, as DingTalk's 
 must contain it (``19024``); a body over 20 KB or of an unknown shape is ``9499 Bad Request``;
 over 5 a second or 100 a minute is ``11232 frequency limited psm``. Answers are
 ``{"code", "msg", "data"}``.
+
+:class:`FakeSlack`: incoming webhooks at ``/services/...``: ``200 ok``; an unknown hook is
+``404 no_service``, an archived channel ``410 channel_is_archived``; a body without ``text`` or
+``blocks``, over 50 blocks, a section over 3000 or a header over 150 characters is
+``400 invalid_blocks``/``invalid_payload``; more than one a second is ``429`` with
+``Retry-After``.
+
+:class:`FakeTeams`: workflow webhooks at ``/workflows/<id>``: ``202 Accepted`` for a message
+with one Adaptive Card attachment; another shape is ``400``, over 28 KB ``413``, more than 4 a
+second ``429`` with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -242,3 +252,106 @@ class FakeFeishu(H11Server):
         bot.sent_at.append(now)
         bot.messages.append(document)
         return 0, "success"
+
+
+class _PlainFake(H11Server):
+    """A platform answering in plain HTTP statuses, one hook per path."""
+
+    prefix = "/"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hooks: dict[str, Robot] = {}
+        self.gone: set[str] = set()
+
+    async def __aenter__(self) -> _PlainFake:
+        await self.start_serving()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop_serving()
+
+    def hook(self, name: str, **options: Any) -> Robot:
+        self.hooks[name] = Robot(name, **options)
+        return self.hooks[name]
+
+    def url(self, name: str) -> str:
+        return f"http://{HOST}:{self.port}{self.prefix}{name}"
+
+    def _hook(self, request: h11.Request) -> tuple[Robot | None, str]:
+        path = urlsplit(request.target.decode("latin-1")).path
+        name = path.removeprefix(self.prefix)
+        return self.hooks.get(name), name
+
+    @staticmethod
+    def _paced(robot: Robot, per_second: int) -> bool:
+        now = time.time()
+        if len([at for at in robot.sent_at if at > now - 1]) >= per_second:
+            return False
+        robot.sent_at.append(now)
+        return True
+
+
+class FakeSlack(_PlainFake):
+    prefix = "/services/"
+
+    async def answer(self, request: h11.Request, body: bytes) -> Answer | None:
+        robot, name = self._hook(request)
+        plain = [("content-type", "text/plain")]
+        if robot is None:
+            return Answer(404, plain, b"no_service")
+        if name in self.gone:
+            return Answer(410, plain, b"channel_is_archived")
+        try:
+            document = json.loads(body)
+            blocks = document.get("blocks", [])
+            if not document.get("text") and not blocks:
+                raise ValueError
+        except (ValueError, AttributeError):
+            return Answer(400, plain, b"invalid_payload")
+        if len(blocks) > 50 or any(_too_long(block) for block in blocks):
+            robot.refused.append((400, "invalid_blocks"))
+            return Answer(400, plain, b"invalid_blocks")
+        if not self._paced(robot, 1):
+            robot.refused.append((429, "rate_limited"))
+            return Answer(429, [*plain, ("retry-after", "1")], b"rate_limited")
+        robot.messages.append(document)
+        return Answer(200, plain, b"ok")
+
+
+def _too_long(block: dict[str, Any]) -> bool:
+    text = (block.get("text") or {}).get("text", "")
+    limit = 150 if block.get("type") == "header" else 3000
+    return len(text) > limit
+
+
+class FakeTeams(_PlainFake):
+    prefix = "/workflows/"
+
+    async def answer(self, request: h11.Request, body: bytes) -> Answer | None:
+        robot, _name = self._hook(request)
+        plain = [("content-type", "application/json")]
+        if robot is None:
+            return Answer(404, plain, b'{"error":{"code":"TriggerNotFound"}}')
+        if len(body) > 28_000:
+            return Answer(413, plain, b'{"error":{"code":"RequestEntityTooLarge"}}')
+        try:
+            document = json.loads(body)
+            [attachment] = document["attachments"]
+            card = attachment["content"]
+            valid = (
+                document["type"] == "message"
+                and attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+                and card["type"] == "AdaptiveCard"
+                and isinstance(card["body"], list)
+            )
+        except (ValueError, KeyError, TypeError):
+            valid = False
+        if not valid:
+            robot.refused.append((400, "bad card"))
+            return Answer(400, plain, b'{"error":{"code":"InvalidRequestContent"}}')
+        if not self._paced(robot, 4):
+            robot.refused.append((429, "throttled"))
+            return Answer(429, [*plain, ("retry-after", "1")], b'{"error":{"code":"Throttled"}}')
+        robot.messages.append(document)
+        return Answer(202, plain, b"")

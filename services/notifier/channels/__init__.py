@@ -12,6 +12,8 @@ from services.notifier.channels.base import Channel, Rate, Senders, SendResult, 
 from services.notifier.channels.dingtalk import DingTalkChannel
 from services.notifier.channels.email import EmailChannel
 from services.notifier.channels.feishu import FeishuChannel
+from services.notifier.channels.slack import SlackChannel
+from services.notifier.channels.teams import TeamsChannel
 from services.notifier.channels.webhook import WebhookChannel
 from services.notifier.channels.wecom import WeComChannel
 
@@ -25,6 +27,8 @@ CHANNELS: Final[dict[str, Channel]] = {
         DingTalkChannel(),
         WeComChannel(),
         FeishuChannel(),
+        SlackChannel(),
+        TeamsChannel(),
     )
 }
 

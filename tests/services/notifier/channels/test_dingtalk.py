@@ -124,7 +124,7 @@ async def test_each_alert_reaches_each_robot_once_signed_where_it_signs(db: Data
 async def test_a_burst_is_spread_over_the_robots_rate_none_lost_none_twice(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dingtalk, "RATE", Rate(3, 1.0))  # 20 a minute, scaled down in time
+    monkeypatch.setattr(dingtalk, "RATE", Rate(3, 1.2))  # 20 a minute, scaled down in time
     async with FakeDingTalk() as platform:
         robot = platform.robot("t-busy", per_minute=3, window=1.0)
         subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)

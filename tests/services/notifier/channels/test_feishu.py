@@ -99,7 +99,7 @@ async def test_each_alert_is_one_signed_card_per_bot_within_20_kb(db: Database) 
 
 
 async def test_a_burst_keeps_both_rates(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(feishu, "RATES", (Rate(2, 1.0), Rate(5, 3.0)))  # scaled down in time
+    monkeypatch.setattr(feishu, "RATES", (Rate(2, 1.2), Rate(5, 3.2)))  # scaled down in time
     async with FakeFeishu() as platform:
         bot = platform.bot("hook-busy", per_second=2, per_minute=5, window=3.0)
         subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)

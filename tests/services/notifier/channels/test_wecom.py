@@ -77,7 +77,7 @@ async def test_each_alert_reaches_each_robot_once_and_fits(db: Database) -> None
 async def test_a_burst_is_spread_over_the_robots_rate(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(wecom, "RATE", Rate(3, 1.0))  # 20 a minute, scaled down in time
+    monkeypatch.setattr(wecom, "RATE", Rate(3, 1.2))  # 20 a minute, scaled down in time
     async with FakeWeCom() as platform:
         robot = platform.robot("key-busy", per_minute=3, window=1.0)
         subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
