@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from services.notifier.channels.base import Senders
+from services.notifier.email import EmailSender
 from services.notifier.history import (
     list_deliveries,
     parse_since,
@@ -14,14 +16,16 @@ from services.notifier.history import (
     replay_endpoint,
 )
 from services.notifier.scheduler import list_reminders
+from services.notifier.target_probe import send_test
 from services.notifier.targets import NewTarget, add_target, list_targets, remove_target, target_out
+from services.notifier.webhook import WebhookSender
 from shared.accounts import get_subscriber
 from shared.cli import emit, fail, friendly, load_settings, run_with_db, sub_app
 from shared.db import Database
 from shared.errors import RegwatchError
 
 reminders_app = sub_app("Deadline reminders.")
-channels_app = sub_app("Chat channel targets (DingTalk robots ...): add, list, remove.")
+channels_app = sub_app("Chat channel targets (DingTalk robots ...): add, list, remove, test.")
 deliveries_app = sub_app("The delivery ledger: list deliveries, replay failed ones.")
 
 
@@ -159,5 +163,27 @@ def channels_remove(subscriber_id: str, target_id: str) -> None:
         if cancelled is None:
             raise RegwatchError(f"subscriber {subscriber_id!r} has no target {target_id!r}")
         return {"removed": target_id, "cancelled": cancelled}
+
+    emit(run_with_db(settings, work))
+
+
+@channels_app.command("test")
+@friendly
+def channels_test(subscriber_id: str, target_id: str) -> None:
+    """Send a test message to a chat target now and print the platform's answer."""
+    settings = load_settings()
+
+    async def work(db: Database) -> dict[str, Any]:
+        async with WebhookSender.from_settings(settings) as http:
+            senders = Senders(db, settings, http, EmailSender.from_settings(settings))
+            result = await send_test(senders, subscriber_id, target_id, datetime.now(UTC))
+        if result is None:
+            raise RegwatchError(f"subscriber {subscriber_id!r} has no target {target_id!r}")
+        return {
+            "ok": result.ok,
+            "status_code": result.status_code,
+            "error": result.error,
+            "answer": result.body_excerpt,
+        }
 
     emit(run_with_db(settings, work))

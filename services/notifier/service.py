@@ -71,7 +71,7 @@ class NotifierService:
     def routers(self) -> list[APIRouter]:
         return [
             build_router(),
-            build_targets_router(),
+            build_targets_router(lambda: self.dispatcher.senders),
             build_portal_signin_router(self.email, self.settings),
             build_portal_deadlines(self.settings),
             build_portal_delivery(self.webhooks, self.settings, self.dispatcher.kick),

@@ -1,8 +1,9 @@
 """``/v1/channels``: a subscriber's chat channel targets (DingTalk robots ...): list, add,
-remove. Secrets are write-only (``has_secret`` says whether one is set)."""
+remove, send a test message. Secrets are write-only (``has_secret`` says whether one is set)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -10,6 +11,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from services.notifier.channels.base import Senders
+from services.notifier.target_probe import TooSoon, send_test
 from services.notifier.targets import (
     MAX_KEYWORD,
     MAX_LABEL,
@@ -42,7 +45,8 @@ class TargetIn(BaseModel):
     label: str | None = Field(default=None, max_length=MAX_LABEL)
 
 
-def build_targets_router() -> APIRouter:
+def build_targets_router(senders: Callable[[], Senders]) -> APIRouter:
+    """``senders``: what the notifier sends with (for test messages)."""
     router = APIRouter(prefix="/v1", tags=["notifications"])
 
     @router.get("/channels", responses=AUTH)
@@ -82,5 +86,34 @@ def build_targets_router() -> APIRouter:
         if cancelled is None:
             raise HTTPException(404, "no such target for this subscriber")
         return Response(status_code=204)
+
+    @router.post(
+        "/channels/{target_id}/test",
+        responses={
+            **AUTH,
+            404: error_response("no such target for this subscriber"),
+            429: error_response("the target's rate is used up: try again later"),
+        },
+    )
+    async def test(
+        target_id: Annotated[str, Path(max_length=40)], subscriber: SubscriberDep
+    ) -> dict[str, Any]:
+        """Send a test message to the target now, as an alert would go (signed, with its
+        keyword), and show the platform's answer. Not an alert: not logged, not retried."""
+        try:
+            result = await send_test(senders(), subscriber.id, target_id, datetime.now(UTC))
+        except TooSoon as exc:
+            raise HTTPException(
+                429, str(exc), headers={"Retry-After": str(max(1, round(exc.wait)))}
+            ) from exc
+        if result is None:
+            raise HTTPException(404, "no such target for this subscriber")
+        return {
+            "ok": result.ok,
+            "status_code": result.status_code,
+            "error": result.error,
+            "answer": result.body_excerpt,
+            "duration_ms": result.duration_ms,
+        }
 
     return router

@@ -11,24 +11,35 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from services.matcher.api import build_router as subscribers_router
+from services.notifier.channels.base import Senders
+from services.notifier.email import EmailSender
 from services.notifier.targets import masked
 from services.notifier.targets_api import build_targets_router
+from services.notifier.webhook import WebhookSender
 from shared.db import Database
 from shared.settings import Settings
+from tests.support.chat import FakeDingTalk
 
 ROBOT = "https://oapi.dingtalk.com/robot/send?access_token=0123456789abcdef0123456789abcdef"
 
 
 @pytest.fixture
 async def client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(webhook_allow_private=True)
     app = FastAPI()
     app.state.db = db
-    app.state.settings = Settings(webhook_allow_private=True)
+    app.state.settings = settings
+    http = WebhookSender(timeout=5, allow_private=True)
+    smtp = EmailSender("127.0.0.1", 9, timeout=5)
+    senders = Senders(db, settings, http, smtp)
     app.include_router(subscribers_router())
-    app.include_router(build_targets_router())
+    app.include_router(build_targets_router(lambda: senders))
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://regwatch") as http:
-        yield http
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://regwatch") as client:
+            yield client
+    finally:
+        await http.aclose()
 
 
 async def subscribe(client: httpx.AsyncClient, name: str) -> dict[str, str]:
@@ -100,3 +111,37 @@ def test_token_like_parameters_are_masked_and_others_kept() -> None:
         masked("https://h.example/send?key=abcdef123&x=1") == "https://h.example/send?key=…f123&x=1"
     )
     assert masked("https://h.example/hook/abc") == "https://h.example/hook/abc"
+
+
+async def test_a_test_message_goes_out_signed_and_shows_the_platforms_answer(
+    client: httpx.AsyncClient,
+) -> None:
+    me = await subscribe(client, "Risk")
+    async with FakeDingTalk() as platform:
+        robot = platform.robot("t-ok", secret="SECgood", keyword="regwatch")
+        platform.robot("t-bad", secret="SECgood")
+        good = await client.post(
+            "/v1/channels",
+            json={
+                "channel": "dingtalk",
+                "address": platform.url("t-ok"),
+                "secret": "SECgood",
+                "keyword": "regwatch",
+            },
+            headers=me,
+        )
+        bad = await client.post(
+            "/v1/channels",
+            json={"channel": "dingtalk", "address": platform.url("t-bad"), "secret": "SECwrong"},
+            headers=me,
+        )
+        sent = await client.post(f"/v1/channels/{good.json()['id']}/test", headers=me)
+        refused = await client.post(f"/v1/channels/{bad.json()['id']}/test", headers=me)
+        other = await subscribe(client, "Other")
+        hidden = await client.post(f"/v1/channels/{good.json()['id']}/test", headers=other)
+    assert sent.status_code == 200 and sent.json()["ok"] is True
+    [message] = robot.messages
+    assert message["markdown"]["title"].startswith("regwatch")
+    assert "测试消息" in message["markdown"]["text"]
+    assert refused.json()["ok"] is False and "sign not match" in refused.json()["error"]
+    assert hidden.status_code == 404
