@@ -17,6 +17,7 @@ from services.runtime import Runtime
 from shared.accounts import register_subscriber
 from shared.db import Database
 from shared.settings import Settings
+from tests.support.chat import FakeDingTalk, FakeFeishu, FakeSlack, FakeTeams, FakeWeCom
 from tests.support.receivers import SmtpReceiver, WebhookReceiver
 from tests.support.settings import fast_settings
 
@@ -177,6 +178,66 @@ async def test_future_deadline_schedules_reminders(
     ]
     # end of 2099-10-22 in Asia/Shanghai is 15:59:59 UTC; 7 days earlier:
     assert reminders[0]["fire_at"].startswith("2099-10-15T15:59:59")
+
+
+async def test_every_channel_gets_each_alert_once_per_target(
+    runtime: Runtime, receivers: tuple[WebhookReceiver, SmtpReceiver]
+) -> None:
+    hook, smtp = receivers
+    async with (
+        FakeDingTalk() as dingtalk,
+        FakeWeCom() as wecom,
+        FakeFeishu() as feishu,
+        FakeSlack() as slack,
+        FakeTeams() as teams,
+        httpx.AsyncClient(base_url=runtime.http_url, timeout=10) as client,
+    ):
+        robots = [
+            dingtalk.robot("dt-legal", secret="SEClegal", keyword="合规"),
+            dingtalk.robot("dt-ops"),  # a second group on the same channel
+            wecom.robot("wc-key"),
+            feishu.bot("fs-hook", secret="fs-secret"),
+            slack.hook("T1/B1/x"),
+            teams.hook("wf-1"),
+        ]
+        targets = [
+            {
+                "channel": "dingtalk",
+                "address": dingtalk.url("dt-legal"),
+                "secret": "SEClegal",
+                "keyword": "合规",
+            },
+            {"channel": "dingtalk", "address": dingtalk.url("dt-ops")},
+            {"channel": "wecom", "address": wecom.url("wc-key")},
+            {"channel": "feishu", "address": feishu.url("fs-hook"), "secret": "fs-secret"},
+            {"channel": "slack", "address": slack.url("T1/B1/x")},
+            {"channel": "teams", "address": teams.url("wf-1")},
+        ]
+        created = (
+            await client.post(
+                "/v1/subscribers",
+                json={"name": "Group", "email": "group@example.com", "webhook_url": hook.url},
+            )
+        ).json()
+        auth = {"Authorization": f"Bearer {created['api_key']}"}
+        for target in targets:
+            added = await client.post("/v1/channels", json=target, headers=auth)
+            assert added.status_code == 201, added.text
+        await client.post("/v1/watches", json={"kind": "app", "name": "抖音"}, headers=auth)
+        posted = await client.post(
+            "/v1/notices", content=MIIT_TABLE.encode(), headers={"content-type": "text/html"}
+        )
+        assert posted.status_code == 201, posted.text
+        await hook.wait_for(1, timeout=30)
+        await smtp.wait_for(1, timeout=30)
+        for _ in range(300):
+            if all(robot.messages for robot in robots):
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.5)  # anything sent twice would arrive by now
+    assert [len(robot.messages) for robot in robots] == [1] * len(robots)
+    assert all(robot.refused == [] for robot in robots)  # signed right, keyword carried
+    assert len(hook.requests) == 1 and len(smtp.messages) == 1
 
 
 async def test_services_run_alone_and_stored_notices_are_published_on_start(
