@@ -117,7 +117,9 @@ def build_router() -> APIRouter:
         db: DbDep,
         subscriber: SubscriberDep,
         status: Annotated[str | None, Query(description="pending, held, failed, ...")] = None,
-        channel: Annotated[str | None, Query(description="email or webhook")] = None,
+        channel: Annotated[
+            str | None, Query(description="email, webhook, dingtalk, wecom, feishu, slack, teams")
+        ] = None,
         since: Annotated[str | None, Query(description="ISO-8601: created at or after")] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> list[dict[str, Any]]:
