@@ -21,8 +21,11 @@ lint: setup
 	$(BIN)/ruff format --check shared services tests
 	$(BIN)/mypy
 
+# PYTEST_WORKERS=0 runs the suite in one process (pytest-xdist's -n 0).
+PYTEST_WORKERS ?= 2
+
 test: setup lint
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --durations=20 $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python -m bench.run
