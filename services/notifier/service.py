@@ -13,6 +13,7 @@ from services.notifier.dispatcher import Dispatcher
 from services.notifier.email import EmailSender
 from services.notifier.handler import register
 from services.notifier.models import ReminderRow
+from services.notifier.portal_channels import build_router as build_portal_channels
 from services.notifier.portal_common import asset_router as portal_assets
 from services.notifier.portal_deadlines import build_router as build_portal_deadlines
 from services.notifier.portal_delivery import build_router as build_portal_delivery
@@ -75,6 +76,7 @@ class NotifierService:
             build_portal_signin_router(self.email, self.settings),
             build_portal_deadlines(self.settings),
             build_portal_delivery(self.webhooks, self.settings, self.dispatcher.kick),
+            build_portal_channels(lambda: self.dispatcher.senders),
             portal_assets(),
         ]
 
