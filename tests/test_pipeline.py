@@ -196,9 +196,9 @@ async def test_every_channel_gets_each_alert_once_per_target(
             dingtalk.robot("dt-legal", secret="SEClegal", keyword="合规"),
             dingtalk.robot("dt-ops"),  # a second group on the same channel
             wecom.robot("wc-key"),
-            feishu.bot("fs-hook", secret="fs-secret"),
-            slack.hook("T1/B1/x"),
-            teams.hook("wf-1"),
+            feishu.robot("fs-hook", secret="fs-secret"),
+            slack.robot("T1/B1/x"),
+            teams.robot("wf-1"),
         ]
         targets = [
             {

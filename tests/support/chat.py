@@ -38,7 +38,7 @@ import hmac
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 import h11
@@ -53,6 +53,7 @@ class Robot:
     keyword: str | None = None
     per_minute: int = 20
     window: float = 60.0
+    per_second: int = 1000
     block_for: float = 600.0
     messages: list[dict[str, Any]] = field(default_factory=list)
     refused: list[tuple[int, str]] = field(default_factory=list)
@@ -60,24 +61,38 @@ class Robot:
     blocked_until: float = 0.0
 
 
-class FakeDingTalk(H11Server):
+class _Fake(H11Server):
+    """A platform's robots or hooks, by name; ``path`` is the URL path of robot ``{name}``."""
+
+    path = "/{name}"
+
     def __init__(self) -> None:
         super().__init__()
         self.robots: dict[str, Robot] = {}
+        self.gone: set[str] = set()
 
-    async def __aenter__(self) -> FakeDingTalk:
+    async def __aenter__(self) -> Self:
         await self.start_serving()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop_serving()
 
-    def robot(self, token: str, **options: Any) -> Robot:
-        self.robots[token] = Robot(token, **options)
-        return self.robots[token]
+    def robot(self, name: str, **options: Any) -> Robot:
+        self.robots[name] = Robot(name, **options)
+        return self.robots[name]
 
-    def url(self, token: str) -> str:
-        return f"http://{HOST}:{self.port}/robot/send?access_token={token}"
+    def url(self, name: str) -> str:
+        return f"http://{HOST}:{self.port}" + self.path.format(name=name)
+
+    @staticmethod
+    def _refuse(robot: Robot, code: int, message: str) -> tuple[int, str]:
+        robot.refused.append((code, message))
+        return code, message
+
+
+class FakeDingTalk(_Fake):
+    path = "/robot/send?access_token={name}"
 
     async def answer(self, request: h11.Request, body: bytes) -> Answer | None:
         code, message = self._check(request, body)
@@ -124,30 +139,9 @@ class FakeDingTalk(H11Server):
         robot.messages.append(document)
         return 0, "ok"
 
-    @staticmethod
-    def _refuse(robot: Robot, code: int, message: str) -> tuple[int, str]:
-        robot.refused.append((code, message))
-        return code, message
 
-
-class FakeWeCom(H11Server):
-    def __init__(self) -> None:
-        super().__init__()
-        self.robots: dict[str, Robot] = {}
-
-    async def __aenter__(self) -> FakeWeCom:
-        await self.start_serving()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop_serving()
-
-    def robot(self, key: str, **options: Any) -> Robot:
-        self.robots[key] = Robot(key, **options)
-        return self.robots[key]
-
-    def url(self, key: str) -> str:
-        return f"http://{HOST}:{self.port}/cgi-bin/webhook/send?key={key}"
+class FakeWeCom(_Fake):
+    path = "/cgi-bin/webhook/send?key={name}"
 
     async def answer(self, request: h11.Request, body: bytes) -> Answer | None:
         code, message = self._check(request, body)
@@ -168,41 +162,23 @@ class FakeWeCom(H11Server):
             content = document[kind]["content"]
             limit = {"text": 2048, "markdown": 4096}[kind]
         except (ValueError, KeyError, TypeError):
-            return FakeDingTalk._refuse(robot, 40008, "invalid message type")
+            return self._refuse(robot, 40008, "invalid message type")
         if not isinstance(content, str) or len(content.encode()) > limit:
-            return FakeDingTalk._refuse(robot, 40058, f"{kind}.content exceed max length {limit}")
+            return self._refuse(robot, 40058, f"{kind}.content exceed max length {limit}")
         now = time.time()
         recent = [at for at in robot.sent_at if at > now - robot.window]
         if len(recent) >= robot.per_minute:
-            return FakeDingTalk._refuse(robot, 45009, "api freq out of limit")
+            return self._refuse(robot, 45009, "api freq out of limit")
         robot.sent_at.append(now)
         robot.messages.append(document)
         return 0, "ok"
 
 
-@dataclass
-class Bot(Robot):
-    per_second: int = 5
+class FakeFeishu(_Fake):
+    path = "/open-apis/bot/v2/hook/{name}"
 
-
-class FakeFeishu(H11Server):
-    def __init__(self) -> None:
-        super().__init__()
-        self.bots: dict[str, Bot] = {}
-
-    async def __aenter__(self) -> FakeFeishu:
-        await self.start_serving()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop_serving()
-
-    def bot(self, token: str, **options: Any) -> Bot:
-        self.bots[token] = Bot(token, **{"per_minute": 100, **options})
-        return self.bots[token]
-
-    def url(self, token: str) -> str:
-        return f"http://{HOST}:{self.port}/open-apis/bot/v2/hook/{token}"
+    def robot(self, name: str, **options: Any) -> Robot:
+        return super().robot(name, **{"per_second": 5, "per_minute": 100, **options})
 
     async def answer(self, request: h11.Request, body: bytes) -> Answer | None:
         code, message = self._check(request, body)
@@ -214,11 +190,11 @@ class FakeFeishu(H11Server):
         prefix = "/open-apis/bot/v2/hook/"
         if request.method != b"POST" or not path.startswith(prefix):
             return 404, "not found"
-        bot = self.bots.get(path.removeprefix(prefix))
+        bot = self.robots.get(path.removeprefix(prefix))
         if bot is None:
             return 19001, "param invalid: incoming webhook access token invalid"
         if len(body) > 20_000:
-            return FakeDingTalk._refuse(bot, 9499, "Bad Request")
+            return self._refuse(bot, 9499, "Bad Request")
         try:
             document = json.loads(body)
             kind = document["msg_type"]
@@ -230,7 +206,7 @@ class FakeFeishu(H11Server):
             else:
                 shown = document["content"]["text"]
         except (ValueError, KeyError, TypeError):
-            return FakeDingTalk._refuse(bot, 9499, "Bad Request")
+            return self._refuse(bot, 9499, "Bad Request")
         now = time.time()
         if bot.secret:
             stamp = str(document.get("timestamp", ""))
@@ -238,50 +214,31 @@ class FakeFeishu(H11Server):
             expected = base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
             fresh = stamp.isdigit() and abs(int(stamp) - now) <= 3600
             if not fresh or not hmac.compare_digest(str(document.get("sign", "")), expected):
-                return FakeDingTalk._refuse(
+                return self._refuse(
                     bot,
                     19021,
                     "sign match fail or timestamp is not within one hour from current time",
                 )
         if bot.keyword and bot.keyword not in shown:
-            return FakeDingTalk._refuse(bot, 19024, "Key Words Not Found")
+            return self._refuse(bot, 19024, "Key Words Not Found")
         last_second = [at for at in bot.sent_at if at > now - 1]
         last_minute = [at for at in bot.sent_at if at > now - bot.window]
         if len(last_second) >= bot.per_second or len(last_minute) >= bot.per_minute:
-            return FakeDingTalk._refuse(bot, 11232, "frequency limited psm")
+            return self._refuse(bot, 11232, "frequency limited psm")
         bot.sent_at.append(now)
         bot.messages.append(document)
         return 0, "success"
 
 
-class _PlainFake(H11Server):
+class _PlainFake(_Fake):
     """A platform answering in plain HTTP statuses, one hook per path."""
 
     prefix = "/"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.hooks: dict[str, Robot] = {}
-        self.gone: set[str] = set()
-
-    async def __aenter__(self) -> _PlainFake:
-        await self.start_serving()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop_serving()
-
-    def hook(self, name: str, **options: Any) -> Robot:
-        self.hooks[name] = Robot(name, **options)
-        return self.hooks[name]
-
-    def url(self, name: str) -> str:
-        return f"http://{HOST}:{self.port}{self.prefix}{name}"
-
     def _hook(self, request: h11.Request) -> tuple[Robot | None, str]:
         path = urlsplit(request.target.decode("latin-1")).path
         name = path.removeprefix(self.prefix)
-        return self.hooks.get(name), name
+        return self.robots.get(name), name
 
     @staticmethod
     def _paced(robot: Robot, per_second: int) -> bool:
@@ -294,6 +251,7 @@ class _PlainFake(H11Server):
 
 class FakeSlack(_PlainFake):
     prefix = "/services/"
+    path = "/services/{name}"
 
     async def answer(self, request: h11.Request, body: bytes) -> Answer | None:
         robot, name = self._hook(request)
@@ -327,6 +285,7 @@ def _too_long(block: dict[str, Any]) -> bool:
 
 class FakeTeams(_PlainFake):
     prefix = "/workflows/"
+    path = "/workflows/{name}"
 
     async def answer(self, request: h11.Request, body: bytes) -> Answer | None:
         robot, _name = self._hook(request)

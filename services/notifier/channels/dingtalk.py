@@ -17,21 +17,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import time
 from typing import Any, ClassVar, Final
 from urllib.parse import quote_plus, urlsplit
 
-from services.notifier.alerts import Alert, Context
-from services.notifier.channels.base import Channel, Rate, Senders, SendResult, Target, failed
-from services.notifier.channels.robot import (
-    JSON_HEADERS,
-    Codes,
-    read_answer,
-    robot_targets,
-    target_row,
-)
-from services.notifier.chat_text import as_markdown, chat_message
+from services.notifier.channels.base import Rate, Senders, SendResult, failed
+from services.notifier.channels.robot import JSON_HEADERS, Codes, RobotChannel, read_answer
+from services.notifier.chat_text import ChatMessage, as_markdown
 from services.notifier.models import DeliveryRow, TargetRow
 from shared.secretbox import for_session
 
@@ -66,39 +58,12 @@ def signed_url(url: str, secret: str | None, timestamp_ms: int) -> str:
     return f"{url}{joiner}timestamp={timestamp_ms}&sign={sign(secret, timestamp_ms)}"
 
 
-class DingTalkChannel(Channel):
+class DingTalkChannel(RobotChannel):
     name: ClassVar[str] = "dingtalk"
 
-    def targets(self, ctx: Context) -> list[Target]:
-        return robot_targets(ctx, self.name)
-
-    def render(self, alert: Alert, ctx: Context, target: Target) -> str:
-        return self._render(alert.type, alert.data, ctx, target)
-
-    def render_digest(
-        self, ctx: Context, target: Target, why: str, alerts: list[dict[str, Any]]
-    ) -> str:
-        return self._render("digest", {"why": why, "alerts": alerts}, ctx, target)
-
-    def _render(self, kind: str, data: dict[str, Any], ctx: Context, target: Target) -> str:
-        row = target_row(ctx, target)
-        message = chat_message(
-            kind,
-            data,
-            language=(row.language if row is not None else None) or "zh",
-            now=ctx.now,
-            public_url=ctx.public_url,
-        )
-        keyword = row.keyword if row is not None else None
-        title, text = as_markdown(message, MAX_BYTES, prefix=keyword or "")
-        body = {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
-        return json.dumps(body, ensure_ascii=False)
-
-    def queue(self, target: str) -> str:
-        return f"dingtalk:{target}"
-
-    def limit(self, senders: Senders) -> int:
-        return 1
+    def message(self, kind: str, message: ChatMessage, keyword: str) -> dict[str, Any]:
+        title, text = as_markdown(message, MAX_BYTES, prefix=keyword)
+        return {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
 
     def rates(self, target: str) -> tuple[Rate, ...]:
         return (RATE,)

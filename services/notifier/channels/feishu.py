@@ -21,16 +21,9 @@ import json
 import time
 from typing import Any, ClassVar, Final
 
-from services.notifier.alerts import Alert, Context
-from services.notifier.channels.base import Channel, Rate, Senders, SendResult, Target, failed
-from services.notifier.channels.robot import (
-    JSON_HEADERS,
-    Codes,
-    read_answer,
-    robot_targets,
-    target_row,
-)
-from services.notifier.chat_text import ChatMessage, as_markdown, chat_message
+from services.notifier.channels.base import Rate, Senders, SendResult, failed
+from services.notifier.channels.robot import JSON_HEADERS, Codes, RobotChannel, read_answer
+from services.notifier.chat_text import ChatMessage, as_markdown
 from services.notifier.models import DeliveryRow, TargetRow
 from services.notifier.payloads import DEADLINE_REMINDER, NOTICE_ESCALATED
 from shared.secretbox import for_session
@@ -88,37 +81,11 @@ def card(kind: str, message: ChatMessage, keyword: str) -> dict[str, Any]:
     }
 
 
-class FeishuChannel(Channel):
+class FeishuChannel(RobotChannel):
     name: ClassVar[str] = "feishu"
 
-    def targets(self, ctx: Context) -> list[Target]:
-        return robot_targets(ctx, self.name)
-
-    def render(self, alert: Alert, ctx: Context, target: Target) -> str:
-        return self._render(alert.type, alert.data, ctx, target)
-
-    def render_digest(
-        self, ctx: Context, target: Target, why: str, alerts: list[dict[str, Any]]
-    ) -> str:
-        return self._render("digest", {"why": why, "alerts": alerts}, ctx, target)
-
-    def _render(self, kind: str, data: dict[str, Any], ctx: Context, target: Target) -> str:
-        row = target_row(ctx, target)
-        message = chat_message(
-            kind,
-            data,
-            language=(row.language if row is not None else None) or "zh",
-            now=ctx.now,
-            public_url=ctx.public_url,
-        )
-        keyword = (row.keyword if row is not None else None) or ""
-        return json.dumps(card(kind, message, keyword), ensure_ascii=False)
-
-    def queue(self, target: str) -> str:
-        return f"feishu:{target}"
-
-    def limit(self, senders: Senders) -> int:
-        return 1
+    def message(self, kind: str, message: ChatMessage, keyword: str) -> dict[str, Any]:
+        return card(kind, message, keyword)
 
     def rates(self, target: str) -> tuple[Rate, ...]:
         return RATES

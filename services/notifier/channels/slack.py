@@ -12,13 +12,11 @@ the URL is the credential, masked in listings).
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar, Final
 
-from services.notifier.alerts import Alert, Context
-from services.notifier.channels.base import Channel, Rate, Senders, SendResult, Target
-from services.notifier.channels.robot import JSON_HEADERS, robot_targets, target_row
-from services.notifier.chat_text import ChatMessage, chat_message
+from services.notifier.channels.base import Rate, Senders, SendResult
+from services.notifier.channels.robot import JSON_HEADERS, RobotChannel
+from services.notifier.chat_text import ChatMessage
 from services.notifier.models import DeliveryRow
 
 RATE: Final = Rate(1, 1.2)  # one a second, with room for the network
@@ -69,36 +67,13 @@ def blocks(message: ChatMessage) -> dict[str, Any]:
     return {"text": fallback, "blocks": head + middle + tail}
 
 
-class SlackChannel(Channel):
+class SlackChannel(RobotChannel):
     name: ClassVar[str] = "slack"
 
-    def targets(self, ctx: Context) -> list[Target]:
-        return robot_targets(ctx, self.name)
+    default_language: ClassVar[str] = "en"
 
-    def render(self, alert: Alert, ctx: Context, target: Target) -> str:
-        return self._render(alert.type, alert.data, ctx, target)
-
-    def render_digest(
-        self, ctx: Context, target: Target, why: str, alerts: list[dict[str, Any]]
-    ) -> str:
-        return self._render("digest", {"why": why, "alerts": alerts}, ctx, target)
-
-    def _render(self, kind: str, data: dict[str, Any], ctx: Context, target: Target) -> str:
-        row = target_row(ctx, target)
-        message = chat_message(
-            kind,
-            data,
-            language=(row.language if row is not None else None) or "en",
-            now=ctx.now,
-            public_url=ctx.public_url,
-        )
-        return json.dumps(blocks(message), ensure_ascii=False)
-
-    def queue(self, target: str) -> str:
-        return f"slack:{target}"
-
-    def limit(self, senders: Senders) -> int:
-        return 1
+    def message(self, kind: str, message: ChatMessage, keyword: str) -> dict[str, Any]:
+        return blocks(message)
 
     def rates(self, target: str) -> tuple[Rate, ...]:
         return (RATE,)

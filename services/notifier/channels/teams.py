@@ -16,10 +16,9 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar, Final
 
-from services.notifier.alerts import Alert, Context
-from services.notifier.channels.base import Channel, Rate, Senders, SendResult, Target
-from services.notifier.channels.robot import JSON_HEADERS, robot_targets, target_row
-from services.notifier.chat_text import ChatMessage, chat_message
+from services.notifier.channels.base import Rate, Senders, SendResult
+from services.notifier.channels.robot import JSON_HEADERS, RobotChannel
+from services.notifier.chat_text import ChatMessage
 from services.notifier.models import DeliveryRow
 
 RATE: Final = Rate(4, 1.2)  # four a second, with room for the network
@@ -51,46 +50,23 @@ def adaptive_card(message: ChatMessage, shown: int | None = None) -> dict[str, A
     return {"type": "message", "attachments": [{"contentType": CARD_TYPE, "content": card}]}
 
 
-def fitted(message: ChatMessage) -> str:
-    """The message as JSON within ``MAX_BYTES``: apps cut from the end until it fits."""
+def fitted(message: ChatMessage) -> dict[str, Any]:
+    """The message within ``MAX_BYTES`` as JSON: apps cut from the end until it fits."""
     shown = len(message.apps)
-    text = json.dumps(adaptive_card(message, shown), ensure_ascii=False)
-    while shown > 0 and len(text.encode()) > MAX_BYTES:
+    found = adaptive_card(message, shown)
+    while shown > 0 and len(json.dumps(found, ensure_ascii=False).encode()) > MAX_BYTES:
         shown = max(0, shown - max(1, shown // 10))
-        text = json.dumps(adaptive_card(message, shown), ensure_ascii=False)
-    return text
+        found = adaptive_card(message, shown)
+    return found
 
 
-class TeamsChannel(Channel):
+class TeamsChannel(RobotChannel):
     name: ClassVar[str] = "teams"
 
-    def targets(self, ctx: Context) -> list[Target]:
-        return robot_targets(ctx, self.name)
+    default_language: ClassVar[str] = "en"
 
-    def render(self, alert: Alert, ctx: Context, target: Target) -> str:
-        return self._render(alert.type, alert.data, ctx, target)
-
-    def render_digest(
-        self, ctx: Context, target: Target, why: str, alerts: list[dict[str, Any]]
-    ) -> str:
-        return self._render("digest", {"why": why, "alerts": alerts}, ctx, target)
-
-    def _render(self, kind: str, data: dict[str, Any], ctx: Context, target: Target) -> str:
-        row = target_row(ctx, target)
-        message = chat_message(
-            kind,
-            data,
-            language=(row.language if row is not None else None) or "en",
-            now=ctx.now,
-            public_url=ctx.public_url,
-        )
+    def message(self, kind: str, message: ChatMessage, keyword: str) -> dict[str, Any]:
         return fitted(message)
-
-    def queue(self, target: str) -> str:
-        return f"teams:{target}"
-
-    def limit(self, senders: Senders) -> int:
-        return 1
 
     def rates(self, target: str) -> tuple[Rate, ...]:
         return (RATE,)

@@ -12,19 +12,11 @@ credential, so listings mask it).
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar, Final
 
-from services.notifier.alerts import Alert, Context
-from services.notifier.channels.base import Channel, Rate, Senders, SendResult, Target
-from services.notifier.channels.robot import (
-    JSON_HEADERS,
-    Codes,
-    read_answer,
-    robot_targets,
-    target_row,
-)
-from services.notifier.chat_text import as_markdown, chat_message
+from services.notifier.channels.base import Rate, Senders, SendResult
+from services.notifier.channels.robot import JSON_HEADERS, Codes, RobotChannel, read_answer
+from services.notifier.chat_text import ChatMessage, as_markdown
 from services.notifier.models import DeliveryRow
 
 MAX_BYTES: Final = 4096
@@ -37,40 +29,13 @@ CODES: Final = Codes(
 )
 
 
-class WeComChannel(Channel):
+class WeComChannel(RobotChannel):
     name: ClassVar[str] = "wecom"
 
-    def targets(self, ctx: Context) -> list[Target]:
-        return robot_targets(ctx, self.name)
-
-    def render(self, alert: Alert, ctx: Context, target: Target) -> str:
-        return self._render(alert.type, alert.data, ctx, target)
-
-    def render_digest(
-        self, ctx: Context, target: Target, why: str, alerts: list[dict[str, Any]]
-    ) -> str:
-        return self._render("digest", {"why": why, "alerts": alerts}, ctx, target)
-
-    def _render(self, kind: str, data: dict[str, Any], ctx: Context, target: Target) -> str:
-        row = target_row(ctx, target)
-        message = chat_message(
-            kind,
-            data,
-            language=(row.language if row is not None else None) or "zh",
-            now=ctx.now,
-            public_url=ctx.public_url,
-        )
+    def message(self, kind: str, message: ChatMessage, keyword: str) -> dict[str, Any]:
         # one field: the text carries its title line (as_markdown's budget counts it twice)
-        keyword = (row.keyword if row is not None else None) or ""
         _title, text = as_markdown(message, MAX_BYTES, prefix=keyword)
-        body = {"msgtype": "markdown", "markdown": {"content": text}}
-        return json.dumps(body, ensure_ascii=False)
-
-    def queue(self, target: str) -> str:
-        return f"wecom:{target}"
-
-    def limit(self, senders: Senders) -> int:
-        return 1
+        return {"msgtype": "markdown", "markdown": {"content": text}}
 
     def rates(self, target: str) -> tuple[Rate, ...]:
         return (RATE,)

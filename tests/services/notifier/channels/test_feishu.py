@@ -53,8 +53,8 @@ async def feishu_rows(db: Database) -> list[DeliveryRow]:
 
 async def test_each_alert_is_one_signed_card_per_bot_within_20_kb(db: Database) -> None:
     async with FakeFeishu() as platform:
-        signed = platform.bot("hook-signed", secret="s3cret", keyword="regwatch")
-        wrong = platform.bot("hook-wrong", secret="the-real-one")
+        signed = platform.robot("hook-signed", secret="s3cret", keyword="regwatch")
+        wrong = platform.robot("hook-wrong", secret="the-real-one")
         subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
         await add_bot(
             db, subscriber_id, platform.url("hook-signed"), secret="s3cret", keyword="regwatch"
@@ -101,7 +101,7 @@ async def test_each_alert_is_one_signed_card_per_bot_within_20_kb(db: Database) 
 async def test_a_burst_keeps_both_rates(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(feishu, "RATES", (Rate(2, 1.2), Rate(5, 3.2)))  # scaled down in time
     async with FakeFeishu() as platform:
-        bot = platform.bot("hook-busy", per_second=2, per_minute=5, window=3.0)
+        bot = platform.robot("hook-busy", per_second=2, per_minute=5, window=3.0)
         subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
         await add_bot(db, subscriber_id, platform.url("hook-busy"))
         for n in range(8):

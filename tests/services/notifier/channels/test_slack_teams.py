@@ -59,8 +59,8 @@ async def test_slack_gets_block_kit_within_its_limits_and_an_archived_channel_fa
     db: Database,
 ) -> None:
     async with FakeSlack() as platform:
-        ok = platform.hook("T1/B1/ok")
-        platform.hook("T1/B2/archived")
+        ok = platform.robot("T1/B1/ok")
+        platform.robot("T1/B2/archived")
         platform.gone.add("T1/B2/archived")
         subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
         await add_hook(db, subscriber_id, "slack", platform.url("T1/B1/ok"))
@@ -84,7 +84,7 @@ async def test_slack_gets_block_kit_within_its_limits_and_an_archived_channel_fa
 
 async def test_teams_gets_an_adaptive_card_within_28_kb(db: Database) -> None:
     async with FakeTeams() as platform:
-        hook = platform.hook("wf-risk")
+        hook = platform.robot("wf-risk")
         subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
         await add_hook(db, subscriber_id, "teams", platform.url("wf-risk"))
         await handle_match(db, SETTINGS, big_event(subscriber_id))  # type: ignore[arg-type]
@@ -113,7 +113,7 @@ async def test_a_burst_keeps_the_platforms_pace(
 ) -> None:
     monkeypatch.setattr(module, "RATE", Rate(1, 1.2))  # the fakes allow 1 (Slack) or 4 a second
     async with fake() as platform:
-        hook = platform.hook("burst/hook/1")
+        hook = platform.robot("burst/hook/1")
         subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
         await add_hook(db, subscriber_id, channel, platform.url("burst/hook/1"))
         for n in range(4):
