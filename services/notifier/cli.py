@@ -52,7 +52,9 @@ def deliveries_list(
         str | None,
         typer.Option(help="pending, held, digested, delivered, failed or cancelled"),
     ] = None,
-    channel: Annotated[str | None, typer.Option(help="email or webhook")] = None,
+    channel: Annotated[
+        str | None, typer.Option(help="email, webhook, dingtalk, wecom, feishu, slack or teams")
+    ] = None,
     since: Annotated[str | None, typer.Option(help="created at or after (ISO-8601)")] = None,
     endpoint: Annotated[str | None, typer.Option(help="only to this URL or address")] = None,
     limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 100,
