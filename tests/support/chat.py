@@ -91,24 +91,45 @@ class _Fake(H11Server):
         return code, message
 
 
-class FakeDingTalk(_Fake):
-    path = "/robot/send?access_token={name}"
+class _CodeFake(_Fake):
+    """A platform answering HTTP 200 with a code and its message in JSON (``keys``)."""
+
+    keys = ("errcode", "errmsg")
 
     async def answer(self, request: h11.Request, body: bytes) -> Answer | None:
         code, message = self._check(request, body)
-        reply = json.dumps({"errcode": code, "errmsg": message}).encode()
+        reply = json.dumps({self.keys[0]: code, self.keys[1]: message, "data": {}}).encode()
         return Answer(200, [("content-type", "application/json")], reply)
 
     def _check(self, request: h11.Request, body: bytes) -> tuple[int, str]:
-        target = urlsplit(request.target.decode("latin-1"))
-        query = {name: values[0] for name, values in parse_qs(target.query).items()}
-        robot = self.robots.get(query.get("access_token", ""))
-        if request.method != b"POST" or target.path != "/robot/send":
+        raise NotImplementedError
+
+    @staticmethod
+    def _at(request: h11.Request, path: str) -> bool:
+        return request.method == b"POST" and urlsplit(request.target.decode("latin-1")).path == path
+
+    def _named(self, request: h11.Request, key: str) -> Robot | None:
+        """The robot the query parameter ``key`` names (None: no such robot)."""
+        return self.robots.get(_query(request).get(key, ""))
+
+
+def _query(request: h11.Request) -> dict[str, str]:
+    target = urlsplit(request.target.decode("latin-1"))
+    return {name: values[0] for name, values in parse_qs(target.query).items()}
+
+
+class FakeDingTalk(_CodeFake):
+    path = "/robot/send?access_token={name}"
+
+    def _check(self, request: h11.Request, body: bytes) -> tuple[int, str]:
+        if not self._at(request, "/robot/send"):
             return 404, "not found"
+        robot = self._named(request, "access_token")
         if robot is None:
             return 300001, "token is not exist"
         now = time.time()
         if robot.secret:
+            query = _query(request)
             stamp, given = query.get("timestamp", ""), query.get("sign", "")
             if not stamp.isdigit() or abs(int(stamp) / 1000 - now) > 3600:
                 return self._refuse(robot, 310000, "invalid timestamp")
@@ -140,20 +161,13 @@ class FakeDingTalk(_Fake):
         return 0, "ok"
 
 
-class FakeWeCom(_Fake):
+class FakeWeCom(_CodeFake):
     path = "/cgi-bin/webhook/send?key={name}"
 
-    async def answer(self, request: h11.Request, body: bytes) -> Answer | None:
-        code, message = self._check(request, body)
-        reply = json.dumps({"errcode": code, "errmsg": message}).encode()
-        return Answer(200, [("content-type", "application/json")], reply)
-
     def _check(self, request: h11.Request, body: bytes) -> tuple[int, str]:
-        target = urlsplit(request.target.decode("latin-1"))
-        query = {name: values[0] for name, values in parse_qs(target.query).items()}
-        if request.method != b"POST" or target.path != "/cgi-bin/webhook/send":
+        if not self._at(request, "/cgi-bin/webhook/send"):
             return 404, "not found"
-        robot = self.robots.get(query.get("key", ""))
+        robot = self._named(request, "key")
         if robot is None:
             return 93000, "invalid webhook url"
         try:
@@ -174,16 +188,12 @@ class FakeWeCom(_Fake):
         return 0, "ok"
 
 
-class FakeFeishu(_Fake):
+class FakeFeishu(_CodeFake):
     path = "/open-apis/bot/v2/hook/{name}"
+    keys = ("code", "msg")
 
     def robot(self, name: str, **options: Any) -> Robot:
         return super().robot(name, **{"per_second": 5, "per_minute": 100, **options})
-
-    async def answer(self, request: h11.Request, body: bytes) -> Answer | None:
-        code, message = self._check(request, body)
-        reply = json.dumps({"code": code, "msg": message, "data": {}}).encode()
-        return Answer(200, [("content-type", "application/json")], reply)
 
     def _check(self, request: h11.Request, body: bytes) -> tuple[int, str]:
         path = urlsplit(request.target.decode("latin-1")).path
