@@ -13,20 +13,30 @@ log = get_logger("regwatch.loop")
 
 
 class WakeLoop:
+    """Stopping is sure: a flag the loop checks besides the task's cancellation. (On Python
+    3.11, ``asyncio.wait_for`` drops a cancel that lands after the awaited thing finished, in
+    the same turn of the event loop, so a kick racing a stop left the loop running for ever;
+    the wait uses ``asyncio.timeout``, which counts cancels, and the flag ends the loop even if
+    a step swallows one.)"""
+
     def __init__(self, name: str, step: Callable[[], Awaitable[Any]], interval: float) -> None:
         self.name = name
         self.step = step
         self.interval = interval
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def kick(self) -> None:
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
+                async with asyncio.timeout(self.interval):
+                    await self._wake.wait()
+            if self._stopping:
+                return
             self._wake.clear()
             try:
                 await self.step()
@@ -35,11 +45,19 @@ class WakeLoop:
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name=self.name)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Cancel the loop (a step under way is cancelled) and wait until it has ended. A
+        cancel of the caller itself is not swallowed: it propagates, and the loop still
+        ends."""
+        task = self._task
+        if task is None:
+            return
+        self._stopping = True
+        task.cancel()
+        await asyncio.wait({task})
+        self._task = None
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s ended with an error", self.name, exc_info=task.exception())

@@ -9,7 +9,6 @@ runs are picked up by the next sweep.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -62,5 +61,4 @@ class FeedScheduler:
         task = self._running
         if task is not None and not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task})  # a cancel of stop() itself propagates
