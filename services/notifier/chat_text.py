@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Final
+from urllib.parse import quote
 
 from services.notifier.payloads import (
     DEADLINE_REMINDER,
@@ -125,7 +126,7 @@ def chat_message(
     if notice.get("source_url"):
         links.append((words["notice_link"], str(notice["source_url"])))
     if public_url:
-        links.append((words["portal_link"], public_url.rstrip("/") + "/portal/alerts"))
+        links.append((words["portal_link"], portal_link(public_url, kind, data)))
     return ChatMessage(
         title,
         [line for line in lines if line],
@@ -134,6 +135,16 @@ def chat_message(
         words["more"],
         links,
     )
+
+
+def portal_link(public_url: str, kind: str, data: dict[str, Any]) -> str:
+    """Where the portal shows this alert: its own page when it names its ``match_id``, the
+    deadlines for a reminder, else the alerts."""
+    base = public_url.rstrip("/") + "/portal"
+    match_id = data.get("match_id")
+    if isinstance(match_id, str) and match_id:
+        return f"{base}/alerts/{quote(match_id, safe='')}"
+    return f"{base}/deadlines" if kind == DEADLINE_REMINDER else f"{base}/alerts"
 
 
 def _digest(

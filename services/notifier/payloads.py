@@ -57,7 +57,8 @@ def matches_data(matches: Sequence[Match]) -> list[dict[str, Any]]:
 
 
 def match_data(event: MatchEvent, reason: str = "match") -> dict[str, Any]:
-    """``data`` of a ``notice.matched`` webhook: one per (subscriber, notice), all matches.
+    """``data`` of a ``notice.matched`` webhook: one per (subscriber, notice), all matches;
+    ``match_id`` names the alert (the portal shows it at ``/portal/alerts/{match_id}``).
 
     ``reason`` says why the alert exists: ``match`` (a new notice), or what the matcher gave
     (e.g. a notice matched retroactively against a newly added watch item).
@@ -65,6 +66,7 @@ def match_data(event: MatchEvent, reason: str = "match") -> dict[str, Any]:
     return {
         "notice": notice_data(event.notice),
         "subscriber_id": event.subscriber_id,
+        "match_id": event.match_id,
         "matches": matches_data(event.matches),
         "reason": reason,
     }

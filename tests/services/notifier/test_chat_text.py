@@ -37,7 +37,7 @@ def test_a_match_says_regulator_title_deadline_days_left_apps_and_links() -> Non
     assert "整改期限：2099-09-01（还剩 7 天）" in text
     assert "应用0（关注项：App 0；same name），开发者 某某科技有限公司0" in text
     assert "[通报原文](https://www.miit.gov.cn/notice.html)" in text
-    assert "(https://rw.example/portal/alerts)" in text
+    assert "(https://rw.example/portal/alerts/match_1)" in text  # the alert's own page
     en = chat_message("notice.matched", data(), language="en", now=NOW, public_url=None)
     title, text = as_markdown(en, 20_000, prefix="regwatch")
     assert title == "regwatch MIIT (工业和信息化部) named apps you watch"
@@ -64,3 +64,18 @@ def test_markdown_in_names_is_escaped() -> None:
         chat_message("notice.matched", payload, language="en", now=NOW, public_url=None), 20_000
     )
     assert "\\[click\\](https://evil.example)" in text
+
+
+def test_a_reminder_links_to_the_deadlines_and_an_alert_without_id_to_the_alerts() -> None:
+    reminder = chat_message(
+        "deadline.reminder",
+        {"notice": {}},
+        language="en",
+        now=NOW,
+        public_url="https://rw.example/",
+    )
+    assert reminder.links == [("Open in regwatch", "https://rw.example/portal/deadlines")]
+    plain = chat_message(
+        "notice.matched", {}, language="en", now=NOW, public_url="https://rw.example"
+    )
+    assert plain.links == [("Open in regwatch", "https://rw.example/portal/alerts")]

@@ -69,7 +69,8 @@ def test_webhook_body_naive_timestamp_is_utc() -> None:
 def test_match_data_follows_the_public_contract() -> None:
     event = make_event()
     data = payloads.match_data(event)
-    assert set(data) == {"notice", "subscriber_id", "matches", "reason"}
+    assert set(data) == {"notice", "subscriber_id", "match_id", "matches", "reason"}
+    assert data["match_id"] == "m-1"
     assert data["subscriber_id"] == "sub-1"
     assert data["reason"] == "match"
     notice = data["notice"]
