@@ -165,14 +165,14 @@ def validate_name(name: str) -> str:
     return cleaned
 
 
-async def validate_webhook(url: str, *, allow_private: bool) -> str:
+async def validate_webhook(url: str, *, allow_private: bool, allow_link_local: bool = False) -> str:
     """Syntax and SSRF check of a webhook URL at the edge (CLI, HTTP).
 
     A host that does not resolve yet is accepted: every delivery attempt checks it again.
     """
     cleaned = validate_webhook_url(url)
     with contextlib.suppress(TransientError):
-        await check_url(cleaned, allow_private=allow_private)
+        await check_url(cleaned, allow_private=allow_private, allow_link_local=allow_link_local)
     return cleaned
 
 
@@ -205,6 +205,7 @@ async def register_subscriber(
     reminders: str | None,
     default_reminders: str,
     allow_private: bool,
+    allow_link_local: bool = False,
     timezone: str | None = None,
 ) -> Registration:
     """Validate and create a subscriber with its channels; the edge for CLI and HTTP."""
@@ -214,7 +215,9 @@ async def register_subscriber(
     address = validate_email(email) if email is not None else None
     url = None
     if webhook_url is not None:
-        url = await validate_webhook(webhook_url, allow_private=allow_private)
+        url = await validate_webhook(
+            webhook_url, allow_private=allow_private, allow_link_local=allow_link_local
+        )
     offsets = validate_reminders(reminders if reminders is not None else default_reminders)
     zone = validate_timezone(timezone) if timezone is not None else DEFAULT_TIMEZONE
     secret = new_webhook_secret() if url else None
@@ -251,6 +254,7 @@ async def update_subscriber(
     changes: SubscriberChanges,
     *,
     allow_private: bool,
+    allow_link_local: bool = False,
 ) -> str | None:
     """Validate and apply ``changes`` to a subscriber loaded in ``session``.
 
@@ -271,7 +275,11 @@ async def update_subscriber(
     url = subscriber.webhook_url
     if "webhook_url" in fields:
         url = (
-            await validate_webhook(changes.webhook_url, allow_private=allow_private)
+            await validate_webhook(
+                changes.webhook_url,
+                allow_private=allow_private,
+                allow_link_local=allow_link_local,
+            )
             if changes.webhook_url
             else None
         )

@@ -15,7 +15,9 @@ for the same scheme, host and port, and were checked when they were opened.
 Used by the webhook sender (``services/notifier/webhook.py``) and the feed fetcher, which also
 fetches attachments and list images (``services/ingestor/feeds/fetch.py``). With
 ``allow_private`` (``REGWATCH_WEBHOOK_ALLOW_PRIVATE``, ``REGWATCH_FEEDS_ALLOW_PRIVATE``: tests
-and local receivers) addresses are not checked and the transport is httpx's own.
+and local receivers) only link-local addresses and cloud metadata endpoints are still refused
+(``ssrf.target_refusal``); with ``allow_link_local`` as well, addresses are not checked and the
+transport is httpx's own.
 
 Errors: ``ssrf.SsrfRefused`` (an ``InputError``) for a refused address, ``TransientError`` when
 the name cannot be resolved now; both propagate out of ``httpx.AsyncClient.send`` unchanged.
@@ -38,8 +40,16 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
     every address checked (``ssrf.resolve_checked``) and the connection made to a checked IP,
     trying each in turn. Unix sockets are refused."""
 
-    def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+    def __init__(
+        self,
+        inner: httpcore.AsyncNetworkBackend | None = None,
+        *,
+        allow_private: bool = False,
+        allow_link_local: bool = False,
+    ) -> None:
         self._inner = inner or httpcore.AnyIOBackend()
+        self.allow_private = allow_private
+        self.allow_link_local = allow_link_local
 
     async def connect_tcp(
         self,
@@ -49,7 +59,9 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        addresses = await ssrf.resolve_checked(host, port)
+        addresses = await ssrf.resolve_checked(
+            host, port, allow_private=self.allow_private, allow_link_local=self.allow_link_local
+        )
         last: Exception | None = None
         for address in addresses:
             try:
@@ -78,12 +90,16 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
 
 
 def pinned_transport(
-    *, allow_private: bool, limits: httpx.Limits = DEFAULT_LIMITS
+    *,
+    allow_private: bool,
+    allow_link_local: bool = False,
+    limits: httpx.Limits = DEFAULT_LIMITS,
 ) -> httpx.AsyncHTTPTransport:
     """An HTTP/1.1 transport (no retries, no proxies from the environment) whose connections
-    go only to checked addresses, unless ``allow_private``."""
+    go only to checked addresses (:func:`ssrf.target_refusal`), unless both ``allow_private``
+    and ``allow_link_local``."""
     transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False, retries=0)
-    if allow_private:
+    if allow_private and allow_link_local:
         return transport
     # httpx has no public hook for the network backend; the pool is rebuilt with the same
     # settings plus the pinned backend.
@@ -95,6 +111,8 @@ def pinned_transport(
         http1=True,
         http2=False,
         retries=0,
-        network_backend=PinnedBackend(),
+        network_backend=PinnedBackend(
+            allow_private=allow_private, allow_link_local=allow_link_local
+        ),
     )
     return transport

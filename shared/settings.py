@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = Field(
         default=False, description="allow webhooks to loopback/private addresses"
     )
+    webhook_allow_link_local: bool = Field(
+        default=False,
+        description="with webhook_allow_private: allow webhooks and chat targets to link-local"
+        " addresses and cloud metadata endpoints too",
+    )
     webhook_timeout: float = Field(default=10.0, gt=0)
     secret_keys: SecretStr | None = Field(
         default=None,
@@ -138,6 +143,11 @@ class Settings(BaseSettings):
     )
     feeds_allow_private: bool = Field(
         default=False, description="allow feed sources on loopback/private addresses"
+    )
+    feeds_allow_link_local: bool = Field(
+        default=False,
+        description="with feeds_allow_private: allow feed sources on link-local addresses and"
+        " cloud metadata endpoints too",
     )
     feed_timeout: float = Field(default=20.0, gt=0, description="seconds per feed request")
     feed_max_attachments: int = Field(

@@ -6,6 +6,12 @@ Two layers:
 * :func:`check_url` - before every delivery attempt: the host is resolved and, unless private
   targets are allowed, every address it resolves to must be globally routable.
 
+Allowing private targets (``REGWATCH_WEBHOOK_ALLOW_PRIVATE``, ``REGWATCH_FEEDS_ALLOW_PRIVATE``)
+opens loopback, private and shared addresses, never link-local ones (169.254.0.0/16,
+fe80::/10) or cloud metadata endpoints (169.254.169.254, fd00:ec2::254, 100.100.100.200): a
+URL given by a subscriber or a feed must not read the machine's cloud credentials. Those need
+their own setting (``REGWATCH_WEBHOOK_ALLOW_LINK_LOCAL``, ``REGWATCH_FEEDS_ALLOW_LINK_LOCAL``).
+
 The webhook sender and the feed fetcher also re-check the address they actually connect to
 (:mod:`shared.pinned_http`, through :func:`resolve_checked`), so a DNS answer that changes
 between the check and the connection (DNS rebinding) cannot reach an internal address either.
@@ -33,6 +39,17 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+# Cloud instance metadata endpoints outside the link-local ranges (169.254.169.254, the one
+# most clouds use, is link-local anyway): AWS over IPv6, Alibaba Cloud.
+METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
+    {
+        ipaddress.ip_address("169.254.169.254"),
+        ipaddress.ip_address("fd00:ec2::254"),
+        ipaddress.ip_address("100.100.100.200"),
+    }
+)
+PRIVATE_SETTING = "REGWATCH_WEBHOOK_ALLOW_PRIVATE"
+LINK_LOCAL_SETTING = "REGWATCH_WEBHOOK_ALLOW_LINK_LOCAL"
 
 
 class SsrfRefused(InputError):
@@ -71,22 +88,30 @@ def validate_webhook_url(url: str) -> str:
     return url.strip()
 
 
+def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv4-mapped (``::ffff:a.b.c.d``), 6to4, Teredo or NAT64 IPv6
+    address carries, else None."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    embedded: ipaddress.IPv4Address | None = address.ipv4_mapped or address.sixtofour
+    if embedded is None and address.teredo is not None:
+        embedded = address.teredo[1]
+    if embedded is None and (address in _NAT64 or address in _NAT64_LOCAL):
+        embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return embedded
+
+
 def refusal_reason(address: IPAddress) -> str | None:
     """Why ``address`` must not be called, or None when it is a global unicast address.
 
     IPv4-mapped (``::ffff:a.b.c.d``), 6to4, Teredo and NAT64 IPv6 addresses are judged by the
     IPv4 address they carry as well.
     """
-    if isinstance(address, ipaddress.IPv6Address):
-        embedded: ipaddress.IPv4Address | None = address.ipv4_mapped or address.sixtofour
-        if embedded is None and address.teredo is not None:
-            embedded = address.teredo[1]
-        if embedded is None and (address in _NAT64 or address in _NAT64_LOCAL):
-            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        if embedded is not None:
-            reason = refusal_reason(embedded)
-            if reason is not None:
-                return f"{reason} (embedded in {address})"
+    embedded = _embedded_ipv4(address)
+    if embedded is not None:
+        reason = refusal_reason(embedded)
+        if reason is not None:
+            return f"{reason} (embedded in {address})"
     checks = (
         (address.is_unspecified, "unspecified"),
         (address.is_loopback, "loopback"),
@@ -101,6 +126,41 @@ def refusal_reason(address: IPAddress) -> str | None:
     for refused, reason in checks:
         if refused:
             return f"{address} is a {reason} address"
+    return None
+
+
+def link_local_reason(address: IPAddress) -> str | None:
+    """Why ``address`` is refused even when private targets are allowed: a link-local address
+    or a cloud metadata endpoint (also embedded in an IPv6 address), else None."""
+    embedded = _embedded_ipv4(address)
+    if embedded is not None:
+        reason = link_local_reason(embedded)
+        if reason is not None:
+            return f"{reason} (embedded in {address})"
+    if address in METADATA_ADDRESSES:
+        return f"{address} is a cloud metadata address"
+    if address.is_link_local:
+        return f"{address} is a link-local address"
+    return None
+
+
+def target_refusal(
+    address: IPAddress, *, allow_private: bool, allow_link_local: bool = False
+) -> str | None:
+    """Why a request must not go to ``address`` under these settings (the message names the
+    setting that would allow it), or None. Without ``allow_private`` only global addresses
+    are called; with it every address but link-local ones and cloud metadata endpoints,
+    which need ``allow_link_local`` as well."""
+    link_local = link_local_reason(address)
+    if link_local is not None and not (allow_private and allow_link_local):
+        return (
+            f"{link_local}; link-local and cloud metadata targets need "
+            f"{LINK_LOCAL_SETTING}=true besides {PRIVATE_SETTING}=true"
+        )
+    if not allow_private:
+        reason = refusal_reason(address)
+        if reason is not None:
+            return f"{reason}; private targets are disabled ({PRIVATE_SETTING}=true allows them)"
     return None
 
 
@@ -131,31 +191,37 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     return addresses
 
 
-async def resolve_checked(host: str, port: int) -> list[IPAddress]:
-    """Resolve ``host`` and refuse (SsrfRefused) if any of its addresses is not global."""
+async def resolve_checked(
+    host: str, port: int, *, allow_private: bool = False, allow_link_local: bool = False
+) -> list[IPAddress]:
+    """Resolve ``host`` and refuse (SsrfRefused) if any of its addresses may not be called
+    (:func:`target_refusal`)."""
     addresses = await resolve(host, port)
     for address in addresses:
-        reason = refusal_reason(address)
+        reason = target_refusal(
+            address, allow_private=allow_private, allow_link_local=allow_link_local
+        )
         if reason is not None:
-            raise SsrfRefused(
-                f"webhook host {host!r} refused: {reason}; private targets are disabled "
-                "(REGWATCH_WEBHOOK_ALLOW_PRIVATE=true allows them)"
-            )
+            raise SsrfRefused(f"webhook host {host!r} refused: {reason}")
     return addresses
 
 
-async def check_url(url: str, *, allow_private: bool) -> None:
+async def check_url(url: str, *, allow_private: bool, allow_link_local: bool = False) -> None:
     """Refuse a webhook URL before an attempt (InputError, SsrfRefused for targets).
 
-    Checks the syntax as :func:`validate_webhook_url`; then, unless ``allow_private``, resolves
-    the host (IPv4 and IPv6) and requires every address to be global: loopback, private,
-    link-local (including 169.254.169.254), multicast, reserved, unspecified and shared
-    100.64.0.0/10 addresses are refused, also when written as IPv4-mapped IPv6.
+    Checks the syntax as :func:`validate_webhook_url`; then, unless both ``allow_private``
+    and ``allow_link_local``, resolves the host (IPv4 and IPv6) and checks every address:
+    without ``allow_private`` each must be global (loopback, private, multicast, reserved,
+    unspecified and shared 100.64.0.0/10 addresses are refused, also when written as
+    IPv4-mapped IPv6); without ``allow_link_local`` none may be link-local or a cloud
+    metadata endpoint (169.254.169.254, fd00:ec2::254, 100.100.100.200).
     Raises TransientError when the host cannot be resolved right now.
     """
     parsed = _parse(url)
-    if allow_private:
+    if allow_private and allow_link_local:
         return
     host = parsed.raw_host.decode("ascii")
     port = parsed.port or DEFAULT_PORTS[parsed.scheme]
-    await resolve_checked(host, port)
+    await resolve_checked(
+        host, port, allow_private=allow_private, allow_link_local=allow_link_local
+    )

@@ -186,6 +186,7 @@ def build_router(on_change: Callable[[], None] | None = None) -> APIRouter:
                     reminders=body.reminders,
                     default_reminders=settings.default_reminders,
                     allow_private=settings.webhook_allow_private,
+                    allow_link_local=settings.webhook_allow_link_local,
                     timezone=body.timezone,
                 )
         except InputError as exc:
@@ -209,7 +210,11 @@ def build_router(on_change: Callable[[], None] | None = None) -> APIRouter:
             async with db.session() as session:
                 row = await _own_subscriber(session, me)
                 secret = await update_subscriber(
-                    session, row, changes, allow_private=settings.webhook_allow_private
+                    session,
+                    row,
+                    changes,
+                    allow_private=settings.webhook_allow_private,
+                    allow_link_local=settings.webhook_allow_link_local,
                 )
         except InputError as exc:
             raise HTTPException(422, str(exc)) from exc

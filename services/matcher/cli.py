@@ -68,6 +68,7 @@ def subscribers_add(
                 reminders=reminders,
                 default_reminders=settings.default_reminders,
                 allow_private=settings.webhook_allow_private,
+                allow_link_local=settings.webhook_allow_link_local,
                 timezone=timezone,
             )
         return created.as_dict()

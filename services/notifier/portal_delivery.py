@@ -93,7 +93,9 @@ def form_values(subscriber: Subscriber, prefs: PreferencesRow) -> dict[str, Any]
     }
 
 
-async def check_settings(form: Form, allow_private: bool) -> tuple[SettingsForm, Any]:
+async def check_settings(
+    form: Form, allow_private: bool, allow_link_local: bool = False
+) -> tuple[SettingsForm, Any]:
     """Validate the posted form field by field with the API's validators; returns the form
     state and, when valid, (subscriber changes, preference changes)."""
     values: dict[str, Any] = {
@@ -118,7 +120,11 @@ async def check_settings(form: Form, allow_private: bool) -> tuple[SettingsForm,
         errors["email"] = "delivery.error.email"
     try:
         webhook = (
-            await validate_webhook(values["webhook_url"], allow_private=allow_private)
+            await validate_webhook(
+                values["webhook_url"],
+                allow_private=allow_private,
+                allow_link_local=allow_link_local,
+            )
             if values["webhook_url"]
             else None
         )
@@ -235,7 +241,9 @@ def build_router(
         request: Request, subscriber: PortalSubscriber
     ) -> HTMLResponse | RedirectResponse:
         state, valid = await check_settings(
-            await read_form(request), settings.webhook_allow_private
+            await read_form(request),
+            settings.webhook_allow_private,
+            settings.webhook_allow_link_local,
         )
         if valid is None:
             return await page(request, subscriber.id, form=state, status_code=400)
@@ -246,7 +254,11 @@ def build_router(
             if row is None:
                 raise PortalError(404, "error.not_found")
             secret = await update_subscriber(
-                session, row, changes, allow_private=settings.webhook_allow_private
+                session,
+                row,
+                changes,
+                allow_private=settings.webhook_allow_private,
+                allow_link_local=settings.webhook_allow_link_local,
             )
             apply_changes(await get_preferences(session, subscriber.id), preferences, _now())
             return secret

@@ -35,9 +35,7 @@ class NotifierService:
     ) -> None:
         self.settings = settings
         self.broker = broker
-        self.webhooks = WebhookSender(
-            timeout=settings.webhook_timeout, allow_private=settings.webhook_allow_private
-        )
+        self.webhooks = WebhookSender.from_settings(settings)
         self.email = EmailSender(
             host=smtp[0],
             port=smtp[1],

@@ -117,6 +117,7 @@ class WebhookSender:
         timeout: float,
         allow_private: bool,
         *,
+        allow_link_local: bool = False,
         max_connections: int = 100,
         max_keepalive_connections: int = 20,
         user_agent: str = USER_AGENT,
@@ -125,13 +126,16 @@ class WebhookSender:
             raise ValueError("webhook timeout must be positive")
         self.timeout = timeout
         self.allow_private = allow_private
+        self.allow_link_local = allow_link_local
         limits = httpx.Limits(
             max_connections=max_connections,
             max_keepalive_connections=max_keepalive_connections,
             keepalive_expiry=30.0,
         )
         self._client = httpx.AsyncClient(
-            transport=pinned_transport(allow_private=allow_private, limits=limits),
+            transport=pinned_transport(
+                allow_private=allow_private, allow_link_local=allow_link_local, limits=limits
+            ),
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
             trust_env=False,
@@ -140,7 +144,11 @@ class WebhookSender:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebhookSender:
-        return cls(timeout=settings.webhook_timeout, allow_private=settings.webhook_allow_private)
+        return cls(
+            timeout=settings.webhook_timeout,
+            allow_private=settings.webhook_allow_private,
+            allow_link_local=settings.webhook_allow_link_local,
+        )
 
     async def __aenter__(self) -> WebhookSender:
         return self
@@ -186,7 +194,9 @@ class WebhookSender:
         deadline = loop.time() + self.timeout
         try:
             async with asyncio.timeout_at(deadline):
-                await ssrf.check_url(url, allow_private=self.allow_private)
+                await ssrf.check_url(
+                    url, allow_private=self.allow_private, allow_link_local=self.allow_link_local
+                )
                 request = self._client.build_request(
                     "POST", url.strip(), content=body, headers=dict(headers)
                 )

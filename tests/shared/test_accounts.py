@@ -13,6 +13,7 @@ from shared.accounts import (
     update_subscriber,
     validate_reminders,
     validate_timezone,
+    validate_webhook,
     webhook_secret_of,
 )
 from shared.db import Database
@@ -137,3 +138,19 @@ async def test_update_and_rotate(db: Database) -> None:
         assert await subscriber_by_api_key(session, created.api_key) is None  # type: ignore[attr-defined]
         found = await subscriber_by_api_key(session, new_key)
         assert found is not None and found.id == subscriber_id
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fd00:ec2::254]/",
+        "http://100.100.100.200/",
+        "http://[fe80::1]:8080/hook",
+    ],
+)
+async def test_webhooks_to_metadata_are_refused_at_the_edge_with_allow_private(url: str) -> None:
+    with pytest.raises(InputError, match="REGWATCH_WEBHOOK_ALLOW_LINK_LOCAL=true"):
+        await validate_webhook(url, allow_private=True)
+    assert await validate_webhook(url, allow_private=True, allow_link_local=True) == url
+    assert await validate_webhook("http://10.0.0.1/hook", allow_private=True)

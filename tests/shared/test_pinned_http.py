@@ -127,10 +127,35 @@ async def test_tls_names_the_host_while_tcp_goes_to_the_checked_address(
     assert recording.server_names == ["tls.test"]
 
 
-async def test_allow_private_uses_httpx_s_own_connections() -> None:
+async def test_allow_private_reaches_loopback_through_the_checked_connection() -> None:
     async with FeedServer() as server:
         server.pages["/x"] = Page(b"local")
         transport = pinned_transport(allow_private=True)
+        assert isinstance(transport._pool._network_backend, PinnedBackend)
+        async with httpx.AsyncClient(transport=transport, trust_env=False) as client:
+            response = await client.get(server.url("/x"))
+    assert response.content == b"local"
+
+
+async def test_allow_private_still_refuses_a_name_answering_metadata(
+    fake_dns: FakeDNS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def no_connection(*args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        raise AssertionError("the guard let a connection through")
+
+    monkeypatch.setattr(httpcore.AnyIOBackend, "connect_tcp", no_connection)
+    fake_dns.answer("imds.test", ["169.254.169.254"])
+    transport = pinned_transport(allow_private=True)
+    async with httpx.AsyncClient(transport=transport, trust_env=False) as client:
+        with pytest.raises(ssrf.SsrfRefused, match="REGWATCH_WEBHOOK_ALLOW_LINK_LOCAL=true"):
+            await client.get("http://imds.test/latest/meta-data/")
+
+
+async def test_both_settings_use_httpx_s_own_connections() -> None:
+    async with FeedServer() as server:
+        server.pages["/x"] = Page(b"local")
+        transport = pinned_transport(allow_private=True, allow_link_local=True)
+        assert not isinstance(transport._pool._network_backend, PinnedBackend)
         async with httpx.AsyncClient(transport=transport, trust_env=False) as client:
             response = await client.get(server.url("/x"))
     assert response.content == b"local"

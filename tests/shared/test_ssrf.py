@@ -98,11 +98,82 @@ async def test_check_url_accepts_global_literals(url: str) -> None:
     await ssrf.check_url(url, allow_private=False)
 
 
-async def test_allow_private_skips_address_checks() -> None:
-    await ssrf.check_url("http://127.0.0.1:9/hook", allow_private=True)
-    await ssrf.check_url("http://no-such-host.invalid/", allow_private=True)
+async def test_allow_private_opens_loopback_and_private_addresses() -> None:
+    for host in ("127.0.0.1", "10.0.0.1", "192.168.1.1", "100.64.0.1", "[::1]", "[fd12::1]"):
+        await ssrf.check_url(f"http://{host}:9/hook", allow_private=True)
     with pytest.raises(InputError, match="scheme"):
         await ssrf.check_url("gopher://127.0.0.1/", allow_private=True)
+
+
+async def test_both_settings_skip_address_checks() -> None:
+    await ssrf.check_url("http://no-such-host.invalid/", allow_private=True, allow_link_local=True)
+    await ssrf.check_url("http://169.254.169.254/", allow_private=True, allow_link_local=True)
+
+
+# Link-local addresses and cloud metadata endpoints: refused with or without
+# REGWATCH_WEBHOOK_ALLOW_PRIVATE, allowed only with REGWATCH_WEBHOOK_ALLOW_LINK_LOCAL as well.
+LINK_LOCAL_HOSTS = [
+    "169.254.169.254",  # AWS, GCP, Azure, OpenStack metadata
+    "169.254.170.2",  # AWS ECS task metadata
+    "169.254.0.1",
+    "169.254.255.254",
+    "[fe80::1]",
+    "[febf:ffff::1]",
+    "[fd00:ec2::254]",  # AWS metadata over IPv6
+    "100.100.100.200",  # Alibaba Cloud metadata
+    "[::ffff:169.254.169.254]",
+    "[::ffff:100.100.100.200]",
+    "[64:ff9b::a9fe:a9fe]",  # NAT64 of 169.254.169.254
+    "[2002:a9fe:a9fe::1]",  # 6to4 of 169.254.169.254
+]
+
+
+@pytest.mark.parametrize("host", LINK_LOCAL_HOSTS)
+@pytest.mark.parametrize("allow_private", [False, True])
+async def test_link_local_and_metadata_need_their_own_setting(
+    host: str, allow_private: bool
+) -> None:
+    url = f"http://{host}/latest/meta-data/"
+    with pytest.raises(ssrf.SsrfRefused, match="REGWATCH_WEBHOOK_ALLOW_LINK_LOCAL=true"):
+        await ssrf.check_url(url, allow_private=allow_private)
+    with pytest.raises(ssrf.SsrfRefused, match=r"link-local|metadata"):
+        await ssrf.check_url(url, allow_private=allow_private, allow_link_local=False)
+
+
+@pytest.mark.parametrize("host", LINK_LOCAL_HOSTS)
+async def test_link_local_setting_alone_opens_nothing(host: str) -> None:
+    with pytest.raises(ssrf.SsrfRefused, match=r"link-local|metadata"):
+        await ssrf.check_url(f"http://{host}/", allow_private=False, allow_link_local=True)
+
+
+@pytest.mark.parametrize("host", LINK_LOCAL_HOSTS)
+async def test_link_local_setting_with_allow_private_opens_them(host: str) -> None:
+    await ssrf.check_url(f"http://{host}/", allow_private=True, allow_link_local=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("169.254.169.254", "cloud metadata"),
+        ("fd00:ec2::254", "cloud metadata"),
+        ("100.100.100.200", "cloud metadata"),
+        ("169.254.1.1", "link-local"),
+        ("fe80::1", "link-local"),
+    ],
+)
+def test_link_local_reason_names_the_kind(text: str, kind: str) -> None:
+    reason = ssrf.link_local_reason(ipaddress.ip_address(text))
+    assert reason == f"{text} is a {kind} address"
+
+
+@pytest.mark.parametrize(
+    "text", ["127.0.0.1", "10.0.0.1", "100.64.0.1", "100.100.100.201", "fd00:ec2::253", "::1"]
+)
+def test_private_addresses_are_not_link_local(text: str) -> None:
+    assert ssrf.link_local_reason(ipaddress.ip_address(text)) is None
+    assert ssrf.target_refusal(ipaddress.ip_address(text), allow_private=True) is None
+    refusal = ssrf.target_refusal(ipaddress.ip_address(text), allow_private=False)
+    assert refusal is not None and "REGWATCH_WEBHOOK_ALLOW_PRIVATE=true allows" in refusal
 
 
 def _infos(*addresses: str) -> list[tuple[Any, ...]]:
@@ -146,6 +217,19 @@ async def test_every_resolved_address_must_be_global(fake_dns: dict[str, list[st
     with pytest.raises(ssrf.SsrfRefused, match="link-local"):
         await ssrf.check_url("https://zoned.test/hook", allow_private=False)
     await ssrf.check_url("https://good.test/hook", allow_private=False)
+
+
+async def test_names_resolving_to_metadata_are_refused_with_allow_private(
+    fake_dns: dict[str, list[str]],
+) -> None:
+    fake_dns["metadata.test"] = ["169.254.169.254"]
+    fake_dns["imds6.test"] = ["fd00:ec2::254"]
+    fake_dns["local.test"] = ["127.0.0.1", "10.0.0.5"]
+    for host in ("metadata.test", "imds6.test"):
+        with pytest.raises(ssrf.SsrfRefused, match="cloud metadata"):
+            await ssrf.check_url(f"http://{host}/", allow_private=True)
+        await ssrf.check_url(f"http://{host}/", allow_private=True, allow_link_local=True)
+    await ssrf.check_url("http://local.test/", allow_private=True)
 
 
 async def test_unresolvable_host_is_transient(fake_dns: dict[str, list[str]]) -> None:

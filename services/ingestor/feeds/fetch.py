@@ -46,6 +46,7 @@ def _feed_wording(exc: RegwatchError) -> str:
         .replace("webhook URL", "feed URL")
         .replace("webhook host", "feed host")
         .replace("REGWATCH_WEBHOOK_ALLOW_PRIVATE", "REGWATCH_FEEDS_ALLOW_PRIVATE")
+        .replace("REGWATCH_WEBHOOK_ALLOW_LINK_LOCAL", "REGWATCH_FEEDS_ALLOW_LINK_LOCAL")
     )
 
 
@@ -56,25 +57,31 @@ class Fetcher:
         timeout: float,
         max_bytes: int,
         allow_private: bool,
+        allow_link_local: bool = False,
     ) -> None:
         self.max_bytes = max_bytes
         self.allow_private = allow_private
+        self.allow_link_local = allow_link_local
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
             headers={"user-agent": USER_AGENT, "accept-language": "zh-CN,zh;q=0.9,en;q=0.5"},
-            transport=pinned_transport(allow_private=allow_private),
+            transport=pinned_transport(
+                allow_private=allow_private, allow_link_local=allow_link_local
+            ),
             trust_env=False,
         )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Fetcher:
         """Timeout ``REGWATCH_FEED_TIMEOUT``, size limit ``REGWATCH_MAX_NOTICE_BYTES``, private
-        addresses only with ``REGWATCH_FEEDS_ALLOW_PRIVATE``."""
+        addresses only with ``REGWATCH_FEEDS_ALLOW_PRIVATE`` (link-local and cloud metadata
+        ones only with ``REGWATCH_FEEDS_ALLOW_LINK_LOCAL`` as well)."""
         return cls(
             timeout=settings.feed_timeout,
             max_bytes=settings.max_notice_bytes,
             allow_private=settings.feeds_allow_private,
+            allow_link_local=settings.feeds_allow_link_local,
         )
 
     async def __aenter__(self) -> Fetcher:
@@ -93,7 +100,9 @@ class Fetcher:
 
     async def check(self, url: str) -> None:
         try:
-            await check_url(url, allow_private=self.allow_private)
+            await check_url(
+                url, allow_private=self.allow_private, allow_link_local=self.allow_link_local
+            )
         except (InputError, TransientError) as exc:
             raise type(exc)(_feed_wording(exc)) from None
 

@@ -10,7 +10,9 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 
+import httpcore
 import pytest
 from standardwebhooks.webhooks import Webhook
 
@@ -18,6 +20,7 @@ from services.notifier import signing
 from services.notifier.payloads import delivery_id, webhook_body
 from services.notifier.webhook import SendResult, WebhookSender, parse_retry_after
 from shared import ssrf
+from shared.settings import Settings
 from tests.support.receivers import Reply, WebhookReceiver
 
 SECRET = signing.new_secret()
@@ -246,3 +249,84 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("nan") is None
     assert parse_retry_after("Mon, 01 Jan 2024 12:02:00 GMT", now) == 120.0
     assert parse_retry_after("Mon, 01 Jan 2024 11:00:00 GMT", now) == 0.0
+
+
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """TCP connections go to loopback only: any other address is recorded and refused here,
+    so a guard that failed could not reach a real metadata endpoint either."""
+    real = httpcore.AnyIOBackend.connect_tcp
+    refused: list[str] = []
+
+    async def connect_tcp(
+        self: httpcore.AnyIOBackend, host: str, port: int, **kwargs: Any
+    ) -> httpcore.AsyncNetworkStream:
+        if not ipaddress.ip_address(host).is_loopback:
+            refused.append(host)
+            raise httpcore.ConnectError(f"test: no connections to {host}")
+        return await real(self, host, port, **kwargs)
+
+    monkeypatch.setattr(httpcore.AnyIOBackend, "connect_tcp", connect_tcp)
+    return refused
+
+
+METADATA_URLS = [
+    "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+    "http://[fd00:ec2::254]/latest/meta-data/",
+    "http://100.100.100.200/latest/meta-data/",
+    "http://169.254.1.2:8080/hook",
+    "http://[fe80::1]/hook",
+    "http://[::ffff:169.254.169.254]/latest/meta-data/",
+]
+
+
+@pytest.mark.parametrize("url", METADATA_URLS)
+@pytest.mark.parametrize("allow_private", [False, True])
+async def test_link_local_and_metadata_refused_whatever_allow_private(
+    url: str, allow_private: bool, loopback_only: list[str]
+) -> None:
+    """Webhooks and chat targets (which post through ``WebhookSender.post``) alike."""
+    async with WebhookSender(timeout=2.0, allow_private=allow_private) as sender:
+        result = await sender.send(url, MSG_ID, BODY, SECRET)
+        chat, _answer = await sender.post(url, b"{}", {"content-type": "application/json"})
+    for outcome in (result, chat):
+        assert outcome.permanent
+        assert outcome.error is not None
+        assert "REGWATCH_WEBHOOK_ALLOW_LINK_LOCAL=true" in outcome.error
+    assert loopback_only == []
+
+
+async def test_a_name_rebound_to_metadata_is_refused_at_connect(
+    monkeypatch: pytest.MonkeyPatch, loopback_only: list[str]
+) -> None:
+    """With private targets allowed, the pre-check sees 127.0.0.1 and the connection would
+    go to 169.254.169.254: the pinned connection refuses it."""
+    answers = [[ipaddress.ip_address("127.0.0.1")], [ipaddress.ip_address("169.254.169.254")]]
+
+    async def resolve(host: str, port: int) -> list[ssrf.IPAddress]:
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+
+    monkeypatch.setattr(ssrf, "resolve", resolve)
+    async with (
+        WebhookReceiver() as hooks,
+        WebhookSender(timeout=2.0, allow_private=True) as sender,
+    ):
+        result = await sender.send(f"http://rebind.test:{hooks.port}/hook", MSG_ID, BODY, SECRET)
+        assert hooks.requests == []
+    assert result.permanent
+    assert result.error is not None and "cloud metadata" in result.error
+    assert loopback_only == []
+
+
+async def test_the_link_local_setting_lets_requests_through(loopback_only: list[str]) -> None:
+    async with WebhookSender(timeout=2.0, allow_private=True, allow_link_local=True) as sender:
+        result = await sender.send(METADATA_URLS[0], MSG_ID, BODY, SECRET)
+    assert result.retriable  # a connection error: the request was on its way
+    assert loopback_only == ["169.254.169.254"]
+
+
+async def test_the_settings_reach_the_sender() -> None:
+    for private, link_local in ((True, False), (True, True), (False, False)):
+        settings = Settings(webhook_allow_private=private, webhook_allow_link_local=link_local)
+        async with WebhookSender.from_settings(settings) as sender:
+            assert (sender.allow_private, sender.allow_link_local) == (private, link_local)

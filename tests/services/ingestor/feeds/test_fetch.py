@@ -5,12 +5,14 @@ are refused before any request reaches them; private addresses work where allowe
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
+import httpcore
 import pytest
 
 from services.ingestor.feeds import Fetcher
 from shared import ssrf
-from shared.errors import InputError
+from shared.errors import InputError, TransientError
 from tests.support.dns import FakeDNS, fake_dns
 from tests.support.feeds import FeedServer, Page, rss
 
@@ -82,7 +84,9 @@ async def test_a_redirect_to_a_private_address_is_refused(fake_dns: FakeDNS) -> 
     ):
         fake_dns.answer("feed.test", ["127.0.0.1"])
         server.redirects["/meta.xml"] = "http://169.254.169.254/latest/meta-data/"
-        with pytest.raises(ssrf.SsrfRefused, match=r"169\.254\.169\.254 is a link-local address"):
+        with pytest.raises(
+            ssrf.SsrfRefused, match=r"169\.254\.169\.254 is a cloud metadata address"
+        ):
             await fetcher.get(f"http://feed.test:{server.port}/meta.xml")
         assert [r.path for r in server.requests] == ["/meta.xml"]
 
@@ -111,3 +115,65 @@ async def test_private_addresses_work_where_allowed() -> None:
         server.pages["/rss.xml"] = Page(rss([]), "application/rss+xml")
         fetched = await fetcher.get(server.url("/old.xml"))
     assert fetched.status == 200 and fetched.url == server.url("/rss.xml")
+
+
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """TCP connections go to loopback only: any other address is recorded and refused here,
+    so a guard that failed could not reach a real metadata endpoint either."""
+    real = httpcore.AnyIOBackend.connect_tcp
+    refused: list[str] = []
+
+    async def connect_tcp(
+        self: httpcore.AnyIOBackend, host: str, port: int, **kwargs: Any
+    ) -> httpcore.AsyncNetworkStream:
+        if not ipaddress.ip_address(host).is_loopback:
+            refused.append(host)
+            raise httpcore.ConnectError(f"test: no connections to {host}")
+        return await real(self, host, port, **kwargs)
+
+    monkeypatch.setattr(httpcore.AnyIOBackend, "connect_tcp", connect_tcp)
+    return refused
+
+
+@pytest.mark.parametrize(
+    "target", ["169.254.169.254", "[fd00:ec2::254]", "100.100.100.200", "[fe80::1]"]
+)
+async def test_allow_private_still_refuses_redirects_to_metadata(
+    target: str, loopback_only: list[str]
+) -> None:
+    async with (
+        RedirectingServer() as server,
+        Fetcher(timeout=5, max_bytes=10_000, allow_private=True) as fetcher,
+    ):
+        server.redirects["/old.xml"] = f"http://{target}/latest/meta-data/"
+        with pytest.raises(InputError, match="REGWATCH_FEEDS_ALLOW_LINK_LOCAL=true") as refused:
+            await fetcher.get(server.url("/old.xml"))
+    assert "feed host" in str(refused.value)
+    assert loopback_only == []
+
+
+async def test_allow_private_refuses_a_name_rebound_to_metadata(
+    fake_dns: FakeDNS, loopback_only: list[str]
+) -> None:
+    async with (
+        FeedServer() as server,
+        Fetcher(timeout=5, max_bytes=10_000, allow_private=True) as fetcher,
+    ):
+        server.pages["/rss.xml"] = Page(rss([]), "application/rss+xml")
+        fake_dns.answer("feed.test", ["127.0.0.1"], ["169.254.169.254"])
+        with pytest.raises(ssrf.SsrfRefused, match="cloud metadata"):
+            await fetcher.get(f"http://feed.test:{server.port}/rss.xml")
+        assert server.requests == []
+    assert loopback_only == []
+
+
+async def test_the_link_local_setting_lets_feeds_reach_them(loopback_only: list[str]) -> None:
+    async with (
+        RedirectingServer() as server,
+        Fetcher(timeout=5, max_bytes=10_000, allow_private=True, allow_link_local=True) as fetcher,
+    ):
+        server.redirects["/old.xml"] = "http://169.254.169.254/latest/meta-data/"
+        with pytest.raises(TransientError, match="cannot fetch"):
+            await fetcher.get(server.url("/old.xml"))
+    assert loopback_only == ["169.254.169.254"]  # tried (and stopped by the test)
