@@ -339,6 +339,10 @@ class Runtime:
         write_runtime_file(self.settings.data_dir, self.describe())
 
     async def stop(self) -> None:
+        """Stop in the order that loses nothing: the HTTP server (no new notices), the
+        consumers (each finishes the message in hand and commits), the lag monitor, then each
+        service's relays, dispatcher and scheduler (sends in flight finish and are recorded),
+        then the broker connection, the database, the mail sink and last the embedded broker."""
         if self._server is not None:
             self._server.should_exit = True
         if self._server_task is not None:
@@ -346,6 +350,7 @@ class Runtime:
                 await self._server_task
             except (Exception, SystemExit):
                 log.exception("HTTP server stopped with an error")
+        await self._stop_consumers()
         if self.lag is not None:
             await self.lag.stop()
         for service in reversed(self.services):
@@ -362,3 +367,14 @@ class Runtime:
         if self.tansu is not None:
             await self.tansu.stop()
         remove_runtime_file(self.settings.data_dir)
+        log.info("regwatch stopped")
+
+    async def _stop_consumers(self) -> None:
+        """Stop taking messages before the relays and dispatchers stop (they still publish
+        through the broker's producer, closed later by ``broker.stop()``)."""
+        if self.broker is None:
+            return
+        stops = [subscriber.stop() for subscriber in self.broker.subscribers]
+        for result in await asyncio.gather(*stops, return_exceptions=True):
+            if isinstance(result, Exception):
+                log.error("consumer did not stop cleanly", exc_info=result)

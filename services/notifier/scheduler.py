@@ -69,6 +69,7 @@ class ReminderScheduler:
             next_run_time=utc_now(),
             max_instances=1,
             coalesce=True,
+            misfire_grace_time=None,  # late (a busy start-up) is run, not skipped with a warning
         )
         self.scheduler.start()
 

@@ -130,6 +130,9 @@ class TansuBroker(AsyncLifecycle):
             stderr=subprocess.STDOUT,
             env=env,
             preexec_fn=_die_with_parent if in_main else None,
+            # its own process group: Ctrl-C in a terminal (SIGINT to the foreground group)
+            # must not stop the broker before the consumers and relays that use it
+            process_group=0,
         )
 
     def _log_tail(self, lines: int = 30) -> str:
