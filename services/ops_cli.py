@@ -53,13 +53,15 @@ async def _broker(settings: Settings) -> BrokerRef:
 @friendly
 def status() -> None:
     """Broker, database, topics with end offsets, consumer lag, dead letters, reminders (JSON)."""
+    from shared.data_location import describe_location
+
     settings = load_settings()
 
     async def work() -> dict[str, Any]:
         broker = await _broker(settings)
         return await gather_status(settings, broker, await all_subscriptions(settings))
 
-    emit(_run(work()))
+    emit({**describe_location(settings), **_run(work())})
 
 
 @topics_app.command("tail")

@@ -36,6 +36,8 @@ def emit(data: Any) -> None:
 
 def load_settings(*, service: bool = False) -> Settings:
     """Settings from the environment; one-shot commands log only warnings and errors."""
+    from shared.data_location import locate
+
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -44,7 +46,7 @@ def load_settings(*, service: bool = False) -> Settings:
         fail(f"invalid setting REGWATCH_{field}: {first['msg']}")
     level = settings.log_level if service else "WARNING"
     setup_logging(level, settings.log_format)
-    return settings
+    return settings if service else locate(settings)  # from elsewhere: the running instance
 
 
 def friendly(func: Callable[P, T]) -> Callable[P, T]:
@@ -63,6 +65,9 @@ def friendly(func: Callable[P, T]) -> Callable[P, T]:
 
 
 async def with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    from shared.data_location import require_database
+
+    require_database(settings)  # never a new, empty SQLite database nobody asked for
     secretbox.configure(settings)  # the keys of stored secrets, before migrating
     db = Database(settings.sqlalchemy_url)
     try:

@@ -1,0 +1,105 @@
+"""``regwatch run`` after its arguments are read: one instance per data dir, ports checked,
+logs set up, the runtime served until SIGINT or SIGTERM, then stopped in order.
+
+Before anything else starts (no database opened, no broker started) it takes the data dir's
+lock (``shared/instance_lock.py``): a second ``regwatch run`` on the same data dir exits 1
+naming the first one's pid and address. Then the HTTP port is checked (the embedded broker
+and mail sink take free ports, so none of theirs can be taken). Once ready it prints where
+everything is on stdout and records itself in the user's instance list
+(``shared/instances.py``) for CLI commands run from other folders; when it has stopped it
+removes that record and prints ``regwatch stopped``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+
+import typer
+
+from services.run_output import choose_log_format, setup_run_logging, summary_lines
+from services.runtime import SERVICE_NAMES, Runtime
+from shared.cli import fail
+from shared.db.engine import describe_url
+from shared.instance_lock import AlreadyRunning, InstanceLock
+from shared.instances import Instance, register, unregister
+from shared.port_check import port_in_use
+from shared.settings import Settings
+
+
+def planned_http(settings: Settings) -> str | None:
+    """The address the HTTP server will have (unknown for port 0 until it listens)."""
+    if settings.http_port == 0:
+        return None
+    return f"http://{settings.http_host}:{settings.http_port}"
+
+
+def busy_port(settings: Settings) -> str | None:
+    """The message naming a fixed port already in use and the setting that moves it."""
+    if port_in_use(settings.http_host, settings.http_port):
+        return (
+            f"port {settings.http_port} is in use on {settings.http_host}: set "
+            "REGWATCH_HTTP_PORT to another port (0 = any free one)"
+        )
+    return None
+
+
+def run_regwatch(settings: Settings, only: Sequence[str], log_format: str | None) -> None:
+    """Run until SIGINT or SIGTERM; exit 1 with one line on stderr if it cannot start."""
+    try:
+        lock = InstanceLock.acquire(settings.data_dir, http=planned_http(settings))
+    except AlreadyRunning as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot use the data dir {settings.data_dir}: {exc.strerror or exc}")
+    try:
+        problem = busy_port(settings)
+        if problem:
+            fail(problem)
+        log_file = setup_run_logging(settings, choose_log_format(log_format, settings))
+        runtime = Runtime(settings, only=tuple(only) or SERVICE_NAMES)
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(runtime, lock, log_file))
+    finally:
+        lock.release()
+
+
+async def serve(runtime: Runtime, lock: InstanceLock, log_file: Path | None) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await runtime.start()
+    except Exception as exc:
+        await runtime.stop()
+        fail(f"regwatch could not start: {type(exc).__name__}: {exc}")
+    lock.update(runtime.http_url)
+    settings = runtime.settings
+    register(
+        Instance(
+            pid=os.getpid(),
+            data_dir=settings.data_dir.resolve(),
+            http=runtime.http_url,
+            database=describe_url(settings.sqlalchemy_url),
+            sqlite=settings.database_url is None,
+        )
+    )
+    try:
+        info = runtime.describe()
+        all_services = len(info["services"]) == len(SERVICE_NAMES)
+        for line in summary_lines(info, log_file, all_services):
+            typer.echo(line)
+        await stop.wait()
+        typer.echo("stopping: finishing what is in flight...")
+        try:
+            await runtime.stop()
+        except Exception as exc:
+            fail(f"regwatch did not stop cleanly: {type(exc).__name__}: {exc}")
+    finally:
+        unregister(os.getpid())
+    typer.echo("regwatch stopped")
