@@ -5,36 +5,91 @@ Commands that return data print JSON on stdout; failures print one line on stder
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
 
-from services.ingestor.cli import notices_app, sources_app
-from services.ingestor.extract import parse_notice
-from services.matcher.cli import subscribers_app, watch_app
-from services.matcher.matching import WatchItem, match_notice
-from services.notifier.cli import channels_app, deliveries_app, reminders_app
-from services.ops_cli import register as register_ops
-from shared.cli import emit, fail, friendly, load_settings, read_file
-from shared.events import NoticeEvent
+from shared.cli import emit, fail, friendly, load_settings, read_file, show_version
+from shared.lazy_group import Lazy, LazyGroup
+
+if TYPE_CHECKING:
+    from services.matcher.matching import WatchItem
+    from services.runtime import Runtime
+    from shared.events import NoticeEvent
+
+COMMANDS = {
+    "status": Lazy(
+        "services.ops_cli:status",
+        "Broker, database, topics with end offsets, consumer lag, dead letters, reminders (JSON).",
+    ),
+    "asyncapi": Lazy(
+        "services.ops_cli:asyncapi",
+        "Print the AsyncAPI 3.0 document of regwatch's topics (FastStream's generator).",
+    ),
+    "notices": Lazy(
+        "services.ingestor.cli:notices_app", "Parse, ingest and list regulators' notices."
+    ),
+    "sources": Lazy(
+        "services.ingestor.cli:sources_app",
+        "Feed sources (RSS/Atom, HTML list pages) polled for new notices.",
+    ),
+    "subscribers": Lazy("services.matcher.cli:subscribers_app", "Manage subscribers."),
+    "watch": Lazy("services.matcher.cli:watch_app", "Manage watch items."),
+    "reminders": Lazy("services.notifier.cli:reminders_app", "Deadline reminders."),
+    "deliveries": Lazy(
+        "services.notifier.cli:deliveries_app",
+        "The delivery ledger: list deliveries, replay failed ones.",
+    ),
+    "channels": Lazy(
+        "services.notifier.cli:channels_app",
+        "Chat channel targets (DingTalk robots ...): add, list, remove, test.",
+    ),
+    "topics": Lazy("services.ops_cli:topics_app", "Read regwatch's Kafka topics."),
+    "dlq": Lazy(
+        "services.ops_cli:dlq_app",
+        "Dead-lettered messages: list them, replay them to their topic.",
+    ),
+    "secrets": Lazy(
+        "services.ops_cli:secrets_app",
+        "Keys of the secrets stored encrypted (webhook signing secrets).",
+    ),
+    "portal": Lazy("shared.portal_cli:portal_app", "The subscriber portal (/portal/)."),
+}
+"""The services' commands, imported only when one runs: ``--help`` lists them from here (the
+line is the command's own short help; tests/test_cli_startup.py checks they agree)."""
+
+
+class RegwatchGroup(LazyGroup):
+    lazy = COMMANDS
+
 
 app = typer.Typer(
+    cls=RegwatchGroup,
     help="regwatch: alerts when regulators name the apps and companies you watch.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.add_typer(notices_app, name="notices")
-app.add_typer(sources_app, name="sources")
-app.add_typer(subscribers_app, name="subscribers")
-app.add_typer(watch_app, name="watch")
-app.add_typer(reminders_app, name="reminders")
-app.add_typer(deliveries_app, name="deliveries")
-app.add_typer(channels_app, name="channels")
-register_ops(app)
+
+
+@app.callback()
+def regwatch(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print regwatch's version and exit.",
+            callback=show_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    pass
 
 
 @app.command()
@@ -43,24 +98,11 @@ def run(
         list[str] | None,
         typer.Option("--only", help="run only these services (repeat or comma-separate)"),
     ] = None,
-    log_format: Annotated[
-        str | None,
-        typer.Option(
-            "--log-format",
-            help="human (default: warnings and errors on stderr, every line as JSON in"
-            " <data dir>/regwatch.log), json or text (all lines on stderr, no log file);"
-            " default REGWATCH_LOG_FORMAT if set",
-        ),
-    ] = None,
 ) -> None:
     """Run regwatch: all services in one process, on embedded defaults unless settings say."""
-    from services.run_command import run_regwatch
-    from services.run_output import LOG_FORMATS
-    from services.runtime import SERVICE_NAMES
+    from services.runtime import SERVICE_NAMES, Runtime
     from shared.http import ExposedOperatorRoutes, check_admin_exposure
 
-    if log_format is not None and log_format not in LOG_FORMATS:
-        fail(f"--log-format {log_format!r}: choose from {', '.join(LOG_FORMATS)}")
     settings = load_settings(service=True)
     try:
         check_admin_exposure(settings)
@@ -70,7 +112,30 @@ def run(
     for name in chosen:
         if name not in SERVICE_NAMES:
             fail(f"unknown service {name!r}: choose from {', '.join(SERVICE_NAMES)}")
-    run_regwatch(settings, chosen, log_format)
+    runtime = Runtime(settings, only=tuple(chosen) or SERVICE_NAMES)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(runtime))
+
+
+async def _serve(runtime: Runtime) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await runtime.start()
+    except Exception as exc:
+        await runtime.stop()
+        fail(f"regwatch could not start: {type(exc).__name__}: {exc}")
+    info = runtime.describe()
+    typer.echo("regwatch is running (Ctrl-C stops it)", err=True)
+    shown = ("services", "kafka_bootstrap", "kafka", "database", "http", "portal", "smtp")
+    for key in (*shown, "mail_dir"):
+        if info.get(key):
+            typer.echo(f"  {key:16} {info[key]}", err=True)
+    await stop.wait()
+    typer.echo("stopping...", err=True)
+    await runtime.stop()
 
 
 @app.command("match")
@@ -82,6 +147,8 @@ def match(
     notice: Annotated[Path, typer.Option(help="a NoticeEvent JSON or a notice file")],
 ) -> None:
     """Match a watchlist against one notice offline; prints matches with score and reason."""
+    from services.matcher.matching import match_notice
+
     items = load_watchlist(watchlist)
     event = load_notice(notice)
     matches = match_notice(items, event).get("watchlist", [])
@@ -89,6 +156,8 @@ def match(
 
 
 def load_watchlist(path: Path) -> list[WatchItem]:
+    from services.matcher.matching import WatchItem
+
     try:
         raw = json.loads(read_file(path))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -117,6 +186,11 @@ def load_watchlist(path: Path) -> list[WatchItem]:
 
 
 def load_notice(path: Path) -> NoticeEvent:
+    from pydantic import ValidationError
+
+    from services.ingestor.extract import parse_notice
+    from shared.events import NoticeEvent
+
     data = read_file(path)
     if path.suffix.lower() == ".json":
         try:
@@ -130,3 +204,7 @@ def load_notice(path: Path) -> NoticeEvent:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

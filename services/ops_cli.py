@@ -2,8 +2,11 @@
 ``secrets new-key|rotate``, ``portal link``.
 
 They find the broker in ``REGWATCH_KAFKA_BOOTSTRAP`` or, failing that, in the ``runtime.json``
-of a running ``regwatch run`` (its embedded broker). Registered on the main app by
-:func:`register`.
+of a running ``regwatch run`` (its embedded broker). Listed in ``services/cli.py``'s
+``COMMANDS`` (``portal`` is ``shared/portal_cli.py``'s).
+
+What a command needs (the runtime, Kafka, the database) is imported by the command: listing
+the commands or printing their help loads none of it.
 """
 
 from __future__ import annotations
@@ -13,22 +16,17 @@ import contextlib
 import json
 import signal
 from collections.abc import Coroutine
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from services.runtime import all_subscriptions, spec_document
-from shared import secretbox
 from shared.cli import emit, fail, friendly, load_settings, run_with_db, sub_app
-from shared.db import Database
 from shared.errors import InputError
-from shared.ops.asyncapi import as_dict
-from shared.ops.dlq import dlq_topics, list_dead_letters, replay
-from shared.ops.kafka import BrokerRef, dlq_topic, reachable, resolve_broker, resolve_topic
-from shared.ops.records import read_topic
-from shared.ops.status import gather_status
-from shared.portal.cli import portal_app
-from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from shared.db import Database
+    from shared.ops.kafka import BrokerRef
+    from shared.settings import Settings
 
 T = TypeVar("T")
 
@@ -45,6 +43,8 @@ def _run(work: Coroutine[Any, Any, T]) -> T:
 
 
 async def _broker(settings: Settings) -> BrokerRef:
+    from shared.ops.kafka import reachable, resolve_broker
+
     broker = resolve_broker(settings)
     await reachable(broker.bootstrap)
     return broker
@@ -53,7 +53,8 @@ async def _broker(settings: Settings) -> BrokerRef:
 @friendly
 def status() -> None:
     """Broker, database, topics with end offsets, consumer lag, dead letters, reminders (JSON)."""
-    from shared.data_location import describe_location
+    from services.runtime import all_subscriptions
+    from shared.ops.status import gather_status
 
     settings = load_settings()
 
@@ -61,7 +62,7 @@ def status() -> None:
         broker = await _broker(settings)
         return await gather_status(settings, broker, await all_subscriptions(settings))
 
-    emit({**describe_location(settings), **_run(work())})
+    emit(_run(work()))
 
 
 @topics_app.command("tail")
@@ -82,6 +83,9 @@ def topics_tail(
     ] = None,
 ) -> None:
     """Print messages as pretty JSON (key, partition, offset, headers, value), oldest first."""
+    from shared.ops.kafka import resolve_topic
+    from shared.ops.records import read_topic
+
     settings = load_settings()
     topic = resolve_topic(settings, name)
 
@@ -114,6 +118,9 @@ def dlq_list(
     ] = None,
 ) -> None:
     """Dead-lettered messages with their error headers (JSON list)."""
+    from shared.ops.dlq import dlq_topics, list_dead_letters
+    from shared.ops.kafka import dlq_topic
+
     settings = load_settings()
 
     async def work() -> list[dict[str, Any]]:
@@ -139,6 +146,9 @@ def dlq_replay(
 ) -> None:
     """Republish dead-lettered messages to their original topic (header
     x-regwatch-replayed-from records where they came from)."""
+    from shared.ops.dlq import replay
+    from shared.ops.kafka import dlq_topic
+
     settings = load_settings()
     if replay_all == (offset is not None):
         raise InputError("give either --offset N or --all")
@@ -160,6 +170,9 @@ def dlq_replay(
 @friendly
 def asyncapi() -> None:
     """Print the AsyncAPI 3.0 document of regwatch's topics (FastStream's generator)."""
+    from services.runtime import spec_document
+    from shared.ops.asyncapi import as_dict
+
     settings = load_settings()
     emit(as_dict(_run(spec_document(settings))))
 
@@ -168,6 +181,8 @@ def asyncapi() -> None:
 def secrets_new_key() -> None:
     """Fresh random values for REGWATCH_SECRET_KEYS (a Fernet key) and REGWATCH_API_KEY_PEPPER.
     To rotate, put secret_key first in REGWATCH_SECRET_KEYS; never change the pepper."""
+    from shared import secretbox
+
     emit({"secret_key": secretbox.new_secret_key(), "api_key_pepper": secretbox.new_pepper()})
 
 
@@ -176,6 +191,8 @@ def secrets_new_key() -> None:
 def secrets_rotate() -> None:
     """Re-encrypt every stored secret with the newest key (the first of REGWATCH_SECRET_KEYS);
     counts per column. Running it again changes nothing; then the older keys can go."""
+    from shared import secretbox
+
     settings = load_settings()
 
     async def work(db: Database) -> dict[str, Any]:
@@ -190,13 +207,3 @@ def secrets_rotate() -> None:
         return {"keys": box.keys, **total, "columns": columns}
 
     emit(run_with_db(settings, work))
-
-
-def register(app: typer.Typer) -> None:
-    """Add the operations commands to the ``regwatch`` app."""
-    app.command("status")(status)
-    app.command("asyncapi")(asyncapi)
-    app.add_typer(topics_app, name="topics")
-    app.add_typer(dlq_app, name="dlq")
-    app.add_typer(secrets_app, name="secrets")
-    app.add_typer(portal_app, name="portal")

@@ -10,16 +10,18 @@ import json
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
-from pydantic import ValidationError
 
-from shared import secretbox
-from shared.db import Database
 from shared.errors import RegwatchError
-from shared.logging import setup_logging
-from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from shared.db import Database
+    from shared.settings import Settings
+
+# Settings, the database and the rest are imported by the functions that use them: `regwatch
+# --help` and the offline commands start without loading what they never touch.
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -36,7 +38,10 @@ def emit(data: Any) -> None:
 
 def load_settings(*, service: bool = False) -> Settings:
     """Settings from the environment; one-shot commands log only warnings and errors."""
-    from shared.data_location import locate
+    from pydantic import ValidationError
+
+    from shared.logging import setup_logging
+    from shared.settings import Settings
 
     try:
         settings = Settings()
@@ -46,7 +51,7 @@ def load_settings(*, service: bool = False) -> Settings:
         fail(f"invalid setting REGWATCH_{field}: {first['msg']}")
     level = settings.log_level if service else "WARNING"
     setup_logging(level, settings.log_format)
-    return settings if service else locate(settings)  # from elsewhere: the running instance
+    return settings
 
 
 def friendly(func: Callable[P, T]) -> Callable[P, T]:
@@ -65,9 +70,9 @@ def friendly(func: Callable[P, T]) -> Callable[P, T]:
 
 
 async def with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
-    from shared.data_location import require_database
+    from shared import secretbox
+    from shared.db import Database
 
-    require_database(settings)  # never a new, empty SQLite database nobody asked for
     secretbox.configure(settings)  # the keys of stored secrets, before migrating
     db = Database(settings.sqlalchemy_url)
     try:
@@ -92,3 +97,16 @@ def run_with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) ->
 
 def sub_app(help_text: str) -> typer.Typer:
     return typer.Typer(help=help_text, no_args_is_help=True)
+
+
+def show_version(value: bool) -> None:
+    """``--version``: ``regwatch X.Y.Z``, from the installed package's metadata."""
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        typer.echo(f"regwatch {version('regwatch')}")
+    except PackageNotFoundError:
+        fail("regwatch is not installed as a package (pip install -e .): no version to show")
+    raise typer.Exit()

@@ -1,5 +1,9 @@
 """``regwatch notices ...`` (parse offline, ingest files and folders, list stored notices) and
-``regwatch sources ...`` (feed sources: add, list, poll, remove)."""
+``regwatch sources ...`` (feed sources: add, list, poll, remove).
+
+Each command imports what it uses: ``regwatch notices parse`` loads extraction and neither the
+database nor the broker; ``regwatch notices --help`` loads none of them.
+"""
 
 from __future__ import annotations
 
@@ -11,49 +15,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import unquote, urlsplit
 
 import typer
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
-from rich.text import Text
 
-from services.ingestor import extraction
-from services.ingestor.extract.decode import format_from_name
-from services.ingestor.extract.formats import BY_NAME
-from services.ingestor.extract.links import linked_files
-from services.ingestor.feeds import (
-    KINDS,
-    FeedPoller,
-    Fetcher,
-    add_source,
-    all_sources,
-    describe,
-    item_counts,
-    remove_source,
-)
-from services.ingestor.intake import ingest_bytes, ingest_json, parse
-from services.ingestor.listing import (
-    DEFAULT_LIMIT,
-    MAX_LIMIT,
-    BadParameter,
-    NoticeItem,
-    NoticePage,
-    check_limit,
-    decode_cursor,
-    list_notices,
-    notice_filter,
-)
-from services.ingestor.relay import OutboxRelay
-from shared.broker import make_broker
+from services.ingestor.page_size import DEFAULT_LIMIT, MAX_LIMIT
 from shared.cli import emit, fail, friendly, load_settings, read_file, run_with_db, sub_app
-from shared.db import Database
-from shared.durations import parse_duration
 from shared.errors import InputError, RegwatchError
-from shared.runtime_file import read_runtime_file
-from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from services.ingestor.listing import NoticeItem, NoticePage
+    from shared.db import Database
+    from shared.settings import Settings
 
 notices_app = sub_app("Parse, ingest and list regulators' notices.")
 sources_app = sub_app("Feed sources (RSS/Atom, HTML list pages) polled for new notices.")
@@ -64,6 +40,8 @@ line is always tried."""
 
 
 def extraction_reads(suffix: str) -> bool:
+    from services.ingestor.extract.decode import format_from_name
+
     if suffix in NOTICE_SUFFIXES:
         return True
     try:
@@ -92,12 +70,13 @@ Attachments = Annotated[
         "looked for next to it",
     ),
 ]
-PICTURE_SUFFIXES = frozenset(BY_NAME["image"].suffixes)
 
 
 def linked_next_to(path: Path, data: bytes) -> list[tuple[str, Path]]:
     """Files an HTML notice shows or links to (``<img src="list.png">``, ``附件.xlsx``) that
     are next to it (in its folder or below), as (the page's URL for them, the file)."""
+    from services.ingestor.extract.links import linked_files
+
     folder = path.parent.resolve()
     found: list[tuple[str, Path]] = []
     for link in linked_files(data, name=str(path)):
@@ -145,12 +124,17 @@ def notices_parse(
     attachment: Attachments = None,
 ) -> None:
     """Extract a notice offline and print its NoticeEvent (no broker, no database)."""
+    from services.ingestor import extraction
+
     extraction.configure(load_settings())  # the reading limits
     day = published_date(published_on)
     data = read_file(path)
     files = attachments_for(path, data, attachment)
-    notice = parse(data, name=str(path), source_url=source_url, published_on=day, attachments=files)
-    emit(notice.dump())
+    # in this process, under the time limit: what intake.parse does, without loading the store
+    job = extraction.job(
+        data, name=str(path), source_url=source_url, published_on=day, attachments=files
+    )
+    emit(extraction.read_here(job).dump())
 
 
 @dataclass(frozen=True)
@@ -163,12 +147,14 @@ class Input:
 
 def folder_skip_reason(path: Path) -> str | None:
     """None for a file in a folder that is read as a notice, else why it is not."""
+    from services.ingestor.extract.formats import BY_NAME
+
     suffix = path.suffix.lower()
     if suffix == ".json":
         return "a .json file is read (as a NoticeEvent) only when named on its own"
     if not suffix:
         return "no file extension (name the file on its own to read it anyway)"
-    if suffix in PICTURE_SUFFIXES:
+    if suffix in BY_NAME["image"].suffixes:
         return "a picture is read with the page that shows it (or when named on its own)"
     if extraction_reads(suffix):
         return None
@@ -217,6 +203,8 @@ async def ingest_path(
     published_on: date | None = None,
     attachments: list[Path] | None = None,
 ) -> dict[str, Any]:
+    from services.ingestor.intake import ingest_bytes, ingest_json
+
     data = await asyncio.to_thread(read_input, path)
     if path.suffix.lower() == ".json":
         saved = await ingest_json(db, data, name=str(path))
@@ -255,6 +243,10 @@ def notices_ingest(
     extraction reads); other files are listed as skipped. A .json file named on its own is
     read as a NoticeEvent.
     """
+    from rich.progress import Progress
+
+    from services.ingestor import extraction
+
     settings = load_settings()
     extraction.configure(settings)  # notices are read in worker processes, within the limits
     day = published_date(published_on)
@@ -296,6 +288,10 @@ async def publish_outbox(settings: Settings, db: Database) -> int | str:
     """Publish stored notices now to the broker in settings; otherwise the running ingestor
     will (on the embedded broker only its relay publishes: it keeps each event until the
     matcher has it, which a CLI process that exits at once cannot)."""
+    from services.ingestor.relay import OutboxRelay
+    from shared.broker import make_broker
+    from shared.runtime_file import read_runtime_file
+
     bootstrap = settings.kafka_bootstrap
     if bootstrap is None:
         running = read_runtime_file(settings.data_dir)
@@ -350,6 +346,16 @@ def notices_list(
 
     When more notices match than --limit, stderr names the --cursor of the next page.
     """
+    from rich.console import Console
+
+    from services.ingestor.listing import (
+        BadParameter,
+        check_limit,
+        decode_cursor,
+        list_notices,
+        notice_filter,
+    )
+
     settings = load_settings()
     try:
         where = notice_filter(regulator=regulator, since=since, until=until, app=app, q=query)
@@ -376,6 +382,9 @@ def notices_list(
 def notices_table(items: list[NoticeItem]) -> Table | str:
     """A row per notice: date (``~`` when estimated), regulator, id, deadline, and the title
     over the apps it names."""
+    from rich.table import Table
+    from rich.text import Text
+
     if not items:
         return "no stored notices match"
     table = Table(box=None, header_style="bold", pad_edge=False)
@@ -414,6 +423,9 @@ def sources_add(
     name: Annotated[str | None, typer.Option(help="a label; default the URL")] = None,
 ) -> None:
     """Add a feed source; it is polled by the running ingestor (or `regwatch sources poll`)."""
+    from services.ingestor.feeds import KINDS, add_source, describe
+    from shared.durations import parse_duration
+
     settings = load_settings()
     if kind not in KINDS:
         fail(f"--kind {kind!r}: choose from {', '.join(KINDS)}")
@@ -436,6 +448,8 @@ def sources_add(
 @friendly
 def sources_list() -> None:
     """Sources with their last poll, status, error, backoff and the items seen in them."""
+    from services.ingestor.feeds import all_sources, describe, item_counts
+
     settings = load_settings()
 
     async def work(db: Database) -> list[dict[str, Any]]:
@@ -461,6 +475,9 @@ def sources_poll(
 
     Prints per source what was ingested and what failed, then publishes like `notices ingest`.
     """
+    from services.ingestor import extraction
+    from services.ingestor.feeds import FeedPoller, Fetcher
+
     settings = load_settings()
     extraction.configure(settings)
     # what failed is in the JSON printed; keep stderr to the one-line error
@@ -492,6 +509,8 @@ def sources_poll(
 @friendly
 def sources_remove(source_id: Annotated[int, typer.Argument(help="the source")]) -> None:
     """Remove a source and its record of seen items (stored notices stay)."""
+    from services.ingestor.feeds import remove_source
+
     settings = load_settings()
 
     async def work(db: Database) -> None:

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ingestor.models import NoticeEntityRow, NoticeRow, NoticeSourceRow
 from services.ingestor.name_index import query_keys
+from services.ingestor.page_size import DEFAULT_LIMIT, MAX_LIMIT
 from services.ingestor.store import notice_sources
 from shared.errors import InputError
 from shared.events import (
@@ -44,8 +45,6 @@ from shared.events import (
     Regulator,
 )
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
 MAX_TEXT = 200
 """Longest ``app`` or ``q`` accepted (characters)."""
 MAX_WORDS = 10

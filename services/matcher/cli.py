@@ -3,30 +3,31 @@
 Watchlist changes are written to the database with their WatchlistEvent in the matcher's
 outbox; a running matcher (any process) publishes them within a second and applies them
 without a restart. With no matcher running they wait for the next ``regwatch run``.
+
+Each command imports the matcher code it uses: ``regwatch watch --help`` loads none of it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from services.matcher.csvimport import decode_csv, import_watches, parse_watch_csv
-from services.matcher.models import WatchRow
-from services.matcher.store import aliases_of, list_watches, put_watch, remove_watch
-from shared.accounts import get_subscriber, register_subscriber, rotate_api_key
 from shared.cli import emit, fail, friendly, load_settings, read_file, run_with_db, sub_app
-from shared.db import Database
 from shared.errors import RegwatchError
+
+if TYPE_CHECKING:
+    from services.matcher.models import WatchRow
+    from shared.db import Database
 
 subscribers_app = sub_app("Manage subscribers.")
 watch_app = sub_app("Manage watch items.")
 
 
 def watch_dict(row: WatchRow) -> dict[str, Any]:
+    from services.matcher.store import aliases_of
+
     return {
         "id": row.id,
         "subscriber_id": row.subscriber_id,
@@ -37,6 +38,8 @@ def watch_dict(row: WatchRow) -> dict[str, Any]:
 
 
 async def _require_subscriber(db: Database, subscriber_id: str) -> None:
+    from shared.accounts import get_subscriber
+
     async with db.session() as session:
         if await get_subscriber(session, subscriber_id) is None:
             raise RegwatchError(f"no subscriber {subscriber_id!r}")
@@ -56,6 +59,8 @@ def subscribers_add(
     ] = None,
 ) -> None:
     """Create a subscriber; prints its id, API key and webhook secret (shown once)."""
+    from shared.accounts import register_subscriber
+
     settings = load_settings()
 
     async def work(db: Database) -> dict[str, str | None]:
@@ -80,6 +85,8 @@ def subscribers_add(
 @friendly
 def subscribers_rotate_key(subscriber_id: str) -> None:
     """Give a subscriber a new API key (printed once); the old key stops working at once."""
+    from shared.accounts import rotate_api_key
+
     settings = load_settings()
 
     async def work(db: Database) -> dict[str, str]:
@@ -108,6 +115,8 @@ def watch_add(
         fail("give exactly one of --app NAME or --company NAME")
     kind, value = ("app", app_name) if app_name is not None else ("company", company)
     assert value is not None
+    from services.matcher.store import put_watch
+
     settings = load_settings()
 
     async def work(db: Database) -> dict[str, Any]:
@@ -130,6 +139,8 @@ def watch_add(
 @friendly
 def watch_list(subscriber_id: str) -> None:
     """A subscriber's watch items."""
+    from services.matcher.store import list_watches
+
     settings = load_settings()
 
     async def work(db: Database) -> list[dict[str, Any]]:
@@ -144,6 +155,8 @@ def watch_list(subscriber_id: str) -> None:
 @friendly
 def watch_remove(subscriber_id: str, watch_id: int) -> None:
     """Stop watching an item (a running matcher stops matching it at once)."""
+    from services.matcher.store import remove_watch
+
     settings = load_settings()
 
     async def work(db: Database) -> dict[str, Any]:
@@ -164,6 +177,17 @@ def watch_import(
     """Add watch items from a CSV file (progress bar); bad rows are reported by line and field,
     good rows are imported all the same. An import that would pass
     REGWATCH_MAX_WATCHES_PER_SUBSCRIBER items is refused as a whole."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from services.matcher.csvimport import decode_csv, import_watches, parse_watch_csv
+
     settings = load_settings()
     parsed = parse_watch_csv(decode_csv(read_file(path)))
 

@@ -1,28 +1,20 @@
-"""``regwatch reminders ...`` and ``regwatch deliveries ...``."""
+"""``regwatch reminders ...``, ``regwatch deliveries ...`` and ``regwatch channels ...``.
+
+Each command imports the notifier code it uses: ``regwatch deliveries --help`` loads none of it.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from services.notifier.channels.base import Senders
-from services.notifier.email import EmailSender
-from services.notifier.history import (
-    list_deliveries,
-    parse_since,
-    replay_delivery,
-    replay_endpoint,
-)
-from services.notifier.scheduler import list_reminders
-from services.notifier.target_probe import send_test
-from services.notifier.targets import NewTarget, add_target, list_targets, remove_target, target_out
-from services.notifier.webhook import WebhookSender
-from shared.accounts import get_subscriber
 from shared.cli import emit, fail, friendly, load_settings, run_with_db, sub_app
-from shared.db import Database
 from shared.errors import RegwatchError
+
+if TYPE_CHECKING:
+    from shared.db import Database
 
 reminders_app = sub_app("Deadline reminders.")
 channels_app = sub_app("Chat channel targets (DingTalk robots ...): add, list, remove, test.")
@@ -33,6 +25,9 @@ deliveries_app = sub_app("The delivery ledger: list deliveries, replay failed on
 @friendly
 def reminders_list(subscriber_id: str) -> None:
     """Print a subscriber's reminders: fire_at (UTC), fire_at_local (their time zone), late."""
+    from services.notifier.scheduler import list_reminders
+    from shared.accounts import get_subscriber
+
     settings = load_settings()
 
     async def work(db: Database) -> list[dict[str, object]]:
@@ -60,6 +55,8 @@ def deliveries_list(
     limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 100,
 ) -> None:
     """Print deliveries with their attempts (time, status code, error)."""
+    from services.notifier.history import list_deliveries, parse_since
+
     settings = load_settings()
     when = parse_since(since)
 
@@ -98,6 +95,8 @@ def deliveries_replay(
         fail("--endpoint needs --since (ISO-8601, e.g. 2024-05-01T00:00Z)")
     if delivery_id is not None and since is not None:
         fail("--since goes with --endpoint, not with a DELIVERY_ID")
+    from services.notifier.history import parse_since, replay_delivery, replay_endpoint
+
     settings = load_settings()
     when = parse_since(since)
     now = datetime.now(UTC)
@@ -125,6 +124,9 @@ def channels_add(
     label: Annotated[str | None, typer.Option(help="a name for it")] = None,
 ) -> None:
     """Add a chat target to a subscriber: prints it (robot token masked, no secret)."""
+    from services.notifier.targets import NewTarget, add_target, target_out
+    from shared.accounts import get_subscriber
+
     settings = load_settings()
     new = NewTarget(channel, address, secret, keyword, language, label)
 
@@ -142,6 +144,9 @@ def channels_add(
 @friendly
 def channels_list(subscriber_id: str) -> None:
     """Print a subscriber's chat targets."""
+    from services.notifier.targets import list_targets, target_out
+    from shared.accounts import get_subscriber
+
     settings = load_settings()
 
     async def work(db: Database) -> list[dict[str, Any]]:
@@ -157,6 +162,8 @@ def channels_list(subscriber_id: str) -> None:
 @friendly
 def channels_remove(subscriber_id: str, target_id: str) -> None:
     """Remove a subscriber's chat target; prints how many waiting alerts were cancelled."""
+    from services.notifier.targets import remove_target
+
     settings = load_settings()
 
     async def work(db: Database) -> dict[str, Any]:
@@ -173,6 +180,11 @@ def channels_remove(subscriber_id: str, target_id: str) -> None:
 @friendly
 def channels_test(subscriber_id: str, target_id: str) -> None:
     """Send a test message to a chat target now and print the platform's answer."""
+    from services.notifier.channels.base import Senders
+    from services.notifier.email import EmailSender
+    from services.notifier.target_probe import send_test
+    from services.notifier.webhook import WebhookSender
+
     settings = load_settings()
 
     async def work(db: Database) -> dict[str, Any]:
