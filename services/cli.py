@@ -5,10 +5,7 @@ Commands that return data print JSON on stdout; failures print one line on stder
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,7 +16,6 @@ from shared.lazy_group import Lazy, LazyGroup
 
 if TYPE_CHECKING:
     from services.matcher.matching import WatchItem
-    from services.runtime import Runtime
     from shared.events import NoticeEvent
 
 COMMANDS = {
@@ -98,11 +94,24 @@ def run(
         list[str] | None,
         typer.Option("--only", help="run only these services (repeat or comma-separate)"),
     ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            help="human (default: warnings and errors on stderr, every line as JSON in"
+            " <data dir>/regwatch.log), json or text (all lines on stderr, no log file);"
+            " default REGWATCH_LOG_FORMAT if set",
+        ),
+    ] = None,
 ) -> None:
     """Run regwatch: all services in one process, on embedded defaults unless settings say."""
-    from services.runtime import SERVICE_NAMES, Runtime
+    from services.run_command import run_regwatch
+    from services.run_output import LOG_FORMATS
+    from services.runtime import SERVICE_NAMES
     from shared.http import ExposedOperatorRoutes, check_admin_exposure
 
+    if log_format is not None and log_format not in LOG_FORMATS:
+        fail(f"--log-format {log_format!r}: choose from {', '.join(LOG_FORMATS)}")
     settings = load_settings(service=True)
     try:
         check_admin_exposure(settings)
@@ -112,30 +121,7 @@ def run(
     for name in chosen:
         if name not in SERVICE_NAMES:
             fail(f"unknown service {name!r}: choose from {', '.join(SERVICE_NAMES)}")
-    runtime = Runtime(settings, only=tuple(chosen) or SERVICE_NAMES)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(runtime))
-
-
-async def _serve(runtime: Runtime) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await runtime.start()
-    except Exception as exc:
-        await runtime.stop()
-        fail(f"regwatch could not start: {type(exc).__name__}: {exc}")
-    info = runtime.describe()
-    typer.echo("regwatch is running (Ctrl-C stops it)", err=True)
-    shown = ("services", "kafka_bootstrap", "kafka", "database", "http", "portal", "smtp")
-    for key in (*shown, "mail_dir"):
-        if info.get(key):
-            typer.echo(f"  {key:16} {info[key]}", err=True)
-    await stop.wait()
-    typer.echo("stopping...", err=True)
-    await runtime.stop()
+    run_regwatch(settings, chosen, log_format)
 
 
 @app.command("match")

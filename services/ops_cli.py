@@ -54,6 +54,7 @@ async def _broker(settings: Settings) -> BrokerRef:
 def status() -> None:
     """Broker, database, topics with end offsets, consumer lag, dead letters, reminders (JSON)."""
     from services.runtime import all_subscriptions
+    from shared.data_location import describe_location
     from shared.ops.status import gather_status
 
     settings = load_settings()
@@ -62,7 +63,7 @@ def status() -> None:
         broker = await _broker(settings)
         return await gather_status(settings, broker, await all_subscriptions(settings))
 
-    emit(_run(work()))
+    emit({**describe_location(settings), **_run(work())})
 
 
 @topics_app.command("tail")

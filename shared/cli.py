@@ -40,6 +40,7 @@ def load_settings(*, service: bool = False) -> Settings:
     """Settings from the environment; one-shot commands log only warnings and errors."""
     from pydantic import ValidationError
 
+    from shared.data_location import locate
     from shared.logging import setup_logging
     from shared.settings import Settings
 
@@ -51,7 +52,7 @@ def load_settings(*, service: bool = False) -> Settings:
         fail(f"invalid setting REGWATCH_{field}: {first['msg']}")
     level = settings.log_level if service else "WARNING"
     setup_logging(level, settings.log_format)
-    return settings
+    return settings if service else locate(settings)  # from elsewhere: the running instance
 
 
 def friendly(func: Callable[P, T]) -> Callable[P, T]:
@@ -71,8 +72,10 @@ def friendly(func: Callable[P, T]) -> Callable[P, T]:
 
 async def with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     from shared import secretbox
+    from shared.data_location import require_database
     from shared.db import Database
 
+    require_database(settings)  # never a new, empty SQLite database nobody asked for
     secretbox.configure(settings)  # the keys of stored secrets, before migrating
     db = Database(settings.sqlalchemy_url)
     try:
