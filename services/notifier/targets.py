@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.notifier.channels.robot import TARGET_REMOVED
 from services.notifier.chat_text import LANGUAGES
 from services.notifier.ledger import channels
 from services.notifier.models import DeliveryRow, TargetRow
@@ -121,7 +122,7 @@ async def remove_target(session: AsyncSession, subscriber_id: str, target_id: st
             DeliveryRow.status.in_(("pending", "held")),
             DeliveryRow.claim_token.is_(None),
         )
-        .values(status="cancelled", last_error="the target was removed")
+        .values(status="cancelled", last_error=TARGET_REMOVED)
     )
     await session.delete(row)
     return int(getattr(cancelled, "rowcount", 0) or 0)

@@ -28,6 +28,9 @@ over 5 a second or 100 a minute is ``11232 frequency limited psm``. Answers are
 :class:`FakeTeams`: workflow webhooks at ``/workflows/<id>``: ``202 Accepted`` for a message
 with one Adaptive Card attachment; another shape is ``400``, over 28 KB ``413``, more than 4 a
 second ``429`` with ``Retry-After``.
+
+``FAKES`` names the stand-in of every chat channel; :func:`add_robot` adds a target as
+``/v1/channels`` does and :func:`rows_of` lists a channel's deliveries.
 """
 
 from __future__ import annotations
@@ -38,11 +41,16 @@ import hmac
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 import h11
+from sqlalchemy import select
 
+from services.notifier.models import DeliveryRow
+from services.notifier.targets import NewTarget, add_target
+from shared.db import Database
 from tests.support.http_server import HOST, Answer, H11Server
 
 
@@ -324,3 +332,31 @@ class FakeTeams(_PlainFake):
             return Answer(429, [*plain, ("retry-after", "1")], b'{"error":{"code":"Throttled"}}')
         robot.messages.append(document)
         return Answer(202, plain, b"")
+
+
+FAKES: dict[str, type[_Fake]] = {
+    "dingtalk": FakeDingTalk,
+    "wecom": FakeWeCom,
+    "feishu": FakeFeishu,
+    "slack": FakeSlack,
+    "teams": FakeTeams,
+}
+"""The local stand-in of each chat channel."""
+
+
+async def add_robot(
+    db: Database, subscriber_id: str, channel: str, url: str, **options: str | None
+) -> str:
+    """A chat target added as ``/v1/channels`` adds it (secret encrypted); its id."""
+    async with db.session() as session:
+        row = await add_target(
+            session, subscriber_id, NewTarget(channel, url, **options), datetime.now(UTC)
+        )
+        return row.id
+
+
+async def rows_of(db: Database, channel: str) -> list[DeliveryRow]:
+    """The deliveries of a channel."""
+    async with db.read_session() as session:
+        found = await session.scalars(select(DeliveryRow).where(DeliveryRow.channel == channel))
+        return list(found.all())

@@ -21,11 +21,10 @@ import time
 from typing import Any, ClassVar, Final
 from urllib.parse import quote_plus, urlsplit
 
-from services.notifier.channels.base import Rate, Senders, SendResult, failed
-from services.notifier.channels.robot import JSON_HEADERS, Codes, RobotChannel, read_answer
+from services.notifier.channels.base import Rate, SendResult
+from services.notifier.channels.robot import Codes, RobotChannel, read_answer
 from services.notifier.chat_text import ChatMessage, as_markdown
-from services.notifier.models import DeliveryRow, TargetRow
-from shared.secretbox import for_session
+from services.notifier.models import DeliveryRow
 
 MAX_BYTES: Final = 18_000
 """A markdown message's title and text together (DingTalk documents no exact cap; 20 KB is
@@ -60,6 +59,7 @@ def signed_url(url: str, secret: str | None, timestamp_ms: int) -> str:
 
 class DingTalkChannel(RobotChannel):
     name: ClassVar[str] = "dingtalk"
+    codes: ClassVar[Codes | None] = CODES
 
     def message(self, kind: str, message: ChatMessage, keyword: str) -> dict[str, Any]:
         title, text = as_markdown(message, MAX_BYTES, prefix=keyword)
@@ -68,21 +68,8 @@ class DingTalkChannel(RobotChannel):
     def rates(self, target: str) -> tuple[Rate, ...]:
         return (RATE,)
 
-    async def send(self, row: DeliveryRow, senders: Senders) -> SendResult:
-        async with senders.db.read_session() as session:
-            target = await session.get(TargetRow, row.target_id)
-            secret = (
-                for_session(session).box.decrypt(target.secret)
-                if target and target.secret
-                else None
-            )
-        if target is None:
-            return failed("the DingTalk robot was removed from this subscriber's targets")
-        url = signed_url(row.target, secret, int(time.time() * 1000))
-        result, content = await senders.http.post(url, row.payload.encode(), JSON_HEADERS)
-        if not result.ok:
-            return result
-        return answer(result, content)
+    def request(self, row: DeliveryRow, secret: str | None) -> tuple[str, bytes] | SendResult:
+        return signed_url(row.target, secret, int(time.time() * 1000)), row.payload.encode()
 
 
 def answer(result: SendResult, content: bytes) -> SendResult:

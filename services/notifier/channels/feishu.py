@@ -21,12 +21,11 @@ import json
 import time
 from typing import Any, ClassVar, Final
 
-from services.notifier.channels.base import Rate, Senders, SendResult, failed
-from services.notifier.channels.robot import JSON_HEADERS, Codes, RobotChannel, read_answer
+from services.notifier.channels.base import Rate, SendResult, failed
+from services.notifier.channels.robot import Codes, RobotChannel
 from services.notifier.chat_text import ChatMessage, as_markdown
-from services.notifier.models import DeliveryRow, TargetRow
+from services.notifier.models import DeliveryRow
 from services.notifier.payloads import DEADLINE_REMINDER, NOTICE_ESCALATED
-from shared.secretbox import for_session
 
 MAX_BYTES: Final = 20_000
 TEXT_BUDGET: Final = 17_000
@@ -83,6 +82,7 @@ def card(kind: str, message: ChatMessage, keyword: str) -> dict[str, Any]:
 
 class FeishuChannel(RobotChannel):
     name: ClassVar[str] = "feishu"
+    codes: ClassVar[Codes | None] = CODES
 
     def message(self, kind: str, message: ChatMessage, keyword: str) -> dict[str, Any]:
         return card(kind, message, keyword)
@@ -90,13 +90,7 @@ class FeishuChannel(RobotChannel):
     def rates(self, target: str) -> tuple[Rate, ...]:
         return RATES
 
-    async def send(self, row: DeliveryRow, senders: Senders) -> SendResult:
-        async with senders.db.read_session() as session:
-            target = await session.get(TargetRow, row.target_id)
-            box = for_session(session).box
-            secret = box.decrypt(target.secret) if target and target.secret else None
-        if target is None:
-            return failed("the Feishu bot was removed from this subscriber's targets")
+    def request(self, row: DeliveryRow, secret: str | None) -> tuple[str, bytes] | SendResult:
         body: dict[str, Any] = json.loads(row.payload)
         if secret:
             stamp = int(time.time())
@@ -104,7 +98,4 @@ class FeishuChannel(RobotChannel):
         payload = json.dumps(body, ensure_ascii=False).encode()
         if len(payload) > MAX_BYTES:
             return failed(f"the card is {len(payload)} bytes, over Feishu's {MAX_BYTES}")
-        result, content = await senders.http.post(row.target, payload, JSON_HEADERS)
-        if not result.ok:
-            return result
-        return read_answer(result, content, CODES)
+        return row.target, payload

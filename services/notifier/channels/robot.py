@@ -1,7 +1,10 @@
-"""What chat robots share: :class:`RobotChannel` (targets from ``notifier_targets``, the message
-built from :mod:`services.notifier.chat_text` in the target's language with its keyword, one
-send at a time per robot), and their answer (HTTP 200 with ``{"errcode", "errmsg"}``) read into
-a delivery outcome by each platform's codes."""
+"""What chat robots share: :class:`RobotChannel`, with targets from ``notifier_targets``, the
+message built from :mod:`services.notifier.chat_text` in the target's language with its
+keyword, one send at a time per robot, and the send itself: the target read as it is now (a
+removed one fails for good; its secret decrypted for platforms that sign), one POST of the
+stored JSON, and the answer read by the platform's :class:`Codes` (HTTP 200 with
+``{"errcode", "errmsg"}`` or the like), or by its HTTP status where it has none, as a
+webhook's is."""
 
 from __future__ import annotations
 
@@ -11,11 +14,15 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from services.notifier.alerts import Alert, Context
-from services.notifier.channels.base import Channel, Senders, SendResult, Target
+from services.notifier.channels.base import Channel, Senders, SendResult, Target, failed
 from services.notifier.chat_text import ChatMessage, chat_message
-from services.notifier.models import TargetRow
+from services.notifier.models import DeliveryRow, TargetRow
+from shared.db import Database
+from shared.secretbox import for_session
 
 JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
+TARGET_REMOVED = "the target was removed"
+"""Why a delivery to a target removed (``DELETE /v1/channels/{id}``) fails, or is cancelled."""
 
 
 @dataclass(frozen=True)
@@ -79,11 +86,32 @@ def robot_targets(ctx: Context, channel: str) -> list[Target]:
     return [Target(row.address, row.id) for row in ctx.targets if row.channel == channel]
 
 
+@dataclass(frozen=True)
+class StoredTarget:
+    """A robot target as it is stored now: its signing secret decrypted (None: it signs
+    nothing)."""
+
+    secret: str | None
+
+
+async def stored_target(db: Database, target_id: str) -> StoredTarget | None:
+    """The target's ``notifier_targets`` row as it is now, or None when it was removed."""
+    async with db.read_session() as session:
+        row = await session.get(TargetRow, target_id)
+        if row is None:
+            return None
+        return StoredTarget(for_session(session).box.decrypt(row.secret) if row.secret else None)
+
+
 class RobotChannel(Channel):
     """A chat platform's robot or incoming webhook. A platform module gives its ``name``, its
-    message format (:meth:`message`), its ``rates`` and ``send``."""
+    message format (:meth:`message`), its ``rates`` and its answer ``codes``; one that signs or
+    checks what it posts, :meth:`request` too."""
 
     default_language: ClassVar[str] = "zh"
+    codes: ClassVar[Codes | None] = None
+    """How the platform's JSON answer reads; None: its HTTP status decides, as a webhook's
+    does (429 waits for ``Retry-After``, another 4xx fails for good)."""
 
     def targets(self, ctx: Context) -> list[Target]:
         return robot_targets(ctx, self.name)
@@ -114,3 +142,21 @@ class RobotChannel(Channel):
 
     def limit(self, senders: Senders) -> int:
         return 1  # one at a time per robot: its messages arrive in order
+
+    def request(self, row: DeliveryRow, secret: str | None) -> tuple[str, bytes] | SendResult:
+        """The URL and body of one attempt (signed for it when the target has a ``secret``),
+        or why nothing can be sent (failed for good). As stored, by default."""
+        return row.target, row.payload.encode()
+
+    async def send(self, row: DeliveryRow, senders: Senders) -> SendResult:
+        stored = await stored_target(senders.db, row.target_id)
+        if stored is None:
+            return failed(TARGET_REMOVED)
+        request = self.request(row, stored.secret)
+        if isinstance(request, SendResult):
+            return request
+        url, body = request
+        result, content = await senders.http.post(url, body, JSON_HEADERS)
+        if not result.ok or self.codes is None:
+            return result
+        return read_answer(result, content, self.codes)

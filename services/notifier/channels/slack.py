@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Final
 
-from services.notifier.channels.base import Rate, Senders, SendResult
-from services.notifier.channels.robot import JSON_HEADERS, RobotChannel
+from services.notifier.channels.base import Rate
+from services.notifier.channels.robot import RobotChannel
 from services.notifier.chat_text import ChatMessage
-from services.notifier.models import DeliveryRow
 
 RATE: Final = Rate(1, 1.2)  # one a second, with room for the network
 MAX_BLOCKS: Final = 50
@@ -77,7 +76,3 @@ class SlackChannel(RobotChannel):
 
     def rates(self, target: str) -> tuple[Rate, ...]:
         return (RATE,)
-
-    async def send(self, row: DeliveryRow, senders: Senders) -> SendResult:
-        result, _content = await senders.http.post(row.target, row.payload.encode(), JSON_HEADERS)
-        return result

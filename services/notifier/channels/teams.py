@@ -16,10 +16,9 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar, Final
 
-from services.notifier.channels.base import Rate, Senders, SendResult
-from services.notifier.channels.robot import JSON_HEADERS, RobotChannel
+from services.notifier.channels.base import Rate
+from services.notifier.channels.robot import RobotChannel
 from services.notifier.chat_text import ChatMessage
-from services.notifier.models import DeliveryRow
 
 RATE: Final = Rate(4, 1.2)  # four a second, with room for the network
 MAX_BYTES: Final = 28_000
@@ -70,7 +69,3 @@ class TeamsChannel(RobotChannel):
 
     def rates(self, target: str) -> tuple[Rate, ...]:
         return (RATE,)
-
-    async def send(self, row: DeliveryRow, senders: Senders) -> SendResult:
-        result, _content = await senders.http.post(row.target, row.payload.encode(), JSON_HEADERS)
-        return result

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Final
 
-from services.notifier.channels.base import Rate, Senders, SendResult
-from services.notifier.channels.robot import JSON_HEADERS, Codes, RobotChannel, read_answer
+from services.notifier.channels.base import Rate
+from services.notifier.channels.robot import Codes, RobotChannel
 from services.notifier.chat_text import ChatMessage, as_markdown
-from services.notifier.models import DeliveryRow
 
 MAX_BYTES: Final = 4096
 RATE: Final = Rate(20, 62)  # 20 a minute, 2 s left for clocks and the network
@@ -31,6 +30,7 @@ CODES: Final = Codes(
 
 class WeComChannel(RobotChannel):
     name: ClassVar[str] = "wecom"
+    codes: ClassVar[Codes | None] = CODES
 
     def message(self, kind: str, message: ChatMessage, keyword: str) -> dict[str, Any]:
         # one field: the text carries its title line (as_markdown's budget counts it twice)
@@ -39,9 +39,3 @@ class WeComChannel(RobotChannel):
 
     def rates(self, target: str) -> tuple[Rate, ...]:
         return (RATE,)
-
-    async def send(self, row: DeliveryRow, senders: Senders) -> SendResult:
-        result, content = await senders.http.post(row.target, row.payload.encode(), JSON_HEADERS)
-        if not result.ok:
-            return result
-        return read_answer(result, content, CODES)

@@ -1,0 +1,56 @@
+"""What every chat channel does the same way (``channels/robot.py``), on each platform's local
+stand-in: a delivery whose target was removed while it was being sent (``DELETE
+/v1/channels/{id}`` cancels only what still waits) fails for good saying so, and nothing reaches
+the platform."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from services.notifier.channels.robot import TARGET_REMOVED
+from services.notifier.dispatcher import Dispatcher
+from services.notifier.email import EmailSender
+from services.notifier.handler import handle_match
+from services.notifier.ledger import utc_now
+from services.notifier.targets import chat_channels, remove_target
+from services.notifier.webhook import WebhookSender
+from shared.db import Database
+from tests.services.notifier.test_dispatcher import SETTINGS, subscribe
+from tests.support.chat import FAKES, add_robot, rows_of
+from tests.support.factories import match_event
+
+
+@pytest.fixture
+async def dispatcher(db: Database) -> AsyncIterator[Dispatcher]:
+    """A dispatcher that is not running: the test claims, sends and records by hand."""
+    webhooks = WebhookSender(timeout=SETTINGS.webhook_timeout, allow_private=True)
+    email = EmailSender(
+        host="127.0.0.1", port=1, username=None, password=None, tls="none", timeout=5
+    )
+    try:
+        yield Dispatcher(db, SETTINGS, webhooks, email)
+    finally:
+        await webhooks.aclose()
+        await email.aclose()
+
+
+@pytest.mark.parametrize("channel", chat_channels())
+async def test_a_target_removed_while_its_delivery_is_sent_gets_nothing(
+    db: Database, dispatcher: Dispatcher, channel: str
+) -> None:
+    async with FAKES[channel]() as platform:
+        robot = platform.robot("robot-1")
+        subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
+        target_id = await add_robot(db, subscriber_id, channel, platform.url("robot-1"))
+        await handle_match(db, SETTINGS, match_event(subscriber_id, None))
+        # in flight (claimed, and its target looked up no earlier than the send)
+        [claimed] = [row for row in await dispatcher.claim(utc_now()) if row.channel == channel]
+        async with db.session() as session:
+            assert await remove_target(session, subscriber_id, target_id) == 0  # not waiting
+        result = await dispatcher.attempt(claimed)
+        await dispatcher.record(claimed, result)
+    assert robot.messages == [] and robot.refused == []
+    [row] = await rows_of(db, channel)
+    assert (row.status, row.attempts, row.last_error) == ("failed", 1, TARGET_REMOVED)
