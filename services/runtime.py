@@ -51,6 +51,7 @@ from shared.ops.lag import LagMonitor, subscriptions
 from shared.ops.reminders import update_reminder_backlog
 from shared.outbox_confirm import CommittedOffsets
 from shared.portal.app import install_portal
+from shared.public_url import warn_public_url
 from shared.runtime_file import remove_runtime_file, write_runtime_file
 from shared.settings import Settings
 
@@ -150,6 +151,7 @@ class Runtime:
             raise ValueError(f"unknown service(s) {unknown}: choose from {list(SERVICE_NAMES)}")
         settings = self.settings
         check_admin_exposure(settings)  # before anything starts
+        warn_public_url(settings)  # once: what an unset or http REGWATCH_PUBLIC_URL breaks
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         secretbox.configure(settings)  # first: no keys for an external database, no start
         idempotent = settings.kafka_idempotence

@@ -57,3 +57,36 @@ async def test_start_on_loopback_without_a_token_warns_naming_the_routes(
     assert "REGWATCH_ADMIN_TOKEN is not set" in warnings[0]
     assert "POST /v1/notices, POST /v1/subscribers" in warnings[0]
     assert runtime.http_url.startswith("http://127.0.0.1:")
+
+
+@pytest.mark.parametrize(
+    ("public_url", "warned"),
+    [
+        (None, "REGWATCH_PUBLIC_URL is not set"),
+        ("http://regwatch.example.com", "is not an https URL"),
+        ("https://regwatch.example.com", None),
+    ],
+)
+async def test_start_warns_once_about_the_public_url(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, public_url: str | None, warned: str | None
+) -> None:
+    """Start stops right after the warnings here: the data dir is under a file."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    settings = Settings(
+        data_dir=blocker / "var", admin_token="operator-token-0123", public_url=public_url
+    )
+    runtime = Runtime(settings)
+    with (
+        caplog.at_level(logging.WARNING, logger="regwatch.public_url"),
+        pytest.raises(OSError),
+    ):
+        await runtime.start()  # nothing started: nothing to stop
+    lines = [r for r in caplog.records if r.name == "regwatch.public_url"]
+    if warned is None:
+        assert lines == []
+        return
+    (line,) = lines
+    assert line.levelno == logging.WARNING
+    assert warned in line.getMessage() and "one-click unsubscribe" in line.getMessage()
+    assert line.public_url == public_url

@@ -18,6 +18,7 @@ from services.notifier.email import compose
 from services.notifier.models import DeliveryRow
 from services.notifier.payloads import DIGEST, ENDPOINT_DISABLED
 from shared.events import Match, NoticeSummary
+from shared.public_url import is_https
 
 SMTP_QUEUE = "smtp:"
 
@@ -70,10 +71,7 @@ class EmailChannel(Channel):
     async def send(self, row: DeliveryRow, senders: Senders) -> SendResult:
         content = json.loads(row.payload)
         headers = {"X-Regwatch-Alert-Id": row.id, "X-Regwatch-Notice-Id": row.notice_id}
-        unsubscribe = content.get("unsubscribe_url")
-        if unsubscribe:
-            headers["List-Unsubscribe"] = f"<{unsubscribe}>"
-            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        headers.update(unsubscribe_headers(content.get("unsubscribe_url")))
         message = compose(
             to=row.target,
             sender=senders.settings.smtp_from,
@@ -84,6 +82,18 @@ class EmailChannel(Channel):
             headers=headers,
         )
         return await senders.smtp.send(message)
+
+
+def unsubscribe_headers(url: str | None) -> dict[str, str]:
+    """``List-Unsubscribe`` for an unsubscribe link, and ``List-Unsubscribe-Post`` (one-click,
+    RFC 8058) only when the link is HTTPS, as RFC 8058 requires: a mail app posts to it
+    without asking."""
+    if not url:
+        return {}
+    headers = {"List-Unsubscribe": f"<{url}>"}
+    if is_https(url):
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return headers
 
 
 def _content(

@@ -265,7 +265,8 @@ async def test_email_has_list_unsubscribe_headers(
     async with db.session() as session:
         token = (await get_preferences(session, subscriber_id)).unsubscribe_token
     assert message["List-Unsubscribe"].strip() == f"<http://127.0.0.1:8080/v1/unsubscribe/{token}>"
-    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # no REGWATCH_PUBLIC_URL: the link is http, and RFC 8058 one-click needs https
+    assert message["List-Unsubscribe-Post"] is None
     assert f"/v1/unsubscribe/{token}" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
@@ -489,3 +490,19 @@ async def test_a_thousand_alerts_for_a_hanging_endpoint_do_not_hold_up_a_newer_o
         await worker.stop()
         await webhooks.aclose()
         await email.aclose()
+
+
+async def test_an_https_public_url_offers_one_click_unsubscribe(
+    db: Database, smtp: SmtpReceiver, dispatcher: Dispatcher
+) -> None:
+    """The link is made when the alert is (with REGWATCH_PUBLIC_URL); the headers follow it."""
+    settings = SETTINGS.model_copy(update={"public_url": "https://alerts.example.com/"})
+    subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
+    await handle_match(db, settings, match_event(subscriber_id, None))
+    dispatcher.kick()
+    [message] = await smtp.wait_for(1)
+    async with db.session() as session:
+        token = (await get_preferences(session, subscriber_id)).unsubscribe_token
+    link = f"https://alerts.example.com/v1/unsubscribe/{token}"
+    assert message["List-Unsubscribe"].strip() == f"<{link}>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.notifier.channels.email import unsubscribe_headers
 from services.notifier.email import EmailSender, compose
 from services.notifier.render import (
     DigestItem,
@@ -449,3 +450,32 @@ def test_endpoint_disabled_email_and_unsubscribe_page() -> None:
         and "a&lt;b&gt;@example.com" in page
     )
     assert "Unsubscribed" in render_unsubscribe_page("done", email="a@example.com")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "https://alerts.example.com/v1/unsubscribe/tok",
+            {
+                "List-Unsubscribe": "<https://alerts.example.com/v1/unsubscribe/tok>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+        ),
+        (
+            "http://127.0.0.1:8080/v1/unsubscribe/tok",
+            {"List-Unsubscribe": "<http://127.0.0.1:8080/v1/unsubscribe/tok>"},
+        ),
+        (
+            "http://alerts.example.com/v1/unsubscribe/tok",
+            {"List-Unsubscribe": "<http://alerts.example.com/v1/unsubscribe/tok>"},
+        ),
+        (None, {}),
+        ("", {}),
+    ],
+)
+def test_one_click_unsubscribe_only_for_https_links(
+    url: str | None, expected: dict[str, str]
+) -> None:
+    """RFC 8058: List-Unsubscribe-Post only with an HTTPS List-Unsubscribe URI."""
+    assert unsubscribe_headers(url) == expected
