@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import unquote_plus
 
 import pytest
@@ -18,7 +18,6 @@ from services.notifier.channels.dingtalk import answer, sign, signed_url
 from services.notifier.handler import handle_match
 from services.notifier.models import DeliveryRow
 from services.notifier.ratelimit import Rate
-from services.notifier.targets import NewTarget, add_target
 from services.notifier.webhook import SendResult
 from shared.db import Database
 from tests.services.notifier.test_dispatcher import (
@@ -27,7 +26,7 @@ from tests.services.notifier.test_dispatcher import (
     subscribe,
     wait_status,
 )
-from tests.support.chat import FakeDingTalk
+from tests.support.chat import FakeDingTalk, add_robot, rows_of
 from tests.support.factories import match_event
 from tests.support.receivers import SmtpReceiver
 
@@ -65,14 +64,6 @@ def test_answers_are_read_by_their_errcode(
         assert outcome.retry_after == dingtalk.BLOCKED_FOR
 
 
-async def add_robot(db: Database, subscriber_id: str, url: str, **options: str | None) -> str:
-    async with db.session() as session:
-        row = await add_target(
-            session, subscriber_id, NewTarget("dingtalk", url, **options), datetime.now(UTC)
-        )
-        return row.id
-
-
 async def test_each_alert_reaches_each_robot_once_signed_where_it_signs(db: Database) -> None:
     async with FakeDingTalk() as platform:
         signed = platform.robot("t-signed", secret="SECsecret-one", keyword="合规")
@@ -80,10 +71,15 @@ async def test_each_alert_reaches_each_robot_once_signed_where_it_signs(db: Data
         wrong = platform.robot("t-wrong", secret="SECthe-real-one")
         subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
         await add_robot(
-            db, subscriber_id, platform.url("t-signed"), secret="SECsecret-one", keyword="合规"
+            db,
+            subscriber_id,
+            "dingtalk",
+            platform.url("t-signed"),
+            secret="SECsecret-one",
+            keyword="合规",
         )
-        await add_robot(db, subscriber_id, platform.url("t-plain"), language="en")
-        await add_robot(db, subscriber_id, platform.url("t-wrong"), secret="SECnot-it")
+        await add_robot(db, subscriber_id, "dingtalk", platform.url("t-plain"), language="en")
+        await add_robot(db, subscriber_id, "dingtalk", platform.url("t-wrong"), secret="SECnot-it")
         async with db.read_session() as session:  # the secret is not stored as given
             stored = (await session.execute(text("SELECT secret FROM notifier_targets"))).all()
         assert all(value is None or value.startswith("fernet:") for (value,) in stored)
@@ -91,14 +87,7 @@ async def test_each_alert_reaches_each_robot_once_signed_where_it_signs(db: Data
             event = match_event(subscriber_id, datetime(2099, 9, 1).date())
             event.notice.notice_id = f"cac-batch-{n}"
             await handle_match(db, SETTINGS, event)
-        async with db.read_session() as session:
-            rows = list(
-                (
-                    await session.scalars(
-                        select(DeliveryRow).where(DeliveryRow.channel == "dingtalk")
-                    )
-                ).all()
-            )
+        rows = await rows_of(db, "dingtalk")
         assert len(rows) == 6  # two alerts x three robots, each its own id
         assert len({row.id for row in rows}) == 6
         async with SmtpReceiver() as smtp, running_dispatcher(db, smtp) as dispatcher:
@@ -128,20 +117,13 @@ async def test_a_burst_is_spread_over_the_robots_rate_none_lost_none_twice(
     async with FakeDingTalk() as platform:
         robot = platform.robot("t-busy", per_minute=3, window=1.0)
         subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
-        await add_robot(db, subscriber_id, platform.url("t-busy"))
+        await add_robot(db, subscriber_id, "dingtalk", platform.url("t-busy"))
         for n in range(10):
             event = match_event(subscriber_id, None)
             event.notice.notice_id = f"miit-burst-{n}"
             event.notice.title = f"第{n}批 APP 通报"
             await handle_match(db, SETTINGS, event)
-        async with db.read_session() as session:
-            wanted = set(
-                (
-                    await session.scalars(
-                        select(DeliveryRow.id).where(DeliveryRow.channel == "dingtalk")
-                    )
-                ).all()
-            )
+        wanted = {row.id for row in await rows_of(db, "dingtalk")}
         assert len(wanted) == 10
         async with SmtpReceiver() as smtp, running_dispatcher(db, smtp) as dispatcher:
             dispatcher.kick()

@@ -8,17 +8,14 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
-from sqlalchemy import select
 
 from services.notifier.channels import feishu
 from services.notifier.channels.feishu import sign
 from services.notifier.handler import handle_match
-from services.notifier.models import DeliveryRow
 from services.notifier.ratelimit import Rate
-from services.notifier.targets import NewTarget, add_target
 from shared.db import Database
 from shared.events import EntityRef, Match, WatchRef
 from tests.services.notifier.test_dispatcher import (
@@ -27,7 +24,7 @@ from tests.services.notifier.test_dispatcher import (
     subscribe,
     wait_status,
 )
-from tests.support.chat import FakeFeishu
+from tests.support.chat import FakeFeishu, add_robot, rows_of
 from tests.support.factories import match_event
 from tests.support.receivers import SmtpReceiver
 
@@ -38,28 +35,20 @@ def test_the_signature_is_feishus() -> None:
     assert sign("SECRET", 1599360473) == expected
 
 
-async def add_bot(db: Database, subscriber_id: str, url: str, **options: str | None) -> None:
-    async with db.session() as session:
-        await add_target(
-            session, subscriber_id, NewTarget("feishu", url, **options), datetime.now(UTC)
-        )
-
-
-async def feishu_rows(db: Database) -> list[DeliveryRow]:
-    async with db.read_session() as session:
-        found = await session.scalars(select(DeliveryRow).where(DeliveryRow.channel == "feishu"))
-        return list(found.all())
-
-
 async def test_each_alert_is_one_signed_card_per_bot_within_20_kb(db: Database) -> None:
     async with FakeFeishu() as platform:
         signed = platform.robot("hook-signed", secret="s3cret", keyword="regwatch")
         wrong = platform.robot("hook-wrong", secret="the-real-one")
         subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
-        await add_bot(
-            db, subscriber_id, platform.url("hook-signed"), secret="s3cret", keyword="regwatch"
+        await add_robot(
+            db,
+            subscriber_id,
+            "feishu",
+            platform.url("hook-signed"),
+            secret="s3cret",
+            keyword="regwatch",
         )
-        await add_bot(db, subscriber_id, platform.url("hook-wrong"), secret="not-it")
+        await add_robot(db, subscriber_id, "feishu", platform.url("hook-wrong"), secret="not-it")
         event = match_event(subscriber_id, date(2099, 9, 1))
         event.notice.source_url = "https://www.cac.gov.cn/notice.html"
         event.matches = [
@@ -74,7 +63,7 @@ async def test_each_alert_is_one_signed_card_per_bot_within_20_kb(db: Database) 
             for n in range(400)
         ]
         await handle_match(db, SETTINGS, event)
-        rows = await feishu_rows(db)
+        rows = await rows_of(db, "feishu")
         assert len(rows) == 2
         async with SmtpReceiver() as smtp, running_dispatcher(db, smtp) as dispatcher:
             dispatcher.kick()
@@ -90,7 +79,7 @@ async def test_each_alert_is_one_signed_card_per_bot_within_20_kb(db: Database) 
     [buttons] = [e["actions"] for e in message["card"]["elements"] if e["tag"] == "action"]
     assert buttons[0]["url"] == "https://www.cac.gov.cn/notice.html"
     assert wrong.refused and wrong.refused[0][0] == 19021
-    [failed] = [row for row in await feishu_rows(db) if row.status == "failed"]
+    [failed] = [row for row in await rows_of(db, "feishu") if row.status == "failed"]
     assert (
         failed.last_error is not None
         and "19021" in failed.last_error
@@ -103,12 +92,12 @@ async def test_a_burst_keeps_both_rates(db: Database, monkeypatch: pytest.Monkey
     async with FakeFeishu() as platform:
         bot = platform.robot("hook-busy", per_second=2, per_minute=5, window=3.0)
         subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
-        await add_bot(db, subscriber_id, platform.url("hook-busy"))
+        await add_robot(db, subscriber_id, "feishu", platform.url("hook-busy"))
         for n in range(8):
             event = match_event(subscriber_id, None)
             event.notice.notice_id = f"cac-burst-{n}"
             await handle_match(db, SETTINGS, event)
-        rows = await feishu_rows(db)
+        rows = await rows_of(db, "feishu")
         async with SmtpReceiver() as smtp, running_dispatcher(db, smtp) as dispatcher:
             dispatcher.kick()
             for row in rows:

@@ -4,16 +4,13 @@ a 105-app list within the limits, an archived channel failing for good, bursts k
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
-from sqlalchemy import select
 
 from services.notifier.channels import slack, teams
 from services.notifier.handler import handle_match
-from services.notifier.models import DeliveryRow
 from services.notifier.ratelimit import Rate
-from services.notifier.targets import NewTarget, add_target
 from shared.db import Database
 from shared.events import EntityRef, Match, WatchRef
 from tests.services.notifier.test_dispatcher import (
@@ -22,20 +19,9 @@ from tests.services.notifier.test_dispatcher import (
     subscribe,
     wait_status,
 )
-from tests.support.chat import FakeSlack, FakeTeams
+from tests.support.chat import FakeSlack, FakeTeams, add_robot, rows_of
 from tests.support.factories import match_event
 from tests.support.receivers import SmtpReceiver
-
-
-async def add_hook(db: Database, subscriber_id: str, channel: str, url: str) -> None:
-    async with db.session() as session:
-        await add_target(session, subscriber_id, NewTarget(channel, url), datetime.now(UTC))
-
-
-async def rows_of(db: Database, channel: str) -> list[DeliveryRow]:
-    async with db.read_session() as session:
-        found = await session.scalars(select(DeliveryRow).where(DeliveryRow.channel == channel))
-        return list(found.all())
 
 
 def big_event(subscriber_id: str) -> object:
@@ -63,8 +49,8 @@ async def test_slack_gets_block_kit_within_its_limits_and_an_archived_channel_fa
         platform.robot("T1/B2/archived")
         platform.gone.add("T1/B2/archived")
         subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
-        await add_hook(db, subscriber_id, "slack", platform.url("T1/B1/ok"))
-        await add_hook(db, subscriber_id, "slack", platform.url("T1/B2/archived"))
+        await add_robot(db, subscriber_id, "slack", platform.url("T1/B1/ok"))
+        await add_robot(db, subscriber_id, "slack", platform.url("T1/B2/archived"))
         await handle_match(db, SETTINGS, big_event(subscriber_id))  # type: ignore[arg-type]
         rows = await rows_of(db, "slack")
         async with SmtpReceiver() as smtp, running_dispatcher(db, smtp) as dispatcher:
@@ -86,7 +72,7 @@ async def test_teams_gets_an_adaptive_card_within_28_kb(db: Database) -> None:
     async with FakeTeams() as platform:
         hook = platform.robot("wf-risk")
         subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
-        await add_hook(db, subscriber_id, "teams", platform.url("wf-risk"))
+        await add_robot(db, subscriber_id, "teams", platform.url("wf-risk"))
         await handle_match(db, SETTINGS, big_event(subscriber_id))  # type: ignore[arg-type]
         [row] = await rows_of(db, "teams")
         async with SmtpReceiver() as smtp, running_dispatcher(db, smtp) as dispatcher:
@@ -115,7 +101,7 @@ async def test_a_burst_keeps_the_platforms_pace(
     async with fake() as platform:
         hook = platform.robot("burst/hook/1")
         subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
-        await add_hook(db, subscriber_id, channel, platform.url("burst/hook/1"))
+        await add_robot(db, subscriber_id, channel, platform.url("burst/hook/1"))
         for n in range(4):
             event = match_event(subscriber_id, None)
             event.notice.notice_id = f"miit-pace-{n}"

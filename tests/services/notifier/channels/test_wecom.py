@@ -4,16 +4,13 @@ for good, a burst spread so WeCom never refuses it."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
-from sqlalchemy import select
 
 from services.notifier.channels import wecom
 from services.notifier.handler import handle_match
-from services.notifier.models import DeliveryRow
 from services.notifier.ratelimit import Rate
-from services.notifier.targets import NewTarget, add_target
 from shared.db import Database
 from shared.events import EntityRef, Match, WatchRef
 from tests.services.notifier.test_dispatcher import (
@@ -22,30 +19,19 @@ from tests.services.notifier.test_dispatcher import (
     subscribe,
     wait_status,
 )
-from tests.support.chat import FakeWeCom
+from tests.support.chat import FakeWeCom, add_robot, rows_of
 from tests.support.factories import match_event
 from tests.support.receivers import SmtpReceiver
-
-
-async def add_robot(db: Database, subscriber_id: str, url: str, **options: str | None) -> None:
-    async with db.session() as session:
-        await add_target(
-            session, subscriber_id, NewTarget("wecom", url, **options), datetime.now(UTC)
-        )
-
-
-async def wecom_rows(db: Database) -> list[DeliveryRow]:
-    async with db.read_session() as session:
-        found = await session.scalars(select(DeliveryRow).where(DeliveryRow.channel == "wecom"))
-        return list(found.all())
 
 
 async def test_each_alert_reaches_each_robot_once_and_fits(db: Database) -> None:
     async with FakeWeCom() as platform:
         ops = platform.robot("key-ops")
         subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
-        await add_robot(db, subscriber_id, platform.url("key-ops"), language="en")
-        await add_robot(db, subscriber_id, platform.url("key-removed"))  # not a robot (any more)
+        await add_robot(db, subscriber_id, "wecom", platform.url("key-ops"), language="en")
+        await add_robot(
+            db, subscriber_id, "wecom", platform.url("key-removed")
+        )  # not a robot (any more)
         event = match_event(subscriber_id, date(2099, 9, 1))
         event.matches = [  # a CAC-sized list: 105 apps
             Match(
@@ -57,7 +43,7 @@ async def test_each_alert_reaches_each_robot_once_and_fits(db: Database) -> None
             for n in range(105)
         ]
         await handle_match(db, SETTINGS, event)
-        rows = await wecom_rows(db)
+        rows = await rows_of(db, "wecom")
         assert len(rows) == 2
         async with SmtpReceiver() as smtp, running_dispatcher(db, smtp) as dispatcher:
             dispatcher.kick()
@@ -69,7 +55,7 @@ async def test_each_alert_reaches_each_robot_once_and_fits(db: Database) -> None
     assert len(content.encode()) <= 4096
     assert "named apps you watch" in content and "应用0" in content
     assert "more: see the notice" in content  # the rest of the 105, counted
-    [failed] = [row for row in await wecom_rows(db) if row.status == "failed"]
+    [failed] = [row for row in await rows_of(db, "wecom") if row.status == "failed"]
     assert failed.last_error is not None and "93000" in failed.last_error
     assert "gone" in failed.last_error
 
@@ -81,12 +67,12 @@ async def test_a_burst_is_spread_over_the_robots_rate(
     async with FakeWeCom() as platform:
         robot = platform.robot("key-busy", per_minute=3, window=1.0)
         subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
-        await add_robot(db, subscriber_id, platform.url("key-busy"))
+        await add_robot(db, subscriber_id, "wecom", platform.url("key-busy"))
         for n in range(8):
             event = match_event(subscriber_id, None)
             event.notice.notice_id = f"miit-burst-{n}"
             await handle_match(db, SETTINGS, event)
-        rows = await wecom_rows(db)
+        rows = await rows_of(db, "wecom")
         async with SmtpReceiver() as smtp, running_dispatcher(db, smtp) as dispatcher:
             dispatcher.kick()
             for row in rows:
