@@ -68,9 +68,11 @@ def _parse(url: str) -> httpx.URL:
         parsed = httpx.URL(text)
     except (httpx.InvalidURL, ValueError, TypeError) as exc:
         raise InputError(f"webhook URL is not a valid URL: {exc}") from exc
+    if not parsed.scheme or (parsed.scheme not in SCHEMES and "://" not in text):
+        # example.com/hook, or localhost:8080/hook (read as the scheme "localhost")
+        raise InputError("webhook URL has no http or https scheme: add http:// or https://")
     if parsed.scheme not in SCHEMES:
-        shown = parsed.scheme or "none"
-        raise InputError(f"webhook URL scheme must be http or https, not {shown!r}")
+        raise InputError(f"webhook URL scheme must be http or https, not {parsed.scheme!r}")
     if not parsed.raw_host:
         raise InputError("webhook URL has no host")
     if parsed.userinfo:
@@ -125,8 +127,15 @@ def refusal_reason(address: IPAddress) -> str | None:
     )
     for refused, reason in checks:
         if refused:
-            return f"{address} is a {reason} address"
+            return f"{address} is {_a(reason)} address"
     return None
+
+
+def _a(kind: str) -> str:
+    """``a private``, ``an unspecified``, ``not a globally routable``."""
+    if kind.startswith("not "):
+        return "not " + _a(kind.removeprefix("not "))
+    return ("an " if kind[:1] in "aeiou" else "a ") + kind
 
 
 def link_local_reason(address: IPAddress) -> str | None:

@@ -244,3 +244,27 @@ def test_refusal_reason_messages() -> None:
     assert "link-local" in str(ssrf.refusal_reason(ipaddress.ip_address("169.254.169.254")))
     mapped = ssrf.refusal_reason(ipaddress.ip_address("::ffff:127.0.0.1"))
     assert mapped is not None and "embedded" in mapped
+
+
+@pytest.mark.parametrize(
+    "url", ["example.com/hook", "hooks.example.com", "localhost:8080/hook", "10.0.0.7:9000/x"]
+)
+def test_a_url_without_http_says_to_add_it(url: str) -> None:
+    with pytest.raises(InputError) as refused:
+        ssrf.validate_webhook_url(url)
+    assert "add http:// or https://" in str(refused.value)
+    assert "'none'" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("0.0.0.0", "0.0.0.0 is an unspecified address"),
+        ("::", ":: is an unspecified address"),
+        ("127.0.0.1", "127.0.0.1 is a loopback address"),
+        ("224.0.0.1", "224.0.0.1 is a multicast address"),
+        ("::ffff:0:0", "0.0.0.0 is an unspecified address (embedded in ::ffff:0:0)"),
+    ],
+)
+def test_refusal_reasons_read_as_english(text: str, reason: str) -> None:
+    assert ssrf.refusal_reason(ipaddress.ip_address(text)) == reason

@@ -111,3 +111,21 @@ def test_the_watch_limit_holds_on_the_command_line(
     )
     assert ok(cli, "watch", "add", sub, "--app", "抖音")["created"] is False
     assert [w["name"] for w in ok(cli, "watch", "list", sub)] == ["抖音", "快手"]
+
+
+@pytest.mark.parametrize(
+    ("reminders", "meant"),
+    [
+        ("7x", "bad duration '7x': did you mean '7d' or '7s'?"),
+        ("7d,3 days", "bad duration '3 days': did you mean '3d'?"),
+        ("d1", "bad duration 'd1': did you mean '1d'?"),
+        ("7", "bad duration '7': did you mean '7m', '7h' or '7d'?"),
+    ],
+)
+def test_bad_reminders_say_what_was_meant(cli: CliRunner, reminders: str, meant: str) -> None:
+    error = one_line_error(
+        cli, "subscribers", "add", "--name", "A", "--email", "a@example.com",
+        "--reminders", reminders,
+    )  # fmt: skip
+    assert error.startswith(f"error: invalid reminders {reminders!r}: {meant}")
+    assert "(a number and a unit: ms, s, m, h, d, w)" in error
