@@ -28,6 +28,7 @@ BENCHES = (
     "stages",
     "reminders",
     "imports",
+    "chat_burst",
 )
 
 
