@@ -2,8 +2,10 @@
 
 Until the first rotation the subscriber's secret is the one issued with the account
 (``subscribers.webhook_secret``). A rotation issues a new secret; the previous one keeps
-signing beside it for ``REGWATCH_SECRET_ROTATION_GRACE`` (each request then carries two
-``v1,`` signatures separated by a space), so receivers can switch without losing a message.
+signing beside it for ``REGWATCH_SECRET_ROTATION_GRACE``, so receivers can switch without
+losing a message. Each request carries one ``v1,`` signature per secret still signing,
+separated by spaces: two after a rotation, three after a second rotation within the first one's
+grace (every replaced secret keeps its own grace end).
 
 Both places store secrets encrypted (``shared/secretbox.py``); the plaintext exists only in
 memory, to sign, and in the one answer that hands a new secret to the subscriber.
