@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import time, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -136,6 +136,11 @@ class Settings(BaseSettings):
         default="5s,5m,30m,2h,5h,10h,10h", description="delays between delivery attempts"
     )
     default_reminders: str = Field(default="7d,3d,1d", description="reminder offsets")
+    reminder_time: str = Field(
+        default="09:00",
+        description="HH:MM in the subscriber's time zone at which day reminders fire, for"
+        " subscribers who set none",
+    )
     dispatch_interval: float = Field(default=1.0, gt=0, description="seconds between sweeps")
     reminder_interval: float = Field(default=30.0, gt=0, description="seconds between sweeps")
     feed_interval: str = Field(
@@ -223,6 +228,16 @@ class Settings(BaseSettings):
         parse_durations(value)
         return value
 
+    @field_validator("reminder_time")
+    @classmethod
+    def _reminder_time(cls, value: str) -> str:
+        hour, sep, minute = value.strip().partition(":")
+        if not (sep and len(minute) == 2 and 1 <= len(hour) <= 2 and (hour + minute).isdigit()):
+            raise ValueError(f"reminder time {value!r} is not HH:MM (e.g. 09:00)")
+        if not (int(hour) <= 23 and int(minute) <= 59):
+            raise ValueError(f"reminder time {value!r} is not between 00:00 and 23:59")
+        return f"{int(hour):02d}:{minute}"
+
     @field_validator("feed_interval")
     @classmethod
     def _feed_interval(cls, value: str) -> str:
@@ -258,6 +273,12 @@ class Settings(BaseSettings):
     @cached_property
     def reminder_offsets(self) -> list[timedelta]:
         return parse_durations(self.default_reminders)
+
+    @cached_property
+    def reminder_clock(self) -> time:
+        """:attr:`reminder_time` as a time of day."""
+        hour, minute = self.reminder_time.split(":")
+        return time(int(hour), int(minute))
 
     @cached_property
     def feed_interval_delta(self) -> timedelta:

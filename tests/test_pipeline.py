@@ -176,8 +176,9 @@ async def test_future_deadline_schedules_reminders(
         ("due", "2099-10-22", "scheduled"),  # 09:00 Asia/Shanghai on the due day
         ("overdue", "2099-10-22", "scheduled"),  # 09:00 the day after
     ]
-    # end of 2099-10-22 in Asia/Shanghai is 15:59:59 UTC; 7 days earlier:
-    assert reminders[0]["fire_at"].startswith("2099-10-15T15:59:59")
+    # 09:00 Asia/Shanghai (the subscriber's zone, the default reminder time) 7 days earlier
+    assert reminders[0]["fire_at"].startswith("2099-10-15T01:00:00")
+    assert reminders[0]["fire_at_local"] == "2099-10-15T09:00:00+08:00"
 
 
 async def test_every_channel_gets_each_alert_once_per_target(

@@ -26,7 +26,7 @@ from services.notifier.preferences import (
 )
 from services.notifier.reminders import SHANGHAI
 from services.notifier.render import render_unsubscribe_page
-from services.notifier.scheduler import answer_deadline, list_reminders
+from services.notifier.scheduler import answer_deadline, list_reminders, notice_reminders
 from services.notifier.tracking import read_summary
 from services.notifier.webhook_secrets import rotate_secret
 from shared.accounts import Subscriber
@@ -75,6 +75,11 @@ class SettingsUpdate(BaseModel):
     email_alerts: bool | None = None
     remind_due_day: bool | None = None
     remind_overdue: bool | None = None
+    reminder_time: str | None = Field(
+        default=None,
+        description="HH:MM your time at which day reminders fire; null = the server's (09:00)",
+        examples=["08:30"],
+    )
 
 
 def _now() -> datetime:
@@ -92,8 +97,21 @@ def build_router() -> APIRouter:
 
     @router.get("/reminders", responses=AUTH)
     async def reminders(db: DbDep, subscriber: SubscriberDep) -> list[dict[str, Any]]:
-        """Reminders with ``fire_at`` (UTC), ``fire_at_local`` (your time zone), ``late``."""
+        """Reminders with ``fire_at`` (UTC), ``fire_at_local`` (your time zone), ``late``;
+        ``skipped`` ones with the reason in ``note``."""
         return await list_reminders(db, subscriber.id)
+
+    @router.get("/reminders/{notice_id}", responses={**AUTH, **_not_found("tracked deadline")})
+    async def notice_reminders_route(
+        notice_id: Annotated[str, Path(max_length=80)], db: DbDep, subscriber: SubscriberDep
+    ) -> dict[str, Any]:
+        """One notice's deadline and its reminders: ``{notice_id, due_on, status,
+        deadline_passed, message, reminders}``; ``message`` says when the deadline has passed
+        and nothing is planned any more."""
+        try:
+            return await notice_reminders(db, subscriber.id, notice_id, _now())
+        except InputError as exc:
+            raise HTTPException(404, str(exc)) from exc
 
     @router.post(
         "/reminders/{notice_id}/answer", responses={**AUTH, **_not_found("tracked deadline")}
@@ -162,16 +180,21 @@ def build_router() -> APIRouter:
     # --- settings -----------------------------------------------------------------------
 
     @router.get("/notifications/settings", responses=AUTH)
-    async def get_settings(db: DbDep, subscriber: SubscriberDep) -> dict[str, Any]:
-        """Digest, quiet hours, email alerts on/off, due-day and overdue reminders."""
+    async def get_settings(
+        db: DbDep, subscriber: SubscriberDep, settings: SettingsDep
+    ) -> dict[str, Any]:
+        """Digest, quiet hours, email alerts on/off, due-day and overdue reminders, reminder
+        time."""
         async with db.session() as session:
             prefs = await get_preferences(session, subscriber.id)
-            return describe(prefs, subscriber)
+            return describe(prefs, subscriber, settings)
 
     @router.put("/notifications/settings", responses={**AUTH, **JSON_BODY})
     async def put_settings(
-        update: SettingsUpdate, db: DbDep, subscriber: SubscriberDep
+        update: SettingsUpdate, db: DbDep, subscriber: SubscriberDep, settings: SettingsDep
     ) -> dict[str, Any]:
+        """Change what you give; ``reminder_time: null`` goes back to the server's time. Your
+        scheduled reminders move to a new reminder time within a reminder sweep."""
         changes = PreferenceChanges(
             digest=update.digest,
             digest_hour=update.digest_hour,
@@ -182,12 +205,15 @@ def build_router() -> APIRouter:
             email_alerts=update.email_alerts,
             remind_due_day=update.remind_due_day,
             remind_overdue=update.remind_overdue,
+            reminder_time=update.reminder_time,
+            clear_reminder_time="reminder_time" in update.model_fields_set
+            and update.reminder_time is None,
         )
         try:
             async with db.session() as session:
                 prefs = await get_preferences(session, subscriber.id)
                 apply_changes(prefs, changes, _now())
-                return describe(prefs, subscriber)
+                return describe(prefs, subscriber, settings)
         except InputError as exc:
             raise _bad(exc) from exc
 

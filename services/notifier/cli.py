@@ -23,17 +23,26 @@ deliveries_app = sub_app("The delivery ledger: list deliveries, replay failed on
 
 @reminders_app.command("list")
 @friendly
-def reminders_list(subscriber_id: str) -> None:
-    """Print a subscriber's reminders: fire_at (UTC), fire_at_local (their time zone), late."""
-    from services.notifier.scheduler import list_reminders
+def reminders_list(
+    subscriber_id: str,
+    notice: Annotated[
+        str | None,
+        typer.Option(help="only this notice's deadline: an object saying whether it has passed"),
+    ] = None,
+) -> None:
+    """Print a subscriber's reminders: fire_at (UTC), fire_at_local (their time zone), late;
+    skipped ones with the reason in note."""
+    from services.notifier.scheduler import list_reminders, notice_reminders
     from shared.accounts import get_subscriber
 
     settings = load_settings()
 
-    async def work(db: Database) -> list[dict[str, object]]:
+    async def work(db: Database) -> list[dict[str, Any]] | dict[str, Any]:
         async with db.session() as session:
             if await get_subscriber(session, subscriber_id) is None:
                 raise RegwatchError(f"no subscriber {subscriber_id!r}")
+        if notice is not None:
+            return await notice_reminders(db, subscriber_id, notice, datetime.now(UTC))
         return await list_reminders(db, subscriber_id)
 
     emit(run_with_db(settings, work))

@@ -112,7 +112,8 @@ class AttemptRow(Base):
 
 class ReminderRow(Base):
     """One reminder of one (subscriber, notice). Statuses: ``scheduled``, ``sent``,
-    ``skipped`` (a later reminder of the same notice was due at the same sweep), ``expired``
+    ``skipped`` (its time had passed when the notice arrived or the deadline moved, or a later
+    reminder of the same notice was due at the same sweep: ``note`` says which), ``expired``
     (the deadline passed before it fired), ``cancelled`` (watch removed, deadline answered)."""
 
     __tablename__ = "reminders"
@@ -145,6 +146,12 @@ class PreferencesRow(Base):
     quiet_end: Mapped[str | None] = mapped_column(String(5), doc="HH:MM local, or null")
     remind_due_day: Mapped[bool] = mapped_column(Boolean, default=True)
     remind_overdue: Mapped[bool] = mapped_column(Boolean, default=True)
+    reminder_time: Mapped[str | None] = mapped_column(
+        String(5), doc="HH:MM local at which day reminders fire; null = REGWATCH_REMINDER_TIME"
+    )
+    planned_clock: Mapped[str | None] = mapped_column(
+        String(80), doc="'<zone> HH:MM' the scheduled reminders were planned with"
+    )
     email_unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     unsubscribe_token: Mapped[str] = mapped_column(String(64), unique=True)
     calendar_token: Mapped[str] = mapped_column(String(64), unique=True)

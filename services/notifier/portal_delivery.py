@@ -6,7 +6,8 @@ Every action calls what the HTTP API calls, so both validate and behave the same
 - channel settings: ``shared/accounts.py`` (email, webhook URL, reminder offsets such as
   ``7d,1d``, time zone: what ``PATCH /v1/subscribers/me`` does) and
   ``services/notifier/preferences.py`` (digest, quiet hours, email alerts, due-day and overdue
-  reminders: ``PUT /v1/notifications/settings``); each bad field gets its message next to it;
+  reminders, reminder time: ``PUT /v1/notifications/settings``); each bad field gets its
+  message next to it;
 - secret rotation: ``webhook_secrets.rotate_secret`` (``POST /v1/webhook/secret/rotate``); the
   new secret is shown once, in the answer to the POST;
 - test event: ``webhook_probe.send_test_event`` through the notifier's webhook sender (the
@@ -90,6 +91,7 @@ def form_values(subscriber: Subscriber, prefs: PreferencesRow) -> dict[str, Any]
         "email_alerts": prefs.email_unsubscribed_at is None,
         "remind_due_day": prefs.remind_due_day,
         "remind_overdue": prefs.remind_overdue,
+        "reminder_time": prefs.reminder_time or "",
     }
 
 
@@ -110,6 +112,7 @@ async def check_settings(
         "email_alerts": form.get("email_alerts") == "on",
         "remind_due_day": form.get("remind_due_day") == "on",
         "remind_overdue": form.get("remind_overdue") == "on",
+        "reminder_time": form.text("reminder_time", 5),
     }
     state = SettingsForm(values)
     errors = state.errors
@@ -147,15 +150,19 @@ async def check_settings(
         remind_overdue=values["remind_overdue"],
     )
     scratch = PreferencesRow()  # the API's rules, applied to a row that is never stored
+    reminder_time = values["reminder_time"]
     for name, change in (
         ("digest", PreferenceChanges(digest=values["digest"])),
         ("digest_hour", PreferenceChanges(digest_hour=hour)),
+        ("reminder_time", PreferenceChanges(reminder_time=reminder_time or None)),
     ):
         try:
             apply_changes(scratch, change, _now())
         except InputError:
             errors[name] = f"delivery.error.{name}"
     preferences.digest, preferences.digest_hour = values["digest"], hour
+    preferences.reminder_time = reminder_time or None
+    preferences.clear_reminder_time = not reminder_time
     start, end = values["quiet_start"], values["quiet_end"]
     quiet = PreferenceChanges(
         clear_quiet_hours=not start and not end,
@@ -214,6 +221,7 @@ def build_router(
                 "errors": state.errors,
                 "digest_modes": DIGEST_MODES,
                 "hours": range(24),
+                "reminder_time_default": settings.reminder_time,
                 "has_webhook": has_webhook,
                 "webhook_disabled": disabled,
                 "new_secret": secret,

@@ -1,5 +1,6 @@
-"""A subscriber's notifier settings: digest and quiet hours, due-day and overdue reminders,
-email unsubscribe, the calendar token, and a webhook endpoint disabled after ``410 Gone``.
+"""A subscriber's notifier settings: digest and quiet hours, due-day and overdue reminders and
+the reminder time of day, email unsubscribe, the calendar token, and a webhook endpoint
+disabled after ``410 Gone``.
 
 The row is created on first use with random tokens (unsubscribe link, calendar feed).
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import select, update
@@ -17,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notifier.holding import DIGEST_MODES, Holding, parse_hhmm
 from services.notifier.models import DeliveryRow, PreferencesRow
 from services.notifier.once import insert_once
-from services.notifier.reminders import zone
+from services.notifier.reminders import Clock, zone
 from shared.accounts import Subscriber
 from shared.db.base import utcnow
 from shared.errors import InputError
+from shared.settings import Settings
 
 TOKEN_BYTES = 24
 
@@ -65,12 +67,27 @@ def holding_rules(prefs: PreferencesRow, subscriber: Subscriber) -> Holding:
     )
 
 
+def reminder_time(prefs: PreferencesRow | None, settings: Settings) -> time:
+    """The subscriber's reminder time of day, else the server's (``REGWATCH_REMINDER_TIME``)."""
+    if prefs is not None and prefs.reminder_time:
+        return parse_hhmm(prefs.reminder_time)
+    return settings.reminder_clock
+
+
+def reminder_clock(
+    prefs: PreferencesRow | None, subscriber: Subscriber, settings: Settings
+) -> Clock:
+    """When the subscriber's day reminders fire: their time zone and reminder time."""
+    return Clock(zone(subscriber.timezone), reminder_time(prefs, settings))
+
+
 def webhook_disabled(prefs: PreferencesRow | None, url: str) -> bool:
     return prefs is not None and prefs.webhook_disabled_url == url
 
 
-def describe(prefs: PreferencesRow, subscriber: Subscriber) -> dict[str, Any]:
-    """The settings as the API shows them."""
+def describe(prefs: PreferencesRow, subscriber: Subscriber, settings: Settings) -> dict[str, Any]:
+    """The settings as the API shows them (``reminder_time``: the subscriber's, else the
+    server's; ``reminder_time_default``: whether it is the server's)."""
     quiet = (
         {"start": prefs.quiet_start, "end": prefs.quiet_end}
         if prefs.quiet_start and prefs.quiet_end
@@ -91,6 +108,8 @@ def describe(prefs: PreferencesRow, subscriber: Subscriber) -> dict[str, Any]:
         "email_alerts": prefs.email_unsubscribed_at is None,
         "remind_due_day": prefs.remind_due_day,
         "remind_overdue": prefs.remind_overdue,
+        "reminder_time": reminder_time(prefs, settings).strftime("%H:%M"),
+        "reminder_time_default": not prefs.reminder_time,
         "webhook_disabled": disabled,
     }
 
@@ -107,6 +126,9 @@ class PreferenceChanges:
     email_alerts: bool | None = None
     remind_due_day: bool | None = None
     remind_overdue: bool | None = None
+    reminder_time: str | None = None
+    clear_reminder_time: bool = False
+    """Back to the server's reminder time."""
 
 
 def apply_changes(prefs: PreferencesRow, changes: PreferenceChanges, now: datetime) -> None:
@@ -137,6 +159,13 @@ def apply_changes(prefs: PreferencesRow, changes: PreferenceChanges, now: dateti
         prefs.remind_due_day = changes.remind_due_day
     if changes.remind_overdue is not None:
         prefs.remind_overdue = changes.remind_overdue
+    if changes.clear_reminder_time:
+        prefs.reminder_time = None
+    elif changes.reminder_time is not None:
+        try:
+            prefs.reminder_time = parse_hhmm(changes.reminder_time).strftime("%H:%M")
+        except InputError as exc:
+            raise InputError(f"reminder_time: {exc}") from exc
     prefs.updated_at = now
 
 

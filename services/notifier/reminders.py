@@ -1,24 +1,48 @@
 """Deadline reminder arithmetic (pure).
 
-A deadline ends at the end of its due day in Asia/Shanghai (23:59:59 local time). A reminder
-with offset ``7d`` fires seven days before that moment. Two more reminders are fixed points in
-Asia/Shanghai: ``due`` at 09:00 on the due day ("due today") and ``overdue`` at 09:00 on the day
-after it. Times returned are aware UTC datetimes.
+A deadline ends at the end of its due day in Asia/Shanghai (23:59:59 China time), or at the hour
+the notice names. Reminders fire at a human hour of the subscriber's time zone (a
+:class:`Clock`: the zone and the reminder time of day, 09:00 unless set otherwise):
+
+- an offset of whole days (``7d``, ``1w``, ``24h``): that many local calendar days before the
+  deadline's day, at the reminder time. The deadline's day is the local date of the deadline's
+  moment, but never later than the notice's own date (in Tokyo 23:59:59 China time is 00:59 the
+  next day; the reminders still count from the notice's date);
+- any other offset (``12h``, ``90m``): exactly that long before the deadline's moment;
+- ``due`` ("due today"): the reminder time on the deadline's day, or an hour before the deadline
+  when that comes earlier;
+- ``overdue``: the reminder time on the first local day after the deadline's day that comes after
+  the deadline.
+
+A local time that does not exist (skipped by a DST change) or exists twice resolves as zoneinfo
+does with ``fold=0``: a skipped 02:30 becomes 03:30 summer time, a doubled one is the first.
+Times returned are aware UTC datetimes.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from shared.durations import format_duration
+from shared.durations import format_duration, parse_duration
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 END_OF_DAY = time(23, 59, 59)
-DUE_DAY_AT = time(9, 0)
+DEFAULT_TIME = time(9, 0)
 DUE = "due"
 OVERDUE = "overdue"
 OVERDUE_EXPIRES = timedelta(days=7)
+DUE_AHEAD = timedelta(hours=1)
+ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """When a subscriber's reminders fire: the reminder time of day in their time zone."""
+
+    tz: tzinfo = SHANGHAI
+    at: time = DEFAULT_TIME
 
 
 def _aware(moment: datetime) -> datetime:
@@ -43,60 +67,94 @@ def deadline_at(due_on: date, due_hour: int | None = None) -> datetime:
     return datetime.combine(due_on, clock, tzinfo=SHANGHAI).astimezone(UTC)
 
 
-def due_day_at(due_on: date) -> datetime:
-    """09:00 Asia/Shanghai on the due day, in UTC (the "due today" reminder)."""
-    return datetime.combine(due_on, DUE_DAY_AT, tzinfo=SHANGHAI).astimezone(UTC)
+def local_at(day: date, clock: Clock) -> datetime:
+    """The reminder time on ``day`` in the clock's zone, in UTC (``fold=0`` for a time skipped
+    or doubled by a DST change)."""
+    return datetime.combine(day, clock.at, tzinfo=clock.tz).astimezone(UTC)
 
 
-def overdue_at(due_on: date) -> datetime:
-    """09:00 Asia/Shanghai on the day after the due day, in UTC (the "overdue" reminder)."""
-    return due_day_at(due_on + timedelta(days=1))
+def deadline_day(due_on: date, clock: Clock, due_hour: int | None = None) -> date:
+    """The deadline's day in the clock's zone: the local date of its moment, never later than
+    ``due_on``."""
+    return min(deadline_at(due_on, due_hour).astimezone(clock.tz).date(), due_on)
 
 
-def fire_times(
-    due_on: date, offsets: list[timedelta], now: datetime, due_hour: int | None = None
-) -> list[tuple[str, datetime]]:
-    """``(label, fire_at)`` for each offset whose firing time is not in the past, earliest first.
+def whole_days(offset: timedelta) -> int | None:
+    """``7`` for a ``7d`` (or ``1w``, ``168h``) offset; None for one that is not whole days."""
+    if offset >= ONE_DAY and offset % ONE_DAY == timedelta(0):
+        return offset // ONE_DAY
+    return None
 
-    ``label`` is :func:`format_duration` (``"7d"``); ``fire_at`` = end of the due day in
-    Asia/Shanghai (or its ``due_hour``) minus the offset, in UTC. Duplicate offsets are listed
-    once. Raises ValueError for a negative offset.
-    """
-    current = _aware(now)
+
+def offset_at(
+    offset: timedelta, due_on: date, clock: Clock, due_hour: int | None = None
+) -> datetime:
+    """When the reminder ``offset`` before the deadline fires (see the module). Raises
+    ValueError for a negative offset."""
+    if offset < timedelta(0):
+        raise ValueError(f"reminder offset must not be negative: {offset}")
+    days = whole_days(offset)
+    if days is None:
+        return deadline_at(due_on, due_hour) - offset
+    return local_at(deadline_day(due_on, clock, due_hour) - timedelta(days=days), clock)
+
+
+def due_day_at(due_on: date, clock: Clock, due_hour: int | None = None) -> datetime:
+    """The ``due`` ("due today") reminder: the reminder time on the deadline's day, or an hour
+    before the deadline when that is earlier."""
+    on_the_day = local_at(deadline_day(due_on, clock, due_hour), clock)
+    return min(on_the_day, deadline_at(due_on, due_hour) - DUE_AHEAD)
+
+
+def overdue_at(due_on: date, clock: Clock, due_hour: int | None = None) -> datetime:
+    """The ``overdue`` reminder: the reminder time on the first local day after the deadline's
+    day that comes after the deadline."""
     deadline = deadline_at(due_on, due_hour)
-    planned: dict[str, datetime] = {}
-    for offset in offsets:
-        if offset < timedelta(0):
-            raise ValueError(f"reminder offset must not be negative: {offset}")
-        fire_at = deadline - offset
-        if fire_at < current:
-            continue
-        planned.setdefault(format_duration(offset), fire_at)
-    return sorted(planned.items(), key=lambda item: item[1])
+    day = deadline_day(due_on, clock, due_hour) + ONE_DAY
+    while local_at(day, clock) <= deadline:
+        day += ONE_DAY
+    return local_at(day, clock)
+
+
+def label_at(label: str, due_on: date, clock: Clock, due_hour: int | None = None) -> datetime:
+    """When the reminder ``label`` (``7d``, ``12h``, ``due``, ``overdue``) fires. Raises
+    ValueError for a label that is none of these."""
+    if label == DUE:
+        return due_day_at(due_on, clock, due_hour)
+    if label == OVERDUE:
+        return overdue_at(due_on, clock, due_hour)
+    return offset_at(parse_duration(label), due_on, clock, due_hour)
 
 
 def reminder_plan(
     due_on: date,
     offsets: list[timedelta],
-    now: datetime,
+    clock: Clock,
     *,
     due_day: bool = True,
     overdue: bool = True,
     due_hour: int | None = None,
 ) -> list[tuple[str, datetime]]:
-    """Every reminder of a deadline still ahead of ``now``: the offsets (see
-    :func:`fire_times`), then ``due`` and ``overdue`` when asked for; earliest first.
-
-    A deadline at an early hour (``due_hour`` 9 or before) gets its ``due`` reminder an hour
-    before it instead of at 09:00."""
-    planned = dict(fire_times(due_on, offsets, now, due_hour))
-    current = _aware(now)
-    due_at = min(due_day_at(due_on), deadline_at(due_on, due_hour) - timedelta(hours=1))
-    if due_day and due_at >= current:
-        planned.setdefault(DUE, due_at)
-    if overdue and overdue_at(due_on) >= current:
-        planned.setdefault(OVERDUE, overdue_at(due_on))
+    """``(label, fire_at)`` of every reminder of a deadline, past ones included: the offsets
+    (labelled by :func:`format_duration`, ``7d``; duplicates once), then ``due`` and ``overdue``
+    when asked for; earliest first. Raises ValueError for a negative offset."""
+    planned: dict[str, datetime] = {}
+    for offset in offsets:
+        planned.setdefault(format_duration(offset), offset_at(offset, due_on, clock, due_hour))
+    if due_day:
+        planned.setdefault(DUE, due_day_at(due_on, clock, due_hour))
+    if overdue:
+        planned.setdefault(OVERDUE, overdue_at(due_on, clock, due_hour))
     return sorted(planned.items(), key=lambda item: item[1])
+
+
+def split_plan(
+    plan: list[tuple[str, datetime]], now: datetime
+) -> tuple[list[tuple[str, datetime]], list[tuple[str, datetime]]]:
+    """``plan`` as (still ahead of ``now`` or due right now, already past)."""
+    current = _aware(now)
+    ahead = [item for item in plan if item[1] >= current]
+    return ahead, [item for item in plan if item[1] < current]
 
 
 def days_left(due_on: date, now: datetime) -> int:
@@ -112,9 +170,10 @@ def deadline_passed(due_on: date, now: datetime) -> bool:
 
 def still_worth_sending(label: str, due_on: date, now: datetime) -> bool:
     """A reminder that fires now is sent unless its deadline has passed; the ``overdue``
-    reminder is the exception (it exists for that), until a week after it was due."""
+    reminder is the exception (it exists for that), until a week after the day after the due
+    day (China time)."""
     if label == OVERDUE:
-        return _aware(now) < overdue_at(due_on) + OVERDUE_EXPIRES
+        return _aware(now) < deadline_at(due_on) + ONE_DAY + OVERDUE_EXPIRES
     return not deadline_passed(due_on, now)
 
 

@@ -6,6 +6,10 @@ down: the first sweep runs at start). Firing is a claim in the database (``sched
 ``sent`` in the unit of work that creates the deliveries), so several notifier instances fire
 each reminder once.
 
+Each sweep first re-plans the scheduled reminders of subscribers whose time zone or reminder
+time changed since they were planned (:func:`services.notifier.tracking.replanned_subscribers`),
+whichever API or page changed them.
+
 A reminder fired more than ``late_after`` after its time is marked ``late`` (in the ledger, the
 webhook and the email). When several reminders of one deadline are due at the same sweep (the
 notifier was down across them), only the latest is sent and the others are ``skipped``. A
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -27,13 +31,14 @@ from services.notifier.alerts import load_context, reminder_alert
 from services.notifier.ledger import create_deliveries, utc_now
 from services.notifier.models import DeadlineRow, ReminderRow
 from services.notifier.reminders import (
+    deadline_passed,
     describe_label,
     is_late,
     local_iso,
     still_worth_sending,
     zone,
 )
-from services.notifier.tracking import read_summary
+from services.notifier.tracking import read_summary, replan_reminders, replanned_subscribers
 from shared.accounts import Subscriber
 from shared.db import Database
 from shared.errors import InputError
@@ -43,6 +48,7 @@ from shared.settings import Settings
 log = get_logger("regwatch.notifier.reminders")
 
 SKIPPED_NOTE = "a later reminder of the same deadline was due at the same time"
+REPLAN_BATCH = 200
 
 
 class ReminderScheduler:
@@ -79,20 +85,44 @@ class ReminderScheduler:
 
     def schedule(self, rows: Sequence[ReminderRow]) -> None:
         """Add a date job per reminder (the sweep is the safety net)."""
+        self.schedule_at([(row.id, row.fire_at) for row in rows])
+
+    def schedule_at(self, timers: Sequence[tuple[int, datetime]]) -> None:
+        """Add (or move) the date job of each ``(reminder id, fire time)``."""
         if not self.scheduler.running:
             return
-        for row in rows:
+        for reminder_id, fire_at in timers:
             self.scheduler.add_job(
                 self.fire_due,
                 "date",
-                run_date=max(row.fire_at, utc_now()) + timedelta(milliseconds=50),
-                id=f"reminder-{row.id}",
+                run_date=max(fire_at, utc_now()) + timedelta(milliseconds=50),
+                id=f"reminder-{reminder_id}",
                 replace_existing=True,
                 misfire_grace_time=None,
             )
 
+    async def replan_changed(self) -> int:
+        """Re-plan the reminders of subscribers whose time zone or reminder time changed since
+        they were planned (up to ``REPLAN_BATCH`` subscribers a sweep); returns how many
+        reminders moved."""
+        async with self.db.read_session() as session:
+            changed = await replanned_subscribers(session, self.settings, REPLAN_BATCH)
+        moved: list[tuple[int, datetime]] = []
+        for subscriber_id in changed:
+            try:
+                async with self.db.session() as session:
+                    moved += await replan_reminders(session, self.settings, subscriber_id)
+            except Exception:
+                log.exception("reminders could not be re-planned; the next sweep tries again")
+        if moved:
+            log.info("reminders re-planned", extra={"moved": len(moved)})
+            self.schedule_at(moved)
+        return len(moved)
+
     async def fire_due(self) -> int:
-        """Fire every due reminder this instance can claim; returns how many it sent."""
+        """Fire every due reminder this instance can claim (after re-planning those of
+        subscribers whose clock changed); returns how many it sent."""
+        await self.replan_changed()
         now = utc_now()
         async with self.db.session() as session:
             result = await session.execute(
@@ -166,6 +196,23 @@ class ReminderScheduler:
         return True
 
 
+def reminder_out(row: ReminderRow, tz: tzinfo) -> dict[str, Any]:
+    """One reminder as ``reminders list`` and ``GET /v1/reminders`` show it."""
+    return {
+        "notice_id": row.notice_id,
+        "due_on": row.due_on.isoformat(),
+        "fire_at": row.fire_at.isoformat(),
+        "fire_at_local": local_iso(row.fire_at, tz),
+        "timezone": str(getattr(tz, "key", tz)),
+        "offset": row.offset,
+        "label": describe_label(row.offset),
+        "status": row.status,
+        "late": row.late,
+        "fired_at": row.fired_at.isoformat() if row.fired_at else None,
+        "note": row.note,
+    }
+
+
 async def list_reminders(db: Database, subscriber_id: str) -> list[dict[str, Any]]:
     """A subscriber's reminders with their times in UTC and in the subscriber's time zone."""
     async with db.session() as session:
@@ -176,22 +223,57 @@ async def list_reminders(db: Database, subscriber_id: str) -> list[dict[str, Any
             .where(ReminderRow.subscriber_id == subscriber_id)
             .order_by(ReminderRow.fire_at, ReminderRow.notice_id)
         )
-        return [
-            {
-                "notice_id": row.notice_id,
-                "due_on": row.due_on.isoformat(),
-                "fire_at": row.fire_at.isoformat(),
-                "fire_at_local": local_iso(row.fire_at, tz),
-                "timezone": str(getattr(tz, "key", tz)),
-                "offset": row.offset,
-                "label": describe_label(row.offset),
-                "status": row.status,
-                "late": row.late,
-                "fired_at": row.fired_at.isoformat() if row.fired_at else None,
-                "note": row.note,
-            }
-            for row in result.scalars()
-        ]
+        return [reminder_out(row, tz) for row in result.scalars()]
+
+
+def deadline_message(notice_id: str, due_on: date, status: str, planned: int, now: datetime) -> str:
+    """One line on what is still planned for a tracked deadline."""
+    deadline = f"notice {notice_id}'s deadline {due_on.isoformat()}"
+    rest = f"{planned} reminder(s) still planned" if planned else "no reminders are planned"
+    if status == "answered":
+        return f"{deadline} was answered; {rest}"
+    if status == "cancelled":
+        return f"{deadline} is no longer watched; {rest}"
+    if deadline_passed(due_on, now):
+        return f"{deadline} has passed; {rest}"
+    return f"{deadline} is ahead; {rest}"
+
+
+async def notice_reminders(
+    db: Database, subscriber_id: str, notice_id: str, now: datetime
+) -> dict[str, Any]:
+    """The subscriber's tracked deadline of one notice and its reminders (sent, skipped with
+    their reason, planned...): ``{notice_id, due_on, status, deadline_passed, message,
+    reminders}``. Raises InputError when the subscriber tracks no deadline of that notice."""
+    async with db.session() as session:
+        found = await session.execute(
+            select(DeadlineRow).where(
+                DeadlineRow.subscriber_id == subscriber_id, DeadlineRow.notice_id == notice_id
+            )
+        )
+        deadline = found.scalar_one_or_none()
+        if deadline is None:
+            raise InputError(
+                f"no tracked deadline for notice {notice_id!r}: it has no deadline or never"
+                " matched this subscriber's watchlist"
+            )
+        subscriber = await session.get(Subscriber, subscriber_id)
+        tz = zone(subscriber.timezone if subscriber else None)
+        result = await session.scalars(
+            select(ReminderRow)
+            .where(ReminderRow.subscriber_id == subscriber_id, ReminderRow.notice_id == notice_id)
+            .order_by(ReminderRow.fire_at)
+        )
+        reminders = [reminder_out(row, tz) for row in result]
+    planned = sum(1 for item in reminders if item["status"] == "scheduled")
+    return {
+        "notice_id": notice_id,
+        "due_on": deadline.due_on.isoformat(),
+        "status": deadline.status,
+        "deadline_passed": deadline_passed(deadline.due_on, now),
+        "message": deadline_message(notice_id, deadline.due_on, deadline.status, planned, now),
+        "reminders": reminders,
+    }
 
 
 async def answer_deadline(

@@ -1,6 +1,7 @@
 """Tracked deadlines and their planned reminders: a subscriber's deadline per notice (its
 apps merged across MatchEvents, without watches removed since) and the reminder rows of its
-offsets, created once and moved when the deadline moves."""
+offsets, created once (those already past are kept as ``skipped``), moved when the deadline
+moves and re-planned when the subscriber's time zone or reminder time changes."""
 
 from __future__ import annotations
 
@@ -8,21 +9,30 @@ import json
 import unicodedata
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.alerts import Context
 from services.notifier.models import (
     DeadlineRow,
+    PreferencesRow,
     ReminderRow,
     WatchTombstoneRow,
 )
 from services.notifier.once import insert_all_once, insert_once
-from services.notifier.reminders import reminder_plan
+from services.notifier.preferences import get_preferences, reminder_clock, reminder_time
+from services.notifier.reminders import label_at, reminder_plan
 from shared.accounts import Subscriber
 from shared.durations import parse_durations
 from shared.events import Match, MatchEvent, NoticeSummary
 from shared.settings import Settings
+
+SCHEDULED = "scheduled"
+SKIPPED = "skipped"
+ARRIVED_LATE = "the notice arrived after this reminder's time"
+MOVED_PAST = "the deadline moved and this reminder's time had passed"
+PLANNED_SKIPS = frozenset({ARRIVED_LATE, MOVED_PAST})
+"""Notes of reminders skipped when planned: scheduled again if a move puts them ahead."""
 
 
 def name_key(name: str) -> str:
@@ -132,13 +142,35 @@ def reminder_offsets(subscriber: Subscriber, settings: Settings) -> list[timedel
         return settings.reminder_offsets
 
 
+def _settle(row: ReminderRow, due_on: date, fire_at: datetime, now: datetime) -> bool:
+    """Give a scheduled row (or one skipped at planning) a new deadline and time: scheduled
+    when the time is ahead, else skipped saying why. True when it is scheduled afterwards."""
+    planned_skip = row.status == SKIPPED and row.note in PLANNED_SKIPS
+    if row.status != SCHEDULED and not planned_skip:
+        return False
+    if row.due_on == due_on and row.fire_at == fire_at:
+        return False
+    row.due_on, row.fire_at = due_on, fire_at
+    if fire_at >= now:
+        row.status, row.note = SCHEDULED, None
+        return True
+    if row.status == SCHEDULED:
+        row.status, row.note = SKIPPED, MOVED_PAST
+    return False
+
+
 async def schedule_reminders(
     session: AsyncSession, ctx: Context, event: MatchEvent
 ) -> list[ReminderRow]:
-    """Reminder rows of the notice's deadline (offsets, due day, overdue), created once.
+    """Reminder rows of the notice's deadline (offsets, due day, overdue), created once, at the
+    times the subscriber's time zone and reminder time give (see
+    :mod:`services.notifier.reminders`). Returns the rows scheduled or moved.
 
-    Matches of watch items removed since are left out; when none is left, nothing is
-    scheduled. A changed deadline moves the reminders that have not fired yet.
+    A reminder whose time had already passed when the notice arrived is stored ``skipped``
+    with a note saying so. Matches of watch items removed since are left out; when none is
+    left, nothing is planned. A changed deadline moves the reminders that have not fired yet
+    (one moved into the past is skipped, one skipped at planning whose new time is ahead is
+    scheduled again).
     """
     deadline = event.notice.deadline
     if deadline is None:
@@ -153,10 +185,10 @@ async def schedule_reminders(
     plan = reminder_plan(
         deadline.due_on,
         reminder_offsets(subscriber, ctx.settings),
-        ctx.now,
+        reminder_clock(ctx.prefs, subscriber, ctx.settings),
         due_day=ctx.prefs.remind_due_day,
         overdue=ctx.prefs.remind_overdue,
-        due_hour=getattr(deadline, "due_hour", None),
+        due_hour=deadline.due_hour,
     )
     payload = summary_payload(event.notice, matches)
     found = await session.scalars(
@@ -171,14 +203,14 @@ async def schedule_reminders(
     for label, fire_at in plan:
         known = existing.get(label)
         if known is not None:
-            if known.status != "scheduled":
+            if known.status != SCHEDULED and known.note not in PLANNED_SKIPS:
                 continue
             merged = merge_matches(read_summary(known.payload)[1], matches)
             known.payload = summary_payload(event.notice, merged)
-            if known.due_on != deadline.due_on:
-                known.due_on, known.fire_at = deadline.due_on, fire_at
+            if _settle(known, deadline.due_on, fire_at, ctx.now):
                 moved.append(known)
             continue
+        ahead = fire_at >= ctx.now
         fresh.append(
             ReminderRow(
                 subscriber_id=subscriber.id,
@@ -186,10 +218,89 @@ async def schedule_reminders(
                 offset=label,
                 due_on=deadline.due_on,
                 fire_at=fire_at,
-                status="scheduled",
+                status=SCHEDULED if ahead else SKIPPED,
+                note=None if ahead else ARRIVED_LATE,
                 payload=payload,
                 late=False,
                 created_at=ctx.now,
             )
         )
-    return moved + await insert_all_once(session, fresh)
+    created = await insert_all_once(session, fresh)
+    return moved + [row for row in created if row.status == SCHEDULED]
+
+
+def clock_key(subscriber: Subscriber, prefs: PreferencesRow | None, settings: Settings) -> str:
+    """The zone and reminder time a subscriber's reminders are planned with, as stored in
+    ``notifier_preferences.planned_clock``: ``"Europe/Berlin 09:00"``."""
+    return f"{subscriber.timezone} {reminder_time(prefs, settings).strftime('%H:%M')}"
+
+
+async def replan_reminders(
+    session: AsyncSession, settings: Settings, subscriber_id: str
+) -> list[tuple[int, datetime]]:
+    """Move the subscriber's scheduled reminders that are not due yet to the times their
+    current time zone and reminder time give, and note that clock in ``planned_clock``. One
+    whose new time has just passed fires at once. A row changed meanwhile (fired, moved with
+    its deadline) is left to that change. Returns ``(reminder id, new time)`` of those moved."""
+    subscriber = await session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        return []
+    prefs = await get_preferences(session, subscriber_id)
+    now = datetime.now(UTC)  # once the unit of work has begun: what is due stays due
+    clock = reminder_clock(prefs, subscriber, settings)
+    rows = await session.execute(
+        select(
+            ReminderRow.id,
+            ReminderRow.offset,
+            ReminderRow.due_on,
+            ReminderRow.fire_at,
+            ReminderRow.payload,
+        ).where(
+            ReminderRow.subscriber_id == subscriber_id,
+            ReminderRow.status == SCHEDULED,
+            ReminderRow.fire_at > now,
+        )
+    )
+    moved: list[tuple[int, datetime]] = []
+    for reminder_id, label, due_on, was, payload in rows.all():
+        deadline = read_summary(payload)[0].deadline
+        due_hour = deadline.due_hour if deadline is not None else None
+        try:
+            fire_at = max(label_at(label, due_on, clock, due_hour), now)
+        except ValueError:  # a label no rule makes: left as it is
+            continue
+        if fire_at == was:
+            continue
+        result = await session.execute(
+            update(ReminderRow)
+            .where(
+                ReminderRow.id == reminder_id,
+                ReminderRow.status == SCHEDULED,
+                ReminderRow.fire_at == was,
+                ReminderRow.due_on == due_on,
+            )
+            .values(fire_at=fire_at)
+        )
+        if getattr(result, "rowcount", 0) == 1:
+            moved.append((reminder_id, fire_at))
+    prefs.planned_clock = clock_key(subscriber, prefs, settings)
+    return moved
+
+
+async def replanned_subscribers(session: AsyncSession, settings: Settings, limit: int) -> list[str]:
+    """Up to ``limit`` subscribers whose reminders were planned with another time zone or
+    reminder time than theirs now (changed through any API or page, by
+    ``REGWATCH_REMINDER_TIME``, or planned before reminder times existed)."""
+    current = (
+        Subscriber.timezone
+        + " "
+        + func.coalesce(PreferencesRow.reminder_time, settings.reminder_time)
+    )
+    found = await session.execute(
+        select(PreferencesRow.subscriber_id)
+        .join(Subscriber, Subscriber.id == PreferencesRow.subscriber_id)
+        .where(PreferencesRow.planned_clock.is_distinct_from(current))
+        .order_by(PreferencesRow.subscriber_id)
+        .limit(limit)
+    )
+    return list(found.scalars())

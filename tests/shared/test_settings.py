@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
@@ -40,6 +40,16 @@ def test_bad_retry_schedule_names_the_item(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("REGWATCH_RETRY_SCHEDULE", "5s,soon")
     with pytest.raises(ValidationError, match="bad duration 'soon'"):
         Settings()
+
+
+def test_reminder_time_is_hh_mm(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().reminder_clock == time(9, 0)
+    monkeypatch.setenv("REGWATCH_REMINDER_TIME", " 7:30 ")
+    assert (Settings().reminder_time, Settings().reminder_clock) == ("07:30", time(7, 30))
+    for bad, problem in (("24:00", "between 00:00 and 23:59"), ("9am", "not HH:MM")):
+        monkeypatch.setenv("REGWATCH_REMINDER_TIME", bad)
+        with pytest.raises(ValidationError, match=problem):
+            Settings()
 
 
 def test_topics_and_groups_take_the_namespace() -> None:

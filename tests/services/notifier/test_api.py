@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -185,3 +186,53 @@ async def test_unsubscribe_link(client: httpx.AsyncClient, db: Database) -> None
         "/v1/notifications/settings", json={"email_alerts": True}, headers=auth
     )
     assert resubscribed.json()["email_alerts"] is True
+
+
+async def test_reminder_time_setting(client: httpx.AsyncClient) -> None:
+    _, auth, _ = await subscribe(client)
+    shown = (await client.get("/v1/notifications/settings", headers=auth)).json()
+    assert (shown["reminder_time"], shown["reminder_time_default"]) == ("09:00", True)
+    changed = await client.put(
+        "/v1/notifications/settings", json={"reminder_time": "07:30"}, headers=auth
+    )
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["reminder_time"], changed.json()["reminder_time_default"]) == (
+        "07:30",
+        False,
+    )
+    bad = await client.put(
+        "/v1/notifications/settings", json={"reminder_time": "25:00"}, headers=auth
+    )
+    assert bad.status_code == 422 and "reminder_time" in bad.text and "HH:MM" in bad.text
+    kept = await client.put("/v1/notifications/settings", json={"digest": "daily"}, headers=auth)
+    assert kept.json()["reminder_time"] == "07:30"
+    reset = await client.put(
+        "/v1/notifications/settings", json={"reminder_time": None}, headers=auth
+    )
+    assert (reset.json()["reminder_time"], reset.json()["reminder_time_default"]) == (
+        "09:00",
+        True,
+    )
+
+
+async def test_one_notices_reminders_skipped_and_a_passed_deadline(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    subscriber_id, auth, _ = await subscribe(client)
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    passed = match_event(subscriber_id, today - timedelta(days=3))
+    await handle_match(db, SETTINGS, passed)
+    answer = await client.get(f"/v1/reminders/{passed.notice.notice_id}", headers=auth)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["deadline_passed"] is True
+    assert body["message"].endswith("has passed; no reminders are planned")
+    assert {r["status"] for r in body["reminders"]} == {"skipped"}
+    assert {r["note"] for r in body["reminders"]} == {
+        "the notice arrived after this reminder's time"
+    }
+    listed = (await client.get("/v1/reminders", headers=auth)).json()
+    assert [r["offset"] for r in listed] == ["7d", "3d", "1d", "due", "overdue"]
+    missing = await client.get("/v1/reminders/nope", headers=auth)
+    assert missing.status_code == 404 and "no tracked deadline" in missing.text
+    assert (await client.get("/v1/reminders/nope")).status_code == 401

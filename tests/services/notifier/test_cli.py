@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import update
@@ -141,3 +142,43 @@ def test_errors_are_one_line(cli: CliRunner, args: list[str], message: str) -> N
     result = cli.invoke(app, args)
     assert result.exit_code == 1, result.output
     assert message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_reminders_of_one_notice_and_a_passed_deadline(cli: CliRunner, tmp_path: Path) -> None:
+    added = cli.invoke(app, ["subscribers", "add", "--name", "Ops", "--email", "ops@example.com"])
+    subscriber_id = json.loads(added.stdout)["id"]
+    due_on = datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=5)
+
+    async def work() -> None:
+        db = Database(Settings(data_dir=tmp_path / "var").sqlalchemy_url)
+        try:
+            await handle_match(db, Settings(), match_event(subscriber_id, due_on))
+        finally:
+            await db.dispose()
+
+    asyncio.run(work())
+    notice_id = "miit-20990801-abc"
+    shown = cli.invoke(app, ["reminders", "list", subscriber_id, "--notice", notice_id])
+    assert shown.exit_code == 0, shown.output
+    body = json.loads(shown.stdout)
+    assert body["message"] == (
+        f"notice {notice_id}'s deadline {due_on.isoformat()} has passed; no reminders are planned"
+    )
+    assert body["deadline_passed"] is True and body["due_on"] == due_on.isoformat()
+    assert [(r["offset"], r["status"]) for r in body["reminders"]] == [
+        ("7d", "skipped"),
+        ("3d", "skipped"),
+        ("1d", "skipped"),
+        ("due", "skipped"),
+        ("overdue", "skipped"),
+    ]
+    assert all("arrived after" in r["note"] for r in body["reminders"])
+    every = json.loads(cli.invoke(app, ["reminders", "list", subscriber_id]).stdout)
+    assert [r["status"] for r in every] == ["skipped"] * 5
+
+    unknown = cli.invoke(app, ["reminders", "list", subscriber_id, "--notice", "nope"])
+    assert unknown.exit_code == 1 and unknown.stdout == ""
+    assert unknown.stderr.strip().splitlines() == [
+        "error: no tracked deadline for notice 'nope': it has no deadline or never matched"
+        " this subscriber's watchlist"
+    ]

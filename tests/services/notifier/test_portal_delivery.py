@@ -65,6 +65,7 @@ def settings_form(html: str, **changes: str) -> dict[str, str]:
         "email_alerts": "on",
         "remind_due_day": "on",
         "remind_overdue": "on",
+        "reminder_time": "",
     }
     values.update(changes)
     return {name: value for name, value in values.items() if value != "-"}
@@ -87,6 +88,7 @@ async def test_settings_are_saved(portal: Portal, client: httpx.AsyncClient) -> 
             quiet_start="22:00",
             quiet_end="07:30",
             remind_overdue="-",
+            reminder_time="08:15",
         ),
     )
     assert answer.status_code == 303 and answer.headers["location"] == "/portal/delivery?saved=1"
@@ -94,6 +96,7 @@ async def test_settings_are_saved(portal: Portal, client: httpx.AsyncClient) -> 
     assert "Your settings are saved." in saved.text
     assert 'value="desk@example.com"' in saved.text and 'value="14d,2d"' in saved.text
     assert 'value="22:00"' in saved.text and 'value="07:30"' in saved.text
+    assert 'name="reminder_time" value="08:15"' in saved.text
     async with portal.db.session() as session:
         subscriber = await session.get(Subscriber, subscriber_id)
         prefs = await session.get(PreferencesRow, subscriber_id)
@@ -106,6 +109,16 @@ async def test_settings_are_saved(portal: Portal, client: httpx.AsyncClient) -> 
         assert (prefs.digest, prefs.digest_hour) == ("daily", 8)
         assert (prefs.quiet_start, prefs.quiet_end) == ("22:00", "07:30")
         assert prefs.remind_overdue is False and prefs.remind_due_day is True
+        assert prefs.reminder_time == "08:15"
+    back = await client.post(  # left empty: the server's reminder time again
+        "/portal/delivery/settings", data=settings_form(saved.text, reminder_time="")
+    )
+    assert back.status_code == 303
+    again = await client.get(back.headers["location"])
+    assert 'name="reminder_time" value="" placeholder="09:00"' in again.text
+    async with portal.db.session() as session:
+        prefs = await session.get(PreferencesRow, subscriber_id, populate_existing=True)
+        assert prefs is not None and prefs.reminder_time is None
     api = await client.get("/v1/notifications/settings")  # no API key: the portal is not the API
     assert api.status_code == 401
 
@@ -123,6 +136,7 @@ async def test_bad_fields_are_explained_next_to_them_in_both_languages(
         quiet_start="22:00",
         quiet_end="",
         digest_hour="31",
+        reminder_time="25:99",
     )
     answer = await client.post("/portal/delivery/settings", data=bad)
     assert answer.status_code == 400
@@ -133,6 +147,7 @@ async def test_bad_fields_are_explained_next_to_them_in_both_languages(
         ("timezone", "Unknown time zone"),
         ("quiet", "Give both times as HH:MM"),
         ("digest_hour", "Choose an hour from 00:00 to 23:00"),
+        ("reminder_time", "Give the time as HH:MM"),
     ):
         assert re.search(rf'<p class="field-error" id="{field}-error">{message}', html), field
     assert 'id="email" name="email" value="not an address"' in html  # what was typed stays
@@ -146,6 +161,7 @@ async def test_bad_fields_are_explained_next_to_them_in_both_languages(
     assert chinese.status_code == 400
     assert "请输入有效的电子邮箱" in chinese.text and "未知时区" in chinese.text
     assert "请按 7d,3d,1d 的格式填写" in chinese.text
+    assert "请以 HH:MM（00:00 至 23:59）填写，或留空" in chinese.text
     none_left = settings_form(html, email="", webhook_url="")
     answer = await client.post("/portal/delivery/settings?lang=en", data=none_left)
     assert answer.status_code == 400 and "Keep at least one channel" in answer.text

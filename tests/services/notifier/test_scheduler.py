@@ -1,16 +1,28 @@
-"""Firing reminders: claimed once, late after downtime, one per deadline, expired after it."""
+"""Firing reminders: claimed once, late after downtime, one per deadline, expired after it;
+skipped when already past on arrival; re-planned when the subscriber's clock changes."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select, update
 
 from services.notifier.handler import handle_match
 from services.notifier.models import DeadlineRow, DeliveryRow, ReminderRow
-from services.notifier.scheduler import ReminderScheduler, answer_deadline, list_reminders
+from services.notifier.preferences import PreferenceChanges, apply_changes, get_preferences
+from services.notifier.scheduler import (
+    ReminderScheduler,
+    answer_deadline,
+    list_reminders,
+    notice_reminders,
+)
+from services.notifier.tracking import ARRIVED_LATE, MOVED_PAST
+from shared.accounts import Subscriber
 from shared.db import Database
+from shared.errors import InputError
 from shared.settings import Settings
 from tests.services.notifier.conftest import new_subscriber
 from tests.support.factories import match_event
@@ -64,7 +76,7 @@ async def test_missed_while_down_fires_once_late_and_skips_the_earlier_ones(db: 
     )
     listed = {r["offset"]: r for r in await list_reminders(db, subscriber_id)}
     assert listed["3d"]["late"] is True and listed["7d"]["status"] == "skipped"
-    assert listed["due"]["fire_at_local"].startswith("2099-08-31T03:00:00+02:00")  # 09:00 Shanghai
+    assert listed["due"]["fire_at_local"] == "2099-08-31T09:00:00+02:00"  # 09:00 in Berlin
 
 
 async def test_on_time_is_not_late_and_a_passed_deadline_expires(db: Database) -> None:
@@ -124,3 +136,111 @@ async def test_a_moved_deadline_moves_unfired_reminders(db: Database) -> None:
         rows = (await session.execute(select(ReminderRow.due_on))).all()
         deadline = (await session.execute(select(DeadlineRow.due_on))).scalar_one()
     assert {due for (due,) in rows} == {date(2099, 9, 7)} and deadline == date(2099, 9, 7)
+
+
+def shanghai_today() -> date:
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
+async def test_reminders_already_past_when_the_notice_arrives_are_listed_as_skipped(
+    db: Database,
+) -> None:
+    subscriber_id, _ = await new_subscriber(db, timezone="Europe/Berlin")
+    due_on = shanghai_today() + timedelta(days=2)  # 7d and 3d were yesterday or before
+    _, scheduled = await handle_match(db, Settings(), match_event(subscriber_id, due_on))
+    assert sorted(row.offset for row in scheduled) == ["1d", "due", "overdue"]
+    listed = {r["offset"]: r for r in await list_reminders(db, subscriber_id)}
+    for offset in ("7d", "3d"):
+        assert listed[offset]["status"] == "skipped"
+        assert listed[offset]["note"] == ARRIVED_LATE
+        assert listed[offset]["fired_at"] is None
+    assert listed["1d"]["status"] == "scheduled" and listed["1d"]["note"] is None
+    assert listed["1d"]["fire_at_local"].endswith("T09:00:00+01:00") or listed["1d"][
+        "fire_at_local"
+    ].endswith("T09:00:00+02:00")
+    # the sweep neither sends nor touches them
+    assert await ReminderScheduler(db, interval=1).fire_due() == 0
+    assert (await statuses(db))["7d"] == ("skipped", False)
+
+
+async def test_a_passed_deadline_says_so_and_an_unknown_notice_is_an_error(db: Database) -> None:
+    subscriber_id, _ = await new_subscriber(db, reminders="1d")
+    due_on = shanghai_today() - timedelta(days=10)
+    event = match_event(subscriber_id, due_on)
+    assert (await handle_match(db, Settings(), event))[1] == []
+    shown = await notice_reminders(db, subscriber_id, event.notice.notice_id, datetime.now(UTC))
+    assert shown["deadline_passed"] is True and shown["status"] == "open"
+    assert shown["message"] == (
+        f"notice {event.notice.notice_id}'s deadline {due_on.isoformat()} has passed;"
+        " no reminders are planned"
+    )
+    assert [(r["offset"], r["status"], r["note"]) for r in shown["reminders"]] == [
+        ("1d", "skipped", ARRIVED_LATE),
+        ("due", "skipped", ARRIVED_LATE),
+        ("overdue", "skipped", ARRIVED_LATE),
+    ]
+    ahead_id, _ = await new_subscriber(db, reminders="1d")
+    await handle_match(db, Settings(), match_event(ahead_id, date(2099, 8, 31)))
+    ahead = await notice_reminders(db, ahead_id, event.notice.notice_id, datetime.now(UTC))
+    assert ahead["deadline_passed"] is False
+    assert ahead["message"].endswith("is ahead; 3 reminder(s) still planned")
+    with pytest.raises(InputError, match="no tracked deadline for notice 'nope'"):
+        await notice_reminders(db, subscriber_id, "nope", datetime.now(UTC))
+
+
+async def test_a_deadline_moved_back_skips_the_past_ones_and_moved_out_revives_them(
+    db: Database,
+) -> None:
+    subscriber_id, _ = await new_subscriber(db, reminders="7d,1d")
+    later = shanghai_today() + timedelta(days=30)
+    await handle_match(db, Settings(), match_event(subscriber_id, later))
+    sooner = shanghai_today() + timedelta(days=3)
+    _, moved = await handle_match(db, Settings(), match_event(subscriber_id, sooner))
+    assert sorted(row.offset for row in moved) == ["1d", "due", "overdue"]
+    found = {r["offset"]: r for r in await list_reminders(db, subscriber_id)}
+    assert (found["7d"]["status"], found["7d"]["note"]) == ("skipped", MOVED_PAST)
+    _, revived = await handle_match(db, Settings(), match_event(subscriber_id, later))
+    assert sorted(row.offset for row in revived) == ["1d", "7d", "due", "overdue"]
+    assert (await statuses(db))["7d"] == ("scheduled", False)
+
+
+async def test_a_new_time_zone_or_reminder_time_replans_at_the_next_sweep(db: Database) -> None:
+    subscriber_id, _ = await new_subscriber(db, reminders="7d")
+    await handle_match(db, Settings(), match_event(subscriber_id, date(2099, 8, 31)))
+    scheduler = ReminderScheduler(db, interval=1)
+
+    async def local_times() -> dict[str, str]:
+        return {r["offset"]: r["fire_at_local"] for r in await list_reminders(db, subscriber_id)}
+
+    assert (await local_times())["7d"] == "2099-08-24T09:00:00+08:00"
+    async with db.session() as session:  # planned by the rule before reminder times existed
+        await session.execute(
+            update(ReminderRow)
+            .where(ReminderRow.offset == "7d")
+            .values(fire_at=datetime(2099, 8, 24, 15, 59, 59, tzinfo=UTC))
+        )
+    await scheduler.fire_due()
+    assert (await local_times())["7d"] == "2099-08-24T09:00:00+08:00"
+    assert await scheduler.replan_changed() == 0  # nothing changed since
+    async with db.session() as session:  # as PATCH /v1/subscribers/me does
+        subscriber = await session.get(Subscriber, subscriber_id)
+        assert subscriber is not None
+        subscriber.timezone = "Europe/Berlin"
+    assert await scheduler.replan_changed() == 3
+    assert await local_times() == {
+        "7d": "2099-08-24T09:00:00+02:00",
+        "due": "2099-08-31T09:00:00+02:00",
+        "overdue": "2099-09-01T09:00:00+02:00",
+    }
+    async with db.session() as session:  # as PUT /v1/notifications/settings does
+        prefs = await get_preferences(session, subscriber_id)
+        apply_changes(prefs, PreferenceChanges(reminder_time="07:30"), datetime.now(UTC))
+    await scheduler.fire_due()
+    assert (await local_times())["7d"] == "2099-08-24T07:30:00+02:00"
+    # a server-wide reminder time applies to those who set none
+    async with db.session() as session:
+        prefs = await get_preferences(session, subscriber_id)
+        apply_changes(prefs, PreferenceChanges(clear_reminder_time=True), datetime.now(UTC))
+    evening = ReminderScheduler(db, interval=1, settings=Settings(reminder_time="18:00"))
+    assert await evening.replan_changed() == 3
+    assert (await local_times())["7d"] == "2099-08-24T18:00:00+02:00"
