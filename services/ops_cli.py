@@ -170,12 +170,24 @@ def dlq_replay(
 
 @friendly
 def asyncapi() -> None:
-    """Print the AsyncAPI 3.0 document of regwatch's topics (FastStream's generator)."""
+    """Print the AsyncAPI 3.0 document of regwatch's topics (FastStream's generator). Its
+    server is the broker in use: REGWATCH_KAFKA_BOOTSTRAP, else the embedded one of the
+    running regwatch (runtime.json); with neither, the document names no server."""
     from services.runtime import spec_document
-    from shared.ops.asyncapi import as_dict
+    from shared.ops.asyncapi import as_dict, without_servers
+    from shared.ops.kafka import broker_in_use
 
     settings = load_settings()
-    emit(as_dict(_run(spec_document(settings))))
+    broker = broker_in_use(settings)
+    document = as_dict(_run(spec_document(settings, broker.bootstrap if broker else None)))
+    if broker is None:
+        typer.echo(
+            "note: no broker in use (REGWATCH_KAFKA_BOOTSTRAP unset, no regwatch running on "
+            f"{settings.data_dir}): the document names no server",
+            err=True,
+        )
+        document = without_servers(document)
+    emit(document)
 
 
 @secrets_app.command("new-key")

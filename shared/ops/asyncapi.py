@@ -115,6 +115,16 @@ def as_dict(spec: Specification) -> dict[str, Any]:
     return data
 
 
+def without_servers(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` naming no server (for when no broker is in use: a server named would be a guess);
+    channels without ``servers`` are on every server, as AsyncAPI 3 has it."""
+    channels = {
+        name: {key: value for key, value in channel.items() if key != "servers"}
+        for name, channel in doc.get("channels", {}).items()
+    }
+    return {**{k: v for k, v in doc.items() if k != "servers"}, "channels": channels}
+
+
 def as_html(spec: Specification) -> str:
     """The document as one self-contained page, rendered here (works offline: FastStream's
     page loads its viewer from a CDN)."""

@@ -41,6 +41,14 @@ def resolve_broker(settings: Settings) -> BrokerRef:
     return BrokerRef(str(bootstrap), "runtime.json of the running regwatch (embedded)", False)
 
 
+def broker_in_use(settings: Settings) -> BrokerRef | None:
+    """:func:`resolve_broker`, or None when no broker is set and no regwatch runs here."""
+    try:
+        return resolve_broker(settings)
+    except InputError:
+        return None
+
+
 def resolve_topic(settings: Settings, name: str) -> str:
     """``notices`` -> ``[ns.]regwatch.notices.v1``; ``notices.dlq`` -> its dead-letter topic;
     anything else is taken as a full topic name."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 from services.cli import app
 from shared.kafka_admin import ensure_topics
+from shared.runtime_file import write_runtime_file
 from shared.settings import Settings
 
 
@@ -33,6 +35,48 @@ def one_line_error(result: object, text: str) -> None:
 def test_without_a_broker_the_commands_say_so(cli: CliRunner) -> None:
     for args in (["status"], ["topics", "tail", "notices"], ["dlq", "list"]):
         one_line_error(cli.invoke(app, args), "no Kafka broker: set REGWATCH_KAFKA_BOOTSTRAP")
+
+
+def servers_named(doc: dict[str, Any]) -> set[str]:
+    """Every server host the document names, and every server a channel refers to."""
+    hosts = {server["host"] for server in doc.get("servers", {}).values()}
+    refs = {ref["$ref"] for c in doc["channels"].values() for ref in c.get("servers", [])}
+    return hosts | refs
+
+
+def test_asyncapi_names_the_embedded_broker_of_the_running_regwatch(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    # what a running `regwatch run` on its embedded broker writes (Runtime.describe)
+    write_runtime_file(data_dir, {"kafka_bootstrap": "127.0.0.1:40529", "http": "http://x"})
+    result = cli.invoke(app, ["asyncapi"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [s["host"] for s in doc["servers"].values()] == ["127.0.0.1:40529"]
+    assert "localhost:9092" not in result.stdout
+
+
+def test_asyncapi_names_the_broker_in_settings(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REGWATCH_KAFKA_BOOTSTRAP", "kafka.internal:9093")
+    (tmp_path / "var").mkdir()
+    write_runtime_file(tmp_path / "var", {"kafka_bootstrap": "127.0.0.1:40529"})
+    result = cli.invoke(app, ["asyncapi"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [s["host"] for s in doc["servers"].values()] == ["kafka.internal:9093"]
+
+
+def test_asyncapi_without_a_broker_names_none(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["asyncapi"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert servers_named(doc) == set()
+    assert "localhost:9092" not in result.stdout
+    assert "no broker in use" in result.stderr and "names no server" in result.stderr
 
 
 def test_asyncapi_prints_the_document_offline(cli: CliRunner) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from services.runtime import spec_document
-from shared.ops.asyncapi import as_dict, as_html, topic_addresses
+from shared.ops.asyncapi import as_dict, as_html, topic_addresses, without_servers
 from shared.settings import Settings
 
 
@@ -36,3 +38,13 @@ async def test_namespace_and_html_page() -> None:
     page = as_html(spec)
     assert page.lstrip().lower().startswith("<!doctype html") or "<html" in page.lower()
     assert "prod.regwatch.notices.v1" in page
+
+
+async def test_without_servers_leaves_no_reference_behind() -> None:
+    doc = as_dict(await spec_document(Settings(kafka_bootstrap="kafka:9092")))
+    bare = without_servers(doc)
+    assert "servers" not in bare
+    assert all("servers" not in channel for channel in bare["channels"].values())
+    assert "#/servers/" not in json.dumps(bare)
+    assert topic_addresses(bare) == topic_addresses(doc)
+    assert bare["operations"] == doc["operations"]
