@@ -27,8 +27,11 @@ from shared.cli import fail
 from shared.db.engine import describe_url
 from shared.instance_lock import AlreadyRunning, InstanceLock
 from shared.instances import Instance, register, unregister
+from shared.logging import get_logger
 from shared.port_check import port_in_use
 from shared.settings import Settings
+
+log = get_logger("regwatch.run")
 
 
 def planned_http(settings: Settings) -> str | None:
@@ -79,16 +82,7 @@ async def serve(runtime: Runtime, lock: InstanceLock, log_file: Path | None) -> 
         await runtime.stop()
         fail(f"regwatch could not start: {type(exc).__name__}: {exc}")
     lock.update(runtime.http_url)
-    settings = runtime.settings
-    register(
-        Instance(
-            pid=os.getpid(),
-            data_dir=settings.data_dir.resolve(),
-            http=runtime.http_url,
-            database=describe_url(settings.sqlalchemy_url),
-            sqlite=settings.database_url is None,
-        )
-    )
+    record(runtime)
     try:
         info = runtime.describe()
         all_services = len(info["services"]) == len(SERVICE_NAMES)
@@ -101,5 +95,28 @@ async def serve(runtime: Runtime, lock: InstanceLock, log_file: Path | None) -> 
         except Exception as exc:
             fail(f"regwatch did not stop cleanly: {type(exc).__name__}: {exc}")
     finally:
-        unregister(os.getpid())
+        with contextlib.suppress(OSError):
+            unregister(os.getpid())
     typer.echo("regwatch stopped")
+
+
+def record(runtime: Runtime) -> None:
+    """Add this instance to the user's list for CLI commands run elsewhere; a list that
+    cannot be written (no writable home) only costs that, with a warning."""
+    settings = runtime.settings
+    instance = Instance(
+        pid=os.getpid(),
+        data_dir=settings.data_dir.resolve(),
+        http=runtime.http_url,
+        database=describe_url(settings.sqlalchemy_url),
+        sqlite=settings.database_url is None,
+    )
+    try:
+        register(instance)
+    except OSError as exc:
+        log.warning(
+            "this regwatch is not in the instance list (%s: %s): CLI commands find it only"
+            " from its folder or with REGWATCH_DATA_DIR",
+            exc.strerror or exc,
+            exc.filename,
+        )

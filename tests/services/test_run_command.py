@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import socket
@@ -24,8 +25,11 @@ import pytest
 from sqlalchemy import func, select
 
 from services.notifier.models import AttemptRow, DeliveryRow
+from services.run_command import record
+from services.runtime import Runtime
 from shared.db import Database
 from shared.embedded.ports import free_port
+from shared.settings import Settings
 from tests.reliability.support import notice, post_notice, subscribe, wait_until
 from tests.shared.test_instance_lock import Holder
 from tests.support.receivers import Reply, WebhookReceiver
@@ -307,3 +311,17 @@ async def test_run_ctrl_c_and_restart_lose_nothing_and_send_nothing_twice(
     statuses, attempts = await ledger(data_dir / "regwatch.db")
     assert set(statuses.values()) == {"delivered"} and len(statuses) == 4
     assert attempts == Counter(dict.fromkeys(statuses, 1))  # the one in flight: sent once
+
+
+def test_an_instance_list_that_cannot_be_written_costs_only_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No writable home (a container user without one): regwatch runs on, saying so."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(blocker))
+    with caplog.at_level(logging.WARNING, logger="regwatch.run"):
+        record(Runtime(Settings(data_dir=tmp_path / "var")))
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "regwatch.run"]
+    assert line.startswith("this regwatch is not in the instance list (")
+    assert "REGWATCH_DATA_DIR" in line
