@@ -1,7 +1,8 @@
 """The notifier's portal pages in a real browser (headless Chromium, tests/support/browser.py):
 marking a deadline dealt with (by keyboard), copying the .ics URL, sending the test event to a
-real receiver, replaying a failed delivery, both languages and a phone's width. No request
-may leave the machine."""
+real receiver, replaying a failed delivery, chat targets added, tested on local DingTalk and
+Slack stand-ins and removed, both languages and a phone's width. No request may leave the
+machine."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tests.services.notifier.portal_support import (
     track,
 )
 from tests.support.browser import browser, browser_test, context, local_context, page
+from tests.support.chat import FakeDingTalk, FakeSlack
 from tests.support.portal import Site, add_subscriber, portal_site
 from tests.support.receivers import Reply, WebhookReceiver
 
@@ -113,3 +115,67 @@ async def test_a_failed_delivery_is_replayed_in_chinese_on_a_phone(
         await expect(small.get_by_text("推送 msg_failed 已重新排队发送。")).to_be_visible()
         await expect(small.get_by_role("button", name=re.compile("^重新发送"))).to_have_count(0)
     assert (await delivery_row(site.portal.db, "msg_failed")).status == "pending"
+
+
+async def add_target(page: Page, platform: str, url: str, **fields: str) -> None:
+    """Fill the add form as a person does (labels) and send it."""
+    await page.get_by_label("Platform", exact=True).select_option(label=platform)
+    await page.get_by_label("Webhook URL", exact=True).fill(url)
+    for label, value in fields.items():
+        await page.get_by_label(label, exact=True).fill(value)
+    await page.get_by_role("button", name="Add", exact=True).click()
+    await expect(page.get_by_text("Added: alerts go to it from now on.")).to_be_visible()
+
+
+async def test_chat_targets_are_added_tested_and_removed(page: Page, site: Site) -> None:
+    secret, token = "SEC0c1d2e3f4a5b6c7d8e9f", "dt0123456789abcd"
+    async with FakeDingTalk() as dingtalk, FakeSlack() as slack:
+        group = dingtalk.robot(token, secret=secret, keyword="合规")
+        hook = slack.robot("T01/B02/risk-desk")
+        _, key = await add_subscriber(site.portal.db)
+        await sign_in(page, site, key, "/portal/channels")
+        await expect(page.get_by_text("No chat targets yet: add one below.")).to_be_visible()
+        await add_target(
+            page,
+            "DingTalk",
+            dingtalk.url(token),
+            **{
+                "Signing secret (optional)": secret,
+                "Keyword (optional)": "合规",
+                "Name (optional)": "Compliance group",
+            },
+        )
+        await add_target(page, "Slack", slack.url("T01/B02/risk-desk"))
+
+        robot = page.locator("li[id^=target-]").filter(has_text="Compliance group")
+        await expect(robot).to_contain_text("access_token=…abcd")  # the token masked
+        await expect(robot).to_contain_text("set (never shown)")
+        await expect(robot).to_contain_text("合规")
+        webhook = page.locator("li[id^=target-]").filter(has_text="Slack")
+        await expect(webhook).to_contain_text("/services/T01/B02/risk-desk")
+        await expect(webhook.locator("dd").nth(3)).to_have_text("none")  # no secret
+        assert secret not in await page.content() and token[:-4] not in await page.content()
+
+        await robot.get_by_role("button", name=re.compile("^Send a test message")).click()
+        result = page.locator("section[aria-labelledby=test-result]")
+        await expect(result).to_contain_text("The platform accepted the test message")
+        await expect(result).to_contain_text("DingTalk · Compliance group")
+        await expect(result.locator(".test-status")).to_have_text("200")
+        [message] = group.messages  # signed with the secret typed, carrying the keyword
+        assert message["markdown"]["title"].startswith("合规")
+        assert "测试消息" in message["markdown"]["text"]
+
+        await webhook.get_by_role("button", name=re.compile("^Send a test message")).click()
+        await expect(result).to_contain_text("The platform accepted the test message")
+        await expect(result).to_contain_text("Slack")
+        await expect(result.locator(".test-status")).to_have_text("200")
+        [posted] = hook.messages
+        assert posted["blocks"][0]["type"] == "header"
+
+        await robot.get_by_role("button", name=re.compile("^Remove")).click()
+        await expect(page.get_by_text("Removed: nothing more goes to it.")).to_be_visible()
+        await expect(
+            page.locator("li[id^=target-]").filter(has_text="Compliance group")
+        ).to_have_count(0)
+        await expect(page.locator("li[id^=target-]").filter(has_text="Slack")).to_have_count(1)
+    assert group.refused == [] and hook.refused == []
