@@ -1,13 +1,13 @@
 """Notifier routes: reminders, the delivery ledger, notification settings, webhook secret
-rotation, the calendar feed and the email unsubscribe link."""
+rotation and the calendar feed (the email unsubscribe link: ``unsubscribe.py``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from services.notifier.deadlines import open_deadlines
@@ -22,10 +22,8 @@ from services.notifier.preferences import (
     describe,
     get_preferences,
     new_token,
-    unsubscribe_email,
 )
 from services.notifier.reminders import SHANGHAI
-from services.notifier.render import render_unsubscribe_page
 from services.notifier.scheduler import answer_deadline, list_reminders, notice_reminders
 from services.notifier.tracking import read_summary
 from services.notifier.webhook_secrets import rotate_secret
@@ -48,9 +46,6 @@ DbDep = Annotated[Database, Depends(app_db)]
 SubscriberDep = Annotated[Subscriber, Depends(current_subscriber)]
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 Token = Annotated[str, Path(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
-UNKNOWN_LINK: Responses = {
-    404: {"description": "unknown or replaced link", "content": {"text/html": {}}}
-}
 
 
 def _not_found(what: str) -> Responses:
@@ -290,30 +285,5 @@ def build_router() -> APIRouter:
             media_type="text/calendar; charset=utf-8",
             headers={"cache-control": "private, max-age=300"},
         )
-
-    # --- unsubscribe --------------------------------------------------------------------
-
-    @router.get("/unsubscribe/{token}", response_class=HTMLResponse, responses=UNKNOWN_LINK)
-    async def unsubscribe_page(token: Token, request: Request, db: DbDep) -> HTMLResponse:
-        """A confirmation page (a GET never unsubscribes: mail scanners follow links)."""
-        async with db.session() as session:
-            found = await by_token(session, "unsubscribe_token", token)
-        if found is None:
-            return HTMLResponse(render_unsubscribe_page("unknown"), status_code=404)
-        _prefs, subscriber = found
-        return HTMLResponse(
-            render_unsubscribe_page("confirm", email=subscriber.email, action=str(request.url.path))
-        )
-
-    @router.post("/unsubscribe/{token}", response_class=HTMLResponse, responses=UNKNOWN_LINK)
-    async def unsubscribe(token: Token, db: DbDep) -> HTMLResponse:
-        """Unsubscribe from email alerts (the form, or RFC 8058 one-click from a mail app)."""
-        async with db.session() as session:
-            found = await by_token(session, "unsubscribe_token", token)
-            if found is None:
-                return HTMLResponse(render_unsubscribe_page("unknown"), status_code=404)
-            prefs, subscriber = found
-            await unsubscribe_email(session, prefs, _now())
-        return HTMLResponse(render_unsubscribe_page("done", email=subscriber.email))
 
     return router

@@ -351,6 +351,17 @@ def render_endpoint_disabled_email(
     return f"[{PRODUCT}] Your webhook endpoint was disabled (410 Gone)", text, html
 
 
-def render_unsubscribe_page(state: str, *, email: str | None = None, action: str = "") -> str:
-    """The unsubscribe page: ``confirm`` (GET), ``done`` (POST) or ``unknown``."""
-    return render_template("unsubscribe.html", state=state, email=email or "", action=action)
+def render_unsubscribe_page(
+    state: str, *, email: str | None = None, action: str = "", resubscribe_action: str = ""
+) -> str:
+    """The unsubscribe page: ``confirm`` (email alerts on: the unsubscribe form posting to
+    ``action``), ``unsubscribed`` (off: a resubscribe button posting to
+    ``resubscribe_action``), ``resubscribed`` (on again, with the unsubscribe form) or
+    ``unknown``."""
+    return render_template(
+        "unsubscribe.html",
+        state=state,
+        email=email or "",
+        action=action,
+        resubscribe_action=resubscribe_action,
+    )

@@ -20,6 +20,7 @@ from services.notifier.portal_delivery import build_router as build_portal_deliv
 from services.notifier.portal_signin import build_router as build_portal_signin_router
 from services.notifier.scheduler import ReminderScheduler
 from services.notifier.targets_api import build_targets_router
+from services.notifier.unsubscribe import build_router as build_unsubscribe_router
 from services.notifier.webhook import WebhookSender
 from shared.db import Database
 from shared.events import DeliveryEvent
@@ -70,6 +71,7 @@ class NotifierService:
     def routers(self) -> list[APIRouter]:
         return [
             build_router(),
+            build_unsubscribe_router(),
             build_targets_router(lambda: self.dispatcher.senders),
             build_portal_signin_router(self.email, self.settings),
             build_portal_deadlines(self.settings),

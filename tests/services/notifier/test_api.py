@@ -18,6 +18,7 @@ from services.notifier.api import build_router
 from services.notifier.handler import handle_match
 from services.notifier.ics import unfold
 from services.notifier.models import DeliveryRow
+from services.notifier.unsubscribe import build_router as build_unsubscribe_router
 from shared.db import Database
 from shared.settings import Settings
 from tests.support.factories import match_event
@@ -32,6 +33,7 @@ async def client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
     app.state.settings = SETTINGS
     app.include_router(subscribers_router())
     app.include_router(build_router())
+    app.include_router(build_unsubscribe_router())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://regwatch") as http:
         yield http
@@ -169,7 +171,7 @@ async def test_unsubscribe_link(client: httpx.AsyncClient, db: Database) -> None
         content="List-Unsubscribe=One-Click",
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
-    assert done.status_code == 200 and "Unsubscribed" in done.text
+    assert done.status_code == 200 and "You are unsubscribed" in done.text
     assert (await client.get("/v1/notifications/settings", headers=auth)).json()[
         "email_alerts"
     ] is False

@@ -449,7 +449,11 @@ def test_endpoint_disabled_email_and_unsubscribe_page() -> None:
         '<form method="post" action="/v1/unsubscribe/t">' in page
         and "a&lt;b&gt;@example.com" in page
     )
-    assert "Unsubscribed" in render_unsubscribe_page("done", email="a@example.com")
+    off = render_unsubscribe_page(
+        "unsubscribed", email="a@example.com", resubscribe_action="/v1/unsubscribe/t/resubscribe"
+    )
+    assert "You are unsubscribed" in off
+    assert '<form method="post" action="/v1/unsubscribe/t/resubscribe">' in off
 
 
 @pytest.mark.parametrize(
