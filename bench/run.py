@@ -29,6 +29,7 @@ BENCHES = (
     "reminders",
     "imports",
     "chat_burst",
+    "cli_start",
 )
 
 
