@@ -58,7 +58,8 @@ class HumanFormatter(logging.Formatter):
 
 
 def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
-    """What the caller passed in ``extra={...}`` (None values left out)."""
+    """What the caller passed in ``extra={...}``, the plain values only: None and lists or
+    mappings (which repeat the message, like the routes of a warning) stay in the log file."""
     plain = vars(logging.makeLogRecord({}))
     return {
         k: v
@@ -67,6 +68,7 @@ def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
         and k not in ("message", "asctime", "taskName", "color_message")
         and not k.startswith("_")
         and v is not None
+        and not isinstance(v, list | tuple | set | dict)
     }
 
 

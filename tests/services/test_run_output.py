@@ -51,7 +51,9 @@ def test_a_human_line_is_one_line_with_the_error_but_no_traceback() -> None:
     other = HumanFormatter().format(record("apscheduler.x", logging.WARNING, "late by %ds", 3))
     assert other == "warning: apscheduler.x: late by 3s"
     attempt = record("regwatch.notifier.dispatcher", logging.WARNING, "delivery attempt")
-    attempt.__dict__.update(channel="webhook", status_code=None, error="timed out after 10s")
+    attempt.__dict__.update(
+        channel="webhook", status_code=None, error="timed out after 10s", routes=["POST /v1/x"]
+    )
     assert HumanFormatter().format(attempt) == (
         "warning: delivery attempt (channel=webhook, error=timed out after 10s)"
     )
