@@ -41,14 +41,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import column, select, table, text, update
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared.errors import RegwatchError
 from shared.logging import get_logger
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from shared.settings import Settings
 
 log = get_logger("regwatch.secrets")
@@ -178,6 +178,14 @@ def legacy_api_key_hash(api_key: str) -> str:
 
 
 # --- where the keys come from ---------------------------------------------------------------
+
+
+def make_url(database_url: str | URL) -> URL:
+    """SQLAlchemy's URL of a database URL; imported here, so that reading the settings (which
+    check the keys) does not load SQLAlchemy (``regwatch notices parse``, ``--help``)."""
+    from sqlalchemy.engine import make_url as parse_url
+
+    return parse_url(database_url)
 
 
 def _sqlite_file(url: URL) -> Path | None:
@@ -365,6 +373,8 @@ def for_url(database_url: str | URL) -> AtRest:
 
 def for_session(session: AsyncSession) -> AtRest:
     """The keys of the database a session works on."""
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     bind = session.bind
     if bind is None:
         raise SecretKeyError("this session is bound to no database: no keys to use")
@@ -414,6 +424,8 @@ async def reencrypt_all(session: AsyncSession, box: SecretBox) -> Mapping[str, R
     on disk too (``secure_delete``), not left in free space.
 
     Raises SecretKeyError, before anything is written, when a value decrypts with no key."""
+    from sqlalchemy import column, select, table, text, update
+
     if session.get_bind().dialect.name == "sqlite":
         await session.execute(text("PRAGMA secure_delete = ON"))
     plan: dict[str, tuple[tuple[str, str, str], Recount, dict[object, str]]] = {}

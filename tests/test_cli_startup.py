@@ -58,7 +58,7 @@ def test_a_group_s_help_imports_no_service() -> None:
     assert loaded == {" ".join(argv): [] for argv in groups}
 
 
-def test_offline_commands_load_neither_broker_nor_web_server(tmp_path: Path) -> None:
+def test_offline_commands_load_no_database_broker_or_web_server(tmp_path: Path) -> None:
     notice = tmp_path / "cac.txt"
     notice.write_text(
         "国家互联网信息办公室\n关于抖音等App违法违规收集使用个人信息情况的通报\n2021年5月10日\n"
@@ -69,8 +69,8 @@ def test_offline_commands_load_neither_broker_nor_web_server(tmp_path: Path) -> 
     watchlist.write_text('[{"kind": "app", "name": "抖音"}]', encoding="utf-8")
     parse = ["notices", "parse", str(notice)]
     match = ["match", "--watchlist", str(watchlist), "--notice", str(notice)]
-    web_and_broker = ("fastapi", "faststream", "aiokafka", "services.runtime", "shared.broker")
-    assert modules_loaded(parse, match, heavy=web_and_broker) == {
+    services = ("sqlalchemy", "fastapi", "faststream", "aiokafka", "services.runtime")
+    assert modules_loaded(parse, match, heavy=services) == {
         " ".join(parse): [],
         " ".join(match): [],
     }
@@ -87,8 +87,8 @@ def test_help_lists_every_command() -> None:
 @pytest.mark.parametrize("name", list(COMMANDS))
 def test_the_listed_help_is_the_command_s_own(name: str) -> None:
     command = load(name, COMMANDS[name].target)
-    own = " ".join((command.help or "").split("\n\n")[0].split())
-    assert COMMANDS[name].help == own
+    own = " ".join((command.help or "").split())
+    assert own.startswith(COMMANDS[name].help)  # the first sentence at least
 
 
 def test_version_comes_from_the_package() -> None:
