@@ -20,6 +20,7 @@ from sqlalchemy import String, Text, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shared.channel_targets import sync_account_targets
 from shared.db.base import Base, UTCDateTime, utcnow
 from shared.durations import format_duration, parse_durations
 from shared.errors import InputError, TransientError
@@ -101,6 +102,7 @@ async def create_subscriber(
     )
     session.add(row)
     await session.flush()
+    await sync_account_targets(session, row)
     return NewSubscriber(row, api_key)
 
 
@@ -300,6 +302,7 @@ async def update_subscriber(
     if zone is not None:
         subscriber.timezone = zone
     await session.flush()
+    await sync_account_targets(session, subscriber)
     return new_secret
 
 

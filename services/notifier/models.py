@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shared.channel_targets import TargetRow as TargetRow  # defined in shared: see there
 from shared.db.base import Base, UTCDateTime, utcnow
 
 
@@ -60,29 +61,6 @@ class DeliveryRow(Base):
         Integer, default=0, doc="attempts made before the last replay (the retry count restarts)"
     )
     replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class TargetRow(Base):
-    """One target of a subscriber on a chat channel (a DingTalk group robot, a Feishu bot
-    ...): several per channel allowed. ``secret`` (a robot's signing secret) is stored
-    encrypted (``fernet:...``, ``shared/secretbox.py``) and never shown again; ``keyword`` is
-    a word every message must carry (DingTalk's keyword mode); ``language`` overrides the
-    subscriber's (``zh`` or ``en``)."""
-
-    __tablename__ = "notifier_targets"
-    __table_args__ = (UniqueConstraint("subscriber_id", "channel", "address"),)
-
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    subscriber_id: Mapped[str] = mapped_column(
-        String(40), ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
-    )
-    channel: Mapped[str] = mapped_column(String(20))
-    address: Mapped[str] = mapped_column(Text, doc="the robot's webhook URL")
-    secret: Mapped[str | None] = mapped_column(Text)
-    keyword: Mapped[str | None] = mapped_column(String(40))
-    language: Mapped[str | None] = mapped_column(String(5))
-    label: Mapped[str | None] = mapped_column(String(80))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class RateRow(Base):

@@ -173,12 +173,13 @@ def build_router(senders: Callable[[], Senders]) -> APIRouter:
             rows = await list_targets(session, subscriber_id)
         query = request.query_params
         cancelled = query.get("cancelled", "")
+        chat = chat_channels()  # the account's email and webhook are on the delivery page
         return await render(
             request,
             "notifier/portal_channels.html",
             {
-                "targets": [target_out(row) for row in rows],
-                "channels": chat_channels(),
+                "targets": [target_out(row) for row in rows if row.channel in chat],
+                "channels": chat,
                 "target_languages": LANGUAGES,
                 "form": (form or empty_form()).values,
                 "errors": (form.errors if form else {}),

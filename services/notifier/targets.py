@@ -1,4 +1,8 @@
-"""A subscriber's chat channel targets (``notifier_targets``): add, list, remove.
+"""A subscriber's channel targets (``notifier_targets``): add, list, remove.
+
+Targets on any channel: chat robots, and email addresses and webhook URLs besides the
+account's own (those two are rows too, marked ``account``: they change with the account,
+``PATCH /v1/subscribers/me``, and cannot be removed here).
 
 Secrets are write-only: stored encrypted, never shown again (a listing says only whether a
 target has one), and a robot URL's token is masked in listings: it is a credential too. Removing
@@ -17,14 +21,13 @@ from urllib.parse import parse_qsl, urlsplit
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.channels.robot import TARGET_REMOVED
+from services.notifier.channels.robot import TARGET_REMOVED, RobotChannel
 from services.notifier.chat_text import LANGUAGES
 from services.notifier.ledger import channels
 from services.notifier.models import DeliveryRow, TargetRow
 from services.notifier.once import insert_once
 from shared.errors import InputError
 from shared.secretbox import for_session
-from shared.ssrf import validate_webhook_url
 
 MAX_TARGETS: Final = 20
 MAX_SECRET: Final = 200
@@ -44,7 +47,13 @@ class NewTarget:
 
 
 def chat_channels() -> list[str]:
-    return [name for name, channel in channels().items() if channel.keeps_targets]
+    """The chat platforms (robots and incoming webhooks)."""
+    return [name for name, channel in channels().items() if isinstance(channel, RobotChannel)]
+
+
+def target_channels() -> list[str]:
+    """Every channel a target can be added on: the chat platforms, email and webhooks."""
+    return list(channels())
 
 
 def _clean(value: str | None, what: str, limit: int) -> str | None:
@@ -58,16 +67,27 @@ def _clean(value: str | None, what: str, limit: int) -> str | None:
 
 def validate(new: NewTarget) -> NewTarget:
     """The target cleaned, or InputError naming the field."""
-    known = chat_channels()
+    known = target_channels()
     if new.channel not in known:
-        raise InputError(f"unknown chat channel {new.channel!r}: choose from {', '.join(known)}")
+        raise InputError(f"unknown channel {new.channel!r}: choose from {', '.join(known)}")
+    channel = channels()[new.channel]
     language = _clean(new.language, "language", 5)
     if language is not None and language not in LANGUAGES:
         raise InputError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
+    secret = _clean(new.secret, "secret", MAX_SECRET)
+    if secret is not None and not channel.takes_secret:
+        raise InputError(
+            f"{new.channel} targets take no secret"
+            + (
+                ": webhooks are signed with your webhook secrets"
+                if new.channel == "webhook"
+                else ""
+            )
+        )
     return NewTarget(
         new.channel,
-        validate_webhook_url(new.address),
-        _clean(new.secret, "secret", MAX_SECRET),
+        channel.check_address(new.address),
+        secret,
         _clean(new.keyword, "keyword", MAX_KEYWORD),
         language,
         _clean(new.label, "label", MAX_LABEL),
@@ -115,6 +135,11 @@ async def remove_target(session: AsyncSession, subscriber_id: str, target_id: st
     row = await session.get(TargetRow, target_id)
     if row is None or row.subscriber_id != subscriber_id:
         return None
+    if row.account:
+        raise InputError(
+            f"this is your account's own {row.channel} target: change or clear it with "
+            "PATCH /v1/subscribers/me (or the portal's delivery page)"
+        )
     cancelled = await session.execute(
         update(DeliveryRow)
         .where(
@@ -150,5 +175,6 @@ def target_out(row: TargetRow) -> dict[str, Any]:
         "keyword": row.keyword,
         "language": row.language,
         "label": row.label,
+        "account": row.account,
         "created_at": row.created_at.isoformat(),
     }

@@ -1,5 +1,6 @@
-"""``/v1/channels``: a subscriber's chat channel targets (DingTalk robots ...): list, add,
-remove, send a test message. Secrets are write-only (``has_secret`` says whether one is set)."""
+"""``/v1/channels``: a subscriber's channel targets (DingTalk robots, more email addresses or
+webhook URLs ...): list, add, remove, send a test message. Secrets are write-only
+(``has_secret`` says whether one is set)."""
 
 from __future__ import annotations
 
@@ -75,14 +76,22 @@ def build_targets_router(senders: Callable[[], Senders]) -> APIRouter:
     @router.delete(
         "/channels/{target_id}",
         status_code=204,
-        responses={**AUTH, 404: error_response("no such target for this subscriber")},
+        responses={
+            **AUTH,
+            404: error_response("no such target for this subscriber"),
+            422: error_response("the account's own email address or webhook URL"),
+        },
     )
     async def remove(
         target_id: Annotated[str, Path(max_length=40)], db: DbDep, subscriber: SubscriberDep
     ) -> Response:
-        """Remove a target; what was still waiting to go to it is cancelled."""
-        async with db.session() as session:
-            cancelled = await remove_target(session, subscriber.id, target_id)
+        """Remove a target; what was still waiting to go to it is cancelled. The account's own
+        email address and webhook URL are changed with ``PATCH /v1/subscribers/me`` instead."""
+        try:
+            async with db.session() as session:
+                cancelled = await remove_target(session, subscriber.id, target_id)
+        except InputError as exc:
+            raise HTTPException(422, str(exc)) from exc
         if cancelled is None:
             raise HTTPException(404, "no such target for this subscriber")
         return Response(status_code=204)

@@ -25,6 +25,7 @@ from services.notifier.ratelimit import Rate
 from services.notifier.webhook import SendResult, WebhookSender
 from shared.db import Database
 from shared.settings import Settings
+from shared.ssrf import validate_webhook_url
 
 __all__ = ["Channel", "Rate", "SendResult", "Senders", "Target", "failed"]
 
@@ -32,7 +33,8 @@ __all__ = ["Channel", "Rate", "SendResult", "Senders", "Target", "failed"]
 @dataclass(frozen=True)
 class Target:
     """Where one delivery goes: an address, and the ``notifier_targets`` row it is (``''``
-    for the account's own email address or webhook URL)."""
+    only on deliveries recorded before the account's email address and webhook URL became
+    rows, migration 0016)."""
 
     address: str
     id: str = ""
@@ -57,13 +59,17 @@ def failed(error: str) -> SendResult:
 
 class Channel(ABC):
     name: ClassVar[str]
-    keeps_targets: ClassVar[bool] = True
-    """Its targets are rows of ``notifier_targets`` (added and removed with ``/v1/channels``);
-    False for email and webhooks, whose target is the account's own address."""
+    takes_secret: ClassVar[bool] = True
+    """Whether a target of it may carry its own signing secret (a robot's); email takes
+    none, webhooks sign with the subscriber's webhook secrets."""
 
-    @abstractmethod
     def targets(self, ctx: Context) -> list[Target]:
-        """The subscriber's targets on this channel (an address, a robot ...)."""
+        """The subscriber's targets on this channel: its rows of ``notifier_targets``."""
+        return [Target(row.address, row.id) for row in ctx.targets if row.channel == self.name]
+
+    def check_address(self, address: str) -> str:
+        """A new target's address cleaned, or InputError naming what is wrong with it."""
+        return validate_webhook_url(address)
 
     def wants(self, alert: Alert, ctx: Context) -> bool:
         """Whether this alert goes out on this channel at all (e.g. not after unsubscribing)."""

@@ -1,6 +1,8 @@
 """Email: one message per alert through the SMTP pool (``services.notifier.email``).
 
-Every email waits in one queue (the SMTP server), as many at once as the pool has connections.
+Targets: the account's own address and any email target added besides it (rows of
+``notifier_targets``). Every email waits in one queue (the SMTP server), as many at once as the
+pool has connections.
 An unsubscribed subscriber gets no email alerts, except the notice that their webhook endpoint
 was disabled. Stored per delivery: the rendered subject, text and HTML, with the alert's type
 and data (so a digest can be rendered from held emails too).
@@ -17,6 +19,7 @@ from services.notifier.channels.base import Channel, Senders, SendResult, Target
 from services.notifier.email import compose
 from services.notifier.models import DeliveryRow
 from services.notifier.payloads import DIGEST, ENDPOINT_DISABLED
+from shared.accounts import validate_email
 from shared.events import Match, NoticeSummary
 from shared.public_url import is_https
 
@@ -35,11 +38,10 @@ def digest_item(alert: dict[str, Any]) -> render.DigestItem:
 
 class EmailChannel(Channel):
     name: ClassVar[str] = "email"
-    keeps_targets: ClassVar[bool] = False
+    takes_secret: ClassVar[bool] = False
 
-    def targets(self, ctx: Context) -> list[Target]:
-        address = ctx.subscriber.email
-        return [Target(address)] if address else []
+    def check_address(self, address: str) -> str:
+        return validate_email(address)
 
     def wants(self, alert: Alert, ctx: Context) -> bool:
         return ctx.prefs.email_unsubscribed_at is None or alert.type == ENDPOINT_DISABLED

@@ -30,11 +30,7 @@ DISABLED = f"{GONE}: disabled after it answered 410 Gone"
 
 class WebhookChannel(Channel):
     name: ClassVar[str] = "webhook"
-    keeps_targets: ClassVar[bool] = False
-
-    def targets(self, ctx: Context) -> list[Target]:
-        address = ctx.subscriber.webhook_url
-        return [Target(address)] if address else []
+    takes_secret: ClassVar[bool] = False
 
     def refusal(self, target: str, ctx: Context) -> str | None:
         return DISABLED if webhook_disabled(ctx.prefs, target) else None

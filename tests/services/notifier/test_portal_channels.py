@@ -64,7 +64,7 @@ async def stored(portal: Portal, subscriber_id: str) -> list[TargetRow]:
     async with portal.db.read_session() as session:
         rows = await session.scalars(
             select(TargetRow)
-            .where(TargetRow.subscriber_id == subscriber_id)
+            .where(TargetRow.subscriber_id == subscriber_id, TargetRow.account.is_(False))
             .order_by(TargetRow.created_at)
         )
         return list(rows)

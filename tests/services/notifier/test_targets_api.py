@@ -65,7 +65,10 @@ async def test_a_target_is_added_listed_masked_and_removed(
     )
     assert second.status_code == 201  # a second group on the same channel
     listed = (await client.get("/v1/channels", headers=me)).json()
-    assert [t["id"] for t in listed] == [target["id"], second.json()["id"]]
+    [own] = [t for t in listed if t["account"]]  # the account's own email address
+    assert own["channel"] == "email" and own["address"] == "risk@example.com"
+    chat = [t["id"] for t in listed if not t["account"]]
+    assert chat == [target["id"], second.json()["id"]]
     assert "0123456789abcdef0123456789ab" not in str(listed)
     async with db.read_session() as session:
         stored = (await session.execute(text("SELECT secret FROM notifier_targets"))).all()
@@ -76,17 +79,24 @@ async def test_a_target_is_added_listed_masked_and_removed(
     assert again.status_code == 422 and "already there" in again.json()["detail"]
 
     other = await subscribe(client, "Other")
-    assert (await client.get("/v1/channels", headers=other)).json() == []
+    theirs = (await client.get("/v1/channels", headers=other)).json()
+    assert [t["address"] for t in theirs] == ["other@example.com"]
     assert (await client.delete(f"/v1/channels/{target['id']}", headers=other)).status_code == 404
     assert (await client.delete(f"/v1/channels/{target['id']}", headers=me)).status_code == 204
-    assert len((await client.get("/v1/channels", headers=me)).json()) == 1
+    assert len((await client.get("/v1/channels", headers=me)).json()) == 2
 
 
 @pytest.mark.parametrize(
     ("body", "words"),
     [
-        ({"channel": "pager", "address": ROBOT}, "unknown chat channel 'pager'"),
-        ({"channel": "email", "address": ROBOT}, "unknown chat channel 'email'"),
+        ({"channel": "pager", "address": ROBOT}, "unknown channel 'pager'"),
+        ({"channel": "email", "address": ROBOT}, "invalid email address"),
+        ({"channel": "email", "address": "ops@example.com", "secret": "s"}, "take no secret"),
+        (
+            {"channel": "webhook", "address": "https://h.example/x", "secret": "s"},
+            "webhook secrets",
+        ),
+        ({"channel": "webhook", "address": "ftp://h.example/x"}, "http"),
         ({"channel": "dingtalk", "address": "ftp://x.example/r"}, "http"),
         ({"channel": "dingtalk", "address": ROBOT, "language": "fr"}, "language must be"),
     ],
@@ -145,3 +155,43 @@ async def test_a_test_message_goes_out_signed_and_shows_the_platforms_answer(
     assert "测试消息" in message["markdown"]["text"]
     assert refused.json()["ok"] is False and "sign not match" in refused.json()["error"]
     assert hidden.status_code == 404
+
+
+async def test_the_accounts_own_email_and_webhook_are_targets_that_follow_the_account(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await client.post(
+        "/v1/subscribers",
+        json={"name": "Risk", "email": "risk@example.com", "webhook_url": "https://h.example/a"},
+    )
+    me = {"Authorization": f"Bearer {created.json()['api_key']}"}
+    listed = (await client.get("/v1/channels", headers=me)).json()
+    by_channel = {t["channel"]: t for t in listed}
+    assert set(by_channel) == {"email", "webhook"} and all(t["account"] for t in listed)
+    refused = await client.delete(f"/v1/channels/{by_channel['email']['id']}", headers=me)
+    assert refused.status_code == 422 and "PATCH /v1/subscribers/me" in refused.json()["detail"]
+
+    changed = await client.patch(
+        "/v1/subscribers/me",
+        json={"email": "legal@example.com", "webhook_url": None},
+        headers=me,
+    )
+    assert changed.status_code == 200, changed.text
+    [email] = (await client.get("/v1/channels", headers=me)).json()
+    assert email["address"] == "legal@example.com"
+    assert email["id"] == by_channel["email"]["id"]  # the same target, moved
+
+    # an address added as a target and then made the account's own stays one target
+    extra = await client.post(
+        "/v1/channels", json={"channel": "webhook", "address": "https://h.example/b"}, headers=me
+    )
+    assert extra.status_code == 201, extra.text
+    await client.patch(
+        "/v1/subscribers/me", json={"webhook_url": "https://h.example/b"}, headers=me
+    )
+    hooks = [
+        t
+        for t in (await client.get("/v1/channels", headers=me)).json()
+        if t["channel"] == "webhook"
+    ]
+    assert [(t["id"], t["account"]) for t in hooks] == [(extra.json()["id"], True)]
