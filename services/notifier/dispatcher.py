@@ -9,6 +9,12 @@ before any queue's second. A thousand rows waiting for a dead endpoint take its 
 never the whole claim, so a slow or dead endpoint never holds up another's alerts. A hanging
 request is cut at ``REGWATCH_WEBHOOK_TIMEOUT`` (and retried later), which frees its slot.
 
+Send rates (a chat robot's 20 a minute, ``channels.base.Channel.rates``) are spent in the
+claim's unit of work: each claimed row takes one send of its queue (``ratelimit.take``, shared
+by every instance through ``rate_limits``); a row over its rate is let go again in that same
+unit, no attempt counted, and its queue waits. A rate-limited send opens no transaction of its
+own, and a channel without rates (email, webhooks) never touches ``rate_limits``.
+
 Claims are leases: a crashed instance's rows are picked up again when they expire (see
 ``ledger.lease``). The rows this process is still sending are never claimed again by it, even
 past their lease (a database that stalled while their result was written).
@@ -31,6 +37,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.channels import CHANNELS, Channel, Senders, SendResult, failed
 from services.notifier.digest import release_held
@@ -146,7 +153,29 @@ class Dispatcher:
                     DeliveryRow.id.in_(wanted), DeliveryRow.claim_token == token
                 )
             )
-            return list(claimed.scalars())
+            return await self.within_rates(session, list(claimed.scalars()))
+
+    async def within_rates(
+        self, session: AsyncSession, rows: list[DeliveryRow]
+    ) -> list[DeliveryRow]:
+        """The claimed rows that may go now: each spends one send of its queue under its
+        channel's rates, in the claim's unit of work (a send under a rate opens no
+        transaction of its own). A row over its rate is let go again, no attempt counted, and
+        it and the rest of its queue wait until the next send is allowed (in their order).
+        Rates are taken in queue order, so two instances lock their rows in the same order."""
+        now = utc_now()
+        waiting: set[str] = set()
+        for row in sorted(rows, key=lambda row: (row.queue, row.id)):
+            channel = self.channels.get(row.channel)
+            rates = channel.rates(row.target) if channel is not None else ()
+            if not rates:
+                continue
+            wait = await take(session, row.queue, rates, now)
+            if wait > 0:
+                await defer(session, row, now + timedelta(seconds=wait))
+                waiting.add(row.id)
+                log.info("queue over its rate: waiting", extra={"queue": row.queue, "wait_s": wait})
+        return [row for row in rows if row.id not in waiting]
 
     async def _step(self) -> int:
         """The loop's sweep: every kick claims, but held alerts (quiet hours, digests) are
@@ -177,10 +206,6 @@ class Dispatcher:
         queue = row.queue
         try:
             with log_context(alert_id=row.id, notice_id=row.notice_id):
-                wait = await self.take_rate(row)
-                if wait > 0:
-                    await self.defer(row, wait)
-                    return
                 result = await self.attempt(row)
                 await self.record(row, result)
         except Exception:
@@ -192,38 +217,6 @@ class Dispatcher:
                 del self.in_flight[queue]
                 self.limits.pop(queue, None)
             self.kick()
-
-    async def take_rate(self, row: DeliveryRow) -> float:
-        """Spend one send of the row's queue under its channel's rates (0), or say how many
-        seconds until the platform allows the next one."""
-        channel = self.channels.get(row.channel)
-        rates = channel.rates(row.target) if channel is not None else ()
-        if not rates:
-            return 0.0
-        async with self.db.session() as session:
-            return await take(session, row.queue, rates, utc_now())
-
-    async def defer(self, row: DeliveryRow, wait: float) -> None:
-        """Over its rate: the row goes back unclaimed, no attempt counted, and it and the
-        rest of its queue wait until the next send is allowed (in their order)."""
-        until = utc_now() + timedelta(seconds=wait)
-        async with self.db.session() as session:
-            await session.execute(
-                update(DeliveryRow)
-                .where(DeliveryRow.id == row.id, DeliveryRow.claim_token == row.claim_token)
-                .values(claimed_until=None, claim_token=None)
-            )
-            await session.execute(
-                update(DeliveryRow)
-                .where(
-                    DeliveryRow.queue == row.queue,
-                    DeliveryRow.status == "pending",
-                    DeliveryRow.claim_token.is_(None),
-                    DeliveryRow.next_attempt_at < until,
-                )
-                .values(next_attempt_at=until)
-            )
-        log.info("queue over its rate: waiting", extra={"queue": row.queue, "wait_s": wait})
 
     async def attempt(self, row: DeliveryRow) -> SendResult:
         channel = self.channels.get(row.channel)
@@ -349,3 +342,23 @@ class Dispatcher:
         await self.loop.stop()
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=self.settings.webhook_timeout + 5)
+
+
+async def defer(session: AsyncSession, row: DeliveryRow, until: datetime) -> None:
+    """A claimed row over its rate goes back unclaimed, no attempt counted, and it and the
+    rest of its queue wait until ``until`` (in their order)."""
+    await session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.id == row.id, DeliveryRow.claim_token == row.claim_token)
+        .values(claimed_until=None, claim_token=None)
+    )
+    await session.execute(
+        update(DeliveryRow)
+        .where(
+            DeliveryRow.queue == row.queue,
+            DeliveryRow.status == "pending",
+            DeliveryRow.claim_token.is_(None),
+            DeliveryRow.next_attempt_at < until,
+        )
+        .values(next_attempt_at=until)
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -16,9 +16,13 @@ from sqlalchemy import select
 
 from services.notifier.alerts import Alert, Context
 from services.notifier.channels import CHANNELS, Channel, Rate, Senders, SendResult, Target
+from services.notifier.dispatcher import Dispatcher
+from services.notifier.email import EmailSender
 from services.notifier.handler import handle_match
 from services.notifier.history import replay_delivery
-from services.notifier.models import AttemptRow, DeliveryRow
+from services.notifier.ledger import utc_now
+from services.notifier.models import AttemptRow, DeliveryRow, RateRow
+from services.notifier.webhook import WebhookSender
 from shared.db import Database
 from tests.services.notifier.test_dispatcher import (
     SETTINGS,
@@ -86,6 +90,15 @@ async def echo_rows(db: Database) -> set[str]:
         return set(found)
 
 
+async def alerts(db: Database, count: int, prefix: str) -> None:
+    """A new subscriber gets ``count`` alerts, one per notice (``{prefix}-00``, ``-01`` ...)."""
+    subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
+    for n in range(count):
+        event = match_event(subscriber_id, None)
+        event.notice.notice_id = f"{prefix}-{n:02d}"
+        await handle_match(db, SETTINGS, event)
+
+
 async def test_a_channel_in_the_registry_gets_alerts_retries_and_replays(
     db: Database, echo: tuple[EchoChannel, WebhookReceiver]
 ) -> None:
@@ -140,11 +153,7 @@ async def test_a_channels_rate_holds_across_instances_none_lost_none_twice(
     async with WebhookReceiver() as receiver:
         channel = EchoChannel(receiver.url, (Rate(4, 1.0),))
         monkeypatch.setitem(CHANNELS, "echo", channel)
-        subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
-        for n in range(14):
-            event = match_event(subscriber_id, None)
-            event.notice.notice_id = f"miit-burst-{n:02d}"
-            await handle_match(db, SETTINGS, event)
+        await alerts(db, 14, "miit-burst")
         wanted = await echo_rows(db)
         async with (
             SmtpReceiver() as smtp,
@@ -166,3 +175,47 @@ async def test_a_channels_rate_holds_across_instances_none_lost_none_twice(
             select(AttemptRow.delivery_id).where(AttemptRow.delivery_id.in_(wanted))
         )
         assert sorted(attempts) == sorted(wanted)  # waiting for the rate is not an attempt
+
+
+async def test_the_claim_spends_the_rate_and_a_row_over_it_waits_unclaimed(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One unit of work claims a row and spends its queue's rate (or lets it go again to
+    wait): a rate-limited send opens no transaction of its own."""
+    channel = EchoChannel("http://127.0.0.1:1/echo", (Rate(1, 60.0),))
+    monkeypatch.setitem(CHANNELS, "echo", channel)
+    await alerts(db, 2, "miit-rate")
+    async with db.session() as work:  # only the echo rows: one queue, one at a time
+        for row in (await work.scalars(select(DeliveryRow))).all():
+            if row.channel != "echo":
+                await work.delete(row)
+    units = 0
+    unit_of_work = db.session
+
+    def counted() -> Any:
+        nonlocal units
+        units += 1
+        return unit_of_work()
+
+    webhooks = WebhookSender(timeout=2, allow_private=True)
+    worker = Dispatcher(db, SETTINGS, webhooks, EmailSender("127.0.0.1", 1))
+    monkeypatch.setattr(db, "session", counted)
+    try:
+        [first] = await worker.claim(utc_now())  # the queue's oldest row, its rate spent
+        assert units == 1
+        await worker.record(first, SendResult(True, False, 200, None, None, 1.0))
+        assert units == 2
+        assert await worker.claim(utc_now()) == []  # the next one is over the rate
+        assert units == 3
+    finally:
+        monkeypatch.setattr(db, "session", unit_of_work)
+        await webhooks.aclose()
+    async with db.read_session() as read:
+        [waiting] = (
+            await read.scalars(select(DeliveryRow).where(DeliveryRow.id != first.id))
+        ).all()
+        [spent] = (await read.scalars(select(RateRow))).all()
+    assert waiting.status == "pending" and waiting.claim_token is None
+    assert waiting.attempts == 0  # waiting for the rate is not an attempt
+    assert waiting.next_attempt_at > utc_now() + timedelta(seconds=50)  # the window's end
+    assert (spent.key, len(json.loads(spent.sends))) == (first.queue, 1)
