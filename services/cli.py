@@ -43,7 +43,7 @@ COMMANDS = {
     ),
     "channels": Lazy(
         "services.notifier.cli:channels_app",
-        "Chat channel targets (DingTalk robots ...): add, list, remove, test.",
+        "Where alerts go (robots, email, webhooks): add, list, remove, test.",
     ),
     "topics": Lazy("services.ops_cli:topics_app", "Read regwatch's Kafka topics."),
     "dlq": Lazy(

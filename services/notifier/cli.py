@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from shared.db import Database
 
 reminders_app = sub_app("Deadline reminders.")
-channels_app = sub_app("Chat channel targets (DingTalk robots ...): add, list, remove, test.")
+channels_app = sub_app("Where alerts go (robots, email, webhooks): add, list, remove, test.")
 deliveries_app = sub_app("The delivery ledger: list deliveries, replay failed ones.")
 
 
@@ -132,7 +132,8 @@ def channels_add(
     language: Annotated[str | None, typer.Option(help="zh or en")] = None,
     label: Annotated[str | None, typer.Option(help="a name for it")] = None,
 ) -> None:
-    """Add a chat target to a subscriber: prints it (robot token masked, no secret)."""
+    """Add a target to a subscriber (a chat robot, an email address, a webhook URL): prints it
+    (robot token masked, no secret)."""
     from services.notifier.targets import NewTarget, add_target, target_out
     from shared.accounts import get_subscriber
 
@@ -152,7 +153,7 @@ def channels_add(
 @channels_app.command("list")
 @friendly
 def channels_list(subscriber_id: str) -> None:
-    """Print a subscriber's chat targets."""
+    """Print a subscriber's targets, the account's own email address and webhook URL among them."""
     from services.notifier.targets import list_targets, target_out
     from shared.accounts import get_subscriber
 
@@ -170,7 +171,7 @@ def channels_list(subscriber_id: str) -> None:
 @channels_app.command("remove")
 @friendly
 def channels_remove(subscriber_id: str, target_id: str) -> None:
-    """Remove a subscriber's chat target; prints how many waiting alerts were cancelled."""
+    """Remove a subscriber's target; prints how many waiting alerts were cancelled."""
     from services.notifier.targets import remove_target
 
     settings = load_settings()
@@ -188,7 +189,7 @@ def channels_remove(subscriber_id: str, target_id: str) -> None:
 @channels_app.command("test")
 @friendly
 def channels_test(subscriber_id: str, target_id: str) -> None:
-    """Send a test message to a chat target now and print the platform's answer."""
+    """Send a test message to a target now and print the answer it got."""
     from services.notifier.channels.base import Senders
     from services.notifier.email import EmailSender
     from services.notifier.target_probe import send_test
