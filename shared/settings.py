@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.auth_limit import Network, parse_networks
 from shared.durations import parse_duration, parse_durations
+from shared.poll_schedule import PollSchedule, format_schedule, parse_schedule
 from shared.secretbox import SecretKeyError, check_keys, check_pepper, split_keys
 from shared.topics import Topics
 
@@ -146,6 +147,11 @@ class Settings(BaseSettings):
     feed_interval: str = Field(
         default="15m", description="how often a feed source is polled unless it sets its own"
     )
+    feed_schedule: str | None = Field(
+        default=None,
+        description="when a feed source is polled unless it sets its own, e.g. 'every 10m"
+        " Mon-Fri 08:00-19:00 Asia/Shanghai, else every 2h'; unset: every feed_interval",
+    )
     feeds_allow_private: bool = Field(
         default=False, description="allow feed sources on loopback/private addresses"
     )
@@ -245,6 +251,13 @@ class Settings(BaseSettings):
             raise ValueError(f"feed interval {value!r} is shorter than 1s")
         return value
 
+    @field_validator("feed_schedule")
+    @classmethod
+    def _feed_schedule(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return format_schedule(parse_schedule(value, "feed schedule"))
+
     @field_validator(
         "kafka_bootstrap", "database_url", "smtp_host", "admin_token", "public_url", mode="before"
     )
@@ -283,6 +296,13 @@ class Settings(BaseSettings):
     @cached_property
     def feed_interval_delta(self) -> timedelta:
         return parse_duration(self.feed_interval)
+
+    @cached_property
+    def default_poll_schedule(self) -> PollSchedule:
+        """:attr:`feed_schedule`, else every :attr:`feed_interval`."""
+        if self.feed_schedule is None:
+            return PollSchedule(self.feed_interval_delta)
+        return parse_schedule(self.feed_schedule)
 
     @property
     def topics(self) -> Topics:

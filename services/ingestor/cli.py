@@ -409,6 +409,12 @@ def notices_table(items: list[NoticeItem]) -> Table | str:
 # --- sources ---------------------------------------------------------------------------------
 
 
+SCHEDULE_HELP = (
+    "when to poll, e.g. 'every 10m' or 'every 10m Mon-Fri 08:00-19:00 Asia/Shanghai, else"
+    " every 2h' (or 'else never'); default REGWATCH_FEED_SCHEDULE"
+)
+
+
 @sources_app.command("add")
 @friendly
 def sources_add(
@@ -416,30 +422,68 @@ def sources_add(
     kind: Annotated[
         str, typer.Option(help="rss, atom, html, or auto (judged on each poll)")
     ] = "auto",
+    schedule: Annotated[str | None, typer.Option(help=SCHEDULE_HELP)] = None,
     interval: Annotated[
         str | None,
-        typer.Option(help="time between polls, e.g. 15m or 2h; default REGWATCH_FEED_INTERVAL"),
+        typer.Option(help="time between polls, e.g. 15m: short for --schedule 'every 15m'"),
     ] = None,
     name: Annotated[str | None, typer.Option(help="a label; default the URL")] = None,
 ) -> None:
     """Add a feed source; it is polled by the running ingestor (or `regwatch sources poll`)."""
     from services.ingestor.feeds import KINDS, add_source, describe
-    from shared.durations import parse_duration
+    from services.ingestor.feeds.sources import check_schedule
+    from shared.durations import format_duration, parse_duration
 
     settings = load_settings()
     if kind not in KINDS:
         fail(f"--kind {kind!r}: choose from {', '.join(KINDS)}")
-    every = None
+    if interval is not None and schedule is not None:
+        fail("give --schedule or --interval, not both")
     if interval is not None:
         try:
             every = parse_duration(interval)
         except ValueError as exc:
             fail(f"--interval: {exc}")
+        schedule = check_schedule(f"every {format_duration(every)}", "--interval")
+    elif schedule is not None:
+        schedule = check_schedule(schedule, "--schedule")
 
     async def work(db: Database) -> dict[str, Any]:
         async with db.session() as session:
-            row = await add_source(session, url, kind=kind, interval=every, name=name)
-            return describe(row, settings.feed_interval_delta)
+            row = await add_source(
+                session,
+                url,
+                kind=kind,
+                schedule=schedule,
+                name=name,
+                default=settings.default_poll_schedule,
+            )
+            return describe(row, settings.default_poll_schedule)
+
+    emit(run_with_db(settings, work))
+
+
+@sources_app.command("schedule")
+@friendly
+def sources_schedule(
+    source_id: Annotated[int, typer.Argument(help="the source")],
+    schedule: Annotated[
+        str, typer.Argument(help=SCHEDULE_HELP.replace("; default", "; 'default':"))
+    ],
+) -> None:
+    """Set when a source is polled; 'default' gives it the server's schedule again."""
+    from services.ingestor.feeds import describe, set_schedule
+    from services.ingestor.feeds.sources import check_schedule
+
+    settings = load_settings()
+    text = None
+    if schedule.strip().lower() != "default":
+        text = check_schedule(schedule, "schedule")
+
+    async def work(db: Database) -> dict[str, Any]:
+        async with db.session() as session:
+            row = await set_schedule(session, source_id, text, settings.default_poll_schedule)
+            return describe(row, settings.default_poll_schedule)
 
     emit(run_with_db(settings, work))
 
@@ -447,7 +491,8 @@ def sources_add(
 @sources_app.command("list")
 @friendly
 def sources_list() -> None:
-    """Sources with their last poll, status, error, backoff and the items seen in them."""
+    """Sources with their schedule, next poll, last poll, status, error, backoff and the items
+    seen in them."""
     from services.ingestor.feeds import all_sources, describe, item_counts
 
     settings = load_settings()
@@ -456,7 +501,7 @@ def sources_list() -> None:
         async with db.session() as session:
             counts = await item_counts(session)
             return [
-                describe(row, settings.feed_interval_delta, counts.get(row.id))
+                describe(row, settings.default_poll_schedule, counts.get(row.id))
                 for row in await all_sources(session)
             ]
 
@@ -487,7 +532,7 @@ def sources_poll(
 
     async def work(db: Database) -> list[dict[str, Any]]:
         async with Fetcher.from_settings(settings) as fetcher:
-            poller = FeedPoller(db, fetcher, default_interval=settings.feed_interval_delta)
+            poller = FeedPoller(db, fetcher, default_schedule=settings.default_poll_schedule)
             if source_id is not None:
                 polled = [await poller.poll(source_id)]
             elif all_sources_:

@@ -76,8 +76,10 @@ class FeedSourceRow(Base):
     url_key: Mapped[str] = mapped_column(String(64), unique=True, doc="sha256 of url")
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(10), doc="auto, rss, atom or html")
-    interval_seconds: Mapped[int | None] = mapped_column(
-        Integer, doc="seconds between polls; NULL = REGWATCH_FEED_INTERVAL"
+    schedule: Mapped[str | None] = mapped_column(
+        Text,
+        doc="when it is polled (shared/poll_schedule.py's text); NULL = REGWATCH_FEED_SCHEDULE,"
+        " else every REGWATCH_FEED_INTERVAL",
     )
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     etag: Mapped[str | None] = mapped_column(Text)

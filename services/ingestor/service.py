@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from faststream.kafka import KafkaBroker
 
-from services.ingestor import extraction, notices_api, portal_notices
+from services.ingestor import extraction, notices_api, portal_notices, sources_api
 from services.ingestor.api import build_router
 from services.ingestor.feeds import FeedPoller, FeedScheduler, Fetcher
 from services.ingestor.feeds.attachments import AttachmentLimits
@@ -28,15 +28,20 @@ class IngestorService:
         self.poller = FeedPoller(
             db,
             self.fetcher,
-            default_interval=settings.feed_interval_delta,
+            default_schedule=settings.default_poll_schedule,
             on_ingested=self.relay.kick,
             attachments=AttachmentLimits.from_settings(settings),
         )
-        tick = min(MAX_TICK, settings.feed_interval_delta.total_seconds())
+        tick = min(MAX_TICK, settings.default_poll_schedule.every.total_seconds())
         self.feeds = FeedScheduler(self.poller, tick=tick)
 
     def routers(self) -> list[APIRouter]:
-        return [build_router(self.relay), notices_api.build_router(), portal_notices.build_router()]
+        return [
+            build_router(self.relay),
+            notices_api.build_router(),
+            sources_api.build_router(),
+            portal_notices.build_router(),
+        ]
 
     def outboxes(self) -> list[RelayLoop[Any]]:
         return [self.relay]

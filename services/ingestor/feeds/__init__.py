@@ -7,7 +7,15 @@ from .fetch import Fetcher
 from .listing import KINDS, FeedItem, parse_listing
 from .poller import FeedPoller, PollResult
 from .scheduler import FeedScheduler
-from .sources import add_source, all_sources, describe, get_source, item_counts, remove_source
+from .sources import (
+    add_source,
+    all_sources,
+    describe,
+    get_source,
+    item_counts,
+    remove_source,
+    set_schedule,
+)
 
 __all__ = [
     "KINDS",
@@ -23,4 +31,5 @@ __all__ = [
     "item_counts",
     "parse_listing",
     "remove_source",
+    "set_schedule",
 ]

@@ -27,7 +27,7 @@ from services.ingestor.extract.formats import READABLE_SUFFIXES
 from services.ingestor.feeds.attachments import AttachmentLimits, attachment_links, file_name
 from services.ingestor.feeds.fetch import Fetcher
 from services.ingestor.feeds.listing import KINDS, FeedItem, Kind, parse_listing
-from services.ingestor.feeds.sources import due_source_ids, get_source, interval_of
+from services.ingestor.feeds.sources import due_source_ids, get_source, schedule_of
 from services.ingestor.intake import ingest_bytes
 from services.ingestor.models import FeedItemRow, FeedSourceRow
 from services.ingestor.store import Saved
@@ -35,6 +35,7 @@ from shared.db import Database
 from shared.db.base import utcnow
 from shared.errors import InputError, RegwatchError, TransientError
 from shared.logging import get_logger, log_context
+from shared.poll_schedule import PollSchedule, first_poll, next_poll
 from shared.settings import Settings
 
 log = get_logger("regwatch.ingestor.feeds")
@@ -149,23 +150,27 @@ class FeedPoller:
         db: Database,
         fetcher: Fetcher,
         *,
-        default_interval: timedelta,
+        default_schedule: PollSchedule,
         on_ingested: Callable[[], None] | None = None,
         attachments: AttachmentLimits | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        """``attachments``: how many attachments of an item's page are followed, and how
+        """``default_schedule``: for sources without their own (``Settings.default_poll_schedule``).
+        ``attachments``: how many attachments of an item's page are followed, and how
         large each may be; None reads ``REGWATCH_FEED_MAX_ATTACHMENTS`` and
-        ``REGWATCH_FEED_ATTACHMENT_BYTES``."""
+        ``REGWATCH_FEED_ATTACHMENT_BYTES``. ``clock``: the time polls are due and recorded
+        at."""
         self.db = db
         self.fetcher = fetcher
-        self.default_interval = default_interval
+        self.default_schedule = default_schedule
+        self.clock = clock
         self.on_ingested = on_ingested
         self.limits = attachments or AttachmentLimits.from_settings(Settings())
         self._locks: dict[int, asyncio.Lock] = {}
 
     async def poll_due(self, now: datetime | None = None) -> list[PollResult]:
         """Poll every enabled source whose time has come (and that is not backing off)."""
-        now = now or utcnow()
+        now = now or self.clock()
         async with self.db.session() as session:
             due = await due_source_ids(session, now)
         return [await self.poll(source_id, now=now) for source_id in due]
@@ -186,14 +191,14 @@ class FeedPoller:
         lock = self._locks.setdefault(source_id, asyncio.Lock())
         async with lock:
             with log_context(feed_source=source_id):
-                return await self._poll(source_id, now or utcnow())
+                return await self._poll(source_id, now or self.clock())
 
     async def _poll(self, source_id: int, now: datetime) -> PollResult:
         async with self.db.session() as session:
             source = await get_source(session, source_id)
             url, kind, name = source.url, source.kind, source.name
             etag, last_modified = source.etag, source.last_modified
-            interval = interval_of(source, self.default_interval)
+            plan = schedule_of(source, self.default_schedule)
         result = PollResult(source_id, name, "ok")
         try:
             fetched = await self.fetcher.get(url, etag=etag, last_modified=last_modified)
@@ -209,12 +214,10 @@ class FeedPoller:
                     content_type=fetched.content_type,
                 )
         except RegwatchError as exc:
-            return await self._failed(source_id, result, str(exc), interval, now)
+            return await self._failed(source_id, result, str(exc), plan, now)
         except Exception as exc:  # a bug or a library surprise must not stop the scheduler
             log.exception("feed poll failed unexpectedly")
-            return await self._failed(
-                source_id, result, f"{type(exc).__name__}: {exc}", interval, now
-            )
+            return await self._failed(source_id, result, f"{type(exc).__name__}: {exc}", plan, now)
         result.status = "not_modified" if fetched.status == 304 else "ok"
         for item in reversed(items):  # oldest first: a follow-up after what it follows up
             outcome = await self._item(source_id, item, now)
@@ -231,7 +234,7 @@ class FeedPoller:
             source.last_error = None
             source.failures = 0
             source.backoff_until = None
-            source.next_poll_at = now + interval
+            source.next_poll_at = next_poll(plan, now)
             if fetched.status == 200:
                 source.etag = fetched.etag
                 source.last_modified = fetched.last_modified
@@ -247,17 +250,19 @@ class FeedPoller:
         return result
 
     async def _failed(
-        self, source_id: int, result: PollResult, error: str, interval: timedelta, now: datetime
+        self, source_id: int, result: PollResult, error: str, plan: PollSchedule, now: datetime
     ) -> PollResult:
+        """Back off from the schedule's interval; the poll after the backoff waits for the
+        schedule's hours if they are closed then."""
         async with self.db.session() as session:
             source = await get_source(session, source_id)
             source.failures += 1
-            until = now + backoff_delay(interval, source.failures)
+            until = now + backoff_delay(plan.every, source.failures)
             source.status = "error"
             source.last_polled_at = now
             source.last_error = error[:2000]
             source.backoff_until = until
-            source.next_poll_at = until
+            source.next_poll_at = first_poll(plan, until)
             failures = source.failures
         log.warning(
             "feed poll failed; backing off",

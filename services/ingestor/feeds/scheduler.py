@@ -1,9 +1,10 @@
 """The ingestor's feed schedule: an APScheduler job that polls the sources that are due.
 
 One sweep job every ``tick`` seconds polls each enabled source whose ``next_poll_at`` has come
-and that is not backing off; each source keeps its own interval (``regwatch sources add
---interval``, else ``REGWATCH_FEED_INTERVAL``). Sources added by the CLI while the service
-runs are picked up by the next sweep.
+and that is not backing off; after a poll the poller sets the next one from the source's
+schedule (``regwatch sources add --schedule``, else ``REGWATCH_FEED_SCHEDULE``, else every
+``REGWATCH_FEED_INTERVAL``; see ``shared/poll_schedule.py``). Sources added or rescheduled by
+the CLI or the API while the service runs are picked up by the next sweep.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
@@ -14,9 +14,14 @@ from services.ingestor.models import FeedItemRow, FeedSourceRow
 from shared.db.base import utcnow
 from shared.durations import format_duration
 from shared.errors import InputError
+from shared.poll_schedule import (
+    PollSchedule,
+    first_poll,
+    format_schedule,
+    next_poll,
+    parse_schedule,
+)
 from shared.ssrf import validate_webhook_url
-
-MIN_INTERVAL = timedelta(seconds=1)
 
 
 def url_key(url: str) -> str:
@@ -30,21 +35,31 @@ def check_feed_url(url: str) -> str:
         raise InputError(str(exc).replace("webhook URL", "feed URL")) from None
 
 
+def check_schedule(text: str, field: str = "schedule") -> str:
+    """The canonical text of a schedule; InputError naming ``field`` and giving an example."""
+    try:
+        return format_schedule(parse_schedule(text, field))
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
 async def add_source(
     session: AsyncSession,
     url: str,
     *,
     kind: str = "auto",
-    interval: timedelta | None = None,
+    schedule: str | None = None,
     name: str | None = None,
+    default: PollSchedule | None = None,
+    now: datetime | None = None,
 ) -> FeedSourceRow:
-    """A new source, due at once. Raises InputError for a bad URL, kind or interval, or a URL
-    that is already a source."""
+    """A new source, due at once (or when its schedule's hours next open; ``default`` is the
+    server's schedule, for a source that sets none). Raises InputError for a bad URL, kind or
+    schedule, or a URL that is already a source."""
     url = check_feed_url(url)
     if kind not in KINDS:
         raise InputError(f"kind {kind!r}: choose from {', '.join(KINDS)}")
-    if interval is not None and interval < MIN_INTERVAL:
-        raise InputError(f"interval {format_duration(interval)}: at least 1s")
+    stored = None if schedule is None else check_schedule(schedule)
     existing = await session.scalar(
         select(FeedSourceRow).where(FeedSourceRow.url_key == url_key(url))
     )
@@ -53,21 +68,47 @@ async def add_source(
     label = (name or "").strip() or url
     if len(label) > 200:
         raise InputError(f"name: at most 200 characters, got {len(label)}")
-    now = utcnow()
+    now = now or utcnow()
     row = FeedSourceRow(
         url=url,
         url_key=url_key(url),
         name=label,
         kind=kind,
-        interval_seconds=None if interval is None else int(interval.total_seconds()),
+        schedule=stored,
         enabled=True,
         status="new",
         failures=0,
         next_poll_at=now,
         created_at=now,
     )
+    plan = default if stored is None else parse_schedule(stored)
+    if plan is not None:
+        row.next_poll_at = first_poll(plan, now)
     session.add(row)
     await session.flush()
+    return row
+
+
+async def set_schedule(
+    session: AsyncSession,
+    source_id: int,
+    schedule: str | None,
+    default: PollSchedule,
+    *,
+    now: datetime | None = None,
+) -> FeedSourceRow:
+    """Give a source its own schedule (None: the server's ``default`` again). Its next poll
+    follows the new schedule from its last poll (at once if that is already past), or from
+    now if it was never polled; a backoff in progress stays."""
+    row = await get_source(session, source_id)
+    row.schedule = None if schedule is None else check_schedule(schedule)
+    now = now or utcnow()
+    plan = schedule_of(row, default)
+    last = row.last_polled_at
+    due = first_poll(plan, now) if last is None else max(next_poll(plan, last), now)
+    if row.backoff_until is not None and row.backoff_until > due:
+        due = row.backoff_until
+    row.next_poll_at = due
     return row
 
 
@@ -126,26 +167,31 @@ async def item_counts(session: AsyncSession) -> dict[int, dict[str, int]]:
     }
 
 
-def interval_of(row: FeedSourceRow, default: timedelta) -> timedelta:
-    return default if row.interval_seconds is None else timedelta(seconds=row.interval_seconds)
+def schedule_of(row: FeedSourceRow, default: PollSchedule) -> PollSchedule:
+    """The source's own schedule, else the server's."""
+    return default if row.schedule is None else parse_schedule(row.schedule)
 
 
 def describe(
-    row: FeedSourceRow, default_interval: timedelta, counts: dict[str, int] | None = None
+    row: FeedSourceRow, default: PollSchedule, counts: dict[str, int] | None = None
 ) -> dict[str, Any]:
-    """A source as ``regwatch sources list`` shows it."""
+    """A source as ``regwatch sources list`` and ``GET /v1/sources`` show it."""
 
     def when(value: datetime | None) -> str | None:
         return None if value is None else value.isoformat()
 
-    interval = interval_of(row, default_interval)
+    schedule = schedule_of(row, default)
+    next_local = None
+    if schedule.window is not None:
+        next_local = row.next_poll_at.astimezone(schedule.window.tz).isoformat()
     return {
         "id": row.id,
         "name": row.name,
         "url": row.url,
         "kind": row.kind,
-        "interval": format_duration(interval),
-        "interval_is_default": row.interval_seconds is None,
+        "schedule": format_schedule(schedule),
+        "schedule_is_default": row.schedule is None,
+        "interval": format_duration(schedule.every),
         "enabled": row.enabled,
         "status": row.status,
         "last_poll": when(row.last_polled_at),
@@ -153,6 +199,7 @@ def describe(
         "error": row.last_error,
         "failures": row.failures,
         "backoff_until": when(row.backoff_until),
-        "next_poll": when(row.next_poll_at),
+        "next_poll": when(row.next_poll_at.astimezone(UTC)),
+        "next_poll_local": next_local,
         "items": counts or {"seen": 0, "ingested": 0, "failed": 0, "retrying": 0},
     }

@@ -134,7 +134,7 @@ async def test_sources_add_list_poll_and_remove(cli: CliRunner) -> None:
             "new",
         )
         down = json.loads((await call("sources", "add", server.url("/down.xml"))).stdout)
-        assert down["interval"] == "15m" and down["interval_is_default"] is True
+        assert down["schedule"] == "every 15m" and down["schedule_is_default"] is True
 
         polled = await call("sources", "poll", str(source["id"]))
         assert polled.exit_code == 0, polled.output
@@ -178,6 +178,15 @@ async def test_sources_add_list_poll_and_remove(cli: CliRunner) -> None:
             ["sources", "add", "https://example.com/rss", "--interval", "soon"],
             "--interval: bad duration",
         ),
+        (
+            ["sources", "add", "https://example.com/rss", "--schedule", "every 10m Mon-Fri"],
+            "--schedule 'every 10m Mon-Fri': days or hours need a time zone",
+        ),
+        (
+            ["sources", "add", "https://example.com/rss", "--interval", "5m", "--schedule", "x"],
+            "give --schedule or --interval, not both",
+        ),
+        (["sources", "schedule", "3", "every 10m"], "no feed source 3"),
         (["sources", "poll", "99"], "no feed source 99"),
         (["sources", "poll", "1", "--all"], "not both"),
         (["sources", "remove", "7"], "no feed source 7"),
@@ -317,3 +326,36 @@ def test_notices_list_bad_flags_are_one_line_naming_the_flag(
     result = run(cli, "notices", "list", *args)
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+
+
+def test_sources_schedule_round_trip(cli: CliRunner) -> None:
+    added = run(
+        cli,
+        "sources",
+        "add",
+        "https://example.com/rss",
+        "--schedule",
+        "10m Mon-Fri 08:00-19:00 Asia/Shanghai else 2h",
+    )
+    assert added.exit_code == 0, added.output
+    source = json.loads(added.stdout)
+    assert source["schedule"] == "every 10m Mon-Fri 08:00-19:00 Asia/Shanghai, else every 2h"
+    assert source["next_poll_local"].endswith("+08:00")
+
+    bad = run(cli, "sources", "schedule", str(source["id"]), "every 10m Mon-Fri 18:00-09:00 UTC")
+    assert bad.exit_code == 1 and bad.stderr.count("\n") == 1
+    assert "schedule 'every 10m Mon-Fri 18:00-09:00 UTC': hours '18:00-09:00'" in bad.stderr
+    assert "e.g. 'every 10m Mon-Fri 08:00-19:00 Asia/Shanghai, else every 2h'" in bad.stderr
+
+    changed = run(cli, "sources", "schedule", str(source["id"]), "every 1h Sat-Sun UTC")
+    assert changed.exit_code == 0, changed.output
+    (shown,) = json.loads(run(cli, "sources", "list").stdout)
+    assert (shown["schedule"], shown["schedule_is_default"]) == ("every 1h Sat-Sun UTC", False)
+    assert shown["next_poll"] == json.loads(changed.stdout)["next_poll"]
+    assert shown["next_poll_local"].endswith("+00:00")
+
+    back = run(cli, "sources", "schedule", str(source["id"]), "default")
+    (shown,) = json.loads(run(cli, "sources", "list").stdout)
+    assert back.exit_code == 0
+    assert (shown["schedule"], shown["schedule_is_default"]) == ("every 15m", True)
+    assert shown["next_poll_local"] is None

@@ -20,6 +20,7 @@ from services.ingestor.feeds.attachments import AttachmentLimits
 from services.ingestor.models import FeedItemRow
 from services.ingestor.store import get_notice
 from shared.db import Database
+from shared.poll_schedule import PollSchedule
 from tests.support.dns import FakeDNS, fake_dns
 from tests.support.feeds import FeedServer, Page, rss
 
@@ -42,7 +43,10 @@ class Setup:
     def poller(self, count: int = 5, max_bytes: int = 50_000) -> FeedPoller:
         limits = AttachmentLimits(count=count, max_bytes=max_bytes)
         return FeedPoller(
-            self.db, self.fetcher, default_interval=timedelta(minutes=15), attachments=limits
+            self.db,
+            self.fetcher,
+            default_schedule=PollSchedule(timedelta(minutes=15)),
+            attachments=limits,
         )
 
 
@@ -116,7 +120,7 @@ async def test_the_follower_keeps_the_ssrf_guard(db: Database) -> None:
         Fetcher(timeout=5, max_bytes=10_000, allow_private=False) as fetcher,
     ):
         server.pages["/files/list.xlsx"] = Page(b"PK", XLSX)
-        poller = FeedPoller(db, fetcher, default_interval=timedelta(minutes=15))
+        poller = FeedPoller(db, fetcher, default_schedule=PollSchedule(timedelta(minutes=15)))
         links = '<p>附件：<a href="/files/list.xlsx">名单</a></p>'
         followed = await poller.follow(page_with(links), server.url("/notice.html"))
     assert followed.files == [] and "REGWATCH_FEEDS_ALLOW_PRIVATE" in followed.errors[0]
@@ -131,7 +135,7 @@ async def test_attachment_fetches_refuse_dns_rebinding(db: Database, fake_dns: F
     ):
         server.pages["/files/list.xlsx"] = Page(b"PK", XLSX)
         fake_dns.answer("rebind.test", ["93.184.216.34"], ["127.0.0.1"])
-        poller = FeedPoller(db, fetcher, default_interval=timedelta(minutes=15))
+        poller = FeedPoller(db, fetcher, default_schedule=PollSchedule(timedelta(minutes=15)))
         links = '<p>附件：<a href="/files/list.xlsx">名单</a></p>'
         page_url = f"http://rebind.test:{server.port}/notice.html"
         followed = await poller.follow(page_with(links), page_url)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -17,9 +18,11 @@ from services.ingestor.models import FeedItemRow, FeedSourceRow
 from services.ingestor.store import get_notice, pending_outbox
 from shared.db import Database
 from shared.db.base import utcnow
+from shared.poll_schedule import PollSchedule
 from tests.support.feeds import FeedServer, Page, atom, list_page, notice_page, rss
 
 INTERVAL = timedelta(minutes=15)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 APPS_1 = [("星云笔记", "杭州星云软件有限公司"), ("蓝鲸出行", "成都蓝鲸出行科技有限公司")]
 APPS_2 = [("海豚阅读", "海豚文化传媒有限公司")]
 APPS_3 = [("松果天气", "厦门松果信息技术有限公司"), ("青柠记账", "苏州青柠软件有限公司")]
@@ -64,7 +67,10 @@ async def feeds(db: Database) -> AsyncIterator[Feeds]:
         server.pages["/n2.html"] = Page(notice_page("2021年6月1日", APPS_2, regulator="MIIT"))
         server.pages["/n3.html"] = Page(notice_page("2021年7月5日", APPS_3))
         poller = FeedPoller(
-            db, fetcher, default_interval=INTERVAL, on_ingested=lambda: kicks.append(1)
+            db,
+            fetcher,
+            default_schedule=PollSchedule(INTERVAL),
+            on_ingested=lambda: kicks.append(1),
         )
         yield Feeds(db, server, poller, kicks)
 
@@ -143,7 +149,7 @@ async def test_server_errors_back_off_exponentially_and_recover(feeds: Feeds) ->
     server.pages["/rss.xml"] = Page(
         feed_of(server, "/n1.html"), "application/rss+xml", fail=deque([500, 503])
     )
-    source_id = await feeds.add("/rss.xml", interval=timedelta(minutes=10))
+    source_id = await feeds.add("/rss.xml", schedule="every 10m")
     now = utcnow()
     (first,) = await feeds.poller.poll_due(now)
     assert first.status == "error" and "HTTP 500" in (first.error or "")
@@ -155,7 +161,7 @@ async def test_server_errors_back_off_exponentially_and_recover(feeds: Feeds) ->
     source = await feeds.source(source_id)
     assert second.status == "error" and "HTTP 503" in (second.error or "")
     assert source.failures == 2 and source.backoff_until == later + timedelta(minutes=40)
-    shown = describe(source, INTERVAL)
+    shown = describe(source, PollSchedule(INTERVAL))
     assert shown["status"] == "error" and "HTTP 503" in shown["error"]
     assert shown["backoff_until"] == source.backoff_until.isoformat()
 
@@ -258,7 +264,9 @@ async def test_private_addresses_are_refused_unless_allowed(db: Database) -> Non
         server.pages["/rss.xml"] = Page(rss([]), "application/rss+xml")
         async with db.session() as session:
             source = await add_source(session, server.url("/rss.xml"))
-        result = await FeedPoller(db, fetcher, default_interval=INTERVAL).poll(source.id)
+        result = await FeedPoller(db, fetcher, default_schedule=PollSchedule(INTERVAL)).poll(
+            source.id
+        )
     assert result.status == "error"
     assert "loopback" in (result.error or "") and "REGWATCH_FEEDS_ALLOW_PRIVATE" in (
         result.error or ""
@@ -277,7 +285,7 @@ async def test_oversized_responses_are_refused(feeds: Feeds) -> None:
 async def test_the_scheduler_polls_due_sources(feeds: Feeds) -> None:
     server = feeds.server
     server.pages["/rss.xml"] = Page(feed_of(server, "/n1.html"), "application/rss+xml", etag='"1"')
-    await feeds.add("/rss.xml", interval=timedelta(seconds=1))
+    await feeds.add("/rss.xml", schedule="every 1s")
     scheduler = FeedScheduler(feeds.poller, tick=0.1)
     scheduler.start()
     try:
@@ -312,3 +320,88 @@ async def test_a_notice_without_a_date_takes_the_feed_item_s_date(feeds: Feeds) 
     assert stored is not None
     assert stored.published_on == date(2021, 5, 11)
     assert [e.name for e in stored.entities] == ["星云笔记", "蓝鲸出行"]
+
+
+class Clock:
+    """A fake clock the poller reads: moved by hand, never by time passing."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_the_scheduler_polls_each_source_on_its_own_schedule(db: Database) -> None:
+    # Wednesday 2026-12-02 07:55 in Shanghai (23:55 UTC the day before)
+    clock = Clock(datetime(2026, 12, 1, 23, 55, tzinfo=UTC))
+    async with (
+        FeedServer() as server,
+        Fetcher(timeout=5, max_bytes=200_000, allow_private=True) as fetcher,
+    ):
+        for path in ("/office.xml", "/office-only.xml", "/default.xml"):
+            # one item the poller records without fetching: a poll is one request
+            server.pages[path] = Page(rss([("附件", server.url("/n.pdf"))]), "application/rss+xml")
+        poller = FeedPoller(db, fetcher, default_schedule=PollSchedule(INTERVAL), clock=clock)
+        async with db.session() as session:
+            for path, schedule in (
+                ("/office.xml", "every 10m Mon-Fri 08:00-19:00 Asia/Shanghai, else every 2h"),
+                ("/office-only.xml", "every 10m Mon-Fri 08:00-19:00 Asia/Shanghai"),
+                ("/default.xml", None),
+            ):
+                await add_source(
+                    session,
+                    server.url(path),
+                    schedule=schedule,
+                    default=poller.default_schedule,
+                    now=clock(),
+                )
+        scheduler = FeedScheduler(poller)
+
+        async def sweep_at(
+            year: int, month: int, day: int, hour: int, minute: int
+        ) -> dict[str, int]:
+            clock.now = datetime(year, month, day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
+            await scheduler.sweep()
+            return {
+                p: len(server.hits(p)) for p in ("/office.xml", "/office-only.xml", "/default.xml")
+            }
+
+        # before office hours: the one polling outside them and the default are due at once
+        assert await sweep_at(2026, 12, 2, 7, 55) == {
+            "/office.xml": 1,
+            "/office-only.xml": 0,
+            "/default.xml": 1,
+        }
+        # the office opens: both office sources (the first's 2h cut short by the opening)
+        assert await sweep_at(2026, 12, 2, 8, 0) == {
+            "/office.xml": 2,
+            "/office-only.xml": 1,
+            "/default.xml": 1,
+        }
+        assert await sweep_at(2026, 12, 2, 8, 5) == {
+            "/office.xml": 2,
+            "/office-only.xml": 1,
+            "/default.xml": 1,
+        }
+        assert await sweep_at(2026, 12, 2, 8, 10) == {
+            "/office.xml": 3,
+            "/office-only.xml": 2,
+            "/default.xml": 2,
+        }
+        # Friday's last poll, then the weekend: every 2h for one, nothing for the other
+        await sweep_at(2026, 12, 4, 18, 55)
+        before = {p: len(server.hits(p)) for p in ("/office.xml", "/office-only.xml")}
+        await sweep_at(2026, 12, 5, 12, 0)
+        assert len(server.hits("/office.xml")) == before["/office.xml"] + 1
+        assert len(server.hits("/office-only.xml")) == before["/office-only.xml"]
+        async with db.session() as session:
+            rows = {r.url: r for r in await session.scalars(select(FeedSourceRow))}
+        assert rows[server.url("/office-only.xml")].next_poll_at == datetime(
+            2026, 12, 7, 8, 0, tzinfo=SHANGHAI
+        )
+        assert rows[server.url("/office.xml")].next_poll_at == datetime(
+            2026, 12, 5, 14, 0, tzinfo=SHANGHAI
+        )
+        await sweep_at(2026, 12, 7, 8, 0)  # Monday's opening
+        assert len(server.hits("/office-only.xml")) == before["/office-only.xml"] + 1
