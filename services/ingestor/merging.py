@@ -208,6 +208,12 @@ def same_notice(stored: NoticeEvent, incoming: NoticeEvent) -> bool:
     return is_reprint(stored, incoming) or press_fit(stored, incoming) is not None
 
 
+def batch_key(notice: NoticeEvent) -> str | None:
+    """The key its batch label is compared by (None without one): two copies whose labels
+    both exist and differ are never one notice, neither a reprint nor a press story."""
+    return name_key(notice.batch) if notice.batch else None
+
+
 def is_reprint(stored: NoticeEvent, incoming: NoticeEvent) -> bool:
     """The first half of :func:`same_notice`: a reprint of the same text."""
     if stored.regulator.code != incoming.regulator.code:
@@ -217,7 +223,7 @@ def is_reprint(stored: NoticeEvent, incoming: NoticeEvent) -> bool:
     if not _kinds_compatible(stored, incoming):
         return False
     if stored.batch and incoming.batch:
-        return name_key(stored.batch) == name_key(incoming.batch)
+        return batch_key(stored) == batch_key(incoming)
     a, b = entity_keys(stored), entity_keys(incoming)
     if jaccard(a, b) < SAME_ENTITIES:
         return False
@@ -332,7 +338,7 @@ def press_fit(a: NoticeEvent, b: NoticeEvent) -> int | None:
     early = REPRINT_DAYS if is_press(official) else PRESS_EARLY_DAYS
     if not -early <= gap <= limit:
         return None
-    if press.batch and official.batch and name_key(press.batch) != name_key(official.batch):
+    if press.batch and official.batch and batch_key(press) != batch_key(official):
         return None
     agree = _counts_agree(press, official)
     if agree is None and is_press(official):

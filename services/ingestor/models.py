@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, UTCDateTime, utcnow
@@ -14,11 +14,18 @@ from shared.outbox_rows import OutboxColumns
 
 
 class NoticeRow(Base):
+    """A stored notice. ``batch_key`` is the name key of its batch label ("2024年第3批"), NULL
+    without one: copies with different labels are never one notice, so the copy check reads
+    only the stored notices of the regulator and weeks whose key is the copy's or NULL
+    (``ix_notices_reprint``), not every notice of those weeks."""
+
     __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_reprint", "regulator_code", "batch_key", "published_on"),)
 
     notice_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     regulator_code: Mapped[str] = mapped_column(String(40), index=True)
     published_on: Mapped[date] = mapped_column(Date, index=True)
+    batch_key: Mapped[str | None] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(Text)
     payload: Mapped[str] = mapped_column(Text, doc="the NoticeEvent as JSON")
     content_hash: Mapped[str] = mapped_column(String(64), doc="hash of the event's content")

@@ -20,13 +20,14 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ingestor.merging import (
     FOLLOW_UP_DAYS,
     FOLLOWS_UP,
     REPRINT_DAYS,
+    batch_key,
     follow_up_score,
     is_press,
     is_reprint,
@@ -106,6 +107,7 @@ async def save_notice(
             notice_id=final.notice_id,
             regulator_code=final.regulator.code,
             published_on=final.published_on,
+            batch_key=batch_key(final),
             title=final.title,
             payload=_payload(final),
             content_hash=content_hash(final),
@@ -127,6 +129,7 @@ async def save_notice(
             row.content_hash = digest
             row.title = final.title
             row.published_on = final.published_on  # the regulator's, once it replaced a press copy
+            row.batch_key = batch_key(final)  # a merge may fill in a label the first copy lacked
             row.updated_at = utcnow()
     seen = seen or Seen(notice.source_url or "(unknown)", content_hash(notice))
     await _record_source(session, final.notice_id, parsed_id, seen)
@@ -169,10 +172,19 @@ async def _stored_copy(session: AsyncSession, notice: NoticeEvent) -> NoticeRow 
         if row is not None:
             return row
     window = timedelta(days=REPRINT_DAYS)
+    # a copy with a batch label is only ever the notice of the same label or of none: the
+    # others of the weeks (every batch of a busy regulator) are not read (ix_notices_reprint)
+    key = batch_key(notice)
+    same_batch = (
+        or_(NoticeRow.batch_key == key, NoticeRow.batch_key.is_(None))
+        if key is not None
+        else true()
+    )
     candidates = await session.execute(
         select(NoticeRow.notice_id, NoticeRow.payload)
         .where(
             NoticeRow.regulator_code == notice.regulator.code,
+            same_batch,
             NoticeRow.published_on.between(
                 notice.published_on - window, notice.published_on + window
             ),

@@ -4,7 +4,10 @@ import asyncio
 import json
 from datetime import date
 
+from sqlalchemy import select
+
 from services.ingestor.intake import ingest_event
+from services.ingestor.merging import batch_key
 from services.ingestor.models import NoticeRow
 from services.ingestor.store import (
     Seen,
@@ -166,6 +169,37 @@ async def test_reprint_dated_differently_with_the_same_batch_is_one_notice(db: D
         saved = await save_notice(session, posted)
     assert (saved.outcome, saved.notice.notice_id) == ("updated", "miit-1")
     assert [e.name for e in saved.notice.entities] == ["抖音", "快手", "腾讯地图"]
+
+
+async def test_a_label_learnt_from_a_reprint_finds_the_next_copy(db: Database) -> None:
+    """The copy check reads only stored notices whose batch label is the copy's or none: a
+    label a later copy adds is stored with the notice, so the copy after that still finds
+    it, while other batches of the same regulator and days are not read."""
+    unlabelled = notice(*THREE, notice_id="miit-1", regulator=MIIT)
+    labelled = notice(*THREE, notice_id="miit-2", regulator=MIIT, batch="2021年第8批")
+    other_batch = notice(
+        Entity(name="星云笔记", developer="杭州星云软件有限公司"),
+        notice_id="miit-9",
+        regulator=MIIT,
+        batch="2021年第9批",
+    )
+    relabelled = notice(  # the label in full-width digits, one app of three, two days later
+        *THREE[2:],
+        notice_id="miit-3",
+        regulator=MIIT,
+        batch="2021年第８批",
+        published_on=date(2021, 5, 12),
+    )
+    async with db.session() as session:
+        outcomes = [(await save_notice(session, n)).outcome for n in (unlabelled, other_batch)]
+        merged = await save_notice(session, labelled)
+        last = await save_notice(session, relabelled)
+        keys = dict((await session.execute(select(NoticeRow.notice_id, NoticeRow.batch_key))).all())
+    assert outcomes == ["new", "new"]
+    assert (merged.outcome, merged.notice.notice_id) == ("updated", "miit-1")
+    assert last.notice.notice_id == "miit-1"  # nothing new in it: "unchanged"
+    assert keys == {"miit-1": batch_key(labelled), "miit-9": batch_key(other_batch)}
+    assert keys["miit-1"] != keys["miit-9"]
 
 
 async def test_the_same_new_notice_stored_twice_at_once_is_one_notice(db: Database) -> None:
