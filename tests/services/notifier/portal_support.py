@@ -1,10 +1,16 @@
-"""Data for the notifier's portal tests: tracked deadlines with their reminders (made the way a
-match makes them) and deliveries with attempts in the ledger."""
+"""For the notifier's portal tests: the app and a client of it (fixtures ``portal`` and
+``client``: import them into a test module), a signed-in subscriber, and data: tracked
+deadlines with their reminders (made the way a match makes them) and deliveries with attempts
+in the ledger."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+import httpx
+import pytest
 from sqlalchemy import select
 
 from services.notifier.alerts import load_context
@@ -16,6 +22,37 @@ from shared.db import Database
 from shared.events import Deadline, MatchEvent
 from shared.settings import Settings
 from tests.support.factories import match_event
+from tests.support.portal import Portal, add_subscriber, client_for, portal_app, sign_in
+
+BASE = "http://127.0.0.1:8080"
+
+
+@pytest.fixture
+async def portal(tmp_path: Path) -> AsyncIterator[Portal]:
+    """regwatch's app on a fresh database; webhooks and robots on this machine allowed."""
+    async with portal_app(tmp_path, webhook_allow_private=True) as found:
+        yield found
+
+
+@pytest.fixture
+async def client(portal: Portal) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser of the portal, in-process: its forms carry the site's Origin."""
+    async with client_for(portal.app, BASE) as found:
+        yield found
+
+
+async def signed_in(
+    portal: Portal,
+    client: httpx.AsyncClient,
+    *,
+    name: str = "Risk team",
+    email: str = "risk@example.com",
+    webhook_url: str | None = None,
+) -> str:
+    """A new subscriber, signed in with ``client``; their id."""
+    subscriber_id, key = await add_subscriber(portal.db, name, email, webhook_url)
+    assert (await sign_in(client, key)).status_code == 303
+    return subscriber_id
 
 
 def today() -> date:

@@ -6,8 +6,6 @@ DingTalk showing the platform's answer (or when to try again)."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,34 +14,16 @@ from sqlalchemy import select, update
 from services.notifier import portal_channels
 from services.notifier.models import DeliveryRow, TargetRow
 from services.notifier.target_probe import TooSoon
-from tests.services.notifier.portal_support import delivery
+from tests.services.notifier.portal_support import BASE, client, delivery, portal, signed_in
 from tests.support.chat import FakeDingTalk
-from tests.support.portal import Portal, add_subscriber, client_for, csrf_of, portal_app, sign_in
+from tests.support.portal import Portal, client_for, csrf_of
 
-BASE = "http://127.0.0.1:8080"
 TOKEN = "0123456789abcdef0123456789abcdef"
 ROBOT = f"https://oapi.dingtalk.com/robot/send?access_token={TOKEN}"
 WECOM = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
 SECRET = "SEC0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f"
 
-
-@pytest.fixture
-async def portal(tmp_path: Path) -> AsyncIterator[Portal]:
-    async with portal_app(tmp_path, webhook_allow_private=True) as found:
-        yield found
-
-
-@pytest.fixture
-async def client(portal: Portal) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_for(portal.app, BASE) as found:
-        yield found
-
-
-async def signed_in(portal: Portal, client: httpx.AsyncClient, name: str = "Risk team") -> str:
-    email = name.lower().replace(" ", ".") + "@example.com"
-    subscriber_id, key = await add_subscriber(portal.db, name, email)
-    assert (await sign_in(client, key)).status_code == 303
-    return subscriber_id
+__all__ = ["client", "portal"]  # fixtures
 
 
 def target_form(html: str, **changes: str) -> dict[str, str]:
@@ -232,7 +212,7 @@ async def test_another_subscribers_target_is_a_404(
     portal: Portal, client: httpx.AsyncClient
 ) -> None:
     async with client_for(portal.app, BASE) as other:
-        theirs_id = await signed_in(portal, other, "Other team")
+        theirs_id = await signed_in(portal, other, name="Other team", email="other@example.com")
         await add(other, label="Their group")
     [theirs] = await stored(portal, theirs_id)
     await signed_in(portal, client)

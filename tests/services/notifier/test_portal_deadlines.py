@@ -5,37 +5,23 @@ another subscriber's deadline is a 404, and both languages."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from pathlib import Path
 
 import httpx
-import pytest
 
 from services.notifier.deadlines import working_days_left
-from tests.services.notifier.portal_support import reminder_statuses, today, track
-from tests.support.portal import Portal, add_subscriber, client_for, csrf_of, portal_app, sign_in
+from tests.services.notifier.portal_support import (
+    BASE,
+    client,
+    portal,
+    reminder_statuses,
+    signed_in,
+    today,
+    track,
+)
+from tests.support.portal import Portal, add_subscriber, csrf_of
 
-BASE = "http://127.0.0.1:8080"
-
-
-@pytest.fixture
-async def portal(tmp_path: Path) -> AsyncIterator[Portal]:
-    async with portal_app(tmp_path, webhook_allow_private=True) as found:
-        yield found
-
-
-@pytest.fixture
-async def client(portal: Portal) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_for(portal.app, BASE) as found:
-        yield found
-
-
-async def signed_in(portal: Portal, client: httpx.AsyncClient) -> str:
-    subscriber_id, key = await add_subscriber(portal.db)
-    answer = await sign_in(client, key)
-    assert answer.status_code == 303
-    return subscriber_id
+__all__ = ["client", "portal"]  # fixtures
 
 
 def test_working_days_count_monday_to_friday() -> None:

@@ -17,38 +17,26 @@ from services.notifier.models import PreferencesRow
 from services.notifier.preferences import get_preferences
 from services.notifier.signing import verify
 from shared.accounts import Subscriber
-from tests.services.notifier.portal_support import delivery, delivery_row
+from tests.services.notifier.portal_support import (
+    BASE,
+    client,
+    delivery,
+    delivery_row,
+    portal,
+    signed_in,
+)
 from tests.support.portal import Portal, add_subscriber, client_for, csrf_of, portal_app, sign_in
 from tests.support.receivers import Reply, WebhookReceiver
 
-BASE = "http://127.0.0.1:8080"
 SECRET_SHOWN = re.compile(r'<code class="secret wrap" id="secret-value">(whsec_[^<]+)</code>')
 
-
-@pytest.fixture
-async def portal(tmp_path: Path) -> AsyncIterator[Portal]:
-    async with portal_app(tmp_path, webhook_allow_private=True) as found:
-        yield found
-
-
-@pytest.fixture
-async def client(portal: Portal) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_for(portal.app, BASE) as found:
-        yield found
+__all__ = ["client", "portal"]  # fixtures
 
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[WebhookReceiver]:
     async with WebhookReceiver(default=Reply(200, body=b'{"received": true}')) as found:
         yield found
-
-
-async def signed_in(
-    portal: Portal, client: httpx.AsyncClient, webhook_url: str | None = None
-) -> str:
-    subscriber_id, key = await add_subscriber(portal.db, webhook_url=webhook_url)
-    assert (await sign_in(client, key)).status_code == 303
-    return subscriber_id
 
 
 def settings_form(html: str, **changes: str) -> dict[str, str]:
