@@ -29,6 +29,7 @@ BENCHES = (
     "reminders",
     "imports",
     "chat_burst",
+    "freshness",
     "cli_start",
 )
 
