@@ -44,7 +44,7 @@ from services.notifier.digest import release_held
 from services.notifier.email import EmailSender
 from services.notifier.ledger import lease, utc_now
 from services.notifier.models import AttemptRow, DeliveryRow
-from services.notifier.ratelimit import take
+from services.notifier.ratelimit import finish, take
 from services.notifier.retry import next_delay
 from services.notifier.webhook import WebhookSender
 from shared.db import Database
@@ -87,6 +87,9 @@ class Dispatcher:
         """Deliveries being sent, per queue."""
         self.limits: dict[str, int] = {}
         """The limit of each queue in flight (its channel's)."""
+        self.taken: dict[str, datetime] = {}
+        """When each row being sent spent its send under its queue's rates: the send is
+        counted from its answer instead once that comes (``ratelimit.finish``)."""
         self.sending: set[str] = set()
         """Ids of the rows being sent by this process: never claimed again here, even if a
         lease ran out (a database that stalled while the result was written)."""
@@ -174,7 +177,11 @@ class Dispatcher:
             if wait > 0:
                 await defer(session, row, now + timedelta(seconds=wait))
                 waiting.add(row.id)
+                # swept again when the window frees, not up to a dispatch interval later
+                asyncio.get_running_loop().call_later(wait, self.kick)
                 log.info("queue over its rate: waiting", extra={"queue": row.queue, "wait_s": wait})
+            else:
+                self.taken[row.id] = now
         return [row for row in rows if row.id not in waiting]
 
     async def _step(self) -> int:
@@ -212,6 +219,7 @@ class Dispatcher:
             log.exception("delivery attempt crashed; the lease will expire and it is retried")
         finally:
             self.sending.discard(row.id)
+            self.taken.pop(row.id, None)
             self.in_flight[queue] -= 1
             if self.in_flight[queue] <= 0:
                 del self.in_flight[queue]
@@ -320,6 +328,9 @@ class Dispatcher:
             if again and not getattr(updated, "rowcount", 1):
                 return created
             channel = self.channels.get(row.channel)
+            taken = self.taken.pop(row.id, None)
+            if channel is not None and taken is not None:
+                await finish(session, row.queue, channel.rates(row.target), taken, now)
             if channel is not None:
                 created = await channel.after_attempt(session, row, result, self.settings, now)
             session.add(

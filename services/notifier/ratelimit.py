@@ -11,7 +11,8 @@ would let ``2 x count`` through in a window: a full bucket plus what refills mea
 
 :func:`admit` is the arithmetic (pure); :func:`take` reads and writes the rows inside the
 caller's unit of work, locked (``FOR UPDATE`` on PostgreSQL; SQLite's write transaction holds
-the whole database), so two instances never spend the same slot.
+the whole database), so two instances never spend the same slot; :func:`finish` then counts
+the send from its answer, once it came.
 """
 
 from __future__ import annotations
@@ -82,6 +83,36 @@ async def take(session: AsyncSession, key: str, rates: Sequence[Rate], now: date
         for label, log in zip(labels, after, strict=True):
             rows[label].sends = json.dumps([round(at, 6) for at in log])
     return wait
+
+
+def moved(log: Log, taken: float, done: float) -> Log:
+    """The log with the send spent at ``taken`` counted from ``done`` (its answer) instead.
+
+    A platform counts a message when it arrives, which is some time after the send was spent
+    (at the claim) and no later than its answer. Counted from the answer, the next send of a
+    queue that sends one at a time is never closer to it than the rate, however slow the
+    request was on its way; counted from the claim, a request delayed by more than the rate's
+    room (0.2 s of Feishu's 1.2 s) arrived too close to the next and was refused."""
+    for i, at in enumerate(log):
+        if abs(at - taken) < 1e-5:
+            return sorted([*log[:i], max(done, at), *log[i + 1 :]])
+    return log  # already out of the log (a later send pushed it out): nothing to move
+
+
+async def finish(
+    session: AsyncSession, key: str, rates: Sequence[Rate], taken: datetime, done: datetime
+) -> None:
+    """Count the send of ``key`` spent at ``taken`` from ``done``, when its answer came
+    (:func:`moved`), in the caller's unit of work."""
+    if not rates:
+        return
+    labels = [rate.label for rate in rates]
+    query = select(RateRow).where(RateRow.key == key, RateRow.rate.in_(labels))
+    for row in (await session.scalars(query.with_for_update())).all():
+        log = _log(row.sends)
+        after = moved(log, round(taken.timestamp(), 6), done.timestamp())
+        if after != log:
+            row.sends = json.dumps([round(at, 6) for at in after])
 
 
 def _log(text: str) -> Log:

@@ -35,6 +35,7 @@ second ``429`` with ``Retry-After``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -78,6 +79,13 @@ class _Fake(H11Server):
         super().__init__()
         self.robots: dict[str, Robot] = {}
         self.gone: set[str] = set()
+        self.lags: list[float] = []
+        """Seconds each next request spends on its way before the platform counts it (a slow
+        network), in order; none once the list is used up."""
+
+    async def arrive(self) -> None:
+        if self.lags:
+            await asyncio.sleep(self.lags.pop(0))
 
     async def __aenter__(self) -> Self:
         await self.start_serving()
@@ -105,6 +113,7 @@ class _CodeFake(_Fake):
     keys = ("errcode", "errmsg")
 
     async def answer(self, request: h11.Request, body: bytes) -> Answer | None:
+        await self.arrive()
         code, message = self._check(request, body)
         reply = json.dumps({self.keys[0]: code, self.keys[1]: message, "data": {}}).encode()
         return Answer(200, [("content-type", "application/json")], reply)
@@ -272,6 +281,7 @@ class FakeSlack(_PlainFake):
     path = "/services/{name}"
 
     async def answer(self, request: h11.Request, body: bytes) -> Answer | None:
+        await self.arrive()
         robot, name = self._hook(request)
         plain = [("content-type", "text/plain")]
         if robot is None:
@@ -306,6 +316,7 @@ class FakeTeams(_PlainFake):
     path = "/workflows/{name}"
 
     async def answer(self, request: h11.Request, body: bytes) -> Answer | None:
+        await self.arrive()
         robot, _name = self._hook(request)
         plain = [("content-type", "application/json")]
         if robot is None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.notifier.ratelimit import Log, Rate, admit, take
+from services.notifier.ratelimit import Log, Rate, admit, moved, take
 from shared.db import Database
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -82,3 +82,12 @@ async def test_concurrent_takers_share_one_budget(db: Database) -> None:
     assert all(wait > 0 for wait in sorted(waits)[20:])
     async with db.session() as session:  # another queue has its own budget
         assert await take(session, "dingtalk:robot-2", rates, T0) == 0.0
+
+
+def test_a_send_is_counted_from_its_answer_once_it_came() -> None:
+    assert moved([10.0, 20.0], 10.0, 10.7) == [10.7, 20.0]
+    assert moved([10.0, 20.0], 20.0, 21.5) == [10.0, 21.5]
+    assert moved([20.0, 30.0], 10.0, 11.0) == [20.0, 30.0]  # already out of the log
+    assert moved([10.0], 10.0, 9.0) == [10.0]  # never earlier than it was spent
+    # moved past a later send: the log stays in order
+    assert moved([10.0, 10.5, 11.0], 10.0, 10.8) == [10.5, 10.8, 11.0]

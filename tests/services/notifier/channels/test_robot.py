@@ -17,9 +17,15 @@ from services.notifier.ledger import utc_now
 from services.notifier.targets import chat_channels, remove_target
 from services.notifier.webhook import WebhookSender
 from shared.db import Database
-from tests.services.notifier.test_dispatcher import SETTINGS, subscribe
-from tests.support.chat import FAKES, add_robot, rows_of
+from tests.services.notifier.test_dispatcher import (
+    SETTINGS,
+    running_dispatcher,
+    subscribe,
+    wait_status,
+)
+from tests.support.chat import FAKES, FakeSlack, add_robot, rows_of
 from tests.support.factories import match_event
+from tests.support.receivers import SmtpReceiver
 
 
 @pytest.fixture
@@ -54,3 +60,26 @@ async def test_a_target_removed_while_its_delivery_is_sent_gets_nothing(
     assert robot.messages == [] and robot.refused == []
     [row] = await rows_of(db, channel)
     assert (row.status, row.attempts, row.last_error) == ("failed", 1, TARGET_REMOVED)
+
+
+async def test_a_slow_request_does_not_bring_the_next_send_closer_than_the_rate(
+    db: Database,
+) -> None:
+    """Slack takes one message a second per webhook (regwatch: one per 1.2 s). The first
+    request spends 0.6 s on its way: counted from the claim, the next send would reach Slack
+    0.6 s after it and be refused (429); counted from the first one's answer, it is not."""
+    async with FakeSlack() as platform, SmtpReceiver() as smtp:
+        robot = platform.robot("hook-slow")
+        platform.lags = [0.6]
+        subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
+        await add_robot(db, subscriber_id, "slack", platform.url("hook-slow"))
+        for n in range(2):
+            event = match_event(subscriber_id, None)
+            event.notice.notice_id = f"cac-slow-{n}"
+            await handle_match(db, SETTINGS, event)
+        rows = await rows_of(db, "slack")
+        async with running_dispatcher(db, smtp) as running:
+            running.kick()
+            for row in rows:
+                await wait_status(db, row.id, "delivered", wait=20)
+    assert robot.refused == [] and len(robot.messages) == 2
