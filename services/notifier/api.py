@@ -75,6 +75,12 @@ class SettingsUpdate(BaseModel):
         description="HH:MM your time at which day reminders fire; null = the server's (09:00)",
         examples=["08:30"],
     )
+    chat_language: str | None = Field(
+        default=None,
+        description="zh or en for chat messages whose target names no language; null = each "
+        "platform's own (Chinese for DingTalk, WeCom, Feishu; English for Slack, Teams)",
+        examples=["en"],
+    )
 
 
 def _now() -> datetime:
@@ -203,6 +209,9 @@ def build_router() -> APIRouter:
             reminder_time=update.reminder_time,
             clear_reminder_time="reminder_time" in update.model_fields_set
             and update.reminder_time is None,
+            chat_language=update.chat_language,
+            clear_chat_language="chat_language" in update.model_fields_set
+            and update.chat_language is None,
         )
         try:
             async with db.session() as session:

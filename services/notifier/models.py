@@ -124,6 +124,9 @@ class PreferencesRow(Base):
     quiet_end: Mapped[str | None] = mapped_column(String(5), doc="HH:MM local, or null")
     remind_due_day: Mapped[bool] = mapped_column(Boolean, default=True)
     remind_overdue: Mapped[bool] = mapped_column(Boolean, default=True)
+    chat_language: Mapped[str | None] = mapped_column(
+        String(5), doc="zh or en for chat targets without their own; null = each platform's"
+    )
     reminder_time: Mapped[str | None] = mapped_column(
         String(5), doc="HH:MM local at which day reminders fire; null = REGWATCH_REMINDER_TIME"
     )

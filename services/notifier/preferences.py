@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.notifier.chat_text import LANGUAGES
 from services.notifier.holding import DIGEST_MODES, Holding, parse_hhmm
 from services.notifier.models import DeliveryRow, PreferencesRow
 from services.notifier.once import insert_once
@@ -110,6 +111,7 @@ def describe(prefs: PreferencesRow, subscriber: Subscriber, settings: Settings) 
         "remind_overdue": prefs.remind_overdue,
         "reminder_time": reminder_time(prefs, settings).strftime("%H:%M"),
         "reminder_time_default": not prefs.reminder_time,
+        "chat_language": prefs.chat_language,
         "webhook_disabled": disabled,
     }
 
@@ -129,6 +131,9 @@ class PreferenceChanges:
     reminder_time: str | None = None
     clear_reminder_time: bool = False
     """Back to the server's reminder time."""
+    chat_language: str | None = None
+    clear_chat_language: bool = False
+    """Back to each chat platform's own default language."""
 
 
 def apply_changes(prefs: PreferencesRow, changes: PreferenceChanges, now: datetime) -> None:
@@ -166,6 +171,15 @@ def apply_changes(prefs: PreferencesRow, changes: PreferenceChanges, now: dateti
             prefs.reminder_time = parse_hhmm(changes.reminder_time).strftime("%H:%M")
         except InputError as exc:
             raise InputError(f"reminder_time: {exc}") from exc
+    if changes.clear_chat_language:
+        prefs.chat_language = None
+    elif changes.chat_language is not None:
+        if changes.chat_language not in LANGUAGES:
+            raise InputError(
+                f"chat_language must be one of {', '.join(LANGUAGES)} (or null for each "
+                f"platform's own), not {changes.chat_language!r}"
+            )
+        prefs.chat_language = changes.chat_language
     prefs.updated_at = now
 
 

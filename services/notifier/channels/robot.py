@@ -126,7 +126,11 @@ class RobotChannel(Channel):
 
     def _render(self, kind: str, data: dict[str, Any], ctx: Context, target: Target) -> str:
         row = target_row(ctx, target)
-        language = (row.language if row is not None else None) or self.default_language
+        language = (
+            (row.language if row is not None else None)
+            or ctx.prefs.chat_language
+            or self.default_language
+        )
         message = chat_message(
             kind, data, language=language, now=ctx.now, public_url=ctx.public_url
         )

@@ -92,6 +92,20 @@ async def test_settings_round_trip_and_validation(client: httpx.AsyncClient) -> 
     ).status_code == 422
 
 
+async def test_chat_language_is_set_cleared_and_checked(client: httpx.AsyncClient) -> None:
+    _, auth, _ = await subscribe(client)
+    path = "/v1/notifications/settings"
+    assert (await client.get(path, headers=auth)).json()["chat_language"] is None
+    set_en = await client.put(path, json={"chat_language": "en"}, headers=auth)
+    assert set_en.status_code == 200 and set_en.json()["chat_language"] == "en"
+    kept = await client.put(path, json={"digest": "daily"}, headers=auth)
+    assert kept.json()["chat_language"] == "en"  # left out: kept
+    bad = await client.put(path, json={"chat_language": "fr"}, headers=auth)
+    assert bad.status_code == 422 and "zh, en" in bad.json()["detail"]
+    cleared = await client.put(path, json={"chat_language": None}, headers=auth)
+    assert cleared.json()["chat_language"] is None
+
+
 async def test_rotate_secret(client: httpx.AsyncClient) -> None:
     _, auth, old = await subscribe(client)
     rotated = await client.post("/v1/webhook/secret/rotate", headers=auth)

@@ -14,6 +14,7 @@ from services.notifier.dispatcher import Dispatcher
 from services.notifier.email import EmailSender
 from services.notifier.handler import handle_match
 from services.notifier.ledger import utc_now
+from services.notifier.preferences import PreferenceChanges, apply_changes, get_preferences
 from services.notifier.targets import chat_channels, remove_target
 from services.notifier.webhook import WebhookSender
 from shared.db import Database
@@ -83,3 +84,22 @@ async def test_a_slow_request_does_not_bring_the_next_send_closer_than_the_rate(
             for row in rows:
                 await wait_status(db, row.id, "delivered", wait=20)
     assert robot.refused == [] and len(robot.messages) == 2
+
+
+@pytest.mark.parametrize("channel", chat_channels())
+async def test_a_target_without_a_language_speaks_the_subscribers(
+    db: Database, channel: str
+) -> None:
+    """The subscriber's chat language (``PUT /v1/notifications/settings``) is used by every
+    target that names none; a target's own language still wins."""
+    async with FAKES[channel]() as platform:
+        subscriber_id, _ = await subscribe(db, email="risk@example.com", webhook=None)
+        async with db.session() as session:
+            prefs = await get_preferences(session, subscriber_id)
+            apply_changes(prefs, PreferenceChanges(chat_language="en"), utc_now())
+        await add_robot(db, subscriber_id, channel, platform.url("plain"))
+        await add_robot(db, subscriber_id, channel, platform.url("own"), language="zh")
+        await handle_match(db, SETTINGS, match_event(subscriber_id, None))
+        rows = {row.target: row.payload for row in await rows_of(db, channel)}
+    assert "named apps you watch" in rows[platform.url("plain")]
+    assert "named apps you watch" not in rows[platform.url("own")]
