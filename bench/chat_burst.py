@@ -27,7 +27,7 @@ import math
 import re
 import tempfile
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +41,10 @@ from services.notifier.targets import NewTarget, add_target
 from services.notifier.webhook import WebhookSender
 from shared.accounts import register_subscriber
 from shared.db import Database
-from shared.events import EntityRef, Match, MatchEvent, NoticeSummary, Regulator, WatchRef
+from shared.events import MatchEvent
 from shared.settings import Settings
 from tests.support.chat import FakeDingTalk
+from tests.support.factories import match_event
 
 ALERTS = 200
 SECRET = "SECbench0123456789"
@@ -51,26 +52,11 @@ TITLE = re.compile(r"第(\d+)号")
 
 
 def alert(subscriber_id: str, n: int) -> MatchEvent:
-    return MatchEvent(
-        match_id=f"burst-{n}",
-        subscriber_id=subscriber_id,
-        notice=NoticeSummary(
-            notice_id=f"cac-burst-{n:03d}",
-            regulator=Regulator(code="CAC", name="国家互联网信息办公室"),
-            kind="rectification",
-            title=f"关于违法违规收集使用个人信息APP的通报（第{n}号）",
-            published_on=date(2099, 8, 1),
-        ),
-        matches=[
-            Match(
-                watch=WatchRef(kind="app", name="Douyin"),
-                entity=EntityRef(name="抖音", developer="北京微播视界科技有限公司"),
-                score=0.95,
-                reason="pinyin of 抖音 is douyin",
-            )
-        ],
-        matched_at=datetime.now(UTC),
-    )
+    event = match_event(subscriber_id, None)
+    event.match_id = f"burst-{n}"
+    event.notice.notice_id = f"cac-burst-{n:03d}"
+    event.notice.title = f"关于违法违规收集使用个人信息APP的通报（第{n}号）"
+    return event
 
 
 async def measure(scale: float) -> dict[str, Any]:
