@@ -6,7 +6,8 @@ itself. The files come from the PyPI package ``fastapi-offline`` (a dependency, 
 ``redoc.standalone.js``; only its files are used, not its app class. They are never copied into
 this repository. The pages' Content-Security-Policy lets them load nothing from elsewhere.
 When the package is missing, the pages answer 503 naming ``make setup``
-instead of pointing the browser at a CDN.
+instead of pointing the browser at a CDN. The document they show, ``/openapi.json``, is
+finished by ``shared/openapi_doc.py`` (security schemes on every operation, servers, licence).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Final
 from fastapi import FastAPI, HTTPException
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
+
+from shared.openapi_doc import install_openapi
 
 ASSET_PACKAGE: Final = "fastapi-offline"
 ASSET_PREFIX: Final = "/docs/assets"
@@ -67,7 +70,9 @@ def missing_assets() -> HTTPException:
 
 def install_api_docs(app: FastAPI, assets: Path | None = None) -> None:
     """Add ``/docs``, ``/redoc`` and their files under ``/docs/assets/`` to ``app`` (built with
-    ``docs_url=None, redoc_url=None``). ``assets`` overrides where the files are (tests)."""
+    ``docs_url=None, redoc_url=None``), and the finished ``/openapi.json`` they show
+    (:func:`install_openapi`). ``assets`` overrides where the files are (tests)."""
+    install_openapi(app)
     folder = installed_assets(assets)
     openapi_url = app.openapi_url or "/openapi.json"
 

@@ -1,12 +1,24 @@
-"""HTTP edges shared by the services: auth dependencies, error bodies, bounded raw bodies."""
+"""HTTP edges shared by the services: auth dependencies, error bodies, bounded raw bodies.
+
+Credentials come in one of two headers, ``Authorization: Bearer <key>`` or ``X-API-Key:
+<key>``, and are either a subscriber's API key or the operator token
+(``REGWATCH_ADMIN_TOKEN``). Each way is a security scheme (:class:`HeaderScheme`) that the
+auth dependencies declare with ``Security``, so the OpenAPI document names the schemes and
+lists on every operation the ones it accepts (:data:`SCHEMES`) instead of two optional header
+parameters. The schemes only read their header: the dependencies judge the credential and
+answer 401 or 429 themselves.
+"""
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request, Security
+from fastapi.openapi.models import APIKey, APIKeyIn, HTTPBearer
+from fastapi.openapi.models import SecurityBase as SecuritySchemeModel
+from fastapi.security.base import SecurityBase
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,7 +62,13 @@ INVALID: Responses = {
     422: error_response("invalid input: the message names the field and the problem")
 }
 # Routes that take a JSON body: FastAPI answers 400 when it is not JSON at all.
-JSON_BODY: Responses = {400: error_response("the body is not well-formed JSON"), **INVALID}
+JSON_BODY: Responses = {
+    400: error_response("the body is not well-formed JSON"),
+    413: error_response(
+        "the body is over REGWATCH_MAX_NOTICE_BYTES (refused as soon as it passes the limit)"
+    ),
+    **INVALID,
+}
 
 
 async def read_body(request: Request, limit: int, what: str = "body") -> bytes:
@@ -71,6 +89,48 @@ async def read_body(request: Request, limit: int, what: str = "body") -> bytes:
             raise HTTPException(413, f"{what} too large: over the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class HeaderScheme(SecurityBase):
+    """A security scheme of the OpenAPI document that hands the raw value of its header to
+    the dependency using it (None when absent), whatever it holds: never answers itself."""
+
+    def __init__(self, scheme_name: str, header: str, model: SecuritySchemeModel) -> None:
+        self.scheme_name = scheme_name
+        self.header = header
+        self.model = model
+
+    async def __call__(self, request: Request) -> str | None:
+        return request.headers.get(self.header)
+
+
+def _bearer_scheme(name: str, what: str, placeholder: str) -> HeaderScheme:
+    described = f"{what}, sent as `Authorization: Bearer <{placeholder}>`"
+    return HeaderScheme(name, "authorization", HTTPBearer(description=described))
+
+
+def _header_scheme(name: str, what: str, placeholder: str) -> HeaderScheme:
+    described = f"{what}, sent as `X-API-Key: <{placeholder}>`"
+    model = APIKey.model_validate(
+        {"in": APIKeyIn.header, "name": "X-API-Key", "description": described}
+    )
+    return HeaderScheme(name, "x-api-key", model)
+
+
+SUBSCRIBER_KEY = "a subscriber's API key (`api_key` from `POST /v1/subscribers`)"
+OPERATOR_TOKEN = "the operator token, `REGWATCH_ADMIN_TOKEN`"
+API_KEY: Final = _bearer_scheme("apiKey", SUBSCRIBER_KEY, "api_key")
+API_KEY_HEADER: Final = _header_scheme("apiKeyHeader", SUBSCRIBER_KEY, "api_key")
+OPERATOR: Final = _bearer_scheme("operatorToken", OPERATOR_TOKEN, "token")
+OPERATOR_HEADER: Final = _header_scheme("operatorTokenHeader", OPERATOR_TOKEN, "token")
+SCHEMES: Final = (API_KEY, API_KEY_HEADER, OPERATOR, OPERATOR_HEADER)
+
+# What an auth dependency declares: the Authorization and X-API-Key headers, as the schemes
+# of a subscriber's key or of the operator token.
+ApiKeyBearer = Annotated[str | None, Security(API_KEY)]
+ApiKeyHeader = Annotated[str | None, Security(API_KEY_HEADER)]
+OperatorBearer = Annotated[str | None, Security(OPERATOR)]
+OperatorHeader = Annotated[str | None, Security(OPERATOR_HEADER)]
 
 
 def bearer(authorization: str | None, x_api_key: str | None) -> str | None:
@@ -146,8 +206,8 @@ def same_secret(given: str, expected: str) -> bool:
 async def require_admin(
     settings: Annotated[Settings, Depends(app_settings)],
     gate: Annotated[AuthGate, Depends(auth_gate)],
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
+    authorization: OperatorBearer,
+    x_api_key: OperatorHeader,
 ) -> None:
     """Operator-only routes: open when ``REGWATCH_ADMIN_TOKEN`` is unset (loopback only, see
     :func:`check_admin_exposure`). A wrong token counts as a failed attempt."""
@@ -165,8 +225,8 @@ async def require_admin(
 async def current_subscriber(
     db: Annotated[Database, Depends(app_db)],
     gate: Annotated[AuthGate, Depends(auth_gate)],
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
+    authorization: ApiKeyBearer,
+    x_api_key: ApiKeyHeader,
 ) -> Subscriber:
     """The subscriber whose API key the request carries. An unknown key counts as a failed
     attempt; a blocked client address gets 429 whatever key it sends."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from services.ingestor.listing import (
     DEFAULT_LIMIT,
@@ -28,7 +28,11 @@ from shared.db import Database
 from shared.http import (
     INVALID,
     TOO_MANY_FAILURES,
+    ApiKeyBearer,
+    ApiKeyHeader,
     AuthGate,
+    OperatorBearer,
+    OperatorHeader,
     Responses,
     app_db,
     app_settings,
@@ -50,11 +54,14 @@ async def notice_reader(
     db: Annotated[Database, Depends(app_db)],
     settings: Annotated[Settings, Depends(app_settings)],
     gate: Annotated[AuthGate, Depends(auth_gate)],
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
+    authorization: ApiKeyBearer,
+    x_api_key: ApiKeyHeader,
+    _operator: OperatorBearer,
+    _operator_header: OperatorHeader,
 ) -> None:
     """A subscriber's API key or the operator token; 401 without one (a wrong one counts as a
-    failed attempt)."""
+    failed attempt). Both come in the same headers: the operator schemes are declared so the
+    OpenAPI document lists all four ways."""
     token = bearer(authorization, x_api_key)
     if token is None:
         raise HTTPException(
