@@ -82,10 +82,6 @@ def target_row(ctx: Context, target: Target) -> TargetRow | None:
     return next((row for row in ctx.targets if row.id == target.id), None)
 
 
-def robot_targets(ctx: Context, channel: str) -> list[Target]:
-    return [Target(row.address, row.id) for row in ctx.targets if row.channel == channel]
-
-
 @dataclass(frozen=True)
 class StoredTarget:
     """A robot target as it is stored now: its signing secret decrypted (None: it signs
@@ -112,9 +108,6 @@ class RobotChannel(Channel):
     codes: ClassVar[Codes | None] = None
     """How the platform's JSON answer reads; None: its HTTP status decides, as a webhook's
     does (429 waits for ``Retry-After``, another 4xx fails for good)."""
-
-    def targets(self, ctx: Context) -> list[Target]:
-        return robot_targets(ctx, self.name)
 
     def render(self, alert: Alert, ctx: Context, target: Target) -> str:
         return self._render(alert.type, alert.data, ctx, target)
