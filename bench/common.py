@@ -63,12 +63,15 @@ def local_broker() -> Iterator[LocalBroker]:
 
 
 @contextlib.contextmanager
-def receiver_process() -> Iterator[str]:
+def receiver_process(smtp_port: int | None = None) -> Iterator[str]:
     """A webhook receiver in its own process (so it does not share our event loop); yields
-    its base URL. ``GET /stats`` returns the arrivals: ``[[path, webhook-id, t], ...]``."""
+    its base URL. ``GET /stats`` returns the arrivals: ``[[path, webhook-id, t], ...]``,
+    ``GET /count`` their number. With ``smtp_port`` it is also a mail sink on that port
+    (arrivals ``["smtp:<recipient>", Message-ID, t]``)."""
     port = free_port()
+    smtp = [str(smtp_port)] if smtp_port is not None else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.receiver", str(port)],
+        [sys.executable, "-m", "bench.receiver", str(port), *smtp],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

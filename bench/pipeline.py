@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -19,6 +21,7 @@ import time
 import uuid
 import zlib
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +29,6 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.common import arrivals, emit, local_broker, percentile, receiver_process, save
-from services.notifier.payloads import delivery_id
-from services.runtime import Runtime
 from shared.kafka_admin import ensure_topics
 from shared.runtime_file import read_runtime_file
 from shared.settings import Settings
@@ -46,23 +47,25 @@ REGWATCH = Path(sys.executable).with_name("regwatch")
 
 
 def notice(i: int, run: str) -> dict[str, Any]:
-    """The i-th notice of a run: each has a batch label of its own (below)."""
+    """The i-th notice of a run: each has a batch label of its own (below). Published today
+    with a deadline two weeks on, so every alert plans its reminders (7d, 3d, 1d before)."""
     batch = zlib.crc32(run.encode()) * 100_000 + i + 1
+    today = date.today()
     return {
         "schema": "regwatch.notice/v1",
         "notice_id": f"bench-{run}-{i}",
         "regulator": {"code": "MIIT", "name": "工业和信息化部"},
         "kind": "rectification",
         "title": f"关于侵害用户权益行为的APP通报（基准第{i}批）",
-        "published_on": "2026-11-20",
+        "published_on": today.isoformat(),
         # same regulator, date and apps: without batch labels of their own, every notice
         # would be a reprint of the first and merged into it (as the ingestor should)
-        "batch": f"2026年第{batch}批",
+        "batch": f"{today.year}年第{batch}批",
         "deadline": {
-            "due_on": "2026-11-27",
+            "due_on": (today + timedelta(days=14)).isoformat(),
             "rule": "calendar_days",
-            "amount": 7,
-            "source_text": "一周内",
+            "amount": 14,
+            "source_text": "两周内",
         },
         "entities": [
             {"kind": "app", "name": "抖音", "developer": "北京微播视界科技有限公司"},
@@ -97,7 +100,7 @@ def summary(latencies: list[float], first: float, last: float, count: int) -> di
 
 
 async def drive(
-    ingest_url: str, subscribers_url: str, loads: list[Load], hook_url: str
+    ingest_url: str, subscribers_url: str, loads: list[Load], hook_url: str, db_path: Path
 ) -> dict[float, dict[str, Any]]:
     """Subscribe, warm up (one notice through to its webhook: consumers have joined their
     groups), then each load in turn: its notices posted at its rate, all webhooks awaited."""
@@ -118,20 +121,32 @@ async def drive(
         answer.raise_for_status()
         await asyncio.sleep(1)  # the watch reaches the matcher's live index
         warm = uuid.uuid4().hex[:8]
-        await post_and_collect(client, ingest_url, made["id"], warm, 1, 1.0, hook_url, 90)
+        await post_and_collect(client, ingest_url, db_path, warm, 1, 1.0, hook_url, 90)
         for load in loads:
             run = uuid.uuid4().hex[:8]
             drain_s = max(60.0, load.count / 8)  # time to deliver the backlog after the load
             results[load.rate] = await post_and_collect(
-                client, ingest_url, made["id"], run, load.count, load.rate, hook_url, drain_s
+                client, ingest_url, db_path, run, load.count, load.rate, hook_url, drain_s
             )
     return results
+
+
+def webhook_ids(db_path: Path, run: str) -> dict[str, int]:
+    """webhook-id -> notice number of the run's webhook deliveries recorded so far, read from
+    the notifier's ledger (the id is the ledger's: it names the target too)."""
+    prefix = f"bench-{run}-"
+    with contextlib.closing(sqlite3.connect(db_path, timeout=30)) as conn:
+        rows = conn.execute(
+            "SELECT id, notice_id FROM deliveries WHERE channel = 'webhook' AND notice_id LIKE ?",
+            (prefix + "%",),
+        ).fetchall()
+    return {ident: int(notice_id.removeprefix(prefix)) for ident, notice_id in rows}
 
 
 async def post_and_collect(
     client: httpx.AsyncClient,
     ingest_url: str,
-    subscriber_id: str,
+    db_path: Path,
     run: str,
     count: int,
     rate: float,
@@ -143,13 +158,10 @@ async def post_and_collect(
         answer.raise_for_status()
 
     sent = await offered(count, rate, send)
-    ids = {
-        delivery_id(subscriber_id, f"bench-{run}-{i}", "notice.matched", "match", "webhook"): i
-        for i in range(count)
-    }
     deadline = time.time() + drain_s
     got: dict[int, float] = {}
     while time.time() < deadline:
+        ids = webhook_ids(db_path, run)
         got = {ids[h]: at for _, h, at in arrivals(hook_url.rsplit("/", 1)[0]) if h in ids}
         if len(got) >= count:
             break
@@ -177,15 +189,19 @@ def bench_settings(bootstrap: str, kind: str, run: str, data_dir: Path) -> Setti
 async def one_process(
     bootstrap: str, kind: str, loads: list[Load], hook_url: str
 ) -> dict[float, dict[str, Any]]:
-    """``regwatch run``: the three services in this process (the ``make run`` layout)."""
+    """``regwatch run``: the three services in one process (the ``make run`` layout), a
+    process of its own: the load and its polling are not on the services' event loop."""
     run = uuid.uuid4().hex[:8]
     with tempfile.TemporaryDirectory() as tmp:
-        runtime = Runtime(bench_settings(bootstrap, kind, run, Path(tmp)))
-        await runtime.start()
+        base = Path(tmp)
+        settings = bench_settings(bootstrap, kind, run, base)
+        database_url = f"sqlite+aiosqlite:///{base / 'regwatch.db'}"
+        proc = await start_service(None, service_env(settings, base, database_url), base)
         try:
-            return await drive(runtime.http_url, runtime.http_url, loads, hook_url)
+            url = str((read_runtime_file(base) or {})["http"])
+            return await drive(url, url, loads, hook_url, base / "regwatch.db")
         finally:
-            await runtime.stop()
+            stop([proc])
 
 
 def service_env(settings: Settings, data_dir: Path, database_url: str) -> dict[str, str]:
@@ -207,23 +223,37 @@ def service_env(settings: Settings, data_dir: Path, database_url: str) -> dict[s
     return env
 
 
-def spawn(name: str, env: dict[str, str], data_dir: Path) -> subprocess.Popen[bytes]:
+def spawn(name: str | None, env: dict[str, str], data_dir: Path) -> subprocess.Popen[bytes]:
+    """``regwatch run --only NAME``, or ``regwatch run`` (all three services) without a name."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    only = ["--only", name] if name else []
     with (data_dir / "service.log").open("wb") as log:
-        return subprocess.Popen(
-            [str(REGWATCH), "run", "--only", name], env=env, stdout=log, stderr=log
-        )
+        return subprocess.Popen([str(REGWATCH), "run", *only], env=env, stdout=log, stderr=log)
 
 
-async def start_service(name: str, env: dict[str, str], data_dir: Path) -> subprocess.Popen[bytes]:
-    """``regwatch run --only NAME``; returns once it wrote its runtime file."""
+def stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM to each (a clean stop), then wait; kill what is still running after 30 s."""
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def start_service(
+    name: str | None, env: dict[str, str], data_dir: Path
+) -> subprocess.Popen[bytes]:
+    """``regwatch run --only NAME`` (``regwatch run`` without a name); returns once it wrote
+    its runtime file."""
     proc = spawn(name, env, data_dir)
     deadline = time.monotonic() + 60
     while read_runtime_file(data_dir) is None:
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             tail = (data_dir / "service.log").read_bytes().decode(errors="replace")[-2000:]
-            raise RuntimeError(f"regwatch run --only {name} did not start: {tail}")
+            raise RuntimeError(f"regwatch run {name or ''} did not start: {tail}")
         await asyncio.sleep(0.1)
     return proc
 
@@ -249,15 +279,11 @@ async def three_processes(
                     )
                 )
                 urls[name] = str((read_runtime_file(data_dir) or {})["http"])
-            return await drive(urls["ingestor"], urls["matcher"], loads, hook_url)
+            return await drive(
+                urls["ingestor"], urls["matcher"], loads, hook_url, base / "regwatch.db"
+            )
         finally:
-            for proc in procs:
-                proc.send_signal(signal.SIGTERM)
-            for proc in procs:
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop(procs)
 
 
 async def raw_kafka(bootstrap: str, count: int) -> dict[str, Any]:

@@ -25,6 +25,7 @@ BENCHES = (
     "webhooks",
     "fair_claim",
     "pipeline",
+    "fanout",
     "stages",
     "reminders",
     "imports",

@@ -1,0 +1,751 @@
+"""Fan-out of one notice: a CAC-style notice naming 105 apps posted to a running regwatch whose
+100,000 subscribers (``--quick``: 10,000) hold 1,000,000 watch items (10 each); every alert
+delivered by webhook (and, for a fifth of the subscribers, by email) to local receivers, against
+the same deliveries sent by a bare httpx/aiosmtplib loop to the same receivers in the same run.
+
+    python -m bench.fanout [--quick]
+
+How it runs (as a user would): Apache Kafka from ``scripts/kafka`` when ``java`` and ``mvn``
+exist (else the embedded broker), one SQLite file in a temporary data dir, and the three
+services as separate processes (``regwatch run --only matcher|ingestor|notifier``) with their
+default settings. The bench itself, the load generator and its polling are other processes:
+nothing measured shares an event loop with them.
+
+The population is bulk-inserted into the tables the API writes, because 1M items through
+``POST /v1/watches/import`` would take minutes: two template subscribers are registered with
+``shared.accounts.register_subscriber`` (one with a webhook, one with a webhook and an email
+address), then every row any table holds for a template (``subscribers``, its channel targets,
+webhook secrets...) is copied for each subscriber with its own id, API key hash, webhook URL
+(``/hook/<subscriber id>`` at the receiver) and email address; ``watch_items`` rows are
+inserted directly. The matcher loads its watch index from ``watch_items`` when it starts, so
+the services are started after the insert.
+
+The watch items, and why: regulators name the apps many people use, and those apps are on
+many watchlists. Each subscriber has 10 different watches. 90% of them are apps drawn by a
+Zipf law (weight 1/rank) over a catalogue of about 4,500 apps: the 20 most popular (微信,
+抖音, 淘宝...) at the top, the other apps of the shipped directory next, then a long tail of
+4,000 made-up apps; a watch uses the app's usual name (80%) or another of its names (pinyin,
+English). Zipf is what app popularity looks like (downloads and store ranks fall off roughly
+as 1/rank), and with 10 draws it puts a top-20 app on almost every watchlist, as the issue
+measured (9,972 alerts for 10,000 subscribers). 10% are companies: the groups of the
+directory by the same law with Tencent, ByteDance, Alibaba and Baidu first (a group watch
+matches every app its companies operate), a third of them made-up companies nobody else
+watches. The notice lists the 20 popular apps with their operators, 40 other directory apps
+and 45 long-tail apps (table: 序号, App名称, 运营者), with a deadline of 15 working days
+from today, so each alert plans its reminders.
+
+What is expected is computed in the bench with the matcher's own rules
+(:class:`~services.matcher.matching.WatchIndex` over the same items and the notice as the
+ingestor read it), before the notice is posted; it is the set of subscribers that must get
+exactly one webhook (and one email when they have an address).
+
+Measured at the receivers (``bench/receiver.py``, its own process, webhook and SMTP sink) by
+path / recipient and webhook-id / Message-ID: ``first_delivery_s`` and ``last_delivery_s``
+since the POST of the notice (``last_delivery_s`` is null when some were lost:
+``last_received_s`` then says when the last one that came arrived); ``lost`` (expected
+deliveries never received within the cap: 15 min, quick 5 min, or after 3 minutes without
+any), ``duplicates`` (a subscriber receiving the alert more than once on a channel);
+``alerts``, ``deliveries``, ``reminders`` from the database afterwards; per service the CPU
+seconds used from the POST to the end and the peak RSS (``/proc``: VmHWM of the service's
+process; CPU includes its child processes).
+
+Baseline: the same webhooks (Standard Webhooks HMAC signature, a body of the same shape) and
+emails, to the same receivers, sent by a bare loop: ``httpx`` with 100 requests in flight
+(the dispatcher claims 100 due rows per sweep and sends each at once) and ``aiosmtplib`` on
+4 connections (``REGWATCH_SMTP_CONNECTIONS``' default), both at once, after regwatch stopped,
+for at most the same cap. ``ratio_vs_bare_loop`` = regwatch's rate (deliveries received /
+seconds from the notice POST to the last of them) / the bare loop's rate (sent / seconds from
+its first send to its last answer): 0.8 means regwatch delivers the fan-out, reading and
+matching the notice included, at 80% of the rate of a loop that only sends. With nothing
+lost it is the bare loop's seconds over ``last_delivery_s``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
+from itertools import accumulate
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+import httpx
+
+from bench.common import emit, local_broker, receiver_process, save
+from bench.pipeline import bench_settings, service_env, spawn, stop
+from services.ingestor.intake import parse
+from services.matcher.matching import WatchIndex, WatchItem, default_directory
+from shared.accounts import register_subscriber
+from shared.db import Database
+from shared.embedded.ports import free_port
+from shared.events import Match, NoticeEvent
+from shared.runtime_file import read_runtime_file
+
+ITEMS_PER_SUBSCRIBER = 10
+EMAIL_SHARE = 0.2
+COMPANY_SHARE = 0.1
+TAIL_APPS = 4000
+BARE_WEBHOOKS_IN_FLIGHT = 100
+BARE_SMTP_CONNECTIONS = 4
+POPULAR = (
+    "微信",
+    "抖音",
+    "淘宝",
+    "支付宝",
+    "QQ",
+    "快手",
+    "拼多多",
+    "美团",
+    "百度",
+    "小红书",
+    "哔哩哔哩",
+    "今日头条",
+    "京东",
+    "微博",
+    "高德地图",
+    "腾讯视频",
+    "爱奇艺",
+    "饿了么",
+    "钉钉",
+    "西瓜视频",
+)
+BIG_GROUPS = ("tencent", "bytedance", "alibaba", "baidu")
+WARM_APP = "基准预热专用应用"
+SERVICES = ("matcher", "ingestor", "notifier")  # start order: the matcher loads the index
+
+_HANZI = "安百北博彩创达大德鼎东方飞丰福港广海行和恒华汇佳嘉健金京君凯康乐力联龙美米明南鹏品"
+_HANZI += "奇启瑞三森盛世泰天通同万维伟文祥小新信星兴讯阳易逸优宇元云泽智中众卓"
+_APP_TAILS = ["助手", "视频", "商城", "阅读", "直播", "浏览器", "出行", "健康", "钱包", "相机"]
+_CO_TAILS = ["科技有限公司", "网络科技有限公司", "信息技术有限公司", "文化传媒有限公司"]
+_CITIES = ["北京", "上海", "深圳市", "杭州", "广州市", "成都"]
+
+
+@dataclass(frozen=True)
+class Size:
+    subscribers: int
+    cap_s: float
+    goal_s: float
+
+
+QUICK = Size(10_000, 300.0, 15.0)
+FULL = Size(100_000, 900.0, 60.0)
+
+
+@dataclass
+class App:
+    name: str
+    names: tuple[str, ...]
+    developer: str
+
+
+@dataclass
+class Population:
+    """Deterministic apps, notice rows and watch items for a number of subscribers."""
+
+    subscribers: int
+    seed: int = 15
+    apps: list[App] = field(default_factory=list)
+    notice_apps: list[App] = field(default_factory=list)
+    companies: list[tuple[str, ...]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        rng = random.Random(self.seed)
+        directory = default_directory()
+        brands = [b for b in directory.brands if b.publisher]
+        by_name = {b.names[0]: b for b in brands}
+        popular = [by_name[n] for n in POPULAR if n in by_name]
+        others = [b for b in brands if b not in popular]
+        rng.shuffle(others)
+        known = [App(b.names[0], b.names, b.publisher or "") for b in (*popular, *others)]
+        tail_names = {self._tail_app(rng) for _ in range(TAIL_APPS * 2)} - {a.name for a in known}
+        tail = [App(n, (n,), self._tail_company(rng)) for n in sorted(tail_names)[:TAIL_APPS]]
+        rng.shuffle(tail)
+        self.apps = known + tail
+        self.notice_apps = known[: len(popular)] + others_apps(known, len(popular), 40) + tail[:45]
+        groups = sorted(
+            directory.groups,
+            key=lambda g: (BIG_GROUPS.index(g.id) if g.id in BIG_GROUPS else 99, rng.random()),
+        )
+        self.companies = [g.names for g in groups]
+        self.companies += [(self._tail_company(rng),) for _ in range(len(groups) // 2)]
+        rng.shuffle(self.companies[len(BIG_GROUPS) :])
+
+    @staticmethod
+    def _tail_app(rng: random.Random) -> str:
+        return "".join(rng.choices(_HANZI, k=rng.randint(2, 4))) + rng.choice(_APP_TAILS)
+
+    @staticmethod
+    def _tail_company(rng: random.Random) -> str:
+        core = "".join(rng.choices(_HANZI, k=rng.randint(2, 4)))
+        return rng.choice(_CITIES) + core + rng.choice(_CO_TAILS)
+
+    def items(self, subscriber_ids: list[str]) -> Iterator[tuple[str, str, str]]:
+        """(subscriber_id, kind, name): ITEMS_PER_SUBSCRIBER different watches each."""
+        rng = random.Random(self.seed + 1)
+        app_weights = list(accumulate(1 / (rank + 1) for rank in range(len(self.apps))))
+        company_weights = list(accumulate(1 / (r + 1) for r in range(len(self.companies))))
+        for sub in subscriber_ids:
+            mine: set[tuple[str, str]] = set()
+            while len(mine) < ITEMS_PER_SUBSCRIBER:
+                if rng.random() < COMPANY_SHARE:
+                    names = rng.choices(self.companies, cum_weights=company_weights)[0]
+                    watch = ("company", names[0] if rng.random() < 0.8 else rng.choice(names))
+                else:
+                    app = rng.choices(self.apps, cum_weights=app_weights)[0]
+                    watch = ("app", app.name if rng.random() < 0.8 else rng.choice(app.names))
+                if watch not in mine:
+                    mine.add(watch)
+                    yield (sub, *watch)
+
+
+def others_apps(known: list[App], skip: int, count: int) -> list[App]:
+    """``count`` directory apps below the popular ones, spread over their ranks."""
+    rest = known[skip:]
+    step = max(1, len(rest) // count)
+    return rest[::step][:count]
+
+
+def notice_html(apps: list[App], today: date) -> str:
+    """A CAC-style notice: who, what, 15 working days to rectify, a table of the apps."""
+    rows = "\n".join(
+        f"<tr><td>{n}</td><td>{a.name}</td><td>{a.developer}</td></tr>"
+        for n, a in enumerate(apps, 1)
+    )
+    day = f"{today.year}年{today.month}月{today.day}日"
+    return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8">
+<title>关于{apps[0].name}等{len(apps)}款App违法违规收集使用个人信息情况的通报</title></head>
+<body><h1>关于{apps[0].name}等{len(apps)}款App违法违规收集使用个人信息情况的通报</h1>
+<div class="source"><span>{day}</span> 来源：中国网信网</div>
+<div id="content">
+<p>针对人民群众反映强烈的App非法获取、超范围收集、过度索权等侵害个人信息的现象，国家互联网信息办公室
+依据《中华人民共和国网络安全法》《中华人民共和国个人信息保护法》等法律法规，组织对公众大量使用的App
+的个人信息收集使用情况进行了检测。</p>
+<p>检测发现，{apps[0].name}等{len(apps)}款App存在违反必要原则收集与其提供的服务无关的个人信息等问题。
+国家网信办已通知上述App运营者，要求其自本通报发布之日起15个工作日内完成整改，逾期不整改的，将依法予以处置。</p>
+<p>具体名单如下：</p>
+<table><tr><th>序号</th><th>App名称</th><th>运营者</th></tr>
+{rows}
+</table>
+<p style="text-align: right">国家互联网信息办公室</p>
+<p style="text-align: right">{day}</p>
+</div></body></html>
+"""
+
+
+def warm_notice(today: date) -> dict[str, Any]:
+    """A notice only the warm-up subscriber watches: its webhook says the pipeline is up."""
+    return {
+        "schema": "regwatch.notice/v1",
+        "notice_id": f"bench-warm-{uuid.uuid4().hex[:8]}",
+        "regulator": {"code": "MIIT", "name": "工业和信息化部"},
+        "kind": "rectification",
+        "title": "关于侵害用户权益行为的APP通报（预热）",
+        "published_on": today.isoformat(),
+        "entities": [{"kind": "app", "name": WARM_APP, "developer": "某某信息技术有限公司"}],
+    }
+
+
+# --- population in the database ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    webhook_url: str
+    email: str | None
+    webhook_secret: str
+
+
+async def register_templates(database_url: str, hook: str) -> tuple[Template, Template]:
+    db = Database(database_url)
+    await db.migrate()
+    made: list[Template] = []
+    try:
+        for name, email in (("fanout-hook", None), ("fanout-mail", "fanout-template@example.com")):
+            url = f"{hook}/template-{name}"
+            async with db.session() as session:
+                created = await register_subscriber(
+                    session,
+                    name=name,
+                    email=email,
+                    webhook_url=url,
+                    reminders=None,
+                    default_reminders="7d,3d,1d",
+                    allow_private=True,
+                )
+            assert created.webhook_secret is not None
+            made.append(Template(created.id, url, email, created.webhook_secret))
+    finally:
+        await db.dispose()
+    return made[0], made[1]
+
+
+def subscriber_tables(conn: sqlite3.Connection) -> list[tuple[str, list[tuple[str, int, str]]]]:
+    """Tables with a ``subscriber_id`` column: (name, [(column, pk, type)])."""
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    out = []
+    for table in names:
+        columns = [(r[1], r[5], r[2]) for r in conn.execute(f'PRAGMA table_info("{table}")')]
+        if table == "subscribers" or any(c[0] == "subscriber_id" for c in columns):
+            out.append((table, columns))
+    return out
+
+
+def clone_subscribers(
+    path: Path, templates: dict[str, Template], plan: list[tuple[str, str, str | None]]
+) -> None:
+    """Copy every row of each template subscriber for each (id, template id, email) of the
+    plan: own id, name, API key hash, webhook URL and email address."""
+    conn = sqlite3.connect(path)
+    try:
+        for table, columns in subscriber_tables(conn):
+            key = "id" if table == "subscribers" else "subscriber_id"
+            names = [c for c, pk, kind in columns if not (pk and kind.upper() == "INTEGER")]
+            quoted = ", ".join(f'"{c}"' for c in names)
+            rows: dict[str, list[tuple[Any, ...]]] = {}
+            for template in templates.values():
+                rows[template.id] = list(
+                    conn.execute(
+                        f'SELECT {quoted} FROM "{table}" WHERE "{key}" = ?', (template.id,)
+                    )
+                )
+            if not any(rows.values()):
+                continue
+            out = []
+            for sub, template_id, email in plan:
+                template = templates[template_id]
+                for row in rows[template_id]:
+                    out.append(
+                        tuple(
+                            cell(c, v, sub, template, email)
+                            for c, v in zip(names, row, strict=True)
+                        )
+                    )
+            marks = ", ".join("?" for _ in names)
+            conn.executemany(f'INSERT INTO "{table}" ({quoted}) VALUES ({marks})', out)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def cell(column: str, value: Any, sub: str, template: Template, email: str | None) -> Any:
+    if column == "subscriber_id" or value == template.id:
+        return sub
+    if value == template.webhook_url:
+        return template.webhook_url.rsplit("/", 1)[0] + f"/{sub}"
+    if template.email is not None and value == template.email:
+        return email
+    if column == "api_key_hash":
+        return f"bench-{sub}"
+    if column == "name":
+        return f"bench {sub}"
+    if column == "id" and isinstance(value, str):
+        return f"{value.split('_')[0]}_{uuid.uuid4().hex[:20]}"
+    return value
+
+
+def insert_watches(path: Path, items: list[tuple[str, str, str]]) -> None:
+    conn = sqlite3.connect(path)
+    try:
+        stamp = conn.execute("SELECT created_at FROM subscribers LIMIT 1").fetchone()[0]
+        conn.executemany(
+            "INSERT INTO watch_items (subscriber_id, kind, name, aliases, created_at)"
+            " VALUES (?, ?, ?, '[]', ?)",
+            [(*item, stamp) for item in items],
+        )
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def database_counts(path: Path, notice_id: str) -> dict[str, Any]:
+    conn = sqlite3.connect(path)
+    try:
+
+        def one(sql: str, *args: Any) -> int:
+            return int(conn.execute(sql, args).fetchone()[0])
+
+        by_channel = dict(
+            conn.execute(
+                "SELECT channel, count(*) FROM deliveries WHERE notice_id = ? GROUP BY channel",
+                (notice_id,),
+            ).fetchall()
+        )
+        return {
+            "alerts": one("SELECT count(*) FROM matcher_alerts WHERE notice_id = ?", notice_id),
+            "deliveries": sum(by_channel.values()),
+            "deliveries_by_channel": by_channel,
+            "delivered": one(
+                "SELECT count(*) FROM deliveries WHERE notice_id = ? AND delivered_at IS NOT NULL",
+                notice_id,
+            ),
+            "reminders": one("SELECT count(*) FROM reminders"),
+        }
+    finally:
+        conn.close()
+
+
+# --- the services as processes -----------------------------------------------------------
+
+
+def proc_tree(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = (entry / "stat").read_text()
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo.extend(children.get(current, []))
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU of a process and its descendants (living ones, and reaped ones via cutime)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for member in proc_tree(pid):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(fields[i]) for i in (11, 12, 13, 14)) / tick
+    return total
+
+
+def peak_rss_mib(pid: int) -> float:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+async def start_services(
+    env: dict[str, str], base: Path, limit_s: float
+) -> dict[str, tuple[subprocess.Popen[bytes], str, float]]:
+    """Each service in its own process, in turn (the first migrates); name -> (process,
+    URL, seconds to start)."""
+    started: dict[str, tuple[subprocess.Popen[bytes], str, float]] = {}
+    for name in SERVICES:
+        data_dir = base / name
+        began = time.monotonic()
+        proc = spawn(name, {**env, "REGWATCH_DATA_DIR": str(data_dir)}, data_dir)
+        started[name] = (proc, "", 0.0)
+        while (found := read_runtime_file(data_dir)) is None:
+            if proc.poll() is not None or time.monotonic() - began > limit_s:
+                tail = (data_dir / "service.log").read_bytes().decode(errors="replace")[-2000:]
+                raise RuntimeError(f"regwatch run --only {name} did not start: {tail}")
+            await asyncio.sleep(0.2)
+        started[name] = (proc, str(found["http"]), round(time.monotonic() - began, 1))
+    return started
+
+
+async def count(client: httpx.AsyncClient, receiver: str) -> int:
+    return int((await client.get(receiver + "/count")).json())
+
+
+async def wait_for(
+    client: httpx.AsyncClient, receiver: str, target: int, cap_s: float, stall_s: float
+) -> None:
+    """Until the receiver holds ``target`` arrivals, nothing arrived for ``stall_s`` after
+    the first, or ``cap_s`` passed."""
+    began = time.monotonic()
+    last, changed = await count(client, receiver), time.monotonic()
+    start = last
+    while time.monotonic() - began < cap_s:
+        now = await count(client, receiver)
+        if now >= target:
+            await asyncio.sleep(3)  # a doubled delivery would come right after
+            return
+        if now != last:
+            last, changed = now, time.monotonic()
+        elif last > start and time.monotonic() - changed > stall_s:
+            return
+        await asyncio.sleep(0.5)
+
+
+# --- the bare loop -----------------------------------------------------------------------
+
+
+def sign(secret: str, ident: str, stamp: str, body: bytes) -> str:
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    mac = hmac.new(key, f"{ident}.{stamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+def webhook_body(sub: str, notice: NoticeEvent, matches: list[Match]) -> bytes:
+    data = {
+        "type": "notice.matched",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "data": {
+            "match_id": uuid.uuid4().hex,
+            "subscriber_id": sub,
+            "notice": {
+                "notice_id": notice.notice_id,
+                "regulator": notice.regulator.model_dump(mode="json"),
+                "kind": notice.kind,
+                "title": notice.title,
+                "published_on": notice.published_on.isoformat(),
+                "deadline": notice.deadline.model_dump(mode="json") if notice.deadline else None,
+            },
+            "matches": [m.model_dump(mode="json") for m in matches],
+        },
+    }
+    return json.dumps(data, ensure_ascii=False).encode()
+
+
+async def bare_loop(
+    receiver: str,
+    smtp_port: int,
+    secret: str,
+    notice: NoticeEvent,
+    expected: dict[str, list[Match]],
+    emails: dict[str, str],
+    cap_s: float,
+) -> dict[str, Any]:
+    """The same webhooks and emails, signed and sent by a loop that does nothing else; it
+    stops sending after ``cap_s`` (its rate is then what it sent in that time)."""
+    hooks = list(expected)
+    mails = [sub for sub in expected if sub in emails]
+    stop_at = time.monotonic() + cap_s
+    done = {"webhook": 0, "email": 0, "failures": 0}
+    ended = {"webhook": 0.0, "email": 0.0}
+
+    async def post_all(client: httpx.AsyncClient) -> None:
+        while hooks and time.monotonic() < stop_at:
+            sub = hooks.pop()
+            body = webhook_body(sub, notice, expected[sub])
+            ident, stamp = f"msg_{uuid.uuid4().hex}", str(int(time.time()))
+            headers = {
+                "content-type": "application/json",
+                "webhook-id": ident,
+                "webhook-timestamp": stamp,
+                "webhook-signature": sign(secret, ident, stamp, body),
+            }
+            answer = await client.post(f"{receiver}/bare/{sub}", content=body, headers=headers)
+            done["failures" if answer.status_code >= 300 else "webhook"] += 1
+        ended["webhook"] = time.monotonic()
+
+    async def mail_all() -> None:
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=smtp_port) as smtp:
+            while mails and time.monotonic() < stop_at:
+                sub = mails.pop()
+                message = EmailMessage()
+                message["From"] = "regwatch <alerts@regwatch.local>"
+                message["To"] = emails[sub]
+                message["Subject"] = f"[regwatch] {notice.title}"
+                message["Message-ID"] = f"<{uuid.uuid4().hex}@bench>"
+                lines = [f"{m.entity.name}: {m.reason}" for m in expected[sub]]
+                message.set_content(notice.title + "\n\n" + "\n".join(lines))
+                await smtp.send_message(message)
+                done["email"] += 1
+        ended["email"] = time.monotonic()
+
+    limits = httpx.Limits(
+        max_connections=BARE_WEBHOOKS_IN_FLIGHT, max_keepalive_connections=BARE_WEBHOOKS_IN_FLIGHT
+    )
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        began = time.monotonic()
+        await asyncio.gather(
+            *(post_all(client) for _ in range(BARE_WEBHOOKS_IN_FLIGHT)),
+            *(mail_all() for _ in range(BARE_SMTP_CONNECTIONS)),
+        )
+        seconds = time.monotonic() - began
+    return {
+        "bare_loop_s": round(seconds, 2),
+        "bare_loop_webhook_s": round(ended["webhook"] - began, 2),
+        "bare_loop_email_s": round(ended["email"] - began, 2),
+        "bare_loop_sent": done["webhook"] + done["email"],
+        "bare_loop_failures": done["failures"],
+        "bare_loop_per_s": round((done["webhook"] + done["email"]) / max(seconds, 1e-9), 1),
+    }
+
+
+# --- the run -----------------------------------------------------------------------------
+
+
+async def measure(
+    size: Size, bootstrap: str, kind: str, receiver: str, smtp_port: int
+) -> dict[str, Any]:
+    today = date.today()
+    population = Population(size.subscribers)
+    html = notice_html(population.notice_apps, today)
+    notice = parse(html.encode(), name="fanout.html")
+    run = uuid.uuid4().hex[:8]
+    rng = random.Random(16)
+    subs = [f"sub_fanout{i:08d}" for i in range(size.subscribers)]
+    emails = {s: f"{s}@example.com" for s in subs if rng.random() < EMAIL_SHARE}
+    began = time.monotonic()
+    items = list(population.items(subs))
+    index = WatchIndex(
+        WatchItem(sub, kind_, name, id=n)  # type: ignore[arg-type]
+        for n, (sub, kind_, name) in enumerate(items)
+    )
+    expected = index.match(notice)
+    del index
+    expected_s = time.monotonic() - began
+    with tempfile.TemporaryDirectory(prefix="regwatch-fanout-") as tmp:
+        base = Path(tmp)
+        db_path = base / "regwatch.db"
+        database_url = f"sqlite+aiosqlite:///{db_path}"
+        hook_template, mail_template = await register_templates(database_url, receiver + "/hook")
+        templates = {t.id: t for t in (hook_template, mail_template)}
+        plan = [
+            (s, (mail_template if s in emails else hook_template).id, emails.get(s)) for s in subs
+        ]
+        plan.append(("sub_fanoutwarm", hook_template.id, None))
+        began = time.monotonic()
+        clone_subscribers(db_path, templates, plan)
+        insert_watches(db_path, [*items, ("sub_fanoutwarm", "app", WARM_APP)])
+        insert_s = time.monotonic() - began
+        del items
+
+        settings = bench_settings(bootstrap, kind, run, base)
+        env = service_env(settings, base, database_url)
+        env["REGWATCH_SMTP_PORT"] = str(smtp_port)
+        env.pop("REGWATCH_DISPATCH_INTERVAL")  # the default, as a user runs it
+        started = await start_services(env, base, size.cap_s)
+        procs = {name: found[0] for name, found in started.items()}
+        try:
+            async with httpx.AsyncClient(timeout=httpx.Timeout(120)) as client:
+                # warm-up: one alert through every service (consumers have joined their groups)
+                ingest = started["ingestor"][1]
+                before = await count(client, receiver)
+                answer = await client.post(ingest + "/v1/notices", json=warm_notice(today))
+                answer.raise_for_status()
+                await wait_for(client, receiver, before + 1, 120, 120)
+                if await count(client, receiver) <= before:
+                    raise RuntimeError("the warm-up alert was not delivered within 120 s")
+                cpu_before = {name: cpu_seconds(p.pid) for name, p in procs.items()}
+                before = await count(client, receiver)
+                target = before + len(expected) + sum(1 for s in expected if s in emails)
+                posted = time.time()
+                answer = await client.post(
+                    ingest + "/v1/notices",
+                    content=html.encode(),
+                    headers={"content-type": "text/html; charset=utf-8"},
+                )
+                answer.raise_for_status()
+                post_s = time.time() - posted
+                stored = NoticeEvent.model_validate(answer.json()["notice"])
+                await wait_for(client, receiver, target, size.cap_s, 180)
+                waited_s = time.time() - posted
+                services = {
+                    name: {
+                        "cpu_s": round(cpu_seconds(p.pid) - cpu_before[name], 1),
+                        "peak_rss_mib": peak_rss_mib(p.pid),
+                        "start_s": started[name][2],
+                    }
+                    for name, p in procs.items()
+                }
+                arrived = [
+                    (path, ident, at)
+                    for path, ident, at in (await client.get(receiver + "/stats")).json()
+                    if at >= posted
+                ]
+        finally:
+            stop(list(procs.values()))
+        counts = database_counts(db_path, stored.notice_id)
+
+    hooks = Counter(path.rsplit("/", 1)[1] for path, _, _ in arrived if path.startswith("/hook/"))
+    mails = Counter(
+        path.split(":", 1)[1].split("@")[0] for path, _, _ in arrived if path.startswith("smtp:")
+    )
+    want_mail = {s for s in expected if s in emails}
+    lost = sum(1 for s in expected if hooks[s] == 0) + sum(1 for s in want_mail if mails[s] == 0)
+    duplicates = sum(n - 1 for n in (*hooks.values(), *mails.values()) if n > 1)
+    unexpected = sum(1 for s in hooks if s not in expected) + sum(
+        1 for s in mails if s not in want_mail
+    )
+    times = sorted(at - posted for path, _, at in arrived if path.startswith(("/hook/", "smtp:")))
+    webhook_times = [at - posted for path, _, at in arrived if path.startswith("/hook/")]
+    mail_times = [at - posted for path, _, at in arrived if path.startswith("smtp:")]
+    bare = await bare_loop(
+        receiver, smtp_port, hook_template.webhook_secret, stored, expected, emails, size.cap_s
+    )
+    last = times[-1] if times else waited_s
+    regwatch_per_s = len(times) / max(last, 1e-9)
+    return {
+        "notice_apps": len(population.notice_apps),
+        "notice_entities_read": len(stored.entities),
+        "expected_alerts": len(expected),
+        "expected_emails": len(want_mail),
+        "matches": sum(len(m) for m in expected.values()),
+        **counts,
+        "received": len(times),
+        "first_delivery_s": round(times[0], 2) if times else None,
+        "last_delivery_s": round(last, 2) if times and not lost else None,
+        "last_received_s": round(last, 2),
+        "regwatch_per_s": round(regwatch_per_s, 1),
+        "first_webhook_s": round(min(webhook_times), 2) if webhook_times else None,
+        "last_webhook_s": round(max(webhook_times), 2) if webhook_times else None,
+        "first_email_s": round(min(mail_times), 2) if mail_times else None,
+        "last_email_s": round(max(mail_times), 2) if mail_times else None,
+        "notice_post_s": round(post_s, 2),
+        "lost": lost,
+        "duplicates": duplicates,
+        "unexpected": unexpected,
+        "services": services,
+        **bare,
+        "ratio_vs_bare_loop": round(regwatch_per_s / max(bare["bare_loop_per_s"], 1e-9), 3),
+        "setup": {"expected_s": round(expected_s, 1), "bulk_insert_s": round(insert_s, 1)},
+    }
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    size = QUICK if quick else FULL
+    smtp_port = free_port()
+    with local_broker() as broker, receiver_process(smtp_port) as receiver:
+        figures = asyncio.run(measure(size, broker.bootstrap, broker.kind, receiver, smtp_port))
+    result: dict[str, Any] = {
+        "bench": "fanout",
+        "broker": broker.kind,
+        "database": "sqlite",
+        "subscribers": size.subscribers,
+        "watch_items": size.subscribers * ITEMS_PER_SUBSCRIBER,
+        **figures,
+        "cap_s": size.cap_s,
+        "goal": f"last delivery within {size.goal_s:g} s, >= 0.8x the bare loop,"
+        " none lost or doubled",
+    }
+    result["goal_met"] = (
+        result["last_delivery_s"] is not None
+        and result["last_delivery_s"] <= size.goal_s
+        and result["ratio_vs_bare_loop"] >= 0.8
+        and result["lost"] == 0
+        and result["duplicates"] == 0
+    )
+    emit(result)
+    save("fanout", [result])
+    return [result]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="10,000 subscribers")
+    run(parser.parse_args().quick)
+
+
+if __name__ == "__main__":
+    main()
