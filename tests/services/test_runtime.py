@@ -55,7 +55,8 @@ async def test_start_on_loopback_without_a_token_warns_naming_the_routes(
     warnings = [r.getMessage() for r in caplog.records if r.name == "regwatch.http"]
     assert len(warnings) == 1
     assert "REGWATCH_ADMIN_TOKEN is not set" in warnings[0]
-    assert "POST /v1/notices, POST /v1/subscribers" in warnings[0]
+    for route in ("POST /v1/notices", "POST /v1/subscribers", "POST /v1/sources"):
+        assert route in warnings[0]
     assert runtime.http_url.startswith("http://127.0.0.1:")
 
 
