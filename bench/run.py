@@ -32,6 +32,7 @@ BENCHES = (
     "chat_burst",
     "freshness",
     "cli_start",
+    "matcher_start",
 )
 
 

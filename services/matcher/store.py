@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matcher.matching import WatchItem
+from services.matcher.matching.index import Row
 from services.matcher.models import MatcherOutboxRow, WatchRow
 from shared import outbox_rows
 from shared.accounts import Subscriber
@@ -534,6 +535,32 @@ async def iter_all_watch_items(
             return
         last = rows[-1].id
         yield [to_item(row) for row in rows]
+
+
+STREAM_ROWS = 5000
+"""Rows :func:`stream_watch_rows` fetches per round trip."""
+
+
+async def stream_watch_rows(
+    session: AsyncSession, chunk: int = STREAM_ROWS
+) -> AsyncIterator[list[Row]]:
+    """Every watch item as a plain :data:`~services.matcher.matching.index.Row`, by id, in
+    chunks: one streaming select of five columns (no ORM objects, aliases parsed only when
+    there are any), for :meth:`~services.matcher.matching.WatchIndex.add_rows`."""
+    result = await session.stream(
+        select(*_ITEM_COLUMNS).order_by(WatchRow.id).execution_options(yield_per=chunk)
+    )
+    async for part in result.partitions(chunk):
+        yield [
+            (
+                ident,
+                subscriber_id,
+                kind,
+                name,
+                () if not aliases or aliases == "[]" else tuple(_aliases_json(aliases)),
+            )
+            for ident, subscriber_id, kind, name, aliases in part
+        ]
 
 
 async def all_watch_items(session: AsyncSession) -> list[WatchItem]:

@@ -1,7 +1,10 @@
 """The running matcher's watchlist: an in-memory ``WatchIndex`` kept in step with the database.
 
 - At start the index is built from the database; the outbox's newest id at that moment is
-  remembered (read *before* the items, so nothing committed meanwhile is missed).
+  remembered (read *before* the items, so nothing committed meanwhile is missed). The rows are
+  read in one streaming select of plain tuples and added in bulk
+  (:meth:`~services.matcher.matching.WatchIndex.add_rows`), in slices with the event loop
+  free in between.
 - Every instance reads ``regwatch.watchlist.v1`` from its end without a consumer group (each
   instance sees every partition; nothing to clean up when it goes away). An event marks its
   subscriber *dirty*; a background step rebuilds each dirty subscriber's items from the
@@ -26,8 +29,8 @@ from pydantic import ValidationError
 
 from services.matcher.matching import WatchIndex, WatchItem
 from services.matcher.store import (
-    iter_all_watch_items,
     outbox_high_water,
+    stream_watch_rows,
     watch_items_of,
     watchlist_changes_since,
 )
@@ -44,6 +47,10 @@ _ITEMS_OF = "items_of"
 
 APPLY_SLICE = 100
 """Watch items added to the index per step of a refresh."""
+
+LOAD_SLICE = 500
+"""Rows added to the index per step of the start-up load (a slice of names new to the process
+costs up to about 0.1 s to prepare; the broker's consumers and other tasks run in between)."""
 
 FREEZE_ABOVE = 50_000
 """Watch items from which a loaded index is moved out of the garbage collector's generations."""
@@ -118,12 +125,14 @@ class LiveWatchlist:
             index = WatchIndex()
             copy: dict[str, set[WatchItem]] | None = None if self._copy is None else {}
             async with self.db.read_session() as session:
-                async for page in iter_all_watch_items(session):
-                    index.add_many(page)
+                async for rows in stream_watch_rows(session):
+                    for start in range(0, len(rows), LOAD_SLICE):
+                        await asyncio.sleep(0)
+                        index.add_rows(rows[start : start + LOAD_SLICE])
                     if copy is not None:
-                        for item in page:
-                            copy.setdefault(item.subscriber_id, set()).add(item)
-                    await asyncio.sleep(0)
+                        for ident, subscriber_id, kind, name, aliases in rows:
+                            item = WatchItem(subscriber_id, kind, name, ident, aliases)  # type: ignore[arg-type]
+                            copy.setdefault(subscriber_id, set()).add(item)
             self.index, self._copy, self._applied = index, copy, high_water
         if len(index) >= FREEZE_ABOVE:
             # a loaded index is millions of long-lived objects: out of the collector's way,

@@ -32,10 +32,13 @@ from .results import Suppress, content_key, is_suppressed, make_match
 from .rules import evaluate
 from .watch import WatchItem, match_key
 
-__all__ = ["WatchIndex"]
+__all__ = ["Row", "WatchIndex"]
 
 _NO_ID = -(2**63)
 _SpecKey = tuple[str, str, tuple[str, ...]]
+Row = tuple[int, str, str, str, tuple[str, ...]]
+"""A stored watch item as :meth:`WatchIndex.add_rows` takes it: id, subscriber id, kind, name,
+aliases."""
 _SCAN_PAIRS = 128
 """Up to this many (slot, item id) pairs a subscriber's duplicate check scans its array."""
 _SCAN_REMOVALS = 8
@@ -123,6 +126,8 @@ class WatchIndex:
         self._sub_items: list[array[int]] = []
         self._seq = 0
         self._count = 0
+        self._recount: set[int] = set()
+        """Slots given rows by :meth:`add_rows` whose ``repeats`` are not counted yet."""
         self.add_many(items)
 
     # --- content --------------------------------------------------------------------------
@@ -146,6 +151,20 @@ class WatchIndex:
                 continue
             for sub, item_id in zip(slot.subs, slot.ids, strict=True):
                 yield self._item(slot, sub, item_id)
+
+    def items_of(self, subscriber_id: str) -> list[WatchItem]:
+        """The subscriber's indexed items, in the order they were added."""
+        sub = self._sub_index.get(subscriber_id)
+        if sub is None:
+            return []
+        pairs = self._sub_items[sub]
+        slots = self._slots
+        out: list[WatchItem] = []
+        for number, item_id in zip(pairs[0::2], pairs[1::2], strict=True):
+            slot = slots[number]
+            assert slot is not None
+            out.append(self._item(slot, sub, item_id))
+        return out
 
     @property
     def distinct_watches(self) -> int:
@@ -218,6 +237,56 @@ class WatchIndex:
         """Add a watch item; raises ValueError for an unknown kind."""
         self.add_many((item,))
 
+    def add_rows(self, rows: Iterable[Row]) -> int:
+        """Add stored watch items in bulk (the database's rows at start-up); returns how many.
+
+        The same index as :meth:`add_many` of the same items, without its per-item work: no
+        ``WatchItem`` made and no duplicate check, so every row's id must be new to the index
+        (ids are the table's primary key). Raises ValueError for an unknown kind (the rows
+        before it stay added). How many items repeat a subscriber's watch is counted once,
+        before the index is next changed or queried."""
+        slot_of, slots, sub_index, sub_items = (
+            self._slot_of,
+            self._slots,
+            self._sub_index,
+            self._sub_items,
+        )
+        recount = self._recount
+        seq = start = self._seq
+        try:
+            for item_id, subscriber_id, kind, name, aliases in rows:
+                key = (kind, name, aliases)
+                number = slot_of.get(key)
+                if number is None:
+                    number = self._new_slot(key)
+                sub = sub_index.get(subscriber_id)
+                if sub is None:
+                    sub = self._sub_number(subscriber_id)
+                pairs = sub_items[sub]
+                pairs.append(number)
+                pairs.append(item_id)
+                slot = slots[number]
+                assert slot is not None
+                slot.data.extend((sub, item_id, seq))
+                recount.add(number)
+                seq += 1
+        finally:
+            self._count += seq - start
+            self._seq = seq
+        return seq - start
+
+    def _settle(self) -> None:
+        """Count the repeats of the slots :meth:`add_rows` gave items."""
+        if not self._recount:
+            return
+        slots = self._slots
+        for number in self._recount:
+            slot = slots[number]
+            if slot is not None:
+                subs = slot.data[0::3]
+                slot.repeats = len(subs) - len(set(subs))
+        self._recount.clear()
+
     def add_many(self, items: Iterable[WatchItem]) -> int:
         """Add watch items in one step; returns how many were new. Raises ValueError for an
         unknown kind (the items before it stay added).
@@ -225,6 +294,7 @@ class WatchIndex:
         Duplicate checks cost nothing for a watch new to the index, and a subscriber with many
         items has its pairs looked up in a set made once per call: adding a subscriber's
         100k items is linear, not quadratic as one :meth:`add` (a scan) per item would be."""
+        self._settle()
         before = self._count
         known: dict[int, tuple[set[tuple[int, int]], set[int]]] = {}
         for item in items:
@@ -268,6 +338,7 @@ class WatchIndex:
 
     def remove(self, item: WatchItem) -> None:
         """Remove a watch item; removing an unknown item is a no-op."""
+        self._settle()
         number = self._slot_of.get((item.kind, item.name, tuple(item.aliases)))
         sub = self._sub_index.get(item.subscriber_id)
         if number is None or sub is None:
@@ -297,6 +368,7 @@ class WatchIndex:
     def remove_many(self, items: Iterable[WatchItem]) -> int:
         """Remove watch items in one step; returns how many were indexed. A subscriber losing
         many items has its pairs rewritten once, not scanned once per item."""
+        self._settle()
         gone: dict[int, set[tuple[int, int]]] = {}
         for item in items:
             number = self._slot_of.get((item.kind, item.name, tuple(item.aliases)))
@@ -395,6 +467,7 @@ class WatchIndex:
         matches whose :func:`~.watch.match_key` it holds (a set) or accepts (a predicate):
         false-positive feedback. Match objects are shared between subscribers: do not mutate.
         """
+        self._settle()
         per_sub: dict[int, list[Match]] = {}
         get = per_sub.get
         # matches that could read the same as another of the same subscriber: a second item

@@ -1,8 +1,9 @@
-"""The live watchlist: large indexes are moved out of the garbage collector's way; a CSV
-import's batch events are applied in one step."""
+"""The live watchlist: the start-up load in bulk; large indexes are moved out of the garbage
+collector's way; a CSV import's batch events are applied in one step."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import Awaitable, Callable, Iterator
 
@@ -11,8 +12,14 @@ from sqlalchemy import func, select
 
 from services.matcher import watchlist as live
 from services.matcher.csvimport import import_watches, parse_watch_csv
+from services.matcher.matching import WatchIndex
 from services.matcher.models import MatcherOutboxRow
-from services.matcher.store import WATCHLIST_STREAM, put_watch, watchlist_changes_since
+from services.matcher.store import (
+    WATCHLIST_STREAM,
+    all_watch_items,
+    put_watch,
+    watchlist_changes_since,
+)
 from services.matcher.watchlist import LiveWatchlist
 from shared.accounts import register_subscriber
 from shared.db import Database
@@ -83,3 +90,54 @@ async def test_an_imported_batch_is_applied_in_one_catch_up(
     assert again.existing == 1_200
     assert await watchlist.catch_up() == 2 * 1_200
     assert {i.aliases for i in watchlist.items_of(sub)} == {("X",)}
+
+
+async def test_the_bulk_load_matches_as_the_items_one_by_one(
+    db: Database,
+    make_subscriber: Callable[..., Awaitable[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The start-up load (streamed rows added in bulk, in slices with the event loop free in
+    between) gives the index the stored items give through ``WatchIndex(all_watch_items)``."""
+    subs = [await make_subscriber(db, name) for name in ("A", "B", "C")]
+    watches = [
+        ("app", "抖音", ()),
+        ("app", "Douyin", ("斗音",)),
+        ("app", "微信", ("WeChat", "weixin")),
+        ("company", "Tencent", ()),
+        ("company", "北京字节跳动科技有限公司", ("ByteDance",)),
+        ("app", "某某健身", ()),
+    ]
+    async with db.session() as session:
+        for number, sub in enumerate(subs):
+            for kind, name, aliases in watches[number:]:
+                await put_watch(session, sub, kind, name, aliases)
+    async with db.read_session() as session:
+        stored = await all_watch_items(session)
+    monkeypatch.setattr(live, "LOAD_SLICE", 2)
+    watchlist = LiveWatchlist(db)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(tick())
+    try:
+        assert await watchlist.load() == len(stored) == 15
+    finally:
+        ticker.cancel()
+    assert ticks >= len(stored) // 2  # the loop ran between every two rows
+    reference = WatchIndex(stored)
+    notices = [
+        make_notice("n1", ("抖音", "北京微播视界科技有限公司"), ("微信", None)),
+        make_notice("n2", ("斗音", None), ("腾讯视频", "深圳市腾讯计算机系统有限公司")),
+        make_notice("n3", ("weixin", None), ("某某健身", "字节跳动")),
+    ]
+    for n in notices:
+        assert watchlist.match(n) == reference.match(n)
+    assert sum(len(watchlist.match(n)) for n in notices) >= 6
+    for sub in subs:
+        assert watchlist.items_of(sub) == {i for i in stored if i.subscriber_id == sub}

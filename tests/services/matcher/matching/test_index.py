@@ -279,3 +279,45 @@ def test_one_subscribers_many_items_are_added_and_removed_without_scans(
     assert index.remove_many(items[::2]) == 2_500
     assert scans == 0
     assert len(index) == 2_500 and set(index) == set(items[1::2])
+
+
+# --- bulk load of stored rows ---------------------------------------------------------------
+
+
+def test_rows_added_in_bulk_make_the_index_add_many_makes() -> None:
+    watches, entities = _generated()
+    # stored items: each with its own id, in id order; a subscriber watching one watch twice
+    stored = [
+        WatchItem(w.subscriber_id, w.kind, w.name, i, w.aliases)
+        for i, w in enumerate(dict.fromkeys(watches))
+    ]
+    stored += [WatchItem("s1", "app", "QQ", 90_000 + i) for i in range(3)]
+    rows = [(w.id or 0, w.subscriber_id, w.kind, w.name, w.aliases) for w in stored]
+    reference, bulk = WatchIndex(stored), WatchIndex()
+    assert sum(bulk.add_rows(rows[start : start + 97]) for start in range(0, len(rows), 97)) == len(
+        stored
+    )
+    n = notice(*entities, ent("QQ"))
+    assert bulk.match(n) == reference.match(n)
+    assert _state(bulk) == _state(reference)
+    repeats = {s.key: s.repeats for s in bulk._slots if s is not None}
+    assert repeats == {s.key: s.repeats for s in reference._slots if s is not None}
+    assert repeats[("app", "QQ", ())] >= 2
+    assert bulk.match_entities(entities) == reference.match_entities(entities)
+    for sub in ("s0", "s1", "s77", "nobody"):
+        assert bulk.items_of(sub) == [w for w in stored if w.subscriber_id == sub]
+
+    # and it changes as the other does afterwards
+    gone = stored[::4]
+    assert bulk.remove_many(gone) == reference.remove_many(gone) == len(gone)
+    again = [WatchItem("s1", "app", "QQ", 95_000), *stored[:8]]
+    assert bulk.add_many(again) == reference.add_many(again)
+    assert _state(bulk) == _state(reference)
+    assert bulk.match(n) == reference.match(n)
+
+
+def test_a_bulk_row_of_an_unknown_kind_is_rejected() -> None:
+    index = WatchIndex()
+    with pytest.raises(ValueError, match="unknown watch kind"):
+        index.add_rows([(1, "s", "app", "QQ", ()), (2, "s", "person", "Zhang San", ())])
+    assert len(index) == 1 and index.items_of("s") == [WatchItem("s", "app", "QQ", 1)]
