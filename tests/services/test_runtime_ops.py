@@ -108,6 +108,9 @@ async def metrics(
     return scrape(answer.text)
 
 
+PUBLISHED = "regwatch_published_messages_total"
+
+
 async def test_metrics_move_during_a_pipeline_run(
     running: Running, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -145,8 +148,8 @@ async def test_metrics_move_during_a_pipeline_run(
             sent = total(samples, "regwatch_deliveries_total", type="notice.matched")
             sent -= total(before, "regwatch_deliveries_total", type="notice.matched")
             # each outcome is counted before its event is published to the deliveries topic
-            told = total(samples, "regwatch_published_messages_total", destination=topics.deliveries)
-            told -= total(before, "regwatch_published_messages_total", destination=topics.deliveries)
+            told = total(samples, PUBLISHED, destination=topics.deliveries)
+            told -= total(before, PUBLISHED, destination=topics.deliveries)
             return sent >= 2 and told >= 2 and groups <= lag_groups(samples)
 
         after = await metrics(client)
