@@ -6,9 +6,11 @@ Every action calls what ``/v1/channels`` calls (``services/notifier/targets.py``
 ``target_probe.py``), so both validate and behave the same:
 
 - list: ``list_targets`` shown through ``target_out`` (a robot's token masked, never a secret),
-  oldest first;
+  oldest first, with the language its messages are in: its own, else the subscriber's chat
+  language (``chat_language``, set on the delivery page), else the platform's own;
 - add: each field is checked first with the rules ``add_target`` applies (a known chat
-  channel, ``validate_webhook_url``, the length limits, ``zh``/``en``), so a bad field gets its
+  channel, ``validate_webhook_url``, the length limits, ``zh``/``en`` or none: "use my chat
+  language"), so a bad field gets its
   message next to it in the page's language; what ``add_target`` still refuses is shown as it
   says it. The secret is write-only: never put back in a page, not even after a refusal;
 - remove: ``remove_target`` (what still waited to go to it is cancelled);
@@ -31,9 +33,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 import services.notifier.portal_common  # noqa: F401  (templates and messages)
+from services.notifier.channels import channel
 from services.notifier.channels.base import Senders, SendResult
+from services.notifier.channels.robot import RobotChannel
 from services.notifier.chat_text import LANGUAGES
-from services.notifier.models import TargetRow
+from services.notifier.models import PreferencesRow, TargetRow
 from services.notifier.target_probe import TooSoon, send_test
 from services.notifier.targets import (
     MAX_KEYWORD,
@@ -107,6 +111,17 @@ def empty_form() -> TargetForm:
     )
 
 
+def platform_languages(names: list[str]) -> dict[str, str]:
+    """Each chat platform's own language: what its messages are in when neither the target nor
+    the subscriber names one."""
+    found = {}
+    for name in names:
+        platform = channel(name)
+        if isinstance(platform, RobotChannel):
+            found[name] = platform.default_language
+    return found
+
+
 def check_target(form: Form, t: Translator) -> tuple[TargetForm, NewTarget | None]:
     """The posted target checked field by field with ``add_target``'s rules; the form state
     and, when every field is valid, the target to add."""
@@ -171,6 +186,8 @@ def build_router(senders: Callable[[], Senders]) -> APIRouter:
     ) -> HTMLResponse:
         async with database(request).read_session() as session:
             rows = await list_targets(session, subscriber_id)
+            prefs = await session.get(PreferencesRow, subscriber_id)
+        chat_language = prefs.chat_language if prefs is not None else None
         query = request.query_params
         cancelled = query.get("cancelled", "")
         chat = chat_channels()  # the account's email and webhook are on the delivery page
@@ -181,6 +198,8 @@ def build_router(senders: Callable[[], Senders]) -> APIRouter:
                 "targets": [target_out(row) for row in rows if row.channel in chat],
                 "channels": chat,
                 "target_languages": LANGUAGES,
+                "chat_language": chat_language if chat_language in LANGUAGES else None,
+                "platform_languages": platform_languages(chat),
                 "form": (form or empty_form()).values,
                 "errors": (form.errors if form else {}),
                 "secret_typed": bool(form and form.secret_typed),

@@ -6,8 +6,8 @@ Every action calls what the HTTP API calls, so both validate and behave the same
 - channel settings: ``shared/accounts.py`` (email, webhook URL, reminder offsets such as
   ``7d,1d``, time zone: what ``PATCH /v1/subscribers/me`` does) and
   ``services/notifier/preferences.py`` (digest, quiet hours, email alerts, due-day and overdue
-  reminders, reminder time: ``PUT /v1/notifications/settings``); each bad field gets its
-  message next to it;
+  reminders, reminder time, chat language: ``PUT /v1/notifications/settings``); each bad field
+  gets its message next to it;
 - secret rotation: ``webhook_secrets.rotate_secret`` (``POST /v1/webhook/secret/rotate``); the
   new secret is shown once, in the answer to the POST;
 - test event: ``webhook_probe.send_test_event`` through the notifier's webhook sender (the
@@ -29,6 +29,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 import services.notifier.portal_common  # noqa: F401  (templates and messages)
+from services.notifier.chat_text import LANGUAGES
 from services.notifier.endpoints import enable_endpoint
 from services.notifier.history import list_deliveries, replay_delivery
 from services.notifier.holding import DIGEST_MODES
@@ -92,6 +93,7 @@ def form_values(subscriber: Subscriber, prefs: PreferencesRow) -> dict[str, Any]
         "remind_due_day": prefs.remind_due_day,
         "remind_overdue": prefs.remind_overdue,
         "reminder_time": prefs.reminder_time or "",
+        "chat_language": prefs.chat_language or "",
     }
 
 
@@ -113,6 +115,7 @@ async def check_settings(
         "remind_due_day": form.get("remind_due_day") == "on",
         "remind_overdue": form.get("remind_overdue") == "on",
         "reminder_time": form.text("reminder_time", 5),
+        "chat_language": form.text("chat_language", 20),
     }
     state = SettingsForm(values)
     errors = state.errors
@@ -150,11 +153,12 @@ async def check_settings(
         remind_overdue=values["remind_overdue"],
     )
     scratch = PreferencesRow()  # the API's rules, applied to a row that is never stored
-    reminder_time = values["reminder_time"]
+    reminder_time, chat_language = values["reminder_time"], values["chat_language"]
     for name, change in (
         ("digest", PreferenceChanges(digest=values["digest"])),
         ("digest_hour", PreferenceChanges(digest_hour=hour)),
         ("reminder_time", PreferenceChanges(reminder_time=reminder_time or None)),
+        ("chat_language", PreferenceChanges(chat_language=chat_language or None)),
     ):
         try:
             apply_changes(scratch, change, _now())
@@ -163,6 +167,8 @@ async def check_settings(
     preferences.digest, preferences.digest_hour = values["digest"], hour
     preferences.reminder_time = reminder_time or None
     preferences.clear_reminder_time = not reminder_time
+    preferences.chat_language = chat_language or None  # empty: each chat platform's own
+    preferences.clear_chat_language = not chat_language
     start, end = values["quiet_start"], values["quiet_end"]
     quiet = PreferenceChanges(
         clear_quiet_hours=not start and not end,
@@ -222,6 +228,7 @@ def build_router(
                 "digest_modes": DIGEST_MODES,
                 "hours": range(24),
                 "reminder_time_default": settings.reminder_time,
+                "chat_languages": LANGUAGES,
                 "has_webhook": has_webhook,
                 "webhook_disabled": disabled,
                 "new_secret": secret,

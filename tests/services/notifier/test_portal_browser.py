@@ -1,11 +1,12 @@
 """The notifier's portal pages in a real browser (headless Chromium, tests/support/browser.py):
 marking a deadline dealt with (by keyboard), copying the .ics URL, sending the test event to a
 real receiver, replaying a failed delivery, chat targets added, tested on local DingTalk and
-Slack stand-ins and removed, both languages and a phone's width. No request may leave the
-machine."""
+Slack stand-ins and removed, the chat language chosen and spoken by the targets that name none,
+both languages and a phone's width. No request may leave the machine."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
+from services.notifier.preferences import get_preferences
 from services.notifier.signing import verify
 from tests.services.notifier.portal_support import (
     delivery,
@@ -179,3 +181,61 @@ async def test_chat_targets_are_added_tested_and_removed(page: Page, site: Site)
         ).to_have_count(0)
         await expect(page.locator("li[id^=target-]").filter(has_text="Slack")).to_have_count(1)
     assert group.refused == [] and hook.refused == []
+
+
+async def test_the_chat_language_is_chosen_and_chat_targets_speak_it(
+    page: Page, site: Site
+) -> None:
+    subscriber_id, key = await add_subscriber(site.portal.db)
+    await sign_in(page, site, key, "/portal/delivery")
+    language = page.get_by_label("Chat message language", exact=True)
+    await expect(language).to_have_value("")
+    await expect(language.locator("option:checked")).to_have_text("Each platform's own")
+    await language.select_option(label="English")
+    await page.get_by_role("button", name="Save settings").click()
+    await expect(page.get_by_text("Your settings are saved.")).to_be_visible()
+    await expect(language).to_have_value("en")
+
+    # a value no option offers (a tampered form), in Chinese: explained next to the field
+    await page.goto(f"{site.url}/portal/delivery?lang=zh")
+    chinese = page.get_by_label("群聊消息语言", exact=True)
+    await chinese.evaluate("select => select.add(new Option('Français', 'fr', true, true))")
+    await page.get_by_role("button", name="保存设置").click()
+    await expect(page.locator("#chat_language-error")).to_have_text(
+        "请选择中文、英文或各平台默认。"
+    )
+    await expect(chinese).to_have_attribute("aria-invalid", "true")
+    async with site.portal.db.session() as session:
+        prefs = await get_preferences(session, subscriber_id)
+        assert prefs.chat_language == "en"  # nothing saved
+
+    async with FakeDingTalk() as dingtalk, FakeSlack() as slack:
+        group = dingtalk.robot("dt-desk")
+        hook = slack.robot("T01/B02/desk")
+        await page.goto(f"{site.url}/portal/channels?lang=en")
+        choice = page.get_by_label("Message language", exact=True)
+        await expect(choice.locator("option:checked")).to_have_text("Use my chat language")
+        await expect(page.locator("#language-help")).to_contain_text(
+            "Your chat language is now: English."
+        )
+        await add_target(
+            page, "DingTalk", dingtalk.url("dt-desk"), **{"Name (optional)": "Compliance"}
+        )
+        await page.get_by_label("Message language", exact=True).select_option(label="Chinese")
+        await add_target(page, "Slack", slack.url("T01/B02/desk"))
+
+        robot = page.locator("li[id^=target-]").filter(has_text="Compliance")
+        webhook = page.locator("li[id^=target-]").filter(has_text="Slack")
+        await expect(robot.locator(".target-language")).to_have_text("English (your chat language)")
+        await expect(webhook.locator(".target-language")).to_have_text("Chinese")
+
+        result = page.locator("section[aria-labelledby=test-result]")
+        await robot.get_by_role("button", name=re.compile("^Send a test message")).click()
+        await expect(result).to_contain_text("The platform accepted the test message")
+        await webhook.get_by_role("button", name=re.compile("^Send a test message")).click()
+        await expect(result).to_contain_text("Slack")
+        await expect(result.locator(".test-status")).to_have_text("200")
+        [message] = group.messages
+        [posted] = hook.messages
+    assert "This is a test message" in message["markdown"]["text"]  # the subscriber's English
+    assert "测试消息" in json.dumps(posted, ensure_ascii=False)  # the target's own Chinese

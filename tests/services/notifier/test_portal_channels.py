@@ -1,7 +1,8 @@
 """The portal's chat channels page: targets added, listed (token masked, secret never shown
-again, not even after a refusal) and removed in both languages, each bad field explained next
-to it, CSRF on every button, another subscriber's target a 404, and a test message to a local
-DingTalk showing the platform's answer (or when to try again)."""
+again, not even after a refusal; the language each one's messages are in) and removed in both
+languages, each bad field explained next to it, CSRF on every button, another subscriber's
+target a 404, and a test message to a local DingTalk showing the platform's answer (or when to
+try again)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import select, update
 
 from services.notifier import portal_channels
 from services.notifier.models import DeliveryRow, TargetRow
+from services.notifier.preferences import get_preferences
 from services.notifier.target_probe import TooSoon
 from tests.services.notifier.portal_support import BASE, client, delivery, portal, signed_in
 from tests.support.chat import FakeDingTalk
@@ -97,7 +99,14 @@ async def test_targets_are_added_listed_and_removed(
     assert "access_token=…cdef" in html and "key=…5aaa" in html
     assert "DingTalk</strong> · Compliance group" in html and "WeCom</strong>" in html
     assert "合规" in html and "set (never shown)" in html and "English" in html
-    assert "Channel default" in html
+    assert re.search(r'<dd class="target-language">English</dd>', html)  # its own
+    assert re.search(  # none of its own, none of the subscriber's: WeCom's
+        r'<dd class="target-language">Chinese \(the platform&#39;s own: you have set no chat',
+        html,
+    )
+    assert '<option value="" selected>Use my chat language</option>' in html
+    assert "You have set no chat language: each platform&#39;s own applies." in html
+    assert '<a href="/portal/delivery#chat_language">' in html
     first, second = await stored(portal, subscriber_id)
     assert re.findall(r'<li id="target-(tgt_\w+)">', html) == [first.id, second.id]  # newest last
     assert first.secret and first.secret.startswith("fernet:")  # encrypted at rest
@@ -178,7 +187,7 @@ async def test_bad_fields_are_explained_next_to_them_and_the_secret_is_not_sent_
     assert answer.status_code == 422
     for field, message in (
         ("keyword", "Too long: at most 40 characters (this has 41)."),
-        ("language", "Choose Chinese, English or the channel default."),
+        ("language", "Choose Chinese, English or “Use my chat language”."),
         ("channel", "Choose one of the platforms listed."),
     ):
         assert f'<p class="field-error" id="{field}-error">{message}</p>' in answer.text, field
@@ -190,6 +199,40 @@ async def test_bad_fields_are_explained_next_to_them_and_the_secret_is_not_sent_
     assert "请输入公网服务器的 http(s) 地址。" in chinese.text
     after = await client.get("/portal/channels")
     assert SECRET not in after.text and await stored(portal, subscriber_id) == []
+
+
+async def test_each_target_lists_the_language_its_messages_are_in(
+    portal: Portal, client: httpx.AsyncClient
+) -> None:
+    """Its own language, else the subscriber's chat language, else the platform's own."""
+    subscriber_id = await signed_in(portal, client)
+    await add(client, label="Own language", language="en")
+    await add(client, channel="wecom", address=WECOM, label="Mine")
+    await add(client, channel="slack", address="https://hooks.slack.com/services/T0/B0/x")
+
+    def languages(html: str) -> list[str]:
+        return re.findall(r'<dd class="target-language">([^<]*)</dd>', html)
+
+    html = (await client.get("/portal/channels")).text
+    assert languages(html) == [
+        "English",
+        "Chinese (the platform&#39;s own: you have set no chat language)",
+        "English (the platform&#39;s own: you have set no chat language)",
+    ]
+    async with portal.db.session() as session:
+        prefs = await get_preferences(session, subscriber_id)
+        prefs.chat_language = "zh"
+    html = (await client.get("/portal/channels")).text
+    assert languages(html) == [
+        "English",
+        "Chinese (your chat language)",
+        "Chinese (your chat language)",
+    ]
+    assert "Your chat language is now: Chinese." in html
+    chinese = (await client.get("/portal/channels?lang=zh")).text
+    assert languages(chinese) == ["英文", "中文（您的群聊消息语言）", "中文（您的群聊消息语言）"]
+    assert '<option value="" selected>使用我的群聊消息语言</option>' in chinese
+    assert "您目前的群聊消息语言：中文。" in chinese
 
 
 async def test_buttons_need_the_csrf_token(portal: Portal, client: httpx.AsyncClient) -> None:

@@ -1,7 +1,8 @@
 """The portal's delivery page: channel settings (saved, and each bad field explained next to
-it in both languages), webhook secret rotation (shown once), a signed test event against a
-real receiver, the delivery log with attempts, replay of a failed delivery, and another
-subscriber's delivery is a 404."""
+it in both languages; the chat language chosen, spoken by a chat target that names none, and
+cleared), webhook secret rotation (shown once), a signed test event against a real receiver,
+the delivery log with attempts, replay of a failed delivery, and another subscriber's delivery
+is a 404."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
-from services.notifier.models import PreferencesRow
+from services.notifier.models import PreferencesRow, TargetRow
 from services.notifier.preferences import get_preferences
 from services.notifier.signing import verify
 from shared.accounts import Subscriber
@@ -25,6 +27,7 @@ from tests.services.notifier.portal_support import (
     portal,
     signed_in,
 )
+from tests.support.chat import FakeDingTalk
 from tests.support.portal import Portal, add_subscriber, client_for, csrf_of, portal_app, sign_in
 from tests.support.receivers import Reply, WebhookReceiver
 
@@ -54,6 +57,7 @@ def settings_form(html: str, **changes: str) -> dict[str, str]:
         "remind_due_day": "on",
         "remind_overdue": "on",
         "reminder_time": "",
+        "chat_language": "",
     }
     values.update(changes)
     return {name: value for name, value in values.items() if value != "-"}
@@ -125,6 +129,7 @@ async def test_bad_fields_are_explained_next_to_them_in_both_languages(
         quiet_end="",
         digest_hour="31",
         reminder_time="25:99",
+        chat_language="fr",
     )
     answer = await client.post("/portal/delivery/settings", data=bad)
     assert answer.status_code == 400
@@ -136,6 +141,7 @@ async def test_bad_fields_are_explained_next_to_them_in_both_languages(
         ("quiet", "Give both times as HH:MM"),
         ("digest_hour", "Choose an hour from 00:00 to 23:00"),
         ("reminder_time", "Give the time as HH:MM"),
+        ("chat_language", "Choose Chinese, English or each platform&#39;s own."),
     ):
         assert re.search(rf'<p class="field-error" id="{field}-error">{message}', html), field
     assert 'id="email" name="email" value="not an address"' in html  # what was typed stays
@@ -150,9 +156,72 @@ async def test_bad_fields_are_explained_next_to_them_in_both_languages(
     assert "请输入有效的电子邮箱" in chinese.text and "未知时区" in chinese.text
     assert "请按 7d,3d,1d 的格式填写" in chinese.text
     assert "请以 HH:MM（00:00 至 23:59）填写，或留空" in chinese.text
+    assert re.search(
+        r'<p class="field-error" id="chat_language-error">请选择中文、英文或各平台默认。',
+        chinese.text,
+    )
     none_left = settings_form(html, email="", webhook_url="")
     answer = await client.post("/portal/delivery/settings?lang=en", data=none_left)
     assert answer.status_code == 400 and "Keep at least one channel" in answer.text
+
+
+async def test_the_chat_language_is_chosen_used_by_chat_targets_and_cleared(
+    portal: Portal, client: httpx.AsyncClient
+) -> None:
+    subscriber_id = await signed_in(portal, client)
+    page = await client.get("/portal/delivery")
+    assert '<select id="chat_language" name="chat_language"' in page.text
+    assert '<option value="" selected>Each platform&#39;s own</option>' in page.text
+    assert '<option value="en">English</option>' in page.text
+    answer = await client.post(
+        "/portal/delivery/settings", data=settings_form(page.text, chat_language="en")
+    )
+    assert answer.status_code == 303
+    saved = await client.get(answer.headers["location"])
+    assert '<option value="en" selected>English</option>' in saved.text
+    async with portal.db.session() as session:
+        prefs = await session.get(PreferencesRow, subscriber_id)
+        assert prefs is not None and prefs.chat_language == "en"
+
+    async with FakeDingTalk() as platform:  # a robot naming no language speaks the chosen one
+        robot = platform.robot("t-desk")
+        channels = await client.get("/portal/channels")
+        added = await client.post(
+            "/portal/channels/add",
+            data={
+                "csrf_token": csrf_of(channels.text),
+                "channel": "dingtalk",
+                "address": platform.url("t-desk"),
+                "language": "",
+            },
+        )
+        assert added.status_code == 303
+        async with portal.db.read_session() as session:
+            [target] = (
+                await session.scalars(
+                    select(TargetRow).where(
+                        TargetRow.subscriber_id == subscriber_id, TargetRow.channel == "dingtalk"
+                    )
+                )
+            ).all()
+        assert target.language is None
+        sent = await client.post(
+            f"/portal/channels/{target.id}/test", data={"csrf_token": csrf_of(channels.text)}
+        )
+        assert sent.status_code == 200 and "The platform accepted the test message" in sent.text
+        [message] = robot.messages
+    assert "This is a test message" in message["markdown"]["text"]
+
+    back = await client.post(  # each platform's own again: DingTalk's is Chinese
+        "/portal/delivery/settings?lang=zh", data=settings_form(saved.text, chat_language="")
+    )
+    assert back.status_code == 303
+    again = await client.get("/portal/delivery?lang=zh")
+    assert "群聊消息语言" in again.text
+    assert '<option value="" selected>各平台默认</option>' in again.text
+    async with portal.db.session() as session:
+        prefs = await session.get(PreferencesRow, subscriber_id, populate_existing=True)
+        assert prefs is not None and prefs.chat_language is None
 
 
 async def test_a_first_webhook_shows_its_secret_once(
