@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,7 @@ from shared.broker import make_broker
 from shared.db import Database
 from shared.db.engine import describe_url
 from shared.embedded.mailsink import MailSink
+from shared.embedded.tansu import CONSUMER_OPTIONS as TANSU_CONSUMER_OPTIONS
 from shared.embedded.tansu import TansuBroker
 from shared.http import check_admin_exposure, warn_open_operator_routes
 from shared.kafka_admin import ensure_topics
@@ -114,6 +115,15 @@ async def all_subscriptions(settings: Settings) -> dict[str, list[str]]:
         return subscriptions(broker)
 
 
+async def _all_done(*steps: Awaitable[object]) -> None:
+    """Run ``steps`` together and wait for every one of them, also when one fails (a step
+    left running would outlive ``Runtime.stop``); then raise the first failure."""
+    results = await asyncio.gather(*steps, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
 class IntakeSourceMiddleware:
     """Notices ingested through HTTP count as ``source="http"`` in regwatch_notices_*."""
 
@@ -142,10 +152,19 @@ class Runtime:
     smtp: tuple[str, int] | None = None
     lag: LagMonitor | None = None
     _spec: Specification | None = None
+    _app: FastAPI | None = None
     _server: uvicorn.Server | None = None
     _server_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """Start everything; the summary is true once this returns and ``/readyz`` answers.
+
+        On the embedded broker the broker starts at once, its topics are created and the
+        consumers join their groups (a second or two of waiting on the broker) while the
+        database migrates in a thread: its log is in memory, so nothing can reach a consumer
+        before the services start, after the migration. With an external broker the database
+        is migrated first, as the consumers may have messages waiting. The HTTP app is built in
+        a thread while the consumers join, and served last."""
         unknown = sorted(set(self.only) - set(SERVICE_NAMES))
         if unknown:
             raise ValueError(f"unknown service(s) {unknown}: choose from {list(SERVICE_NAMES)}")
@@ -154,38 +173,49 @@ class Runtime:
         warn_public_url(settings)  # once: what an unset or http REGWATCH_PUBLIC_URL breaks
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         secretbox.configure(settings)  # first: no keys for an external database, no start
+        self.db = Database(settings.sqlalchemy_url)
         idempotent = settings.kafka_idempotence
+        consumer_options: dict[str, int] = {}
+        migration: asyncio.Task[None] | None = None
         if settings.kafka_bootstrap:
             self.bootstrap = settings.kafka_bootstrap
         else:
             self.tansu = TansuBroker(log_dir=settings.data_dir / "tansu")
-            await self.tansu.start()
+            self.tansu.spawn()  # its port is known now; it answers while the rest starts
             self.bootstrap = self.tansu.bootstrap
             idempotent = False
-        smtp = (settings.smtp_host or "", settings.smtp_port)
-        if settings.smtp_host is None and "notifier" in self.only:
-            self.mailsink = MailSink(settings.mail_dir)
-            await self.mailsink.start()
-            smtp = (self.mailsink.host, self.mailsink.port)
-        self.smtp = smtp
-        self.db = Database(settings.sqlalchemy_url)
-        await self.db.migrate()
-        await ensure_topics(
-            self.bootstrap,
-            settings.topics.all(),
-            settings.kafka_partitions,
-            replication=settings.kafka_replication,
-            configs={"retention.ms": settings.kafka_retention_ms},
-        )
-        here = [name for name in SERVICE_NAMES if name in self.only]
-        app_name = "regwatch" if len(here) == len(SERVICE_NAMES) else "regwatch-" + "-".join(here)
-        self.broker = make_broker(
-            settings, self.bootstrap, idempotent=idempotent, app_name=app_name
-        )
-        self.services = build_services(settings, self.db, self.broker, smtp, self.only)
-        if self.tansu is not None:
+            consumer_options = TANSU_CONSUMER_OPTIONS
+            migration = asyncio.create_task(self.db.migrate(), name="migrate")
+            await asyncio.sleep(0)  # the migration's thread starts now
+        try:
+            smtp = (settings.smtp_host or "", settings.smtp_port)
+            if settings.smtp_host is None and "notifier" in self.only:
+                self.mailsink = MailSink(settings.mail_dir)
+                await self.mailsink.start()
+                smtp = (self.mailsink.host, self.mailsink.port)
+            self.smtp = smtp
+            here = [name for name in SERVICE_NAMES if name in self.only]
+            app_name = (
+                "regwatch" if len(here) == len(SERVICE_NAMES) else "regwatch-" + "-".join(here)
+            )
+            self.broker = make_broker(
+                settings,
+                self.bootstrap,
+                idempotent=idempotent,
+                app_name=app_name,
+                consumer_options=consumer_options,
+            )
+            self.services = build_services(settings, self.db, self.broker, smtp, self.only)
+        except BaseException:
+            if migration is not None:  # its thread cannot be stopped: let it finish first
+                await asyncio.gather(migration, return_exceptions=True)
+            raise
+        if migration is not None:
+            await _all_done(migration, self._start_consumers(), self._build_app())
             await self._keep_outboxes_until_consumed()
-        await self.broker.start()
+        else:
+            await self.db.migrate()
+            await _all_done(self._start_consumers(), self._build_app())
         for service in self.services:
             await service.start()
         groups = subscriptions(self.broker)
@@ -196,13 +226,44 @@ class Runtime:
         self._write_runtime_file()
         log.info("regwatch started", extra=self.describe())
 
+    async def _start_consumers(self) -> None:
+        """The broker answering, the topics, then every consumer in its group."""
+        assert self.broker is not None
+        if self.tansu is not None:
+            await self.tansu.wait_ready()
+        settings = self.settings
+        await ensure_topics(
+            self.bootstrap,
+            settings.topics.all(),
+            settings.kafka_partitions,
+            replication=settings.kafka_replication,
+            configs={"retention.ms": settings.kafka_retention_ms},
+        )
+        await self.broker.start()
+
+    async def _build_app(self) -> None:
+        """The HTTP app, built in a thread (the event loop keeps the consumers' group joins
+        going); the open-operator-routes warning is logged here, once."""
+
+        def build() -> FastAPI:
+            app = self.http_app()
+            warn_open_operator_routes(self.settings, app)
+            return app
+
+        self._app = await asyncio.to_thread(build)
+
     async def _keep_outboxes_until_consumed(self) -> None:
         """The embedded broker keeps its log in memory: what it held when the last process
         stopped (or was killed) is gone. The outbox tables serve as its log instead: a row
         stays unconfirmed until every consumer group reading its topic committed past it, and
         what is unconfirmed at start is published again (consumers deduplicate)."""
         groups: dict[str, list[str]] = {}
-        for group, topics in (await all_subscriptions(self.settings)).items():
+        readers = (
+            subscriptions(self.broker)  # every service's groups are on this broker
+            if self.broker is not None and set(self.only) >= set(SERVICE_NAMES)
+            else await all_subscriptions(self.settings)
+        )
+        for group, topics in readers.items():
             for topic in topics:
                 groups.setdefault(topic, []).append(group)
         for service in self.services:
@@ -294,8 +355,10 @@ class Runtime:
         return self._spec
 
     async def _serve_http(self) -> None:
-        app = self.http_app()
-        warn_open_operator_routes(self.settings, app)
+        app = self._app
+        if app is None:
+            app = self.http_app()
+            warn_open_operator_routes(self.settings, app)
         config = uvicorn.Config(
             app,
             host=self.settings.http_host,

@@ -21,8 +21,11 @@ import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
+from types import MappingProxyType
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer
 from faststream import AckPolicy, BaseMiddleware
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
@@ -218,6 +221,12 @@ def make_dlq_middleware(handle: BrokerHandle) -> Callable[..., BaseMiddleware]:
     return DeadLetterMiddleware
 
 
+def _consumer_with(
+    builder: Callable[..., AIOKafkaConsumer], options: dict[str, Any], **kwargs: Any
+) -> AIOKafkaConsumer:
+    return builder(**{**kwargs, **options})
+
+
 class ConcurrentStartBroker(KafkaBroker):
     """FastStream's ``KafkaBroker`` whose subscribers start together.
 
@@ -226,8 +235,15 @@ class ConcurrentStartBroker(KafkaBroker):
     one after another, so five subscribers cost five rounds. Started together they cost one.
     """
 
+    consumer_options: Mapping[str, Any] = MappingProxyType({})
+    """aiokafka consumer settings every subscriber gets over its own (``make_broker``'s
+    ``consumer_options``: the embedded broker's short group session timeout)."""
+
     async def start(self) -> None:
         await self.connect()
+        if self.consumer_options:
+            config = self.config.broker_config
+            config.builder = partial(_consumer_with, config.builder, dict(self.consumer_options))
         await asyncio.gather(*(subscriber.start() for subscriber in self.subscribers))
         for publisher in self.publishers:
             await publisher.start()
@@ -235,10 +251,16 @@ class ConcurrentStartBroker(KafkaBroker):
 
 
 def make_broker(
-    settings: Settings, bootstrap: str, *, idempotent: bool = True, app_name: str = "regwatch"
+    settings: Settings,
+    bootstrap: str,
+    *,
+    idempotent: bool = True,
+    app_name: str = "regwatch",
+    consumer_options: Mapping[str, Any] | None = None,
 ) -> KafkaBroker:
     """One broker per process. ``idempotent`` is off for the embedded Tansu broker;
-    ``app_name`` is the ``app_name`` label of FastStream's Prometheus families."""
+    ``app_name`` is the ``app_name`` label of FastStream's Prometheus families;
+    ``consumer_options`` override every subscriber's aiokafka consumer settings."""
     handle = BrokerHandle()
     prometheus = KafkaPrometheusMiddleware(
         registry=REGISTRY, app_name=app_name, metrics_prefix=PREFIX
@@ -252,6 +274,7 @@ def make_broker(
         graceful_timeout=15.0,
         logger=_faststream_logger(),
     )
+    broker.consumer_options = MappingProxyType(dict(consumer_options or {}))
     handle.broker = broker
     _contexts.add(broker.context)
     return broker

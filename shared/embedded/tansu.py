@@ -26,9 +26,16 @@ from shared.embedded.lifecycle import AsyncLifecycle
 from shared.embedded.ports import free_port
 from shared.kafka_admin import wait_for_broker
 
-__all__ = ["TansuBroker", "TansuError"]
+__all__ = ["CONSUMER_OPTIONS", "TansuBroker", "TansuError"]
 
 _PR_SET_PDEATHSIG = 1
+
+CONSUMER_OPTIONS: dict[str, int] = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 500}
+"""aiokafka consumer settings for the embedded broker. Tansu answers a JoinGroup after about
+half the session timeout, in whole seconds: aiokafka's default 10 s held every consumer group
+5 s at each start, 2 s holds it 1 s (1 s is its floor). Tansu does not evict a member that
+misses heartbeats (a 5 s stall of the event loop kept the group unchanged), so the short
+timeout costs nothing there; Apache Kafka keeps aiokafka's defaults."""
 
 
 class TansuError(RuntimeError):
@@ -146,6 +153,18 @@ class TansuBroker(AsyncLifecycle):
         if self.running:
             return
         self._spawn()
+        await self._await_ready()
+
+    def spawn(self) -> None:
+        """Start the broker process without waiting for it (``bootstrap`` is known once this
+        returns); :meth:`wait_ready` waits until it answers."""
+        if not self.running:
+            self._spawn()
+
+    async def wait_ready(self) -> None:
+        """Wait until the broker :meth:`spawn` started answers (raises if it exited)."""
+        if self._proc is None:
+            raise TansuError("the broker has not been started")
         await self._await_ready()
 
     def start_sync(self) -> None:

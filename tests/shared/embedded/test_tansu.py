@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from shared.embedded.tansu import TansuBroker, TansuError
+from shared.broker import ACK_POLICY, make_broker
+from shared.embedded.tansu import CONSUMER_OPTIONS, TansuBroker, TansuError
 from shared.kafka_admin import ensure_topics
+from shared.settings import Settings
 
 
 async def test_produce_and_consume_one_message(tmp_path: Path) -> None:
@@ -62,3 +64,48 @@ async def test_start_fails_fast_when_the_port_is_taken(tmp_path: Path) -> None:
         with pytest.raises(TansuError):
             await broker.start()
         assert not broker.running
+
+
+async def test_spawn_gives_the_address_at_once_and_wait_ready_waits(tmp_path: Path) -> None:
+    broker = TansuBroker(log_dir=tmp_path)
+    with pytest.raises(TansuError):
+        await broker.wait_ready()  # nothing spawned yet
+    broker.spawn()
+    try:
+        assert broker.running and broker.bootstrap.startswith("127.0.0.1:")
+        await broker.wait_ready()
+        await ensure_topics(broker.bootstrap, ["tansu-spawned"], 1)  # it answers
+    finally:
+        await broker.stop()
+    assert not broker.running
+
+
+async def test_consumer_options_reach_every_subscriber(tmp_path: Path) -> None:
+    """make_broker's consumer_options (the embedded broker's short group session timeout) are
+    what each subscriber's aiokafka consumer is built with; without them aiokafka's defaults."""
+    settings = Settings(kafka_bootstrap="unused:9092")
+    async with TansuBroker(log_dir=tmp_path) as tansu:
+        await ensure_topics(tansu.bootstrap, ["tansu-options-a", "tansu-options-b"], 1)
+        for options, expected in ((CONSUMER_OPTIONS, (2000, 500)), (None, (10000, 3000))):
+            broker = make_broker(
+                settings, tansu.bootstrap, idempotent=False, consumer_options=options
+            )
+            subscribers = [
+                broker.subscriber(topic, group_id=f"{topic}-{expected[0]}", ack_policy=ACK_POLICY)
+                for topic in ("tansu-options-a", "tansu-options-b")
+            ]
+            for subscriber in subscribers:
+                subscriber(_ignore)
+            await broker.start()
+            try:
+                for subscriber in subscribers:
+                    consumer = subscriber.consumer
+                    assert consumer is not None
+                    timeouts = (consumer._session_timeout_ms, consumer._heartbeat_interval_ms)
+                    assert timeouts == expected
+            finally:
+                await broker.stop()
+
+
+async def _ignore(body: bytes) -> None:
+    return None
