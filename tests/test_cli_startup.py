@@ -69,11 +69,26 @@ def test_offline_commands_load_no_database_broker_or_web_server(tmp_path: Path) 
     watchlist.write_text('[{"kind": "app", "name": "抖音"}]', encoding="utf-8")
     parse = ["notices", "parse", str(notice)]
     match = ["match", "--watchlist", str(watchlist), "--notice", str(notice)]
-    services = ("sqlalchemy", "fastapi", "faststream", "aiokafka", "services.runtime")
+    services = ("sqlalchemy", "fastapi", "faststream", "aiokafka", "services.runtime", "numpy")
     assert modules_loaded(parse, match, heavy=services) == {
         " ".join(parse): [],
         " ".join(match): [],
     }
+
+
+def test_regwatch_run_s_code_loads_what_start_up_does_not_need_later() -> None:
+    """numpy (pictures), pypinyin's dictionaries (Chinese names) and alembic (the migration,
+    in its thread) are loaded when first used, not with the runtime ``regwatch run``
+    imports before it starts anything."""
+    code = (
+        "import sys, services.runtime; "
+        "print([m for m in ('numpy', 'pypinyin', 'alembic') if m in sys.modules])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_help_lists_every_command() -> None:

@@ -22,7 +22,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opencc import OpenCC
-from pypinyin import Style, lazy_pinyin
 
 from shared.app_names import chinese_names
 from shared.events import Entity, NoticeEvent
@@ -264,6 +263,8 @@ def name_forms(name: str) -> frozenset[str]:
     key = name_key(name)
     forms = {key} if key else set()
     if _CJK.search(key):
+        from pypinyin import Style, lazy_pinyin  # its dictionaries take a second to load
+
         forms.add("py:" + "".join(lazy_pinyin(key, style=Style.NORMAL)))
     else:
         latin = _LATIN_KEEP.sub("", unicodedata.normalize("NFKC", name).casefold())

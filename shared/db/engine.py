@@ -7,9 +7,8 @@ import contextvars
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -20,6 +19,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from shared.errors import TransientError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT = 30.0
@@ -135,6 +137,8 @@ def _sqlite_pragmas(dbapi_conn: object) -> None:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config  # imported by the migration (in its thread), not at start
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -143,4 +147,6 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str) -> None:
     """Upgrade to every head: each service may add its own branch of migrations."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), "heads")

@@ -12,9 +12,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import InputError
 
@@ -22,6 +20,9 @@ from .formats import MAX_IMAGE_PIXELS
 from .ocr import OcrUnavailable, read_text_boxes
 from .ocr_grid import Carried, RuleSpans, table_from_boxes, text_from_boxes
 from .tables import Grid
+
+if TYPE_CHECKING:  # numpy is imported when a picture is read, not with this module
+    import numpy as np
 
 MIN_WIDTH, MIN_HEIGHT = 120, 40
 """Pictures smaller than this (icons, spacers, buttons) are not read: no list fits in them."""
@@ -85,6 +86,7 @@ def ruling(picture: np.ndarray) -> tuple[list[float], list[float], RuleSpans]:
     """``ruling_lines``, and whether a horizontal rule crosses a stretch of x (it does not
     cross a cell merged over the rows it separates)."""
     import cv2
+    import numpy as np
 
     gray = cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY)
     ink = (gray < 150).astype(np.uint8)
@@ -130,6 +132,8 @@ def read_picture(picture: Any, *, name: str, carried: Carried | None = None) -> 
     list split over pictures). Raises InputError when OCR is not available."""
     if picture.size[0] < MIN_WIDTH or picture.size[1] < MIN_HEIGHT:
         return ImageRead()
+    import numpy as np
+
     try:
         reading = read_text_boxes(np.asarray(picture.convert("RGB")))
     except OcrUnavailable as error:

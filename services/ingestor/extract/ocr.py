@@ -16,9 +16,10 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from statistics import median
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported when a picture is read, not with this module
+    import numpy as np
 
 STRIP = 1600
 """Height of the strips a tall picture is read in, and their overlap."""
@@ -153,6 +154,8 @@ def boxes_from(
     found: list[tuple[list[list[float]], str, float]], matrix: np.ndarray | None = None
 ) -> list[TextBox]:
     """Axis-aligned boxes (after ``matrix``, when given) of the engine's quadrilaterals."""
+    import numpy as np
+
     boxes: list[TextBox] = []
     for quad, text, score in found:
         points = np.asarray(quad, dtype=float)

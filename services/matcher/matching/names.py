@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import opencc
 from opencc import OpenCC
-from pypinyin import Style, lazy_pinyin
-from pypinyin.phrases_dict import phrases_dict
-from pypinyin.pinyin_dict import pinyin_dict
 
 __all__ = [
     "QualifiedName",
@@ -131,19 +130,38 @@ def normalize(name: str) -> str:
     return _simplify(fold(name))
 
 
+class _Pypinyin(NamedTuple):
+    lazy_pinyin: Callable[..., list[str]]
+    normal: Any
+    phrases: dict[str, Any]
+    readings: dict[int, str]
+    phrase_sizes: range
+
+
+@cache
+def _pypinyin() -> _Pypinyin:
+    """pypinyin and its dictionaries, loaded on the first name read (about a second of CPU,
+    which every ``regwatch run`` paid at start before)."""
+    from pypinyin import Style, lazy_pinyin
+    from pypinyin.phrases_dict import phrases_dict
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    sizes = range(2, 1 + max(len(p) for p in phrases_dict))
+    return _Pypinyin(lazy_pinyin, Style.NORMAL, phrases_dict, pinyin_dict, sizes)
+
+
 @lru_cache(maxsize=1 << 16)
 def _char_pinyin(char: str) -> str:
-    return "".join(lazy_pinyin(char, style=Style.NORMAL))
-
-
-_PHRASE_SIZES = range(2, 1 + max(len(p) for p in phrases_dict))
+    py = _pypinyin()
+    return "".join(py.lazy_pinyin(char, style=py.normal))
 
 
 def _in_a_phrase(text: str, pos: int) -> bool:
     """True when a phrase of pypinyin's dictionary covers ``text[pos]``."""
-    for size in _PHRASE_SIZES:
+    phrases = _pypinyin().phrases
+    for size in _pypinyin().phrase_sizes:
         for start in range(max(0, pos - size + 1), min(pos, len(text) - size) + 1):
-            if text[start : start + size] in phrases_dict:
+            if text[start : start + size] in phrases:
                 return True
     return False
 
@@ -155,11 +173,12 @@ def _pinyin(text: str) -> str:
     phrase pypinyin knows (then its phrase-aware reading, which picks the phrase's one).
     Outside phrases pypinyin reads every character by its first reading, as done here.
     """
+    py = _pypinyin()
     for pos, ch in enumerate(text):
-        readings = pinyin_dict.get(ord(ch))
+        readings = py.readings.get(ord(ch))
         if readings is not None and "," in readings and _in_a_phrase(text, pos):
-            return "".join(lazy_pinyin(text, style=Style.NORMAL))
-    return "".join(_char_pinyin(ch) if ord(ch) in pinyin_dict else ch for ch in text)
+            return "".join(py.lazy_pinyin(text, style=py.normal))
+    return "".join(_char_pinyin(ch) if ord(ch) in py.readings else ch for ch in text)
 
 
 @lru_cache(maxsize=_CACHE)
