@@ -33,6 +33,7 @@ BENCHES = (
     "freshness",
     "cli_start",
     "matcher_start",
+    "run_ready",
 )
 
 
