@@ -33,9 +33,11 @@ _PR_SET_PDEATHSIG = 1
 CONSUMER_OPTIONS: dict[str, int] = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 500}
 """aiokafka consumer settings for the embedded broker. Tansu answers a JoinGroup after about
 half the session timeout, in whole seconds: aiokafka's default 10 s held every consumer group
-5 s at each start, 2 s holds it 1 s (1 s is its floor). Tansu does not evict a member that
-misses heartbeats (a 5 s stall of the event loop kept the group unchanged), so the short
-timeout costs nothing there; Apache Kafka keeps aiokafka's defaults."""
+5 s at each start, 2 s holds it 1 s (1 s is its floor). The price: a group with two members
+(the notifier's) rebalances when the event loop stalls longer than 2 s (aiokafka then warns
+that the member was not recognized and rejoins, about a second; messages not yet committed
+come again and are deduplicated); a group with one member stays as it is. Apache Kafka keeps
+aiokafka's defaults."""
 
 
 class TansuError(RuntimeError):
