@@ -71,7 +71,12 @@ class BrokerHandle:
 
 
 def dlq_headers(msg: StreamMessage[Any], exc: BaseException, group: str | None) -> dict[str, str]:
-    raw = msg.raw_message
+    return record_dlq_headers(msg.raw_message, exc, group)
+
+
+def record_dlq_headers(raw: Any, exc: BaseException, group: str | None) -> dict[str, str]:
+    """The error headers of a dead-lettered record: the error, when, the consumer group and
+    where the record was (topic, partition, offset)."""
     headers = {
         "x-regwatch-error": f"{type(exc).__name__}: {exc}"[:2000],
         "x-regwatch-error-type": type(exc).__name__,
@@ -113,20 +118,31 @@ def _parse_time(value: Any) -> datetime | None:
 
 
 def notice_time(msg: StreamMessage[Any]) -> tuple[datetime, bool] | None:
+    return record_notice_time(msg.headers or {}, msg.raw_message)
+
+
+def record_notice_time(headers: Mapping[str, Any], raw: Any) -> tuple[datetime, bool] | None:
     """When the notice behind ``msg`` was published, and whether that is exact.
 
     Exact: the ``x-regwatch-notice-published-at`` header, or the Kafka timestamp of a record on
     the notices topic (the NoticeEvent itself). Otherwise the record timestamp of a message
     that names the notice (a MatchEvent): an upper bound."""
-    headers = msg.headers or {}
     if PUBLISHED_AT_HEADER in headers:
         parsed = _parse_time(headers[PUBLISHED_AT_HEADER])
         return (parsed, True) if parsed is not None else None
-    timestamp = getattr(msg.raw_message, "timestamp", None)
+    timestamp = getattr(raw, "timestamp", None)
     if NOTICE_ID_HEADER not in headers or not isinstance(timestamp, int) or timestamp <= 0:
         return None
-    topic = str(getattr(msg.raw_message, "topic", ""))
+    topic = str(getattr(raw, "topic", ""))
     return datetime.fromtimestamp(timestamp / 1000, UTC), topic.endswith(NOTICES)
+
+
+def remember(headers: Mapping[str, Any], raw: Any) -> None:
+    """Note when the notice a record names was published (for the end-to-end latency)."""
+    notice_id = headers.get(NOTICE_ID_HEADER)
+    known = record_notice_time(headers, raw) if notice_id else None
+    if known is not None:
+        remember_notice_published(str(notice_id), known[0], exact=known[1])
 
 
 class CorrelationMiddleware(BaseMiddleware):
@@ -137,10 +153,12 @@ class CorrelationMiddleware(BaseMiddleware):
         self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
     ) -> Any:
         headers = msg.headers or {}
-        notice_id = headers.get(NOTICE_ID_HEADER)
-        known = notice_time(msg) if notice_id else None
-        if known is not None:
-            remember_notice_published(str(notice_id), known[0], exact=known[1])
+        raw = msg.raw_message
+        if isinstance(raw, tuple):  # a batch: each record's notice
+            for record, each in zip(raw, getattr(msg, "batch_headers", ()), strict=False):
+                remember(each, record)
+        else:
+            remember(headers, raw)
         with log_context(**correlation_ids(headers)):
             return await call_next(msg)
 
@@ -219,6 +237,39 @@ def make_dlq_middleware(handle: BrokerHandle) -> Callable[..., BaseMiddleware]:
                 return None
 
     return DeadLetterMiddleware
+
+
+async def dead_letter_record(
+    broker: KafkaBroker, topic: str, group: str, raw: Any, body: Any, exc: BaseException
+) -> None:
+    """One record of a batch that cannot be handled goes to ``<topic>.dlq`` with the error
+    headers and its own headers (a batch consumer cannot use the dead-letter middleware,
+    which works per message; the rest of the batch is handled)."""
+    value = getattr(raw, "value", None)
+    if value is None:
+        value = body if isinstance(body, bytes) else json.dumps(body, default=str).encode()
+    kept = {  # the record's own headers (correlation ids, content type), not old errors
+        name: bytes(text).decode("utf-8", "replace")
+        for name, text in (getattr(raw, "headers", None) or ())
+        if not name.startswith(DLQ_HEADER_PREFIXES)
+    }
+    headers = {**kept, **record_dlq_headers(raw, exc, group)}
+    headers.setdefault("x-regwatch-original-topic", topic)
+    await broker.publish(
+        value, topic=Topics.dlq(topic), key=getattr(raw, "key", None), headers=headers
+    )
+    observe_dead_letter(topic, type(exc).__name__)
+    log.error(
+        "message dead-lettered",
+        extra={"topic": topic, "dlq": Topics.dlq(topic), "error": headers["x-regwatch-error"]},
+    )
+
+
+async def raw_bodies(msg: StreamMessage[Any]) -> list[bytes]:
+    """A batch subscriber's decoder: each record's bytes as they are, so one record that is
+    not JSON never fails the others (each is validated, and dead-lettered, on its own)."""
+    body = msg.body
+    return [bytes(b) for b in body] if isinstance(body, list) else [bytes(body)]
 
 
 def _consumer_with(

@@ -14,9 +14,8 @@ dedupe on what was already alerted, so a replayed event publishes nothing new.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from faststream.kafka import KafkaBroker
@@ -27,7 +26,7 @@ from services.matcher.alerts import record_alerts, without_suppressed
 from services.matcher.matching import WatchIndex, WatchItem
 from services.matcher.notices import RetroScope, notices_in_scope
 from services.matcher.store import watch_items_by_id
-from shared.broker import ACK_POLICY
+from shared.broker import ACK_POLICY, dead_letter_record
 from shared.db import Database
 from shared.events import MatchEvent, NoticeSummary, WatchlistEvent
 from shared.logging import get_logger
@@ -109,7 +108,7 @@ def register_retro(
                 events.append(_decode(body))
             except ValidationError as exc:
                 raw = raws[position] if position < len(raws) else None
-                await dead_letter(broker, topics, group_id, raw, body, exc)
+                await dead_letter_record(broker, topics.watchlist, group_id, raw, body, exc)
         ids = retro_watch_ids(events)
         # events of a CSV import carry up to 1000 items each: a pass over the stored notices
         # per PASS_ITEMS items keeps the pass's index (and memory) bounded
@@ -123,31 +122,3 @@ def register_retro(
                 "retroactive matching done",
                 extra={"watch_items": len(items), "alerts": len(made)},
             )
-
-
-async def dead_letter(
-    broker: KafkaBroker,
-    topics: Topics,
-    group_id: str,
-    raw: Any,
-    body: Any,
-    exc: Exception,
-) -> None:
-    """A watchlist message that is not a WatchlistEvent goes to the dead-letter topic (the
-    batch consumer cannot use the broker's dead-letter middleware, which works per message)."""
-    value = getattr(raw, "value", None)
-    if value is None:
-        value = body if isinstance(body, bytes) else json.dumps(body, default=str).encode()
-    headers = {
-        "x-regwatch-error": f"{type(exc).__name__}: {exc}"[:2000],
-        "x-regwatch-error-type": type(exc).__name__,
-        "x-regwatch-dead-lettered-at": datetime.now(UTC).isoformat(),
-        "x-regwatch-consumer-group": group_id,
-        "x-regwatch-original-topic": str(getattr(raw, "topic", topics.watchlist)),
-        "x-regwatch-original-partition": str(getattr(raw, "partition", "")),
-        "x-regwatch-original-offset": str(getattr(raw, "offset", "")),
-    }
-    await broker.publish(
-        value, topic=topics.dlq(topics.watchlist), key=getattr(raw, "key", None), headers=headers
-    )
-    log.error("watchlist message dead-lettered", extra={"error": headers["x-regwatch-error"]})

@@ -4,6 +4,7 @@ notifier preferences, time)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
@@ -77,12 +78,25 @@ async def load_context(
     session: AsyncSession, settings: Settings, subscriber: Subscriber, now: datetime
 ) -> Context:
     prefs = await get_preferences(session, subscriber.id, now)
+    targets = await targets_of(session, [subscriber.id])
+    return Context(settings, subscriber, prefs, now, targets.get(subscriber.id, []))
+
+
+async def targets_of(
+    session: AsyncSession, subscriber_ids: Collection[str]
+) -> dict[str, list[TargetRow]]:
+    """Many subscribers' channel targets in one read, each's in the order they were added."""
+    if not subscriber_ids:
+        return {}
     found = await session.scalars(
         select(TargetRow)
-        .where(TargetRow.subscriber_id == subscriber.id)
+        .where(TargetRow.subscriber_id.in_(sorted(subscriber_ids)))
         .order_by(TargetRow.created_at, TargetRow.id)
     )
-    return Context(settings, subscriber, prefs, now, list(found))
+    targets: dict[str, list[TargetRow]] = {}
+    for row in found:
+        targets.setdefault(row.subscriber_id, []).append(row)
+    return targets
 
 
 def event_reason(event: MatchEvent) -> str:

@@ -1,45 +1,38 @@
-"""Consumers: MatchEvents record deliveries and reminders in the ledger, once; WatchlistEvents
-cancel reminders of removed watch items."""
+"""Consumers: MatchEvents record deliveries and reminders in the ledger, once, a batch at a
+time; WatchlistEvents cancel reminders of removed watch items."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import ValidationError
 
-from services.notifier.alerts import load_context, match_alert
-from services.notifier.ledger import create_deliveries, utc_now
 from services.notifier.models import ReminderRow
-from services.notifier.tracking import schedule_reminders
+from services.notifier.recording import Recorded, record_matches
 from services.notifier.watchlist import handle_watchlist
-from shared.accounts import Subscriber
-from shared.broker import ACK_POLICY
+from shared.broker import ACK_POLICY, dead_letter_record, is_transient, raw_bodies
 from shared.db import Database
-from shared.events import DEADLINE_CHANGED, MatchEvent, WatchlistEvent
+from shared.events import MatchEvent, WatchlistEvent
 from shared.logging import get_logger, log_context
 from shared.settings import Settings
 from shared.topics import Topics
 
 log = get_logger("regwatch.notifier")
 
+MATCH_BATCH = 500
+"""MatchEvents recorded in one unit of work at most (what one poll of the topic gives)."""
+
 
 async def handle_match(
     db: Database, settings: Settings, event: MatchEvent
 ) -> tuple[list[str], list[ReminderRow]]:
-    """Record the alert of one MatchEvent (one row per channel) and its reminders, in one
-    unit of work. A redelivered event creates nothing new."""
-    now = utc_now()
-    async with db.session() as session:
-        subscriber = await session.get(Subscriber, event.subscriber_id)
-        if subscriber is None:
-            log.warning("match for an unknown subscriber skipped")
-            return [], []
-        ctx = await load_context(session, settings, subscriber, now)
-        created: list[str] = []
-        if event.reason != DEADLINE_CHANGED:  # a moved deadline moves reminders, alerts nobody
-            created = await create_deliveries(session, ctx, match_alert(event, ctx))
-        reminders = await schedule_reminders(session, ctx, event)
-    return created, reminders
+    """Record the alert of one MatchEvent (one row per channel target) and its reminders, in
+    one unit of work. A redelivered event creates nothing new."""
+    recorded = await record_matches(db, settings, [event])
+    return recorded.deliveries, recorded.reminders
 
 
 def register(
@@ -51,21 +44,67 @@ def register(
 ) -> None:
     topics: Topics = settings.topics
 
+    def done(recorded: Recorded) -> None:
+        for event in recorded.unknown_subscribers:
+            with log_context(notice_id=event.notice.notice_id, alert_id=event.match_id):
+                log.warning("match for an unknown subscriber skipped")
+        on_created(recorded.deliveries, recorded.reminders)
+
+    async def one_by_one(events: Sequence[tuple[MatchEvent, Any]]) -> None:
+        """A batch that could not be recorded whole: each event on its own, so one that
+        cannot be recorded is dead-lettered and the others are recorded."""
+        for event, raw in events:
+            with log_context(notice_id=event.notice.notice_id, alert_id=event.match_id):
+                try:
+                    done(await record_matches(db, settings, [event]))
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    await dead_letter_record(broker, topics.matches, group_id, raw, None, exc)
+
     @broker.subscriber(
-        topics.matches, group_id=group_id, auto_offset_reset="earliest", ack_policy=ACK_POLICY
+        topics.matches,
+        group_id=group_id,
+        batch=True,
+        max_records=MATCH_BATCH,
+        batch_timeout_ms=100,
+        decoder=raw_bodies,
+        auto_offset_reset="earliest",
+        ack_policy=ACK_POLICY,
+        title="notifier-matches",
     )
-    async def on_match(event: MatchEvent) -> None:
-        with log_context(notice_id=event.notice.notice_id, alert_id=event.match_id):
-            created, reminders = await handle_match(db, settings, event)
-            log.info(
-                "match recorded",
-                extra={
-                    "subscriber_id": event.subscriber_id,
-                    "deliveries": created,
-                    "reminders": len(reminders),
-                },
+    async def on_matches(bodies: list[bytes], message: KafkaMessage) -> None:
+        records = message.raw_message
+        raws: tuple[Any, ...] = records if isinstance(records, tuple) else (records,)
+        events: list[tuple[MatchEvent, Any]] = []
+        for body, raw in zip(bodies, raws, strict=False):
+            try:
+                events.append((MatchEvent.model_validate_json(body), raw))
+            except ValidationError as exc:
+                await dead_letter_record(broker, topics.matches, group_id, raw, body, exc)
+        if not events:
+            return
+        try:
+            recorded = await record_matches(db, settings, [event for event, _ in events])
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.warning(
+                "a batch of matches could not be recorded whole: one event at a time",
+                extra={"events": len(events), "error": f"{type(exc).__name__}: {exc}"},
             )
-            on_created(created, reminders)
+            await one_by_one(events)
+            return
+        log.info(
+            "matches recorded",
+            extra={
+                "events": len(events),
+                "notice_ids": sorted({event.notice.notice_id for event, _ in events})[:20],
+                "deliveries": len(recorded.deliveries),
+                "reminders": len(recorded.reminders),
+            },
+        )
+        done(recorded)
 
     @broker.subscriber(
         topics.watchlist, group_id=group_id, auto_offset_reset="earliest", ack_policy=ACK_POLICY

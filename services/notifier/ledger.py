@@ -44,8 +44,18 @@ def alert_id(subscriber_id: str, alert: Alert, channel: str, target_id: str = ""
 
 
 async def create_deliveries(session: AsyncSession, ctx: Context, alert: Alert) -> list[str]:
-    """The alert's rows, one per channel target, unless they exist already. Returns the new
-    ids.
+    """The alert's rows (:func:`plan_deliveries`) unless they exist already. Returns the new
+    ids."""
+    return [
+        row.id
+        for row in await insert_all_once(
+            session, await unknown(session, plan_deliveries(ctx, alert))
+        )
+    ]
+
+
+def plan_deliveries(ctx: Context, alert: Alert) -> list[DeliveryRow]:
+    """The alert's rows, one per channel target, not yet checked against the ledger.
 
     A channel may not want the alert (email after unsubscribing, service messages excepted) or
     refuse a target (a webhook endpoint disabled after 410: recorded as failed); an alert
@@ -54,48 +64,76 @@ async def create_deliveries(session: AsyncSession, ctx: Context, alert: Alert) -
     subscriber, prefs, now = ctx.subscriber, ctx.prefs, ctx.now
     rules = holding_rules(prefs, subscriber)
     hold = hold_until(rules, alert.type, now) if alert.holdable else None
-    wanted = [
-        (channel, target, alert_id(subscriber.id, alert, channel.name, target.id))
-        for channel in channels().values()
-        if (alert.channels is None or channel.name in alert.channels) and channel.wants(alert, ctx)
-        for target in channel.targets(ctx)
-    ]
-    if not wanted:
-        return []
-    found = await session.scalars(
-        select(DeliveryRow.id).where(DeliveryRow.id.in_([ident for _, _, ident in wanted]))
-    )
-    existing = set(found)
     rows: list[DeliveryRow] = []
-    for channel, target, ident in wanted:
-        if ident in existing:
+    for channel in channels().values():
+        if alert.channels is not None and channel.name not in alert.channels:
             continue
-        row = DeliveryRow(
-            id=ident,
-            subscriber_id=subscriber.id,
-            notice_id=alert.notice_id,
-            type=alert.type,
-            reason=alert.reason,
-            channel=channel.name,
-            target=target.address,
-            target_id=target.id,
-            queue=channel.queue(target.address),
-            payload=channel.render(alert, ctx, target),
-            status="pending",
-            attempts=0,
-            retry_base=0,
-            next_attempt_at=now,
-            created_at=now,
+        if not channel.wants(alert, ctx):
+            continue
+        for target in channel.targets(ctx):
+            row = DeliveryRow(
+                id=alert_id(subscriber.id, alert, channel.name, target.id),
+                subscriber_id=subscriber.id,
+                notice_id=alert.notice_id,
+                type=alert.type,
+                reason=alert.reason,
+                channel=channel.name,
+                target=target.address,
+                target_id=target.id,
+                queue=channel.queue(target.address),
+                payload=channel.render(alert, ctx, target),
+                status="pending",
+                attempts=0,
+                retry_base=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            refusal = channel.refusal(target.address, ctx)
+            if refusal is not None:
+                row.status = "failed"
+                row.last_error = refusal
+            elif hold is not None:
+                row.status = "held"
+                row.held_for, row.release_at = hold
+            rows.append(row)
+    return rows
+
+
+def ledger_key(row: DeliveryRow) -> tuple[str, ...]:
+    """The ledger's unique key of a row (rows migrated from older versions keep ids of their
+    own, so the id alone does not tell a row is known)."""
+    return (row.subscriber_id, row.notice_id, row.type, row.reason, row.channel, row.target_id)
+
+
+async def unknown(session: AsyncSession, rows: list[DeliveryRow]) -> list[DeliveryRow]:
+    """``rows`` the ledger does not hold yet (by id or by its unique key), each once."""
+    if not rows:
+        return []
+    found = await session.execute(
+        select(
+            DeliveryRow.id,
+            DeliveryRow.subscriber_id,
+            DeliveryRow.notice_id,
+            DeliveryRow.type,
+            DeliveryRow.reason,
+            DeliveryRow.channel,
+            DeliveryRow.target_id,
+        ).where(
+            DeliveryRow.subscriber_id.in_(sorted({row.subscriber_id for row in rows})),
+            DeliveryRow.notice_id.in_(sorted({row.notice_id for row in rows})),
         )
-        refusal = channel.refusal(target.address, ctx)
-        if refusal is not None:
-            row.status = "failed"
-            row.last_error = refusal
-        elif hold is not None:
-            row.status = "held"
-            row.held_for, row.release_at = hold
-        rows.append(row)
-    return [row.id for row in await insert_all_once(session, rows)]
+    )
+    seen: set[object] = set()
+    for ident, *key in found:
+        seen.add(ident)
+        seen.add(tuple(key))
+    fresh: list[DeliveryRow] = []
+    for row in rows:
+        row_key = ledger_key(row)
+        if row.id not in seen and row_key not in seen:
+            seen.update((row.id, row_key))
+            fresh.append(row)
+    return fresh
 
 
 def lease(now: datetime, timeout: float) -> datetime:

@@ -8,6 +8,7 @@ The row is created on first use with random tokens (unsubscribe link, calendar f
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
@@ -39,7 +40,17 @@ async def get_preferences(
     row = await session.get(PreferencesRow, subscriber_id)
     if row is not None:
         return row
-    fresh = PreferencesRow(
+    fresh = default_preferences(subscriber_id, now or utcnow())
+    if await insert_once(session, fresh):
+        return fresh
+    existing = await session.get(PreferencesRow, subscriber_id, populate_existing=True)
+    assert existing is not None
+    return existing
+
+
+def default_preferences(subscriber_id: str, now: datetime) -> PreferencesRow:
+    """A subscriber's first row: the defaults and fresh tokens."""
+    return PreferencesRow(
         subscriber_id=subscriber_id,
         digest="immediate",
         digest_hour=9,
@@ -49,13 +60,25 @@ async def get_preferences(
         remind_overdue=True,
         unsubscribe_token=new_token(),
         calendar_token=new_token(),
-        updated_at=now or utcnow(),
+        updated_at=now,
     )
-    if await insert_once(session, fresh):
-        return fresh
-    existing = await session.get(PreferencesRow, subscriber_id, populate_existing=True)
-    assert existing is not None
-    return existing
+
+
+async def preferences_of(
+    session: AsyncSession, subscriber_ids: Collection[str], now: datetime
+) -> dict[str, PreferencesRow]:
+    """Many subscribers' rows in one read; missing ones are added with the defaults (one that
+    another instance adds meanwhile raises IntegrityError when the unit of work flushes)."""
+    if not subscriber_ids:
+        return {}
+    found = await session.scalars(
+        select(PreferencesRow).where(PreferencesRow.subscriber_id.in_(sorted(subscriber_ids)))
+    )
+    rows = {row.subscriber_id: row for row in found}
+    missing = [default_preferences(ident, now) for ident in subscriber_ids if ident not in rows]
+    session.add_all(missing)
+    rows.update((row.subscriber_id, row) for row in missing)
+    return rows
 
 
 def holding_rules(prefs: PreferencesRow, subscriber: Subscriber) -> Holding:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -19,10 +21,10 @@ from services.notifier.models import (
     ReminderRow,
     WatchTombstoneRow,
 )
-from services.notifier.once import insert_all_once, insert_once
 from services.notifier.preferences import get_preferences, reminder_clock, reminder_time
 from services.notifier.reminders import label_at, reminder_plan
 from shared.accounts import Subscriber
+from shared.db.bulk import insert_all
 from shared.durations import parse_durations
 from shared.events import Match, MatchEvent, NoticeSummary
 from shared.settings import Settings
@@ -44,14 +46,70 @@ def watch_key(match: Match) -> tuple[str, str]:
     return match.watch.kind, name_key(match.watch.name)
 
 
-async def live_matches(
-    session: AsyncSession, subscriber_id: str, matches: list[Match], matched_at: datetime
+Pair = tuple[str, str]
+"""(subscriber id, notice id)."""
+
+
+@dataclass
+class DeadlineBook:
+    """What one unit of work knows of the deadlines it tracks: each subscriber's removed
+    watches, the tracked deadline and the reminder rows of each (subscriber, notice), read
+    once for a whole batch of MatchEvents; and the rows the batch adds (saved with
+    :meth:`save`). Events of the same pair later in the batch see what earlier ones added."""
+
+    removed: dict[str, dict[tuple[str, str], datetime]] = field(default_factory=dict)
+    deadlines: dict[Pair, DeadlineRow] = field(default_factory=dict)
+    reminders: dict[Pair, dict[str, ReminderRow]] = field(default_factory=dict)
+    added: list[DeadlineRow | ReminderRow] = field(default_factory=list)
+
+    @classmethod
+    async def load(
+        cls, session: AsyncSession, subscriber_ids: Collection[str], notice_ids: Collection[str]
+    ) -> DeadlineBook:
+        book = cls()
+        if not subscriber_ids:
+            return book
+        subs = sorted(subscriber_ids)
+        for tomb in await session.scalars(
+            select(WatchTombstoneRow).where(WatchTombstoneRow.subscriber_id.in_(subs))
+        ):
+            book.removed.setdefault(tomb.subscriber_id, {})[(tomb.kind, tomb.name_key)] = (
+                tomb.removed_at
+            )
+        if not notice_ids:
+            return book
+        notices = sorted(notice_ids)
+        for row in await session.scalars(
+            select(DeadlineRow).where(
+                DeadlineRow.subscriber_id.in_(subs), DeadlineRow.notice_id.in_(notices)
+            )
+        ):
+            book.deadlines[(row.subscriber_id, row.notice_id)] = row
+        for reminder in await session.scalars(
+            select(ReminderRow).where(
+                ReminderRow.subscriber_id.in_(subs), ReminderRow.notice_id.in_(notices)
+            )
+        ):
+            pair = (reminder.subscriber_id, reminder.notice_id)
+            book.reminders.setdefault(pair, {})[reminder.offset] = reminder
+        return book
+
+    def add(self, row: DeadlineRow | ReminderRow) -> None:
+        self.added.append(row)
+
+    async def save(self, session: AsyncSession) -> None:
+        """Insert the added rows, a statement per table (ids assigned). A row another
+        instance inserted meanwhile raises IntegrityError: the caller records the batch again,
+        reading that row. Changes to rows read by :meth:`load` are flushed by the session."""
+        await insert_all(session, [row for row in self.added if isinstance(row, DeadlineRow)])
+        await insert_all(session, [row for row in self.added if isinstance(row, ReminderRow)])
+        self.added.clear()
+
+
+def live_matches(
+    removed: dict[tuple[str, str], datetime], matches: list[Match], matched_at: datetime
 ) -> list[Match]:
     """``matches`` without those whose watch item was removed after the match was made."""
-    result = await session.execute(
-        select(WatchTombstoneRow).where(WatchTombstoneRow.subscriber_id == subscriber_id)
-    )
-    removed = {(row.kind, row.name_key): row.removed_at for row in result.scalars()}
     if not removed:
         return matches
     when = matched_at if matched_at.tzinfo else matched_at.replace(tzinfo=UTC)
@@ -87,8 +145,8 @@ def read_summary(payload: str) -> tuple[NoticeSummary, list[Match]]:
     )
 
 
-async def track_deadline(
-    session: AsyncSession,
+def track_deadline(
+    book: DeadlineBook,
     subscriber_id: str,
     notice: NoticeSummary,
     matches: list[Match],
@@ -99,12 +157,8 @@ async def track_deadline(
         return None
     due_on: date = notice.deadline.due_on
     payload = summary_payload(notice, matches)
-    found = await session.execute(
-        select(DeadlineRow).where(
-            DeadlineRow.subscriber_id == subscriber_id, DeadlineRow.notice_id == notice.notice_id
-        )
-    )
-    row = found.scalar_one_or_none()
+    pair = (subscriber_id, notice.notice_id)
+    row = book.deadlines.get(pair)
     if row is None:
         row = DeadlineRow(
             subscriber_id=subscriber_id,
@@ -115,15 +169,9 @@ async def track_deadline(
             created_at=now,
             updated_at=now,
         )
-        if await insert_once(session, row):
-            return row
-        found = await session.execute(
-            select(DeadlineRow).where(
-                DeadlineRow.subscriber_id == subscriber_id,
-                DeadlineRow.notice_id == notice.notice_id,
-            )
-        )
-        row = found.scalar_one()
+        book.deadlines[pair] = row
+        book.add(row)
+        return row
     if row.status == "cancelled":  # a watch came back: the deadline matters again
         row.status = "open"
     else:
@@ -159,12 +207,11 @@ def _settle(row: ReminderRow, due_on: date, fire_at: datetime, now: datetime) ->
     return False
 
 
-async def schedule_reminders(
-    session: AsyncSession, ctx: Context, event: MatchEvent
-) -> list[ReminderRow]:
+def plan_reminders(book: DeadlineBook, ctx: Context, event: MatchEvent) -> list[ReminderRow]:
     """Reminder rows of the notice's deadline (offsets, due day, overdue), created once, at the
     times the subscriber's time zone and reminder time give (see
-    :mod:`services.notifier.reminders`). Returns the rows scheduled or moved.
+    :mod:`services.notifier.reminders`). Returns the rows scheduled or moved; new rows are
+    added to ``book`` (their ids come when it is saved).
 
     A reminder whose time had already passed when the notice arrived is stored ``skipped``
     with a note saying so. Matches of watch items removed since are left out; when none is
@@ -176,10 +223,11 @@ async def schedule_reminders(
     if deadline is None:
         return []
     subscriber = ctx.subscriber
-    matches = await live_matches(session, subscriber.id, list(event.matches), event.matched_at)
+    removed = book.removed.get(subscriber.id, {})
+    matches = live_matches(removed, list(event.matches), event.matched_at)
     if not matches:
         return []
-    tracked = await track_deadline(session, subscriber.id, event.notice, matches, ctx.now)
+    tracked = track_deadline(book, subscriber.id, event.notice, matches, ctx.now)
     if tracked is not None and tracked.status == "answered":
         return []
     plan = reminder_plan(
@@ -191,15 +239,8 @@ async def schedule_reminders(
         due_hour=deadline.due_hour,
     )
     payload = summary_payload(event.notice, matches)
-    found = await session.scalars(
-        select(ReminderRow).where(
-            ReminderRow.subscriber_id == subscriber.id,
-            ReminderRow.notice_id == event.notice.notice_id,
-        )
-    )
-    existing = {row.offset: row for row in found}
-    moved: list[ReminderRow] = []
-    fresh: list[ReminderRow] = []
+    existing = book.reminders.setdefault((subscriber.id, event.notice.notice_id), {})
+    planned: list[ReminderRow] = []
     for label, fire_at in plan:
         known = existing.get(label)
         if known is not None:
@@ -208,25 +249,36 @@ async def schedule_reminders(
             merged = merge_matches(read_summary(known.payload)[1], matches)
             known.payload = summary_payload(event.notice, merged)
             if _settle(known, deadline.due_on, fire_at, ctx.now):
-                moved.append(known)
+                planned.append(known)
             continue
         ahead = fire_at >= ctx.now
-        fresh.append(
-            ReminderRow(
-                subscriber_id=subscriber.id,
-                notice_id=event.notice.notice_id,
-                offset=label,
-                due_on=deadline.due_on,
-                fire_at=fire_at,
-                status=SCHEDULED if ahead else SKIPPED,
-                note=None if ahead else ARRIVED_LATE,
-                payload=payload,
-                late=False,
-                created_at=ctx.now,
-            )
+        fresh = ReminderRow(
+            subscriber_id=subscriber.id,
+            notice_id=event.notice.notice_id,
+            offset=label,
+            due_on=deadline.due_on,
+            fire_at=fire_at,
+            status=SCHEDULED if ahead else SKIPPED,
+            note=None if ahead else ARRIVED_LATE,
+            payload=payload,
+            late=False,
+            created_at=ctx.now,
         )
-    created = await insert_all_once(session, fresh)
-    return moved + [row for row in created if row.status == SCHEDULED]
+        existing[label] = fresh
+        book.add(fresh)
+        if ahead:
+            planned.append(fresh)
+    return planned
+
+
+async def schedule_reminders(
+    session: AsyncSession, ctx: Context, event: MatchEvent
+) -> list[ReminderRow]:
+    """:func:`plan_reminders` for one event: its book read, planned and saved."""
+    book = await DeadlineBook.load(session, [ctx.subscriber.id], [event.notice.notice_id])
+    planned = plan_reminders(book, ctx, event)
+    await book.save(session)
+    return planned
 
 
 def clock_key(subscriber: Subscriber, prefs: PreferencesRow | None, settings: Settings) -> str:

@@ -1,0 +1,157 @@
+"""Recording MatchEvents a batch at a time: the same ledger as one event at a time, each key
+once inside a batch, and a batch recorded again when another instance got there first."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from services.notifier.handler import handle_match
+from services.notifier.models import DeadlineRow, DeliveryRow, ReminderRow
+from services.notifier.recording import record_matches
+from services.notifier.tracking import DeadlineBook, read_summary
+from shared.db import Database
+from shared.events import EntityRef, Match, MatchEvent, WatchRef
+from shared.settings import Settings
+from tests.services.notifier.conftest import new_subscriber
+from tests.support.factories import match_event
+
+SETTINGS = Settings(webhook_allow_private=True)
+DUE = date(2099, 8, 31)
+
+
+def event_for(subscriber_id: str, notice_id: str = "cac-20990801-a", **changes: Any) -> MatchEvent:
+    base = match_event(subscriber_id, DUE)
+    notice = base.notice.model_copy(update={"notice_id": notice_id})
+    return base.model_copy(update={"notice": notice, "match_id": f"m-{notice_id}", **changes})
+
+
+async def ledger(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row the recording writes, without generated ids and times."""
+    async with db.read_session() as session:
+        deliveries = await session.scalars(select(DeliveryRow).order_by(DeliveryRow.id))
+        deadlines = await session.scalars(
+            select(DeadlineRow).order_by(DeadlineRow.subscriber_id, DeadlineRow.notice_id)
+        )
+        reminders = await session.scalars(
+            select(ReminderRow).order_by(
+                ReminderRow.subscriber_id, ReminderRow.notice_id, ReminderRow.offset
+            )
+        )
+        return {
+            "deliveries": [
+                (r.id, r.subscriber_id, r.channel, r.target, r.status, r.type, r.reason)
+                for r in deliveries
+            ],
+            "deadlines": [(d.subscriber_id, d.notice_id, d.due_on, d.status) for d in deadlines],
+            "reminders": [
+                (r.subscriber_id, r.notice_id, r.offset, r.fire_at, r.status) for r in reminders
+            ],
+        }
+
+
+async def test_a_batch_records_what_one_event_at_a_time_records(
+    db: Database,
+) -> None:
+    subscribers = [
+        (await new_subscriber(db, email=f"s{n}@example.com" if n % 2 else None))[0]
+        for n in range(6)
+    ]
+    events = [event_for(s, notice) for s in subscribers for notice in ("cac-a", "cac-b")]
+    recorded = await record_matches(db, SETTINGS, events)
+    batch = await ledger(db)
+    # 6 webhooks + 3 emails per notice, 3 reminders (7d, 3d, 1d) plus due day and overdue
+    assert len(recorded.deliveries) == len(batch["deliveries"]) == 2 * 9
+    assert len(batch["deadlines"]) == 12
+    assert {r.id for r in recorded.reminders} == {
+        r.id for r in await all_reminders(db) if r.status == "scheduled"
+    }
+    assert all(r.id is not None for r in recorded.reminders)
+
+    # the same events into a fresh database, one at a time
+    async with db.session() as session:
+        for table in (DeliveryRow, DeadlineRow, ReminderRow):
+            await session.execute(table.__table__.delete())
+    for event in events:
+        await handle_match(db, SETTINGS, event)
+    assert await ledger(db) == batch
+
+
+async def all_reminders(db: Database) -> list[ReminderRow]:
+    async with db.read_session() as session:
+        return list(await session.scalars(select(ReminderRow)))
+
+
+async def test_a_key_twice_in_one_batch_is_recorded_once_and_later_matches_merge(
+    db: Database,
+) -> None:
+    subscriber_id, _ = await new_subscriber(db)
+    first = event_for(subscriber_id)
+    later = event_for(
+        subscriber_id,
+        reason="match-2",
+        matches=[
+            Match(
+                watch=WatchRef(kind="app", name="Kuaishou"),
+                entity=EntityRef(name="快手"),
+                score=1.0,
+                reason="same name",
+            )
+        ],
+    )
+    recorded = await record_matches(db, SETTINGS, [first, first, later, first])
+    rows = await ledger(db)
+    # two alerts (match, match-2) on two channels, each once
+    assert len(rows["deliveries"]) == len(recorded.deliveries) == 4
+    assert len(rows["deadlines"]) == 1
+    async with db.read_session() as session:
+        deadline = (await session.scalars(select(DeadlineRow))).one()
+        reminders = list(await session.scalars(select(ReminderRow)))
+    apps = {m.entity.name for m in read_summary(deadline.payload)[1]}
+    assert apps == {"抖音", "快手"}
+    assert len({r.offset for r in reminders}) == len(reminders)
+    assert all({m.entity.name for m in read_summary(r.payload)[1]} == apps for r in reminders)
+    # redelivered: nothing new
+    again = await record_matches(db, SETTINGS, [first, later])
+    assert again.deliveries == [] and again.reminders == []
+    assert await ledger(db) == rows
+
+
+async def test_an_unknown_subscriber_is_skipped_and_the_rest_recorded(db: Database) -> None:
+    subscriber_id, _ = await new_subscriber(db)
+    gone = event_for("sub_gone")
+    recorded = await record_matches(db, SETTINGS, [gone, event_for(subscriber_id)])
+    assert recorded.unknown_subscribers == [gone]
+    assert {row[1] for row in (await ledger(db))["deliveries"]} == {subscriber_id}
+
+
+async def test_rows_another_instance_wrote_meanwhile_make_the_batch_record_again(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This batch reads the book before another instance's rows of the same keys are
+    committed (simulated: its first read sees none of them), so its insert meets their unique
+    keys: the batch is recorded again, reading them, and nothing is doubled."""
+    subscriber_id, _ = await new_subscriber(db)
+    await handle_match(db, SETTINGS, event_for(subscriber_id))  # the other instance
+    before = await ledger(db)
+    real_load = DeadlineBook.load.__func__  # type: ignore[attr-defined]
+    loads = 0
+
+    async def stale_load(cls: type[DeadlineBook], session: Any, *args: Any) -> DeadlineBook:
+        nonlocal loads
+        loads += 1
+        book = await real_load(cls, session, *args)
+        if loads == 1:
+            book.deadlines.clear()
+            book.reminders.clear()
+        return book
+
+    monkeypatch.setattr(DeadlineBook, "load", classmethod(stale_load))
+    later = event_for(subscriber_id, matched_at=datetime(2099, 8, 2, tzinfo=UTC))
+    recorded = await record_matches(db, SETTINGS, [later])
+    assert loads == 2
+    assert recorded.deliveries == [] and recorded.reminders == []
+    assert await ledger(db) == before
