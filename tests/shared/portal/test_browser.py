@@ -249,6 +249,9 @@ async def test_pages_fit_a_phone(browser: Browser, site: Site) -> None:
                 await small.get_by_label("API 密钥", exact=True).fill(key)
                 await small.get_by_role("button", name="登录", exact=True).click()
                 await expect(small).to_have_url(f"{site.url}/portal/")
+            # measured once the page's stylesheet applies: under load the check could run
+            # on the unstyled page (650 px wide at 360) before it had loaded
+            await small.wait_for_load_state("load")
             width = await small.evaluate("document.documentElement.scrollWidth")
             assert width <= 360, (path, width)
             font = await small.locator("body").evaluate(
