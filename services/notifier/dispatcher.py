@@ -39,15 +39,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.notifier.batch_writer import BatchWriter
 from services.notifier.channels import CHANNELS, Channel, Senders, SendResult, failed
 from services.notifier.digest import release_held
 from services.notifier.email import EmailSender
 from services.notifier.ledger import lease, utc_now
 from services.notifier.models import AttemptRow, DeliveryRow
 from services.notifier.ratelimit import finish, take
+from services.notifier.results import Outcome, write_rows
 from services.notifier.retry import next_delay
 from services.notifier.webhook import WebhookSender
 from shared.db import Database
+from shared.db.bulk import insert_all
 from shared.db.retry import retry_lost_connection
 from shared.events import DeliveryEvent
 from shared.logging import get_logger, log_context
@@ -57,7 +60,7 @@ from shared.wakeloop import WakeLoop
 
 log = get_logger("regwatch.notifier.dispatcher")
 
-Outcome = Callable[[DeliveryEvent], Awaitable[None]]
+Publish = Callable[[DeliveryEvent], Awaitable[None]]
 
 RECORD_ATTEMPTS = 5
 RECORD_BACKOFF = 0.1
@@ -72,10 +75,11 @@ class Dispatcher:
         settings: Settings,
         webhooks: WebhookSender,
         email: EmailSender,
-        on_outcome: Outcome | None = None,
+        on_outcome: Publish | None = None,
         *,
         per_endpoint: int = 4,
         batch: int = 100,
+        max_in_flight: int = 200,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -83,6 +87,9 @@ class Dispatcher:
         self.channels: dict[str, Channel] = dict(CHANNELS)
         self.on_outcome = on_outcome
         self.batch = batch
+        self.max_in_flight = max_in_flight
+        """Deliveries sent at once at most; the dispatcher claims again once half of them
+        have finished (not after each one: a claim ranks every due row)."""
         self.in_flight: Counter[str] = Counter()
         """Deliveries being sent, per queue."""
         self.limits: dict[str, int] = {}
@@ -95,6 +102,7 @@ class Dispatcher:
         lease ran out (a database that stalled while the result was written)."""
         self.tasks: set[asyncio.Task[None]] = set()
         self.loop = WakeLoop("dispatcher", self._step, settings.dispatch_interval)
+        self.results: BatchWriter[Outcome, list[str]] = BatchWriter(self._write_outcomes)
         self._held_checked = -math.inf
 
     def kick(self) -> None:
@@ -104,7 +112,7 @@ class Dispatcher:
         found = self.channels.get(channel)
         return found.limit(self.senders) if found is not None else 1
 
-    async def claim(self, now: datetime) -> list[DeliveryRow]:
+    async def claim(self, now: datetime, count: int | None = None) -> list[DeliveryRow]:
         """Lease due rows, each queue at most its free slots. The limits are applied in the
         query: rows are ranked within their queue (oldest first), a queue at its limit is left
         out and the others keep their first ``limit - in flight`` rows; the batch then takes
@@ -140,7 +148,7 @@ class Dispatcher:
                 select(due.c.id)
                 .where(due.c.turn <= slots)
                 .order_by(due.c.turn, due.c.next_attempt_at, due.c.created_at, due.c.id)
-                .limit(self.batch)
+                .limit(self.batch if count is None else count)
             )
             wanted = list(result.scalars())
             if not wanted:
@@ -156,7 +164,19 @@ class Dispatcher:
                     DeliveryRow.id.in_(wanted), DeliveryRow.claim_token == token
                 )
             )
-            return await self.within_rates(session, list(claimed.scalars()))
+            rows = await self.within_rates(session, list(claimed.scalars()))
+            await self.prepare(session, rows)
+            return rows
+
+    async def prepare(self, session: AsyncSession, rows: list[DeliveryRow]) -> None:
+        """Each channel reads what sending its claimed rows needs, once for all of them."""
+        by_channel: dict[str, list[DeliveryRow]] = {}
+        for row in rows:
+            by_channel.setdefault(row.channel, []).append(row)
+        for name, mine in by_channel.items():
+            channel = self.channels.get(name)
+            if channel is not None:
+                await channel.prepare(session, mine, self.senders)
 
     async def within_rates(
         self, session: AsyncSession, rows: list[DeliveryRow]
@@ -199,7 +219,10 @@ class Dispatcher:
                     now = utc_now()
             except Exception:
                 log.exception("held alerts could not be released; the next sweep tries again")
-        rows = await self.claim(now)
+        room = self.max_in_flight - len(self.sending)
+        if self.sending and room < self.max_in_flight // 2:
+            return 0  # enough in flight: the next claim when half of them have finished
+        rows = await self.claim(now, min(self.batch, room))
         for row in rows:
             self.in_flight[row.queue] += 1
             self.limits[row.queue] = self.limit_of(row.channel)
@@ -220,6 +243,7 @@ class Dispatcher:
         finally:
             self.sending.discard(row.id)
             self.taken.pop(row.id, None)
+            self.senders.prepared.pop(row.id, None)
             self.in_flight[queue] -= 1
             if self.in_flight[queue] <= 0:
                 del self.in_flight[queue]
@@ -258,14 +282,7 @@ class Dispatcher:
             else:
                 values["next_attempt_at"] = now + delay
                 status = "retrying"
-        # the receiver has it: a lost connection must not make the lease expire and the
-        # alert go out again, so the result is written again on a new connection
-        created = await retry_lost_connection(
-            lambda attempt: self._write_result(row, result, values, now, attempt > 1),
-            attempts=RECORD_ATTEMPTS,
-            backoff=RECORD_BACKOFF,
-            what="delivery result not recorded",
-        )
+        created = await self.results.write(Outcome(row, result, values, now))
         if created:
             self.kick()
         log_fn = log.info if result.ok else log.warning
@@ -306,44 +323,52 @@ class Dispatcher:
             except Exception:
                 log.exception("could not publish the delivery outcome; the ledger has it")
 
-    async def _write_result(
-        self,
-        row: DeliveryRow,
-        result: SendResult,
-        values: dict[str, object],
-        now: datetime,
-        again: bool,
-    ) -> list[str]:
-        """One unit of work: the row's outcome, its attempt and what its channel does after
-        it (returns the ids of deliveries that created). ``again``: an earlier try failed on a
-        lost connection; if its commit did land (the row no longer carries this claim), there
-        is nothing left to write."""
-        created: list[str] = []
+    async def _write_outcomes(self, outcomes: list[Outcome]) -> list[list[str]]:
+        """The results gathered since the last write (see ``batch_writer``), in one unit of
+        work. The receivers have them: a lost connection must not make a lease expire and an
+        alert go out again, so they are written again on a new connection."""
+        return await retry_lost_connection(
+            lambda attempt: self._write_results(outcomes, again=attempt > 1),
+            attempts=RECORD_ATTEMPTS,
+            backoff=RECORD_BACKOFF,
+            what="delivery results not recorded",
+            extra={"deliveries": len(outcomes)},
+        )
+
+    async def _write_results(self, outcomes: list[Outcome], *, again: bool) -> list[list[str]]:
+        """One unit of work: each row's outcome, its attempt and what its channel does after
+        it; per row, the ids of deliveries that created. ``again``: an earlier try failed on a
+        lost connection; a row whose commit did land (it no longer carries this claim) is
+        left as it is."""
+        created: list[list[str]] = []
+        attempts: list[AttemptRow] = []
         async with self.db.session() as session:
-            updated = await session.execute(
-                update(DeliveryRow)
-                .where(DeliveryRow.id == row.id, DeliveryRow.claim_token == row.claim_token)
-                .values(**values)
-            )
-            if again and not getattr(updated, "rowcount", 1):
-                return created
-            channel = self.channels.get(row.channel)
-            taken = self.taken.pop(row.id, None)
-            if channel is not None and taken is not None:
-                await finish(session, row.queue, channel.rates(row.target), taken, now)
-            if channel is not None:
-                created = await channel.after_attempt(session, row, result, self.settings, now)
-            session.add(
-                AttemptRow(
-                    delivery_id=row.id,
-                    at=now,
-                    ok=result.ok,
-                    retriable=result.retriable,
-                    status_code=result.status_code,
-                    error=result.error,
-                    duration_ms=int(result.duration_ms),
+            written = await write_rows(session, outcomes, check=again)
+            for outcome, landed in zip(outcomes, written, strict=True):
+                row, result, now = outcome.row, outcome.result, outcome.now
+                if not landed:
+                    created.append([])
+                    continue
+                channel = self.channels.get(row.channel)
+                taken = self.taken.pop(row.id, None)
+                if channel is not None and taken is not None:
+                    await finish(session, row.queue, channel.rates(row.target), taken, now)
+                made: list[str] = []
+                if channel is not None:
+                    made = await channel.after_attempt(session, row, result, self.settings, now)
+                created.append(made)
+                attempts.append(
+                    AttemptRow(
+                        delivery_id=row.id,
+                        at=now,
+                        ok=result.ok,
+                        retriable=result.retriable,
+                        status_code=result.status_code,
+                        error=result.error,
+                        duration_ms=int(result.duration_ms),
+                    )
                 )
-            )
+            await insert_all(session, attempts)
         return created
 
     def start(self) -> None:
@@ -353,6 +378,7 @@ class Dispatcher:
         await self.loop.stop()
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=self.settings.webhook_timeout + 5)
+        await self.results.close()
 
 
 async def defer(session: AsyncSession, row: DeliveryRow, until: datetime) -> None:

@@ -12,7 +12,7 @@ HTTP client, the SMTP pool) comes in :class:`Senders`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -50,6 +50,9 @@ class Senders:
     smtp: EmailSender
     per_endpoint: int = 4
     """How many deliveries one HTTP endpoint gets at once."""
+    prepared: dict[str, Any] = field(default_factory=dict)
+    """What a channel read for a claimed row before its send (``Channel.prepare``), by row id;
+    taken by its send, dropped when the attempt ends."""
 
 
 def failed(error: str) -> SendResult:
@@ -102,6 +105,14 @@ class Channel(ABC):
         """How often the platform lets one queue be sent to (e.g. 20 a minute), kept by every
         notifier instance together; a send over the rate waits, it is not an attempt."""
         return ()
+
+    async def prepare(
+        self, session: AsyncSession, rows: list[DeliveryRow], senders: Senders
+    ) -> None:
+        """Read what sending the claimed ``rows`` needs, for all of them at once, in the
+        claim's unit of work, into ``senders.prepared`` (instead of a read per send). By
+        default: nothing to read."""
+        return None
 
     @abstractmethod
     async def send(self, row: DeliveryRow, senders: Senders) -> SendResult:

@@ -7,9 +7,11 @@ deliveries to it are recorded as failed at once, and replaying one turns it back
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.alerts import Alert, Context
@@ -18,7 +20,7 @@ from services.notifier.endpoints import GONE, disable_endpoint, enable_endpoint
 from services.notifier.models import DeliveryRow, PreferencesRow
 from services.notifier.payloads import DIGEST, digest_data, webhook_body
 from services.notifier.preferences import webhook_disabled
-from services.notifier.webhook_secrets import signing_secrets
+from services.notifier.webhook_secrets import signing_secrets_of
 from shared.accounts import Subscriber
 from shared.logging import get_logger
 from shared.settings import Settings
@@ -26,6 +28,15 @@ from shared.settings import Settings
 log = get_logger("regwatch.notifier.webhook")
 
 DISABLED = f"{GONE}: disabled after it answered 410 Gone"
+
+
+@dataclass(frozen=True)
+class Signing:
+    """What a webhook's send needs, read when it was claimed: the subscriber's signing keys
+    (None: the subscriber is gone) and the endpoint disabled after 410, if any."""
+
+    keys: list[str] | None
+    disabled_url: str | None
 
 
 class WebhookChannel(Channel):
@@ -47,19 +58,38 @@ class WebhookChannel(Channel):
     def queue(self, target: str) -> str:
         return target
 
+    async def prepare(
+        self, session: AsyncSession, rows: list[DeliveryRow], senders: Senders
+    ) -> None:
+        """The claimed rows' subscribers, signing secrets and disabled endpoints, in three
+        reads for the whole claim instead of three per request."""
+        ids = sorted({row.subscriber_id for row in rows})
+        subscribers = list(await session.scalars(select(Subscriber).where(Subscriber.id.in_(ids))))
+        keys = await signing_secrets_of(session, subscribers, datetime.now(UTC))
+        disabled = {
+            prefs.subscriber_id: prefs.webhook_disabled_url
+            for prefs in await session.scalars(
+                select(PreferencesRow).where(PreferencesRow.subscriber_id.in_(ids))
+            )
+        }
+        for row in rows:
+            senders.prepared[row.id] = Signing(
+                keys.get(row.subscriber_id), disabled.get(row.subscriber_id)
+            )
+
     async def send(self, row: DeliveryRow, senders: Senders) -> SendResult:
-        now = datetime.now(UTC)
-        async with senders.db.read_session() as session:
-            subscriber = await session.get(Subscriber, row.subscriber_id)
-            prefs = await session.get(PreferencesRow, row.subscriber_id)
-            keys = await signing_secrets(session, subscriber, now) if subscriber else []
-        if subscriber is None:
+        ready = senders.prepared.pop(row.id, None)
+        if not isinstance(ready, Signing):  # claimed without prepare: read it now
+            async with senders.db.read_session() as session:
+                await self.prepare(session, [row], senders)
+            ready = senders.prepared.pop(row.id)
+        if ready.keys is None:
             return failed("subscriber gone")
-        if prefs is not None and prefs.webhook_disabled_url == row.target:
+        if ready.disabled_url == row.target:
             return failed(DISABLED)
-        if not keys:
+        if not ready.keys:
             return failed("no webhook secret to sign with")
-        return await senders.http.send(row.target, row.id, row.payload.encode(), keys)
+        return await senders.http.send(row.target, row.id, row.payload.encode(), ready.keys)
 
     async def after_attempt(
         self,

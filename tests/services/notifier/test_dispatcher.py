@@ -506,3 +506,52 @@ async def test_an_https_public_url_offers_one_click_unsubscribe(
     link = f"https://alerts.example.com/v1/unsubscribe/{token}"
     assert message["List-Unsubscribe"].strip() == f"<{link}>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+async def test_many_webhooks_at_once_are_each_signed_once_and_recorded_in_few_writes(
+    db: Database, dispatcher: Dispatcher
+) -> None:
+    """Forty subscribers' webhooks claimed together: each is signed with its own subscriber's
+    secret (read for the whole claim), arrives once, and every result is recorded with its
+    attempt, though results are written many to a unit of work."""
+    async with WebhookReceiver() as hook:
+        secrets: dict[str, str] = {}
+        ids: list[str] = []
+        for n in range(40):
+            subscriber_id, secret = await subscribe(db, email=None, webhook=f"{hook.url}/{n}")
+            secrets[f"/{n}"] = secret
+            [delivery_id], _ = await handle_match(
+                db, SETTINGS, match_event(subscriber_id, date(2099, 8, 31))
+            )
+            ids.append(delivery_id)
+        dispatcher.kick()
+        for delivery_id in ids:
+            await wait_status(db, delivery_id, "delivered")
+        assert sorted(r.headers["webhook-id"] for r in hook.requests) == sorted(ids)
+        for request in hook.requests:
+            path = "/" + request.path.rsplit("/", 1)[-1]
+            Webhook(secrets[path]).verify(request.body, request.headers)  # raises if not
+        async with db.read_session() as session:
+            attempts = list(await session.scalars(select(AttemptRow.delivery_id)))
+        assert sorted(attempts) == sorted(ids)
+
+
+async def test_a_subscriber_gone_before_its_send_fails_that_delivery_only(
+    db: Database, smtp: SmtpReceiver
+) -> None:
+    async with WebhookReceiver() as hook:
+        gone_id, _ = await subscribe(db, email=None, webhook=f"{hook.url}/gone")
+        kept_id, _ = await subscribe(db, email=None, webhook=f"{hook.url}/kept")
+        [gone], _ = await handle_match(db, SETTINGS, match_event(gone_id, date(2099, 8, 31)))
+        [kept], _ = await handle_match(db, SETTINGS, match_event(kept_id, date(2099, 8, 31)))
+        async with db.session() as session:
+            row = await session.get(Subscriber, gone_id)
+            assert row is not None
+            await session.delete(row)
+        async with running_dispatcher(db, smtp):  # both claimed together, after the delete
+            await wait_status(db, kept, "delivered")
+            await wait_status(db, gone, "failed")
+        async with db.read_session() as session:
+            failed_row = await session.get(DeliveryRow, gone)
+        assert failed_row is not None and failed_row.last_error == "subscriber gone"
+        assert hook.requests and all(r.path.endswith("/kept") for r in hook.requests)
