@@ -4,9 +4,10 @@ notifier preferences, time)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
@@ -44,10 +45,16 @@ class Alert:
     reason: str
     notice_id: str
     data: dict[str, Any]
-    email: tuple[str, str, str]
+    email_of: Callable[[], tuple[str, str, str]]
+    """Renders the email (subject, text, HTML) the first time a channel asks for it: an alert
+    for a subscriber without email never renders one."""
     channels: tuple[str, ...] | None = None
     """The channels it may go out on; None: every channel the subscriber has."""
     holdable: bool = True
+
+    @cached_property
+    def email(self) -> tuple[str, str, str]:
+        return self.email_of()
 
 
 @dataclass
@@ -115,7 +122,7 @@ def match_alert(event: MatchEvent, ctx: Context) -> Alert:
         reason=reason,
         notice_id=event.notice.notice_id,
         data=data,
-        email=render.render_match_email(
+        email_of=lambda: render.render_match_email(
             event.notice,
             event.matches,
             now=ctx.now,
@@ -155,7 +162,7 @@ def reminder_alert(
             timezone=tz_label,
             fire_at_local=local_iso(fire_at, ctx.tz) if fire_at else None,
         ),
-        email=render.render_reminder_email(
+        email_of=lambda: render.render_reminder_email(
             notice,
             matches,
             offset,
@@ -176,7 +183,7 @@ def endpoint_alert(url: str, error: str, ctx: Context) -> Alert:
         reason=ctx.now.strftime("%Y%m%dT%H%M%S.%f"),
         notice_id=ENDPOINT_NOTICE_ID,
         data={"url": url, "error": error, "disabled_at": ctx.now.isoformat()},
-        email=render.render_endpoint_disabled_email(
+        email_of=lambda: render.render_endpoint_disabled_email(
             url, error, ctx.now, tz=ctx.tz, public_url=ctx.public_url
         ),
         channels=("email",),

@@ -46,7 +46,7 @@ async def send_test(
             reason=now.isoformat(),
             notice_id="test",
             data={"subscriber_id": subscriber_id, "sent_at": iso_utc(now)},
-            email=("", "", ""),
+            email_of=lambda: ("", "", ""),
         )
         probe = DeliveryRow(
             id="test_" + secrets.token_hex(8),
