@@ -1,8 +1,9 @@
 """Deadline reminders: rows in the database, fired by APScheduler, claimed before firing.
 
-Each reminder gets an APScheduler date job at its fire time, and a periodic sweep catches
-anything the jobs missed (reminders created by another instance, or due while regwatch was
-down: the first sweep runs at start). Firing is a claim in the database (``scheduled`` ->
+Each reminder due within the next two sweeps gets an APScheduler date job at its fire time
+(the sweep gives later ones theirs as they come near), and a periodic sweep catches anything
+the jobs missed (reminders created by another instance, or due while regwatch was down: the
+first sweep runs at start). Firing is a claim in the database (``scheduled`` ->
 ``sent`` in the unit of work that creates the deliveries), so several notifier instances fire
 each reminder once.
 
@@ -68,7 +69,7 @@ class ReminderScheduler:
 
     def start(self) -> None:
         self.scheduler.add_job(
-            self.fire_due,
+            self.sweep,
             "interval",
             seconds=self.interval,
             id="reminder-sweep",
@@ -87,11 +88,22 @@ class ReminderScheduler:
         """Add a date job per reminder (the sweep is the safety net)."""
         self.schedule_at([(row.id, row.fire_at) for row in rows])
 
+    @property
+    def horizon(self) -> timedelta:
+        """How far ahead reminders get a timer: the next two sweeps. One due later gets its
+        timer from the sweep before it (a fan-out plans tens of thousands of reminders days
+        ahead; a timer each cost the notifier a sixth of its time)."""
+        return timedelta(seconds=2 * self.interval)
+
     def schedule_at(self, timers: Sequence[tuple[int, datetime]]) -> None:
-        """Add (or move) the date job of each ``(reminder id, fire time)``."""
+        """Add (or move) the date job of each ``(reminder id, fire time)`` due within the
+        :attr:`horizon`."""
         if not self.scheduler.running:
             return
+        until = utc_now() + self.horizon
         for reminder_id, fire_at in timers:
+            if fire_at > until:
+                continue
             self.scheduler.add_job(
                 self.fire_due,
                 "date",
@@ -118,6 +130,23 @@ class ReminderScheduler:
             log.info("reminders re-planned", extra={"moved": len(moved)})
             self.schedule_at(moved)
         return len(moved)
+
+    async def sweep(self) -> int:
+        """The periodic sweep: fire what is due, then give a timer to each reminder due
+        before the sweep after next."""
+        fired = await self.fire_due()
+        now = utc_now()
+        async with self.db.read_session() as session:
+            upcoming = await session.execute(
+                select(ReminderRow.id, ReminderRow.fire_at).where(
+                    ReminderRow.status == "scheduled",
+                    ReminderRow.fire_at > now,
+                    ReminderRow.fire_at <= now + self.horizon,
+                )
+            )
+            timers = [(reminder_id, fire_at) for reminder_id, fire_at in upcoming]
+        self.schedule_at(timers)
+        return fired
 
     async def fire_due(self) -> int:
         """Fire every due reminder this instance can claim (after re-planning those of

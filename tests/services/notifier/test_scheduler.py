@@ -244,3 +244,28 @@ async def test_a_new_time_zone_or_reminder_time_replans_at_the_next_sweep(db: Da
     evening = ReminderScheduler(db, interval=1, settings=Settings(reminder_time="18:00"))
     assert await evening.replan_changed() == 3
     assert (await local_times())["7d"] == "2099-08-24T18:00:00+02:00"
+
+
+async def test_only_reminders_due_before_the_sweep_after_next_hold_a_timer(db: Database) -> None:
+    """A fan-out plans thousands of reminders days ahead: they get no timer when planned;
+    the sweep gives one to each that comes within two sweeps, which then fires on time."""
+    subscriber_id, _ = await new_subscriber(db)
+    _, planned = await handle_match(db, Settings(), match_event(subscriber_id, date(2099, 8, 31)))
+    scheduler = ReminderScheduler(db, interval=30)
+    scheduler.start()
+    try:
+        scheduler.schedule(planned)
+        assert planned and [j.id for j in scheduler.scheduler.get_jobs()] == ["reminder-sweep"]
+        await scheduler.sweep()  # notes the clock the reminders were planned with
+        assert [j.id for j in scheduler.scheduler.get_jobs()] == ["reminder-sweep"]
+        soon = datetime.now(UTC) + timedelta(seconds=45)  # within 2 x 30 s
+        async with db.session() as session:
+            await session.execute(
+                update(ReminderRow).where(ReminderRow.id == planned[0].id).values(fire_at=soon)
+            )
+        await scheduler.sweep()
+        timers = {j.id: j.next_run_time for j in scheduler.scheduler.get_jobs()}
+        assert set(timers) == {"reminder-sweep", f"reminder-{planned[0].id}"}
+        assert abs((timers[f"reminder-{planned[0].id}"] - soon).total_seconds()) < 1
+    finally:
+        scheduler.stop()
