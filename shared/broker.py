@@ -18,18 +18,19 @@ import json
 import logging
 import traceback
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer
 from faststream import AckPolicy, BaseMiddleware
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.message import StreamMessage
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shared.errors import TransientError
@@ -39,6 +40,8 @@ from shared.settings import Settings
 from shared.topics import NOTICES, Topics
 
 log = get_logger("regwatch.broker")
+
+E = TypeVar("E", bound=BaseModel)
 
 ACK_POLICY = AckPolicy.NACK_ON_ERROR
 
@@ -263,6 +266,32 @@ async def dead_letter_record(
         "message dead-lettered",
         extra={"topic": topic, "dlq": Topics.dlq(topic), "error": headers["x-regwatch-error"]},
     )
+
+
+async def validated_batch(
+    broker: KafkaBroker,
+    topic: str,
+    group: str,
+    model: type[E],
+    bodies: Sequence[Any],
+    message: StreamMessage[Any],
+) -> list[tuple[E, Any]]:
+    """A batch's records that are ``model``, each with its Kafka record; a record that is not
+    goes to ``<topic>.dlq`` on its own (:func:`dead_letter_record`). Bodies may be bytes or
+    text (validated as JSON) or already decoded."""
+    records = message.raw_message
+    raws: tuple[Any, ...] = records if isinstance(records, tuple) else (records,)
+    valid: list[tuple[E, Any]] = []
+    for position, body in enumerate(bodies):
+        raw = raws[position] if position < len(raws) else None
+        try:
+            if isinstance(body, bytes | str):
+                valid.append((model.model_validate_json(body), raw))
+            else:
+                valid.append((model.model_validate(body), raw))
+        except ValidationError as exc:
+            await dead_letter_record(broker, topic, group, raw, body, exc)
+    return valid
 
 
 async def raw_bodies(msg: StreamMessage[Any]) -> list[bytes]:

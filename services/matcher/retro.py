@@ -20,13 +20,12 @@ from typing import Any
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from pydantic import ValidationError
 
 from services.matcher.alerts import record_alerts, without_suppressed
 from services.matcher.matching import WatchIndex, WatchItem
 from services.matcher.notices import RetroScope, notices_in_scope
 from services.matcher.store import watch_items_by_id
-from shared.broker import ACK_POLICY, dead_letter_record
+from shared.broker import ACK_POLICY, validated_batch
 from shared.db import Database
 from shared.events import MatchEvent, NoticeSummary, WatchlistEvent
 from shared.logging import get_logger
@@ -74,12 +73,6 @@ def retro_watch_ids(events: Sequence[WatchlistEvent]) -> list[int]:
     return sorted({w.id for e in events if e.op in ("added", "updated") for w in e.items()})
 
 
-def _decode(body: Any) -> WatchlistEvent:
-    if isinstance(body, bytes | str):
-        return WatchlistEvent.model_validate_json(body)
-    return WatchlistEvent.model_validate(body)
-
-
 def register_retro(
     broker: KafkaBroker,
     db: Database,
@@ -100,16 +93,10 @@ def register_retro(
         title="matcher-retro",
     )
     async def on_watchlist_batch(bodies: list[Any], message: KafkaMessage) -> None:
-        records = message.raw_message
-        raws: tuple[Any, ...] = records if isinstance(records, tuple) else (records,)
-        events: list[WatchlistEvent] = []
-        for position, body in enumerate(bodies):
-            try:
-                events.append(_decode(body))
-            except ValidationError as exc:
-                raw = raws[position] if position < len(raws) else None
-                await dead_letter_record(broker, topics.watchlist, group_id, raw, body, exc)
-        ids = retro_watch_ids(events)
+        valid = await validated_batch(
+            broker, topics.watchlist, group_id, WatchlistEvent, bodies, message
+        )
+        ids = retro_watch_ids([event for event, _ in valid])
         # events of a CSV import carry up to 1000 items each: a pass over the stored notices
         # per PASS_ITEMS items keeps the pass's index (and memory) bounded
         for start in range(0, len(ids), PASS_ITEMS):

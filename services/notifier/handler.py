@@ -8,12 +8,17 @@ from typing import Any
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from pydantic import ValidationError
 
 from services.notifier.models import ReminderRow
 from services.notifier.recording import Recorded, record_matches
 from services.notifier.watchlist import handle_watchlist
-from shared.broker import ACK_POLICY, dead_letter_record, is_transient, raw_bodies
+from shared.broker import (
+    ACK_POLICY,
+    dead_letter_record,
+    is_transient,
+    raw_bodies,
+    validated_batch,
+)
 from shared.db import Database
 from shared.events import MatchEvent, WatchlistEvent
 from shared.logging import get_logger, log_context
@@ -78,14 +83,9 @@ def register(
         title="notifier-matches",
     )
     async def on_matches(bodies: list[bytes], message: KafkaMessage) -> None:
-        records = message.raw_message
-        raws: tuple[Any, ...] = records if isinstance(records, tuple) else (records,)
-        events: list[tuple[MatchEvent, Any]] = []
-        for body, raw in zip(bodies, raws, strict=False):
-            try:
-                events.append((MatchEvent.model_validate_json(body), raw))
-            except ValidationError as exc:
-                await dead_letter_record(broker, topics.matches, group_id, raw, body, exc)
+        events = await validated_batch(
+            broker, topics.matches, group_id, MatchEvent, bodies, message
+        )
         if not events:
             return
         try:
