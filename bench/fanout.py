@@ -3,13 +3,17 @@
 delivered by webhook (and, for a fifth of the subscribers, by email) to local receivers, against
 the same deliveries sent by a bare httpx/aiosmtplib loop to the same receivers in the same run.
 
-    python -m bench.fanout [--quick]
+    python -m bench.fanout [--quick] [--notifiers N] [--database sqlite|postgresql]
+                           [--database-url URL]
 
 How it runs (as a user would): Apache Kafka from ``scripts/kafka`` when ``java`` and ``mvn``
-exist (else the embedded broker), one SQLite file in a temporary data dir, and the three
-services as separate processes (``regwatch run --only matcher|ingestor|notifier``) with their
-default settings. The bench itself, the load generator and its polling are other processes:
-nothing measured shares an event loop with them.
+exist (else the embedded broker), one SQLite file in a temporary data dir (``--database
+postgresql``: a new database ``regwatch_fanout_<run>`` on the server of ``--database-url`` or
+``$REGWATCH_BENCH_DATABASE_URL``, dropped afterwards), and the three services as separate
+processes (``regwatch run --only matcher|ingestor|notifier``) with their default settings;
+``--notifiers N`` starts N notifier processes, each with its own data dir, in one consumer
+group. The bench itself, the load generator and its polling are other processes: nothing
+measured shares an event loop with them.
 
 The population is bulk-inserted into the tables the API writes, because 1M items through
 ``POST /v1/watches/import`` would take minutes: two template subscribers are registered with
@@ -44,10 +48,14 @@ path / recipient and webhook-id / Message-ID: ``first_delivery_s`` and ``last_de
 since the POST of the notice (``last_delivery_s`` is null when some were lost:
 ``last_received_s`` then says when the last one that came arrived); ``lost`` (expected
 deliveries never received within the cap: 15 min, quick 5 min, or after 3 minutes without
-any), ``duplicates`` (a subscriber receiving the alert more than once on a channel);
+any), ``duplicates`` (a subscriber receiving the alert more than once on a channel),
+``duplicate_webhook_ids`` (webhook-ids that arrived more than once);
 ``alerts``, ``deliveries``, ``reminders`` from the database afterwards; per service the CPU
 seconds used from the POST to the end and the peak RSS (``/proc``: VmHWM of the service's
-process; CPU includes its child processes).
+process; CPU includes its child processes); per notifier process also ``sent``, the
+deliveries it brought to ``delivered`` (its ``/metrics``: the ledger does not record which
+instance sent a row), and ``matches_partitions``, the partitions of the matches topic each
+member of the notifiers' group held when the notice was posted and at the end.
 
 Baseline: the same webhooks (Standard Webhooks HMAC signature, a body of the same shape) and
 emails, to the same receivers, sent by a bare loop: ``httpx`` with 100 requests in flight
@@ -71,22 +79,30 @@ import hmac
 import json
 import os
 import random
-import sqlite3
 import subprocess
 import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
-from itertools import accumulate
+from itertools import accumulate, islice
 from pathlib import Path
 from typing import Any
 
 import aiosmtplib
 import httpx
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.coordinator.protocol import (
+    ConsumerProtocolMemberAssignment,
+    ConsumerProtocolMemberMetadata,
+)
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import Connection, Integer, inspect, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from bench.common import emit, local_broker, receiver_process, save
 from bench.pipeline import bench_settings, service_env, spawn, stop
@@ -97,6 +113,7 @@ from shared.db import Database
 from shared.embedded.ports import free_port
 from shared.events import Match, NoticeEvent
 from shared.runtime_file import read_runtime_file
+from shared.secretbox import KEYS_SETTING, PEPPER_SETTING, new_pepper, new_secret_key
 
 ITEMS_PER_SUBSCRIBER = 10
 EMAIL_SHARE = 0.2
@@ -104,6 +121,8 @@ COMPANY_SHARE = 0.1
 TAIL_APPS = 4000
 BARE_WEBHOOKS_IN_FLIGHT = 100
 BARE_SMTP_CONNECTIONS = 4
+INSERT_CHUNK = 20_000
+DATABASE_URL_ENV = "REGWATCH_BENCH_DATABASE_URL"
 POPULAR = (
     "微信",
     "抖音",
@@ -298,52 +317,74 @@ async def register_templates(database_url: str, hook: str) -> tuple[Template, Te
     return made[0], made[1]
 
 
-def subscriber_tables(conn: sqlite3.Connection) -> list[tuple[str, list[tuple[str, int, str]]]]:
-    """Tables with a ``subscriber_id`` column: (name, [(column, pk, type)])."""
-    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+def subscriber_tables(sync: Connection) -> list[tuple[str, list[str]]]:
+    """Tables with a ``subscriber_id`` column (and ``subscribers``), parents before children
+    (foreign keys hold on PostgreSQL): (name, the columns to copy: all but an integer primary
+    key, which the database numbers)."""
+    inspector = inspect(sync)
     out = []
-    for table in names:
-        columns = [(r[1], r[5], r[2]) for r in conn.execute(f'PRAGMA table_info("{table}")')]
-        if table == "subscribers" or any(c[0] == "subscriber_id" for c in columns):
-            out.append((table, columns))
+    for table, _ in inspector.get_sorted_table_and_fkc_names():
+        if table is None:
+            continue
+        columns = inspector.get_columns(table)
+        if table != "subscribers" and not any(c["name"] == "subscriber_id" for c in columns):
+            continue
+        primary = set(inspector.get_pk_constraint(table)["constrained_columns"])
+        numbered = {
+            c["name"]
+            for c in columns
+            if c["name"] in primary and len(primary) == 1 and isinstance(c["type"], Integer)
+        }
+        out.append((table, [c["name"] for c in columns if c["name"] not in numbered]))
     return out
 
 
-def clone_subscribers(
-    path: Path, templates: dict[str, Template], plan: list[tuple[str, str, str | None]]
+def quoted(names: list[str]) -> str:
+    return ", ".join(f'"{c}"' for c in names)
+
+
+async def insert_many(
+    conn: AsyncConnection, table: str, names: list[str], rows: Iterator[tuple[Any, ...]]
+) -> int:
+    """One executemany per ``INSERT_CHUNK`` rows (asyncpg and sqlite3 both send the chunk in
+    one call); values are bound as read (``text()``: no type conversion either way)."""
+    marks = ", ".join(f":c{i}" for i in range(len(names)))
+    statement = text(f'INSERT INTO "{table}" ({quoted(names)}) VALUES ({marks})')
+    done = 0
+    while chunk := [{f"c{i}": v for i, v in enumerate(row)} for row in islice(rows, INSERT_CHUNK)]:
+        await conn.execute(statement, chunk)
+        done += len(chunk)
+    return done
+
+
+async def clone_subscribers(
+    database_url: str, templates: dict[str, Template], plan: list[tuple[str, str, str | None]]
 ) -> None:
     """Copy every row of each template subscriber for each (id, template id, email) of the
-    plan: own id, name, API key hash, webhook URL and email address."""
-    conn = sqlite3.connect(path)
+    plan: own id, name, API key hash, webhook URL and email address; one transaction."""
+    engine = create_async_engine(database_url)
     try:
-        for table, columns in subscriber_tables(conn):
-            key = "id" if table == "subscribers" else "subscriber_id"
-            names = [c for c, pk, kind in columns if not (pk and kind.upper() == "INTEGER")]
-            quoted = ", ".join(f'"{c}"' for c in names)
-            rows: dict[str, list[tuple[Any, ...]]] = {}
-            for template in templates.values():
-                rows[template.id] = list(
-                    conn.execute(
-                        f'SELECT {quoted} FROM "{table}" WHERE "{key}" = ?', (template.id,)
+        async with engine.begin() as conn:
+            for table, names in await conn.run_sync(subscriber_tables):
+                key = "id" if table == "subscribers" else "subscriber_id"
+                select = text(f'SELECT {quoted(names)} FROM "{table}" WHERE "{key}" = :id')
+                rows = {
+                    t.id: [tuple(r) for r in await conn.execute(select, {"id": t.id})]
+                    for t in templates.values()
+                }
+                if not any(rows.values()):
+                    continue
+                copies = (
+                    tuple(
+                        cell(c, v, sub, templates[template_id], email)
+                        for c, v in zip(names, row, strict=True)
                     )
+                    for sub, template_id, email in plan
+                    for row in rows[template_id]
                 )
-            if not any(rows.values()):
-                continue
-            out = []
-            for sub, template_id, email in plan:
-                template = templates[template_id]
-                for row in rows[template_id]:
-                    out.append(
-                        tuple(
-                            cell(c, v, sub, template, email)
-                            for c, v in zip(names, row, strict=True)
-                        )
-                    )
-            marks = ", ".join("?" for _ in names)
-            conn.executemany(f'INSERT INTO "{table}" ({quoted}) VALUES ({marks})', out)
-        conn.commit()
+                await insert_many(conn, table, names, copies)
     finally:
-        conn.close()
+        await engine.dispose()
 
 
 def cell(column: str, value: Any, sub: str, template: Template, email: str | None) -> Any:
@@ -362,45 +403,48 @@ def cell(column: str, value: Any, sub: str, template: Template, email: str | Non
     return value
 
 
-def insert_watches(path: Path, items: list[tuple[str, str, str]]) -> None:
-    conn = sqlite3.connect(path)
+async def insert_watches(database_url: str, items: list[tuple[str, str, str]]) -> None:
+    engine = create_async_engine(database_url)
     try:
-        stamp = conn.execute("SELECT created_at FROM subscribers LIMIT 1").fetchone()[0]
-        conn.executemany(
-            "INSERT INTO watch_items (subscriber_id, kind, name, aliases, created_at)"
-            " VALUES (?, ?, ?, '[]', ?)",
-            [(*item, stamp) for item in items],
-        )
-        conn.commit()
+        async with engine.begin() as conn:
+            stamp = (await conn.execute(text("SELECT created_at FROM subscribers LIMIT 1"))).one()
+            names = ["subscriber_id", "kind", "name", "aliases", "created_at"]
+            rows = ((*item, "[]", stamp[0]) for item in items)
+            await insert_many(conn, "watch_items", names, rows)
     finally:
-        conn.close()
+        await engine.dispose()
 
 
-def database_counts(path: Path, notice_id: str) -> dict[str, Any]:
-    conn = sqlite3.connect(path)
+async def database_counts(database_url: str, notice_id: str) -> dict[str, Any]:
+    engine = create_async_engine(database_url)
     try:
+        async with engine.connect() as conn:
 
-        def one(sql: str, *args: Any) -> int:
-            return int(conn.execute(sql, args).fetchone()[0])
+            async def one(sql: str) -> int:
+                return int((await conn.execute(text(sql), {"n": notice_id})).scalar_one())
 
-        by_channel = dict(
-            conn.execute(
-                "SELECT channel, count(*) FROM deliveries WHERE notice_id = ? GROUP BY channel",
-                (notice_id,),
-            ).fetchall()
-        )
-        return {
-            "alerts": one("SELECT count(*) FROM matcher_alerts WHERE notice_id = ?", notice_id),
-            "deliveries": sum(by_channel.values()),
-            "deliveries_by_channel": by_channel,
-            "delivered": one(
-                "SELECT count(*) FROM deliveries WHERE notice_id = ? AND delivered_at IS NOT NULL",
-                notice_id,
-            ),
-            "reminders": one("SELECT count(*) FROM reminders"),
-        }
+            by_channel = {
+                str(channel): int(n)
+                for channel, n in await conn.execute(
+                    text(
+                        "SELECT channel, count(*) FROM deliveries WHERE notice_id = :n"
+                        " GROUP BY channel"
+                    ),
+                    {"n": notice_id},
+                )
+            }
+            return {
+                "alerts": await one("SELECT count(*) FROM matcher_alerts WHERE notice_id = :n"),
+                "deliveries": sum(by_channel.values()),
+                "deliveries_by_channel": by_channel,
+                "delivered": await one(
+                    "SELECT count(*) FROM deliveries WHERE notice_id = :n"
+                    " AND delivered_at IS NOT NULL"
+                ),
+                "reminders": await one("SELECT count(*) FROM reminders"),
+            }
     finally:
-        conn.close()
+        await engine.dispose()
 
 
 # --- the services as processes -----------------------------------------------------------
@@ -441,24 +485,89 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def process_names(notifiers: int) -> list[str]:
+    """The processes in start order: the matcher (it loads the index), the ingestor, then the
+    notifiers (``notifier``, ``notifier-2``...: each its own data dir, one consumer group)."""
+    extra = [f"notifier-{n}" for n in range(2, notifiers + 1)]
+    return [*SERVICES, *extra]
+
+
 async def start_services(
-    env: dict[str, str], base: Path, limit_s: float
+    env: dict[str, str], base: Path, names: list[str], limit_s: float
 ) -> dict[str, tuple[subprocess.Popen[bytes], str, float]]:
-    """Each service in its own process, in turn (the first migrates); name -> (process,
-    URL, seconds to start)."""
+    """Each process in turn (the first migrates); name -> (process, URL, seconds to start).
+    A process that does not start stops those started before it."""
     started: dict[str, tuple[subprocess.Popen[bytes], str, float]] = {}
-    for name in SERVICES:
-        data_dir = base / name
-        began = time.monotonic()
-        proc = spawn(name, {**env, "REGWATCH_DATA_DIR": str(data_dir)}, data_dir)
-        started[name] = (proc, "", 0.0)
-        while (found := read_runtime_file(data_dir)) is None:
-            if proc.poll() is not None or time.monotonic() - began > limit_s:
-                tail = (data_dir / "service.log").read_bytes().decode(errors="replace")[-2000:]
-                raise RuntimeError(f"regwatch run --only {name} did not start: {tail}")
-            await asyncio.sleep(0.2)
-        started[name] = (proc, str(found["http"]), round(time.monotonic() - began, 1))
+    try:
+        for name in names:
+            data_dir = base / name
+            began = time.monotonic()
+            service = name.split("-", 1)[0]
+            proc = spawn(service, {**env, "REGWATCH_DATA_DIR": str(data_dir)}, data_dir)
+            started[name] = (proc, "", 0.0)
+            while (found := read_runtime_file(data_dir)) is None:
+                if proc.poll() is not None or time.monotonic() - began > limit_s:
+                    log = (data_dir / "service.log").read_bytes()
+                    tail = log.decode(errors="replace")[-2000:]
+                    raise RuntimeError(f"regwatch run --only {service} did not start: {tail}")
+                await asyncio.sleep(0.2)
+            started[name] = (proc, str(found["http"]), round(time.monotonic() - began, 1))
+    except BaseException:
+        stop([p for p, _, _ in started.values()])
+        raise
     return started
+
+
+async def group_partitions(bootstrap: str, group: str, topic: str) -> list[list[int]] | None:
+    """The partitions of ``topic`` each member of ``group`` subscribed to it holds (one list
+    per member, largest first), None when the broker does not say or the group is
+    rebalancing. Members are not named: every regwatch consumer has the same client id."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    try:
+        await admin.start()
+        responses = await admin.describe_consumer_groups([group])
+    except Exception:  # a figure of the report, not worth failing the run
+        return None
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.close()
+    held: list[list[int]] = []
+    for response in responses:
+        for described in response.groups:
+            if described[0] != 0 or described[2] != "Stable":
+                return None
+            for member in described[5]:
+                metadata, assignment = member[-2], member[-1]
+                if topic not in ConsumerProtocolMemberMetadata.decode(metadata).subscription:
+                    continue
+                parts = ConsumerProtocolMemberAssignment.decode(assignment).assignment
+                held.append(sorted(p for name, ps in parts if name == topic for p in ps))
+    return sorted(held, key=len, reverse=True)
+
+
+async def wait_for_group(
+    bootstrap: str, group: str, topic: str, members: int, limit_s: float
+) -> list[list[int]] | None:
+    """Until ``members`` processes consume ``topic`` in ``group`` (each consumer joins in its
+    own time after the process is up), or ``limit_s``; the last assignment seen."""
+    began = time.monotonic()
+    held = await group_partitions(bootstrap, group, topic)
+    while (held is None or len(held) < members) and time.monotonic() - began < limit_s:
+        await asyncio.sleep(1)
+        held = await group_partitions(bootstrap, group, topic)
+    return held
+
+
+async def sent_by_channel(client: httpx.AsyncClient, url: str) -> Counter[str]:
+    """Deliveries this process brought to ``delivered``, per channel, from its ``/metrics``
+    (``regwatch_deliveries_total``): the ledger does not record which instance sent a row."""
+    sent: Counter[str] = Counter()
+    for family in text_string_to_metric_families((await client.get(url + "/metrics")).text):
+        for sample in family.samples:
+            delivered = sample.labels.get("status") == "delivered"
+            if sample.name == "regwatch_deliveries_total" and delivered:
+                sent[sample.labels.get("channel", "")] += int(sample.value)
+    return sent
 
 
 async def count(client: httpx.AsyncClient, receiver: str) -> int:
@@ -585,9 +694,56 @@ async def bare_loop(
 # --- the run -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Options:
+    size: Size
+    notifiers: int = 1
+    database: str = "sqlite"
+    server_url: str = ""
+    """PostgreSQL: a database on the server to connect to while creating the bench's own."""
+
+
+def async_url(url: str) -> URL:
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed
+
+
+@contextlib.asynccontextmanager
+async def bench_database(options: Options, base: Path, run: str) -> AsyncIterator[str]:
+    """The database of one run: a SQLite file in ``base``, or a new PostgreSQL database
+    ``regwatch_fanout_<run>`` on the server, dropped afterwards (the run's secret keys are
+    set in this process's environment while it lasts: every process needs the same)."""
+    if options.database == "sqlite":
+        yield f"sqlite+aiosqlite:///{base / 'regwatch.db'}"
+        return
+    server = async_url(options.server_url)
+    name = f"regwatch_fanout_{run}"
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
+    saved = {key: os.environ.get(key) for key in (KEYS_SETTING, PEPPER_SETTING)}
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        os.environ[KEYS_SETTING], os.environ[PEPPER_SETTING] = new_secret_key(), new_pepper()
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
 async def measure(
-    size: Size, bootstrap: str, kind: str, receiver: str, smtp_port: int
+    options: Options, bootstrap: str, kind: str, receiver: str, smtp_port: int
 ) -> dict[str, Any]:
+    size = options.size
     today = date.today()
     population = Population(size.subscribers)
     html = notice_html(population.notice_apps, today)
@@ -607,71 +763,58 @@ async def measure(
     expected_s = time.monotonic() - began
     with tempfile.TemporaryDirectory(prefix="regwatch-fanout-") as tmp:
         base = Path(tmp)
-        db_path = base / "regwatch.db"
-        database_url = f"sqlite+aiosqlite:///{db_path}"
-        hook_template, mail_template = await register_templates(database_url, receiver + "/hook")
-        templates = {t.id: t for t in (hook_template, mail_template)}
-        plan = [
-            (s, (mail_template if s in emails else hook_template).id, emails.get(s)) for s in subs
-        ]
-        plan.append(("sub_fanoutwarm", hook_template.id, None))
-        began = time.monotonic()
-        clone_subscribers(db_path, templates, plan)
-        insert_watches(db_path, [*items, ("sub_fanoutwarm", "app", WARM_APP)])
-        insert_s = time.monotonic() - began
-        del items
+        async with bench_database(options, base, run) as database_url:
+            hook_template, mail_template = await register_templates(
+                database_url, receiver + "/hook"
+            )
+            templates = {t.id: t for t in (hook_template, mail_template)}
+            plan = [
+                (s, (mail_template if s in emails else hook_template).id, emails.get(s))
+                for s in subs
+            ]
+            plan.append(("sub_fanoutwarm", hook_template.id, None))
+            began = time.monotonic()
+            await clone_subscribers(database_url, templates, plan)
+            await insert_watches(database_url, [*items, ("sub_fanoutwarm", "app", WARM_APP)])
+            insert_s = time.monotonic() - began
+            del items
 
-        settings = bench_settings(bootstrap, kind, run, base)
-        env = service_env(settings, base, database_url)
-        env["REGWATCH_SMTP_PORT"] = str(smtp_port)
-        env.pop("REGWATCH_DISPATCH_INTERVAL")  # the default, as a user runs it
-        started = await start_services(env, base, size.cap_s)
-        procs = {name: found[0] for name, found in started.items()}
-        try:
-            async with httpx.AsyncClient(timeout=httpx.Timeout(120)) as client:
-                # warm-up: one alert through every service (consumers have joined their groups)
-                ingest = started["ingestor"][1]
-                before = await count(client, receiver)
-                answer = await client.post(ingest + "/v1/notices", json=warm_notice(today))
-                answer.raise_for_status()
-                await wait_for(client, receiver, before + 1, 120, 120)
-                if await count(client, receiver) <= before:
-                    raise RuntimeError("the warm-up alert was not delivered within 120 s")
-                cpu_before = {name: cpu_seconds(p.pid) for name, p in procs.items()}
-                before = await count(client, receiver)
-                target = before + len(expected) + sum(1 for s in expected if s in emails)
-                posted = time.time()
-                answer = await client.post(
-                    ingest + "/v1/notices",
-                    content=html.encode(),
-                    headers={"content-type": "text/html; charset=utf-8"},
+            settings = bench_settings(bootstrap, kind, run, base)
+            env = service_env(settings, base, database_url)
+            env["REGWATCH_SMTP_PORT"] = str(smtp_port)
+            env.pop("REGWATCH_DISPATCH_INTERVAL")  # the default, as a user runs it
+            if options.database != "sqlite":
+                env.update({k: os.environ[k] for k in (KEYS_SETTING, PEPPER_SETTING)})
+            names = process_names(options.notifiers)
+            started = await start_services(env, base, names, size.cap_s)
+            procs = {name: found[0] for name, found in started.items()}
+            notifiers = [name for name in names if name.startswith("notifier")]
+            group = settings.group_id("notifier")
+            try:
+                figures = await fan_out(
+                    options,
+                    started,
+                    notifiers,
+                    (bootstrap, group, settings.topics.matches),
+                    receiver,
+                    html,
+                    today,
+                    expected,
+                    emails,
                 )
-                answer.raise_for_status()
-                post_s = time.time() - posted
-                stored = NoticeEvent.model_validate(answer.json()["notice"])
-                await wait_for(client, receiver, target, size.cap_s, 180)
-                waited_s = time.time() - posted
-                services = {
-                    name: {
-                        "cpu_s": round(cpu_seconds(p.pid) - cpu_before[name], 1),
-                        "peak_rss_mib": peak_rss_mib(p.pid),
-                        "start_s": started[name][2],
-                    }
-                    for name, p in procs.items()
-                }
-                arrived = [
-                    (path, ident, at)
-                    for path, ident, at in (await client.get(receiver + "/stats")).json()
-                    if at >= posted
-                ]
-        finally:
-            stop(list(procs.values()))
-        counts = database_counts(db_path, stored.notice_id)
+            finally:
+                stop(list(procs.values()))
+            counts = await database_counts(database_url, figures["notice"].notice_id)
 
+    stored: NoticeEvent = figures.pop("notice")
+    posted: float = figures.pop("posted")
+    arrived: list[tuple[str, str, float]] = figures.pop("arrived")
+    waited_s: float = figures.pop("waited_s")
     hooks = Counter(path.rsplit("/", 1)[1] for path, _, _ in arrived if path.startswith("/hook/"))
     mails = Counter(
         path.split(":", 1)[1].split("@")[0] for path, _, _ in arrived if path.startswith("smtp:")
     )
+    webhook_ids = Counter(ident for path, ident, _ in arrived if path.startswith("/hook/"))
     want_mail = {s for s in expected if s in emails}
     lost = sum(1 for s in expected if hooks[s] == 0) + sum(1 for s in want_mail if mails[s] == 0)
     duplicates = sum(n - 1 for n in (*hooks.values(), *mails.values()) if n > 1)
@@ -702,26 +845,115 @@ async def measure(
         "last_webhook_s": round(max(webhook_times), 2) if webhook_times else None,
         "first_email_s": round(min(mail_times), 2) if mail_times else None,
         "last_email_s": round(max(mail_times), 2) if mail_times else None,
-        "notice_post_s": round(post_s, 2),
         "lost": lost,
         "duplicates": duplicates,
+        "duplicate_webhook_ids": sum(1 for n in webhook_ids.values() if n > 1),
         "unexpected": unexpected,
-        "services": services,
+        **figures,
         **bare,
         "ratio_vs_bare_loop": round(regwatch_per_s / max(bare["bare_loop_per_s"], 1e-9), 3),
         "setup": {"expected_s": round(expected_s, 1), "bulk_insert_s": round(insert_s, 1)},
     }
 
 
-def run(quick: bool) -> list[dict[str, Any]]:
+async def fan_out(
+    options: Options,
+    started: dict[str, tuple[subprocess.Popen[bytes], str, float]],
+    notifiers: list[str],
+    kafka_group: tuple[str, str, str],
+    receiver: str,
+    html: str,
+    today: date,
+    expected: dict[str, list[Match]],
+    emails: dict[str, str],
+) -> dict[str, Any]:
+    """Warm up, post the notice to the running services, wait for its deliveries; the
+    services' figures, the notifiers' group, what arrived."""
+    procs = {name: found[0] for name, found in started.items()}
+    async with httpx.AsyncClient(timeout=httpx.Timeout(120)) as client:
+        # warm-up: one alert through every service (consumers have joined their groups)
+        ingest = started["ingestor"][1]
+        before = await count(client, receiver)
+        answer = await client.post(ingest + "/v1/notices", json=warm_notice(today))
+        answer.raise_for_status()
+        await wait_for(client, receiver, before + 1, 120, 120)
+        if await count(client, receiver) <= before:
+            raise RuntimeError("the warm-up alert was not delivered within 120 s")
+        # every notifier holds its share of the matches topic before the notice comes
+        assigned = await wait_for_group(*kafka_group, options.notifiers, 120)
+        cpu_before = {name: cpu_seconds(p.pid) for name, p in procs.items()}
+        sent_before = {name: await sent_by_channel(client, started[name][1]) for name in notifiers}
+        before = await count(client, receiver)
+        target = before + len(expected) + sum(1 for s in expected if s in emails)
+        posted = time.time()
+        answer = await client.post(
+            ingest + "/v1/notices",
+            content=html.encode(),
+            headers={"content-type": "text/html; charset=utf-8"},
+        )
+        answer.raise_for_status()
+        post_s = time.time() - posted
+        stored = NoticeEvent.model_validate(answer.json()["notice"])
+        await wait_for(client, receiver, target, options.size.cap_s, 180)
+        waited_s = time.time() - posted
+        services: dict[str, dict[str, Any]] = {
+            name: {
+                "cpu_s": round(cpu_seconds(p.pid) - cpu_before[name], 1),
+                "peak_rss_mib": peak_rss_mib(p.pid),
+                "start_s": started[name][2],
+            }
+            for name, p in procs.items()
+        }
+        for name in notifiers:
+            sent = await sent_by_channel(client, started[name][1]) - sent_before[name]
+            services[name]["sent"] = sum(sent.values())
+            services[name]["sent_by_channel"] = dict(sorted(sent.items()))
+        assigned_after = await group_partitions(*kafka_group)
+        arrived = [
+            (path, ident, at)
+            for path, ident, at in (await client.get(receiver + "/stats")).json()
+            if at >= posted
+        ]
+    return {
+        "notice": stored,
+        "posted": posted,
+        "arrived": arrived,
+        "waited_s": waited_s,
+        "notice_post_s": round(post_s, 2),
+        "services": services,
+        "notifier_cpu_s": round(sum(services[n]["cpu_s"] for n in notifiers), 1),
+        "matches_partitions": {"at_post": assigned, "at_end": assigned_after},
+    }
+
+
+def size_of(quick: bool, subscribers: int | None) -> Size:
     size = QUICK if quick else FULL
+    if subscribers is not None:
+        return Size(subscribers, QUICK.cap_s, QUICK.goal_s)
+    return size
+
+
+def run(
+    quick: bool,
+    *,
+    notifiers: int = 1,
+    database: str = "sqlite",
+    database_url: str | None = None,
+    subscribers: int | None = None,
+) -> list[dict[str, Any]]:
+    size = size_of(quick, subscribers)
+    server_url = database_url or os.environ.get(DATABASE_URL_ENV, "")
+    if database == "postgresql" and not server_url:
+        raise SystemExit(f"--database postgresql needs --database-url or {DATABASE_URL_ENV}")
+    options = Options(size, notifiers, database, server_url)
     smtp_port = free_port()
     with local_broker() as broker, receiver_process(smtp_port) as receiver:
-        figures = asyncio.run(measure(size, broker.bootstrap, broker.kind, receiver, smtp_port))
+        figures = asyncio.run(measure(options, broker.bootstrap, broker.kind, receiver, smtp_port))
     result: dict[str, Any] = {
         "bench": "fanout",
         "broker": broker.kind,
-        "database": "sqlite",
+        "database": database,
+        "notifiers": notifiers,
         "subscribers": size.subscribers,
         "watch_items": size.subscribers * ITEMS_PER_SUBSCRIBER,
         **figures,
@@ -735,16 +967,45 @@ def run(quick: bool) -> list[dict[str, Any]]:
         and result["ratio_vs_bare_loop"] >= 0.8
         and result["lost"] == 0
         and result["duplicates"] == 0
+        and result["duplicate_webhook_ids"] == 0
     )
     emit(result)
-    save("fanout", [result])
+    if subscribers is None:  # a smoke run does not replace the figures of a real one
+        save("fanout", [result])
     return [result]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="10,000 subscribers")
-    run(parser.parse_args().quick)
+    parser.add_argument(
+        "--notifiers",
+        type=int,
+        default=1,
+        help="notifier processes in one consumer group, each its own data dir (default 1)",
+    )
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="sqlite: one file (default); postgresql: a new database per run on the server"
+        " of --database-url, dropped afterwards",
+    )
+    parser.add_argument(
+        "--database-url",
+        help=f"a PostgreSQL server's database to connect to (default: ${DATABASE_URL_ENV})",
+    )
+    parser.add_argument("--subscribers", type=int, help=argparse.SUPPRESS)  # smoke runs
+    args = parser.parse_args()
+    if args.notifiers < 1:
+        parser.error("--notifiers must be at least 1")
+    run(
+        args.quick,
+        notifiers=args.notifiers,
+        database=args.database,
+        database_url=args.database_url,
+        subscribers=args.subscribers,
+    )
 
 
 if __name__ == "__main__":

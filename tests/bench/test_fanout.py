@@ -1,0 +1,63 @@
+"""bench.fanout's population: the template subscribers' rows copied for each subscriber with
+its own ids, webhook URL and email address, and the watch items inserted, on SQLite and
+PostgreSQL (``REGWATCH_TEST_DATABASE_URL``)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bench.fanout import clone_subscribers, database_counts, insert_watches, register_templates
+from services.matcher.models import WatchRow
+from shared.accounts import Subscriber, webhook_secret_of
+from shared.channel_targets import TargetRow
+from shared.db import Database
+
+HOOK = "http://127.0.0.1:9/hook"
+
+
+async def test_each_clone_gets_its_own_rows(database_url: str) -> None:
+    hook_template, mail_template = await register_templates(database_url, HOOK)
+    templates = {t.id: t for t in (hook_template, mail_template)}
+    plan = [
+        ("sub_fanout00000000", hook_template.id, None),
+        ("sub_fanout00000001", mail_template.id, "sub_fanout00000001@example.com"),
+        ("sub_fanout00000002", hook_template.id, None),
+        ("sub_fanout00000003", mail_template.id, "sub_fanout00000003@example.com"),
+    ]
+    items = [(sub, "app", name) for sub, _, _ in plan for name in ("微信", "抖音", "快手")]
+
+    await clone_subscribers(database_url, templates, plan)
+    await insert_watches(database_url, items)
+
+    db = Database(database_url)
+    try:
+        async with db.session() as session:
+            subscribers = {s.id: s for s in (await session.scalars(select(Subscriber))).all()}
+            targets = (await session.scalars(select(TargetRow))).all()
+            watches = (await session.scalars(select(WatchRow))).all()
+            assert set(subscribers) == {*templates, *(sub for sub, _, _ in plan)}
+            for sub, template_id, email in plan:
+                clone = subscribers[sub]
+                assert clone.webhook_url == f"{HOOK}/{sub}"
+                assert clone.email == email
+                assert clone.name == f"bench {sub}"
+                assert clone.api_key_hash == f"bench-{sub}"
+                assert clone.created_at == subscribers[template_id].created_at
+                secret = webhook_secret_of(session, clone)
+                assert secret == templates[template_id].webhook_secret
+    finally:
+        await db.dispose()
+
+    mine = {
+        sub: {(t.channel, t.address) for t in targets if t.subscriber_id == sub}
+        for sub in subscribers
+    }
+    for sub, _, email in plan:
+        expected = {("webhook", f"{HOOK}/{sub}")} | ({("email", email)} if email else set())
+        assert mine[sub] == expected
+    assert len({t.id for t in targets}) == len(targets) == 2 * 3 + 3  # templates: 1 + 2
+    assert sorted((w.subscriber_id, w.kind, w.name) for w in watches) == sorted(items)
+    assert all(w.aliases == "[]" for w in watches)
+
+    counts = await database_counts(database_url, "no-such-notice")
+    assert counts["alerts"] == counts["deliveries"] == counts["reminders"] == 0
