@@ -42,6 +42,7 @@ from shared.db.engine import describe_url
 from shared.embedded.mailsink import MailSink
 from shared.embedded.tansu import CONSUMER_OPTIONS as TANSU_CONSUMER_OPTIONS
 from shared.embedded.tansu import TansuBroker
+from shared.group_offsets import adopt_offsets
 from shared.http import check_admin_exposure, warn_open_operator_routes
 from shared.kafka_admin import ensure_topics
 from shared.logging import get_logger
@@ -227,7 +228,8 @@ class Runtime:
         log.info("regwatch started", extra=self.describe())
 
     async def _start_consumers(self) -> None:
-        """The broker answering, the topics, then every consumer in its group."""
+        """The broker answering, the topics, then every consumer in its group (on an external
+        broker, a group a consumer moved to first takes its old group's offsets)."""
         assert self.broker is not None
         if self.tansu is not None:
             await self.tansu.wait_ready()
@@ -239,6 +241,10 @@ class Runtime:
             replication=settings.kafka_replication,
             configs={"retention.ms": settings.kafka_retention_ms},
         )
+        if self.tansu is None:  # the embedded broker's offsets die with it: nothing to adopt
+            for service in self.services:
+                for move in getattr(service, "group_moves", ()):
+                    await adopt_offsets(self.bootstrap, move)
         await self.broker.start()
 
     async def _build_app(self) -> None:

@@ -50,7 +50,11 @@ def register(
     settings: Settings,
     group_id: str,
     on_created: Callable[[list[str], list[ReminderRow]], None],
+    watchlist_group_id: str,
 ) -> None:
+    """``group_id`` reads the matches; ``watchlist_group_id``, a group of its own, reads the
+    watchlist changes: in one group, the second member's join is a rebalance that holds both
+    (about a second more before ``regwatch run`` is ready on the embedded broker)."""
     topics: Topics = settings.topics
 
     def done(recorded: Recorded) -> None:
@@ -111,7 +115,10 @@ def register(
         done(recorded)
 
     @broker.subscriber(
-        topics.watchlist, group_id=group_id, auto_offset_reset="earliest", ack_policy=ACK_POLICY
+        topics.watchlist,
+        group_id=watchlist_group_id,
+        auto_offset_reset="earliest",
+        ack_policy=ACK_POLICY,
     )
     async def on_watchlist(event: WatchlistEvent) -> None:
         await handle_watchlist(db, event)

@@ -24,8 +24,13 @@ from services.notifier.unsubscribe import build_router as build_unsubscribe_rout
 from services.notifier.webhook import WebhookSender
 from shared.db import Database
 from shared.events import DeliveryEvent
+from shared.group_offsets import GroupMove
 from shared.outbox import RelayLoop
 from shared.settings import Settings
+
+WATCHLIST_GROUP = "notifier-watchlist"
+"""The watchlist subscriber's group (``regwatch-notifier-watchlist``): before, it shared
+``regwatch-notifier`` with the matches subscriber."""
 
 
 class NotifierService:
@@ -50,7 +55,22 @@ class NotifierService:
         self.reminders = ReminderScheduler(
             db, settings.reminder_interval, on_fired=self.dispatcher.kick, settings=settings
         )
-        register(broker, db, settings, settings.group_id(self.name), self.on_created)
+        register(
+            broker,
+            db,
+            settings,
+            settings.group_id(self.name),
+            self.on_created,
+            watchlist_group_id=settings.group_id(WATCHLIST_GROUP),
+        )
+        self.group_moves = [
+            GroupMove(
+                settings.topics.watchlist,
+                old=settings.group_id(self.name),
+                new=settings.group_id(WATCHLIST_GROUP),
+            )
+        ]
+        """Where a group of an earlier version's consumer starts (see the runtime)."""
 
     def on_created(self, deliveries: list[str], reminders: list[ReminderRow]) -> None:
         if deliveries:

@@ -4,9 +4,10 @@ The consumers (every ``broker.subscriber(`` in services/):
 
 - ``notices.v1``: the matcher (group ``regwatch-matcher``), dead-letter middleware;
 - ``matches.v1``: the notifier (group ``regwatch-notifier``), dead-letter middleware;
-- ``watchlist.v1``: the notifier (group ``regwatch-notifier``, dead-letter middleware), the
-  retroactive matcher (group ``regwatch-matcher-retro``, a batch consumer that dead-letters
-  itself) and each matcher's live index (no group; it ignores what it cannot read).
+- ``watchlist.v1``: the notifier (group ``regwatch-notifier-watchlist``, dead-letter
+  middleware), the retroactive matcher (group ``regwatch-matcher-retro``, a batch consumer
+  that dead-letters itself) and each matcher's live index (no group; it ignores what it
+  cannot read).
 
 Each test writes poison (bytes that are not JSON, or JSON that is not the topic's event) with
 aiokafka, then a valid message with the same key, so on the same partition, after it. The
@@ -333,7 +334,7 @@ async def test_poison_watchlist_event_is_dead_lettered_by_each_group_and_both_go
     # dead-lettered once by each consumer group that read it; the live index has no group
     dead = await read_topic(pipeline.bootstrap, Topics.dlq(topic), 2)
     assert len(dead) == 2, [headers_of(r) for r in dead]
-    groups = {pipeline.group("notifier"), pipeline.group("matcher-retro")}
+    groups = {pipeline.group("notifier-watchlist"), pipeline.group("matcher-retro")}
     assert {headers_of(r)["x-regwatch-consumer-group"] for r in dead} == groups
     for record in dead:
         check_dead_letter(

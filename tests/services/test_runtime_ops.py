@@ -139,7 +139,10 @@ async def test_metrics_move_during_a_pipeline_run(
         assert refused.status_code == 422
         await running.hook.wait_for(1, timeout=30)
         await running.smtp.wait_for(1, timeout=30)
-        groups = {running.settings.group_id("matcher"), running.settings.group_id("notifier")}
+        groups = {
+            running.settings.group_id(name)
+            for name in ("matcher", "notifier", "notifier-watchlist")
+        }
 
         def lag_groups(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> set[str]:
             return {dict(ls)["group"] for (n, ls) in samples if n == "regwatch_consumer_lag"}
