@@ -79,6 +79,7 @@ import hmac
 import json
 import os
 import random
+import shutil
 import subprocess
 import tempfile
 import time
@@ -701,6 +702,8 @@ class Options:
     database: str = "sqlite"
     server_url: str = ""
     """PostgreSQL: a database on the server to connect to while creating the bench's own."""
+    logs: Path | None = None
+    """Where to copy each process's ``service.log`` (``<name>.log``) when the run ends."""
 
 
 def async_url(url: str) -> URL:
@@ -804,6 +807,10 @@ async def measure(
                 )
             finally:
                 stop(list(procs.values()))
+                if options.logs is not None:
+                    options.logs.mkdir(parents=True, exist_ok=True)
+                    for name in procs:
+                        shutil.copy(base / name / "service.log", options.logs / f"{name}.log")
             counts = await database_counts(database_url, figures["notice"].notice_id)
 
     stored: NoticeEvent = figures.pop("notice")
@@ -940,12 +947,13 @@ def run(
     database: str = "sqlite",
     database_url: str | None = None,
     subscribers: int | None = None,
+    logs: Path | None = None,
 ) -> list[dict[str, Any]]:
     size = size_of(quick, subscribers)
     server_url = database_url or os.environ.get(DATABASE_URL_ENV, "")
     if database == "postgresql" and not server_url:
         raise SystemExit(f"--database postgresql needs --database-url or {DATABASE_URL_ENV}")
-    options = Options(size, notifiers, database, server_url)
+    options = Options(size, notifiers, database, server_url, logs)
     smtp_port = free_port()
     with local_broker() as broker, receiver_process(smtp_port) as receiver:
         figures = asyncio.run(measure(options, broker.bootstrap, broker.kind, receiver, smtp_port))
@@ -996,6 +1004,9 @@ def main() -> None:
         help=f"a PostgreSQL server's database to connect to (default: ${DATABASE_URL_ENV})",
     )
     parser.add_argument("--subscribers", type=int, help=argparse.SUPPRESS)  # smoke runs
+    parser.add_argument(
+        "--logs", type=Path, help="copy each service process's log into this folder at the end"
+    )
     args = parser.parse_args()
     if args.notifiers < 1:
         parser.error("--notifiers must be at least 1")
@@ -1005,6 +1016,7 @@ def main() -> None:
         database=args.database,
         database_url=args.database_url,
         subscribers=args.subscribers,
+        logs=args.logs,
     )
 
 
