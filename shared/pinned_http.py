@@ -25,6 +25,7 @@ the name cannot be resolved now; both propagate out of ``httpx.AsyncClient.send`
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterable
 
 import httpcore
@@ -94,17 +95,20 @@ def pinned_transport(
     allow_private: bool,
     allow_link_local: bool = False,
     limits: httpx.Limits = DEFAULT_LIMITS,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> httpx.AsyncHTTPTransport:
     """An HTTP/1.1 transport (no retries, no proxies from the environment) whose connections
     go only to checked addresses (:func:`ssrf.target_refusal`), unless both ``allow_private``
-    and ``allow_link_local``."""
-    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False, retries=0)
+    and ``allow_link_local``. ``ssl_context``: one to share between transports (building one
+    reads the CA bundle, about 10 ms); by default each transport makes its own."""
+    context = ssl_context or httpx.create_ssl_context(trust_env=False)
+    transport = httpx.AsyncHTTPTransport(verify=context, limits=limits, trust_env=False, retries=0)
     if allow_private and allow_link_local:
         return transport
     # httpx has no public hook for the network backend; the pool is rebuilt with the same
     # settings plus the pinned backend.
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
+        ssl_context=context,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,

@@ -233,10 +233,17 @@ class Dispatcher:
         return len(rows)
 
     async def _deliver(self, row: DeliveryRow) -> None:
-        queue = row.queue
+        """Send one row and record its result. Its queue's slot is given back as soon as the
+        endpoint answered, not after the result is written (the row stays in ``sending``
+        until then): writing waits for the next batch of results, and a queue as narrow as
+        SMTP's four connections would otherwise sit idle meanwhile. A send under rates keeps
+        its slot until its answer is counted in ``rate_limits`` (``ratelimit.finish``)."""
+        released = False
         try:
             with log_context(alert_id=row.id, notice_id=row.notice_id):
                 result = await self.attempt(row)
+                if row.id not in self.taken:  # a rated send keeps it until its answer counts
+                    released = self._release(row.queue)
                 await self.record(row, result)
         except Exception:
             log.exception("delivery attempt crashed; the lease will expire and it is retried")
@@ -244,11 +251,18 @@ class Dispatcher:
             self.sending.discard(row.id)
             self.taken.pop(row.id, None)
             self.senders.prepared.pop(row.id, None)
-            self.in_flight[queue] -= 1
-            if self.in_flight[queue] <= 0:
-                del self.in_flight[queue]
-                self.limits.pop(queue, None)
+            if not released:
+                self._release(row.queue)
             self.kick()
+
+    def _release(self, queue: str) -> bool:
+        """One delivery of ``queue`` is no longer at its endpoint; wakes the loop to claim."""
+        self.in_flight[queue] -= 1
+        if self.in_flight[queue] <= 0:
+            del self.in_flight[queue]
+            self.limits.pop(queue, None)
+        self.kick()
+        return True
 
     async def attempt(self, row: DeliveryRow) -> SendResult:
         channel = self.channels.get(row.channel)

@@ -19,6 +19,7 @@ from services.notifier.handler import handle_match
 from services.notifier.history import list_deliveries, replay_delivery
 from services.notifier.models import AttemptRow, DeliveryRow
 from services.notifier.preferences import get_preferences
+from services.notifier.results import Outcome
 from services.notifier.webhook import WebhookSender
 from services.notifier.webhook_secrets import rotate_secret
 from shared.accounts import Subscriber, register_subscriber
@@ -555,3 +556,47 @@ async def test_a_subscriber_gone_before_its_send_fails_that_delivery_only(
             failed_row = await session.get(DeliveryRow, gone)
         assert failed_row is not None and failed_row.last_error == "subscriber gone"
         assert hook.requests and all(r.path.endswith("/kept") for r in hook.requests)
+
+
+async def test_an_endpoint_takes_its_next_alert_once_it_answered_before_the_result_is_written(
+    db: Database, smtp: SmtpReceiver
+) -> None:
+    """One at a time per endpoint: the second alert goes out as soon as the first was
+    answered, while the first's result still waits to be written (it is written in batches,
+    and SMTP's few connections would otherwise sit idle meanwhile)."""
+    gate = asyncio.Event()
+    async with WebhookReceiver() as hook:
+        subscriber_id, _ = await subscribe(db, email=None, webhook=hook.url)
+        ids = []
+        for n in range(2):
+            event = match_event(subscriber_id, date(2099, 8, 31))
+            event = event.model_copy(
+                update={"notice": event.notice.model_copy(update={"notice_id": f"miit-{n}"})}
+            )
+            [delivery_id], _ = await handle_match(db, SETTINGS, event)
+            ids.append(delivery_id)
+        webhooks = WebhookSender(timeout=SETTINGS.webhook_timeout, allow_private=True)
+        email = EmailSender(host="127.0.0.1", port=smtp.port, timeout=5)
+        worker = Dispatcher(db, SETTINGS, webhooks, email, per_endpoint=1)
+        write = worker.results.write
+
+        async def held(outcome: Outcome) -> list[str]:
+            await gate.wait()
+            return await write(outcome)
+
+        worker.results.write = held  # type: ignore[method-assign,assignment]
+        worker.start()
+        try:
+            await hook.wait_for(2)  # both sent: nothing written yet
+            async with db.read_session() as session:
+                rows = [await session.get(DeliveryRow, i) for i in ids]
+            assert all(row is not None and row.status == "pending" for row in rows)
+            gate.set()
+            for delivery_id in ids:
+                await wait_status(db, delivery_id, "delivered")
+        finally:
+            gate.set()
+            await worker.stop()
+            await webhooks.aclose()
+            await email.aclose()
+    assert sorted(r.webhook_id or "" for r in hook.requests) == sorted(ids)

@@ -238,6 +238,38 @@ async def test_concurrent_sends_share_the_client(sender: WebhookSender) -> None:
     assert all(result.ok for result in results)
 
 
+async def test_many_urls_at_once_through_small_pools_each_arrive_once() -> None:
+    """Sixty URLs at once through 4 pools of 2 connections: a URL always uses the same pool,
+    pools are made only when used, requests wait for a connection of their pool, and each
+    webhook arrives once with its own signature."""
+    async with (
+        WebhookReceiver() as hooks,
+        WebhookSender(timeout=5.0, allow_private=True, max_connections=8, shards=4) as sender,
+    ):
+        assert sender._clients == [None] * 4
+        urls = [f"{hooks.url}/{n}" for n in range(60)]
+        assert {id(sender._client_for(u)) for u in urls} == {
+            id(sender._client_for(u)) for u in urls
+        }
+        results = await asyncio.gather(
+            *(sender.send(url, f"msg_{n}", BODY, SECRET) for n, url in enumerate(urls))
+        )
+        await hooks.wait_for(60)
+        assert all(client is not None for client in sender._clients)
+    assert all(result.ok for result in results)
+    assert sorted(r.webhook_id or "" for r in hooks.requests) == sorted(
+        f"msg_{n}" for n in range(60)
+    )
+    for request in hooks.requests:
+        Webhook(SECRET).verify(request.body, request.headers)
+    assert sender._clients == [None] * 4  # closed
+
+
+def test_pools_need_a_connection_each() -> None:
+    with pytest.raises(ValueError, match="max_connections >= shards"):
+        WebhookSender(timeout=1.0, allow_private=True, max_connections=3, shards=4)
+
+
 def test_parse_retry_after() -> None:
     now = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
     assert parse_retry_after(None) is None
