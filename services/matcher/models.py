@@ -27,6 +27,25 @@ class WatchRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class WatchFormRow(Base):
+    """A distinct watch (kind, name, aliases) prepared for the matcher's index: the keys it is
+    filed under (``matching.features.watch_form``), so that a start reads them instead of
+    preparing every distinct watch again (normalization, pinyin, directory lookups). A cache:
+    a watch without its form is prepared at start and its form stored then. ``version`` is the
+    ``form_version`` it was made with; forms of another version are stale and replaced."""
+
+    __tablename__ = "matcher_watch_forms"
+
+    digest: Mapped[str] = mapped_column(
+        String(32), primary_key=True, doc="hash of kind, name and aliases (JSON)"
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(300))
+    aliases: Mapped[str] = mapped_column(Text, doc="JSON list, as watch_items.aliases")
+    version: Mapped[str] = mapped_column(String(32))
+    form: Mapped[str] = mapped_column(Text)
+
+
 class MatcherOutboxRow(OutboxColumns, Base):
     """Events written in the same transaction as the change they announce, published in order
     by the relay: ``watchlist`` (WatchlistEvent, key subscriber_id) and ``matches``

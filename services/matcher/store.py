@@ -8,17 +8,19 @@ subscriber (key: subscriber_id).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matcher.matching import WatchItem
-from services.matcher.matching.index import Row
-from services.matcher.models import MatcherOutboxRow, WatchRow
+from services.matcher.matching.index import Row, WatchKey
+from services.matcher.models import MatcherOutboxRow, WatchFormRow, WatchRow
 from shared import outbox_rows
 from shared.accounts import Subscriber
 from shared.db.base import utcnow
@@ -183,6 +185,9 @@ _ITEM_COLUMNS = (
     WatchRow.name,
     WatchRow.aliases,
 )
+
+
+_ITEM_COLUMNS_OR_NULL = (*_ITEM_COLUMNS[:4], func.nullif(WatchRow.aliases, "[]"))
 
 
 def _item_of(ident: int, subscriber_id: str, kind: str, name: str, aliases: str) -> WatchItem:
@@ -545,10 +550,12 @@ async def stream_watch_rows(
     session: AsyncSession, chunk: int = STREAM_ROWS
 ) -> AsyncIterator[list[Row]]:
     """Every watch item as a plain :data:`~services.matcher.matching.index.Row`, by id, in
-    chunks: one streaming select of five columns (no ORM objects, aliases parsed only when
-    there are any), for :meth:`~services.matcher.matching.WatchIndex.add_rows`."""
-    result = await session.stream(
-        select(*_ITEM_COLUMNS).order_by(WatchRow.id).execution_options(yield_per=chunk)
+    chunks, for :meth:`~services.matcher.matching.WatchIndex.add_rows`: one streaming select
+    of five columns as Core rows (the ORM's loading cost twice as much), an empty aliases list
+    read as NULL (no string made for it) and parsed only when there are any."""
+    connection = await session.connection()
+    result = await connection.stream(
+        select(*_ITEM_COLUMNS_OR_NULL).order_by(WatchRow.id).execution_options(yield_per=chunk)
     )
     async for part in result.partitions(chunk):
         yield [
@@ -557,10 +564,83 @@ async def stream_watch_rows(
                 subscriber_id,
                 kind,
                 name,
-                () if not aliases or aliases == "[]" else tuple(_aliases_json(aliases)),
+                () if aliases is None else tuple(_aliases_json(aliases)),
             )
             for ident, subscriber_id, kind, name, aliases in part
         ]
+
+
+# --- prepared forms of distinct watches ------------------------------------------------------
+
+FORM_ROWS = 500
+"""Forms written (deleted) per statement."""
+
+
+def _parse_aliases(text: str | None) -> tuple[str, ...]:
+    return () if not text or text == "[]" else tuple(_aliases_json(text))
+
+
+def form_digest(key: WatchKey) -> str:
+    """The stored form's key: a hash of the watch's kind, name and aliases."""
+    kind, name, aliases = key
+    text = json.dumps([kind, name, list(aliases)], ensure_ascii=False)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+async def stored_forms(
+    session: AsyncSession, version: str, chunk: int = STREAM_ROWS
+) -> dict[WatchKey, str]:
+    """The stored forms of this ``version`` (``form_version``), by watch."""
+    connection = await session.connection()
+    result = await connection.stream(
+        select(WatchFormRow.kind, WatchFormRow.name, WatchFormRow.aliases, WatchFormRow.form)
+        .where(WatchFormRow.version == version)
+        .execution_options(yield_per=chunk)
+    )
+    forms: dict[WatchKey, str] = {}
+    async for part in result.partitions(chunk):
+        for kind, name, aliases, form in part:
+            forms[(kind, name, _parse_aliases(aliases))] = form
+    return forms
+
+
+async def save_forms(
+    session: AsyncSession, version: str, forms: Sequence[tuple[WatchKey, str]]
+) -> None:
+    """Store these watches' forms of ``version``, replacing what is stored for them."""
+    dialect = (await session.connection()).dialect.name
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(WatchFormRow)
+    statement = statement.on_conflict_do_update(
+        index_elements=[WatchFormRow.digest],
+        set_={"version": statement.excluded.version, "form": statement.excluded.form},
+    )
+    for start in range(0, len(forms), FORM_ROWS):
+        await session.execute(
+            statement,
+            [
+                {
+                    "digest": form_digest(key),
+                    "kind": key[0],
+                    "name": key[1],
+                    "aliases": json.dumps(list(key[2]), ensure_ascii=False),
+                    "version": version,
+                    "form": form,
+                }
+                for key, form in forms[start : start + FORM_ROWS]
+            ],
+        )
+
+
+async def drop_forms(session: AsyncSession, version: str, unused: Sequence[WatchKey] = ()) -> int:
+    """Delete the forms of other versions than ``version`` and those of ``unused`` watches;
+    returns how many."""
+    result = await session.execute(delete(WatchFormRow).where(WatchFormRow.version != version))
+    count = int(getattr(result, "rowcount", 0) or 0)
+    for start in range(0, len(unused), FORM_ROWS):
+        digests = [form_digest(key) for key in unused[start : start + FORM_ROWS]]
+        result = await session.execute(delete(WatchFormRow).where(WatchFormRow.digest.in_(digests)))
+        count += int(getattr(result, "rowcount", 0) or 0)
+    return count
 
 
 async def all_watch_items(session: AsyncSession) -> list[WatchItem]:

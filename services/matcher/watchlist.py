@@ -4,7 +4,13 @@
   remembered (read *before* the items, so nothing committed meanwhile is missed). The rows are
   read in one streaming select of plain tuples and added in bulk
   (:meth:`~services.matcher.matching.WatchIndex.add_rows`), in slices with the event loop
-  free in between.
+  free in between. Each distinct watch comes with its stored form (``matcher_watch_forms``:
+  the keys it is filed under) when one of the current ``form_version`` is stored, and is then
+  prepared only when a notice first makes it a candidate; the others are prepared at once.
+- The forms of the watches this process prepared (at start or since: new watches) are stored
+  by the background step, a slice at a time; so are stale forms (another version) and those
+  of watches nobody has any more deleted, once after each start. A form is a cache of what
+  preparing the watch gives, so a missing one costs time, never a match.
 - Every instance reads ``regwatch.watchlist.v1`` from its end without a consumer group (each
   instance sees every partition; nothing to clean up when it goes away). An event marks its
   subscriber *dirty*; a background step rebuilds each dirty subscriber's items from the
@@ -28,8 +34,13 @@ from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
 
 from services.matcher.matching import WatchIndex, WatchItem
+from services.matcher.matching.features import form_version
+from services.matcher.matching.index import WatchKey
 from services.matcher.store import (
+    drop_forms,
     outbox_high_water,
+    save_forms,
+    stored_forms,
     stream_watch_rows,
     watch_items_of,
     watchlist_changes_since,
@@ -55,6 +66,9 @@ costs up to about 0.1 s to prepare; the broker's consumers and other tasks run i
 FREEZE_ABOVE = 50_000
 """Watch items from which a loaded index is moved out of the garbage collector's generations."""
 
+FORM_SLICE = 500
+"""Forms of newly prepared watches stored per unit of work (a few ms each)."""
+
 
 class LiveWatchlist:
     def __init__(self, db: Database, interval: float = 5.0) -> None:
@@ -68,6 +82,8 @@ class LiveWatchlist:
         )
         self._applied = 0
         self._dirty: set[str] = set()
+        self._unused_forms: list[WatchKey] | None = None
+        """Stored forms the last load found no watch for (deleted by :meth:`store_forms`)."""
         self._ready = asyncio.Event()
         self._lock = asyncio.Lock()
         self.loop = WakeLoop("watchlist-refresh", self.refresh_step, interval)
@@ -118,33 +134,75 @@ class LiveWatchlist:
     # --- loading and refreshing ----------------------------------------------------------------
 
     async def load(self) -> int:
-        """Build the index from the database; returns the number of watch items."""
-        async with self._lock:
-            async with self.db.read_session() as session:
-                high_water = await outbox_high_water(session)
-            index = WatchIndex()
-            copy: dict[str, set[WatchItem]] | None = None if self._copy is None else {}
-            async with self.db.read_session() as session:
-                async for rows in stream_watch_rows(session):
-                    for start in range(0, len(rows), LOAD_SLICE):
-                        await asyncio.sleep(0)
-                        index.add_rows(rows[start : start + LOAD_SLICE])
-                    if copy is not None:
-                        for ident, subscriber_id, kind, name, aliases in rows:
-                            item = WatchItem(subscriber_id, kind, name, ident, aliases)  # type: ignore[arg-type]
-                            copy.setdefault(subscriber_id, set()).add(item)
-            self.index, self._copy, self._applied = index, copy, high_water
+        """Build the index from the database; returns the number of watch items.
+
+        The garbage collector is off meanwhile: the load makes millions of objects that all
+        live on, and each of its collections would walk them all again (a third of the load's
+        CPU at 1M items, measured); what the load leaves is collected once at the end."""
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            async with self._lock:
+                async with self.db.read_session() as session:
+                    high_water = await outbox_high_water(session)
+                async with self.db.read_session() as session:
+                    forms = await stored_forms(session, form_version())
+                index = WatchIndex()
+                copy: dict[str, set[WatchItem]] | None = None if self._copy is None else {}
+                async with self.db.read_session() as session:
+                    async for rows in stream_watch_rows(session):
+                        for start in range(0, len(rows), LOAD_SLICE):
+                            await asyncio.sleep(0)
+                            index.add_rows(rows[start : start + LOAD_SLICE], forms)
+                        if copy is not None:
+                            for ident, subscriber_id, kind, name, aliases in rows:
+                                item = WatchItem(subscriber_id, kind, name, ident, aliases)  # type: ignore[arg-type]
+                                copy.setdefault(subscriber_id, set()).add(item)
+                self.index, self._copy, self._applied = index, copy, high_water
+                watches = index.watches()
+                self._unused_forms = [key for key in forms if key not in watches]
+                del forms
+        finally:
+            if collecting:
+                gc.enable()
+        gc.collect()
         if len(index) >= FREEZE_ABOVE:
             # a loaded index is millions of long-lived objects: out of the collector's way,
             # or every full collection walks them all (pauses of seconds at 1M items)
-            gc.collect()
             gc.freeze()
         self._ready.set()
         log.info(
             "watchlist loaded",
-            extra={"watch_items": len(index), "outbox_id": high_water},
+            extra={
+                "watch_items": len(index),
+                "distinct_watches": index.distinct_watches,
+                "outbox_id": high_water,
+            },
         )
+        self.loop.kick()  # store the forms of what was prepared
         return len(index)
+
+    async def store_forms(self) -> int:
+        """Store the forms of the watches the index prepared since the last call, a slice per
+        unit of work (after a load, first delete the stale and unused ones); returns how many
+        were stored. Forms taken from the index are not offered again: if writing fails, the
+        next start prepares those watches again."""
+        version = form_version()
+        unused, self._unused_forms = self._unused_forms, None
+        if unused is not None:
+            async with self.db.session() as session:
+                dropped = await drop_forms(session, version, unused)
+            if dropped:
+                log.info("stale watch forms deleted", extra={"forms": dropped})
+        stored = 0
+        while forms := self.index.take_forms(FORM_SLICE):
+            async with self.db.session() as session:
+                await save_forms(session, version, forms)
+            stored += len(forms)
+            await asyncio.sleep(0)
+        if stored:
+            log.info("watch forms stored", extra={"forms": stored})
+        return stored
 
     async def refresh(self, subscriber_ids: Iterable[str]) -> int:
         """Rebuild these subscribers' items from the database; returns how many changed."""
@@ -190,6 +248,7 @@ class LiveWatchlist:
     async def refresh_step(self) -> None:
         if self.ready:
             await self.catch_up()
+            await self.store_forms()
 
     # --- matching ------------------------------------------------------------------------------
 

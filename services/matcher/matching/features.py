@@ -9,14 +9,22 @@ index), which is what lets :class:`~.index.WatchIndex` look candidates up instea
 
 from __future__ import annotations
 
+import hashlib
 import sys
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
+from importlib import metadata, resources
+from pathlib import Path
 from typing import Literal
 
 from shared.events import Entity, EntityRef, WatchRef
 
+from . import confusables as _confusables
+from . import directory as _directory
+from . import fuzzy as _fuzzy
+from . import names as _names
 from .confusables import fold_text, has_confusable, ocr_fold, text_slips
 from .directory import BrandHit, CompanyHit, Group, default_directory
 from .fuzzy import typo_key
@@ -45,6 +53,9 @@ __all__ = [
     "company_name",
     "entity_view",
     "entity_views",
+    "form_keys",
+    "form_version",
+    "watch_form",
     "watch_spec",
 ]
 
@@ -295,6 +306,62 @@ def watch_spec(kind: str, name: str, aliases: tuple[str, ...] = ()) -> WatchSpec
     if kind == "company":
         return WatchSpec("company", name, names[1:], (), tuple(company_name(n) for n in names))
     raise ValueError(f"unknown watch kind {kind!r}")
+
+
+# --- stored forms -----------------------------------------------------------------------------
+
+_FORM_FORMAT = b"watch form 1"
+_FIELD = "\x1f"
+_ENTRY = "\x1e"
+_TYPO = "t"
+_FORM_PACKAGES = ("pypinyin", "opencc-python-reimplemented")
+
+
+def watch_form(spec: WatchSpec) -> str | None:
+    """What an index needs of a prepared watch to find it as a candidate, as text to store
+    with it: its index keys and typo keys (:meth:`WatchSpec.index_keys`,
+    :meth:`WatchSpec.typos`). Valid while :func:`form_version` is unchanged. None when a key
+    holds a separator character (prepared names never do): such a watch is prepared each time.
+    """
+    parts = [f"{table}{_FIELD}{text}" for table, text in spec.index_keys()]
+    parts.extend(f"{_TYPO}{_FIELD}{typo}" for typo in spec.typos())
+    for part in parts:
+        if part.count(_FIELD) != 1 or _ENTRY in part:
+            return None
+    return _ENTRY.join(parts)
+
+
+def form_keys(form: str) -> tuple[list[Key], list[str]]:
+    """The index keys and typo keys a :func:`watch_form` text holds."""
+    keys: list[Key] = []
+    typos: list[str] = []
+    if not form:
+        return keys, typos
+    for part in form.split(_ENTRY):
+        table, _, text = part.partition(_FIELD)
+        if table == _TYPO:
+            typos.append(text)
+        else:
+            keys.append((int(table), text))
+    return keys, typos
+
+
+@cache
+def form_version() -> str:
+    """A digest of everything a watch's form depends on: the code of the modules that prepare
+    names, the shipped directory, the pinyin and script-conversion packages and the Unicode
+    tables. Stored forms of another version are stale (prepared again)."""
+    digest = hashlib.blake2b(_FORM_FORMAT, digest_size=12)
+    for module in (_names, _confusables, _fuzzy, _directory, sys.modules[__name__]):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    digest.update(resources.files(__package__).joinpath("data/directory.json").read_bytes())
+    for dist in _FORM_PACKAGES:
+        try:
+            digest.update(f"{dist} {metadata.version(dist)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{dist} ?".encode())
+    digest.update(f"unicode {unicodedata.unidata_version}".encode())
+    return digest.hexdigest()
 
 
 # --- entities -------------------------------------------------------------------------------

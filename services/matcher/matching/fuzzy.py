@@ -124,7 +124,8 @@ def typo_similarity(a: str, b: str, threshold: float | None = None) -> float | N
     return round(score, 1)
 
 
-def _segments(length: int) -> list[tuple[int, int]]:
+@lru_cache(maxsize=256)
+def _segments(length: int) -> tuple[tuple[int, int], ...]:
     """(start, length) of the ``MAX_EDITS + 1`` near-equal segments of a key."""
     parts = MAX_EDITS + 1
     base, extra = divmod(length, parts)
@@ -134,7 +135,7 @@ def _segments(length: int) -> list[tuple[int, int]]:
         size = base + (1 if i < extra else 0)
         out.append((start, size))
         start += size
-    return out
+    return tuple(out)
 
 
 class TypoIndex:

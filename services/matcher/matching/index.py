@@ -5,7 +5,11 @@ names:
 
 - one *slot* per distinct watch (kind, name, aliases): the prepared :class:`~.features.WatchSpec`
   (normalization, pinyin and directory lookups done once per distinct watch, whoever watches
-  it) and three compact arrays of its watchers: subscriber number, item id, insertion order;
+  it) and three compact arrays of its watchers: subscriber number, item id, insertion order.
+  A slot loaded with its stored form (:func:`~.features.watch_form`: its keys, kept with the
+  watch in the database) is prepared only when a notice first makes it a candidate: at start
+  nothing is prepared but what has no stored form yet (:meth:`WatchIndex.take_forms` gives
+  those to store);
 - ``key -> slots`` postings for the keys of the specs (normalized name, pinyin, directory app,
   company core, legal entity, group: see :mod:`.features`), and a :class:`~.fuzzy.TypoIndex`
   of long Latin app names;
@@ -22,20 +26,32 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, KeysView, Mapping, Sequence
 
 from shared.events import Entity, Match, NoticeEvent, WatchRef
 
-from .features import KEY_TABLES, EntityView, entity_views, watch_spec
+from .features import (
+    KEY_TABLES,
+    EntityView,
+    Key,
+    WatchSpec,
+    entity_views,
+    form_keys,
+    watch_form,
+    watch_spec,
+)
 from .fuzzy import TypoIndex
 from .results import Suppress, content_key, is_suppressed, make_match
 from .rules import evaluate
 from .watch import WatchItem, match_key
 
-__all__ = ["Row", "WatchIndex"]
+__all__ = ["Row", "WatchIndex", "WatchKey"]
 
 _NO_ID = -(2**63)
-_SpecKey = tuple[str, str, tuple[str, ...]]
+WatchKey = tuple[str, str, tuple[str, ...]]
+"""A distinct watch: kind, name, aliases."""
+_SpecKey = WatchKey
+_KINDS = ("app", "company")
 Row = tuple[int, str, str, str, tuple[str, ...]]
 """A stored watch item as :meth:`WatchIndex.add_rows` takes it: id, subscriber id, kind, name,
 aliases."""
@@ -47,17 +63,39 @@ _SCAN_REMOVALS = 8
 
 class _Slot:
     """One distinct watch and the items that watch it: (subscriber, item id, order) triples,
-    in order, flat in one array."""
+    in order, flat in one array.
 
-    __slots__ = ("_ref", "data", "key", "repeats", "spec")
+    A slot made from a stored form (:func:`~.features.watch_form`) has its keys but no spec
+    until it is first judged: most watches are never a candidate of a notice."""
 
-    def __init__(self, key: _SpecKey) -> None:
+    __slots__ = ("_ref", "_spec", "data", "form", "key", "repeats")
+
+    def __init__(self, key: _SpecKey, form: str | None = None) -> None:
         self.key = key
-        self.spec = watch_spec(*key)
+        self.form = form
+        if form is None:
+            self._spec: WatchSpec | None = watch_spec(*key)
+        elif key[0] in _KINDS:
+            self._spec = None
+        else:
+            raise ValueError(f"unknown watch kind {key[0]!r}")
         self.data = array("q")
         self.repeats = 0
         """How many items watch this as a subscriber's second (third...) item of it."""
         self._ref: WatchRef | None = None
+
+    @property
+    def spec(self) -> WatchSpec:
+        """The prepared watch (prepared now if the slot was made from a stored form)."""
+        if self._spec is None:
+            self._spec = watch_spec(*self.key)
+        return self._spec
+
+    def keys(self) -> tuple[list[Key], list[str]]:
+        """The index keys and typo keys the slot is filed under."""
+        if self.form is not None:
+            return form_keys(self.form)
+        return self.spec.index_keys(), self.spec.typos()
 
     @property
     def ref(self) -> WatchRef:
@@ -128,6 +166,8 @@ class WatchIndex:
         self._count = 0
         self._recount: set[int] = set()
         """Slots given rows by :meth:`add_rows` whose ``repeats`` are not counted yet."""
+        self._fresh: list[int] = []
+        """Slots prepared here, whose forms :meth:`take_forms` has not given yet."""
         self.add_many(items)
 
     # --- content --------------------------------------------------------------------------
@@ -183,8 +223,28 @@ class WatchIndex:
 
     # --- changes --------------------------------------------------------------------------
 
-    def _new_slot(self, key: _SpecKey) -> int:
-        slot = _Slot(key)  # raises ValueError for an unknown kind, before any change
+    def watches(self) -> KeysView[WatchKey]:
+        """The distinct watches indexed (kind, name, aliases), in no particular order."""
+        return self._slot_of.keys()
+
+    def take_forms(self, limit: int | None = None) -> list[tuple[WatchKey, str]]:
+        """The stored forms (:func:`~.features.watch_form`) of watches this index prepared
+        itself (not made from a stored form), each once: up to ``limit`` of those not taken
+        yet. A watch whose keys cannot be written as a form is left out."""
+        out: list[tuple[WatchKey, str]] = []
+        fresh, slots = self._fresh, self._slots
+        while fresh and (limit is None or len(out) < limit):
+            slot = slots[fresh.pop()]
+            if slot is None or slot.form is not None:
+                continue
+            form = watch_form(slot.spec)
+            if form is not None:
+                slot.form = form
+                out.append((slot.key, form))
+        return out
+
+    def _new_slot(self, key: _SpecKey, form: str | None = None) -> int:
+        slot = _Slot(key, form)  # raises ValueError for an unknown kind, before any change
         if self._free:
             number = self._free.pop()
             self._slots[number] = slot
@@ -192,7 +252,10 @@ class WatchIndex:
             number = len(self._slots)
             self._slots.append(slot)
         self._slot_of[key] = number
-        for table, text in slot.spec.index_keys():
+        if form is None:
+            self._fresh.append(number)
+        keys, typos = slot.keys()
+        for table, text in keys:
             posting = self._postings[table]
             found = posting.get(text)
             if found is None:
@@ -201,7 +264,7 @@ class WatchIndex:
                 posting[text] = [found, number]
             else:
                 found.append(number)
-        for typo in slot.spec.typos():
+        for typo in typos:
             self._typos.add(typo, number)
         return number
 
@@ -209,7 +272,8 @@ class WatchIndex:
         slot = self._slots[number]
         if slot is None:
             return
-        for table, text in slot.spec.index_keys():
+        keys, typos = slot.keys()
+        for table, text in keys:
             posting = self._postings[table]
             found = posting.get(text)
             if isinstance(found, list):
@@ -218,7 +282,7 @@ class WatchIndex:
                     posting[text] = found[0]
             elif found == number:
                 del posting[text]
-        for typo in slot.spec.typos():
+        for typo in typos:
             self._typos.remove(typo, number)
         del self._slot_of[slot.key]
         self._slots[number] = None
@@ -237,14 +301,18 @@ class WatchIndex:
         """Add a watch item; raises ValueError for an unknown kind."""
         self.add_many((item,))
 
-    def add_rows(self, rows: Iterable[Row]) -> int:
+    def add_rows(self, rows: Iterable[Row], forms: Mapping[WatchKey, str] | None = None) -> int:
         """Add stored watch items in bulk (the database's rows at start-up); returns how many.
 
         The same index as :meth:`add_many` of the same items, without its per-item work: no
         ``WatchItem`` made and no duplicate check, so every row's id must be new to the index
         (ids are the table's primary key). Raises ValueError for an unknown kind (the rows
         before it stay added). How many items repeat a subscriber's watch is counted once,
-        before the index is next changed or queried."""
+        before the index is next changed or queried.
+
+        ``forms``: stored forms of watches (:func:`~.features.watch_form`, of the current
+        :func:`~.features.form_version`): a watch new to the index found there is filed under
+        the form's keys and prepared only when first judged; the others are prepared now."""
         slot_of, slots, sub_index, sub_items = (
             self._slot_of,
             self._slots,
@@ -258,7 +326,7 @@ class WatchIndex:
                 key = (kind, name, aliases)
                 number = slot_of.get(key)
                 if number is None:
-                    number = self._new_slot(key)
+                    number = self._new_slot(key, None if forms is None else forms.get(key))
                 sub = sub_index.get(subscriber_id)
                 if sub is None:
                     sub = self._sub_number(subscriber_id)

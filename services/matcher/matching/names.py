@@ -158,8 +158,9 @@ def _char_pinyin(char: str) -> str:
 
 def _in_a_phrase(text: str, pos: int) -> bool:
     """True when a phrase of pypinyin's dictionary covers ``text[pos]``."""
-    phrases = _pypinyin().phrases
-    for size in _pypinyin().phrase_sizes:
+    py = _pypinyin()
+    phrases = py.phrases
+    for size in py.phrase_sizes[: max(0, len(text) - 1)]:  # phrases no longer than the text
         for start in range(max(0, pos - size + 1), min(pos, len(text) - size) + 1):
             if text[start : start + size] in phrases:
                 return True

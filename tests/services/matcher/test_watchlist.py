@@ -1,5 +1,6 @@
 """The live watchlist: the start-up load in bulk; large indexes are moved out of the garbage
-collector's way; a CSV import's batch events are applied in one step."""
+collector's way; a CSV import's batch events are applied in one step; the forms of prepared
+watches are stored and read by the next start."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from sqlalchemy import func, select
 from services.matcher import watchlist as live
 from services.matcher.csvimport import import_watches, parse_watch_csv
 from services.matcher.matching import WatchIndex
-from services.matcher.models import MatcherOutboxRow
+from services.matcher.matching.features import form_version, watch_form, watch_spec
+from services.matcher.models import MatcherOutboxRow, WatchFormRow
 from services.matcher.store import (
     WATCHLIST_STREAM,
     all_watch_items,
     put_watch,
+    save_forms,
     watchlist_changes_since,
 )
 from services.matcher.watchlist import LiveWatchlist
@@ -141,3 +144,105 @@ async def test_the_bulk_load_matches_as_the_items_one_by_one(
     assert sum(len(watchlist.match(n)) for n in notices) >= 6
     for sub in subs:
         assert watchlist.items_of(sub) == {i for i in stored if i.subscriber_id == sub}
+
+
+# --- stored forms ------------------------------------------------------------------------------
+
+
+async def _forms(db: Database) -> dict[tuple[str, str, str], tuple[str, str]]:
+    async with db.read_session() as session:
+        rows = await session.execute(
+            select(
+                WatchFormRow.kind,
+                WatchFormRow.name,
+                WatchFormRow.aliases,
+                WatchFormRow.version,
+                WatchFormRow.form,
+            )
+        )
+        return {(k, n, a): (v, f) for k, n, a, v, f in rows.all()}
+
+
+def _prepared(watchlist: LiveWatchlist) -> int:
+    return sum(1 for s in watchlist.index._slots if s is not None and s._spec is not None)
+
+
+async def test_a_start_stores_the_forms_the_next_start_reads(
+    db: Database, make_subscriber: Callable[..., Awaitable[str]]
+) -> None:
+    subs = [await make_subscriber(db, name) for name in ("A", "B")]
+    watches = [
+        ("app", "抖音", ()),
+        ("app", "Douyin", ("斗音", "TikTok")),
+        ("company", "Tencent", ()),
+        ("app", "Fitness Tracker", ()),
+    ]
+    async with db.session() as session:
+        for sub in subs:
+            for kind, name, aliases in watches:
+                await put_watch(session, sub, kind, name, aliases)
+    first = LiveWatchlist(db)
+    assert await first.load() == 8
+    assert _prepared(first) == 4  # no form stored yet: each distinct watch prepared
+    assert await first.store_forms() == 4
+    assert await first.store_forms() == 0  # each once
+    stored = await _forms(db)
+    assert {(k, n) for k, n, _ in stored} == {(k, n) for k, n, _ in watches}
+    assert {v for v, _ in stored.values()} == {form_version()}
+    assert stored[("app", "Douyin", '["斗音", "TikTok"]')][1] == watch_form(
+        watch_spec("app", "Douyin", ("斗音", "TikTok"))
+    )
+
+    second = LiveWatchlist(db)
+    assert await second.load() == 8
+    assert _prepared(second) == 0  # every watch filed under its stored keys
+    notices = [
+        make_notice("n1", ("抖音", "北京微播视界科技有限公司"), ("微信", None)),
+        make_notice("n2", ("Fitness Trakcer", None), ("腾讯视频", "深圳市腾讯计算机系统有限公司")),
+    ]
+    for n in notices:
+        assert second.match(n) == first.match(n)
+    assert sum(len(m) for n in notices for m in second.match(n).values()) >= 6
+    assert 0 < _prepared(second) <= 4
+    assert await second.store_forms() == 0
+
+
+async def test_stale_and_unused_forms_are_deleted_and_new_watches_stored(
+    db: Database, make_subscriber: Callable[..., Awaitable[str]]
+) -> None:
+    sub = await make_subscriber(db)
+    async with db.session() as session:
+        await put_watch(session, sub, "app", "抖音")
+        await put_watch(session, sub, "app", "微信")
+        await save_forms(
+            session,
+            "another-version",
+            [(("app", "抖音", ()), "0\x1f错")],  # stale: never read
+        )
+        await save_forms(
+            session,
+            form_version(),
+            [
+                (("app", "微信", ()), watch_form(watch_spec("app", "微信")) or ""),
+                (("app", "快手", ()), "0\x1f快手"),  # nobody watches it
+            ],
+        )
+    watchlist = LiveWatchlist(db)
+    await watchlist.load()
+    assert _prepared(watchlist) == 1  # 抖音: its form is of another version
+    assert await watchlist.store_forms() == 1
+    assert set(await _forms(db)) == {("app", "抖音", "[]"), ("app", "微信", "[]")}
+    assert {v for v, _ in (await _forms(db)).values()} == {form_version()}
+    found = watchlist.match(make_notice("n1", ("抖音", None), ("微信", None)))
+    assert [m.watch.name for m in found[sub]] == ["抖音", "微信"]
+
+    # a watch added while running: prepared by the refresh, stored by the background step
+    watchlist.start()
+    try:
+        async with db.session() as session:
+            await put_watch(session, sub, "company", "Tencent", ["腾讯"])
+        await watchlist.catch_up()
+        await watchlist.refresh_step()
+    finally:
+        await watchlist.stop()
+    assert ("company", "Tencent", '["腾讯"]') in await _forms(db)

@@ -20,6 +20,7 @@ from services.matcher.matching import (
     match_notice,
 )
 from services.matcher.matching import index as index_module
+from services.matcher.matching.features import form_keys, form_version, watch_form, watch_spec
 from shared.events import Entity, EntityRef, Match, NoticeEvent, Regulator, WatchRef
 
 
@@ -321,3 +322,125 @@ def test_a_bulk_row_of_an_unknown_kind_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown watch kind"):
         index.add_rows([(1, "s", "app", "QQ", ()), (2, "s", "person", "Zhang San", ())])
     assert len(index) == 1 and index.items_of("s") == [WatchItem("s", "app", "QQ", 1)]
+
+
+# --- stored forms: a watch filed under its stored keys, prepared when first judged -----------
+
+
+def _keys_state(index: WatchIndex) -> tuple[object, ...]:
+    """The index's keys: postings and typo index, by watch rather than slot number."""
+    keys = {number: slot.key for number, slot in enumerate(index._slots) if slot is not None}
+    postings = [
+        {
+            text: sorted(keys[n] for n in ([found] if isinstance(found, int) else found))
+            for text, found in table.items()
+        }
+        for table in index._postings
+    ]
+    typos = {
+        text: sorted(keys[n] for n in ([found] if isinstance(found, int) else found))
+        for text, found in index._typos._payloads.items()
+    }
+    return postings, typos, dict(index._typos._buckets)
+
+
+def _rows(items: list[WatchItem]) -> list[tuple[int, str, str, str, tuple[str, ...]]]:
+    return [(i.id or 0, i.subscriber_id, i.kind, i.name, i.aliases) for i in items]
+
+
+def test_an_index_loaded_with_stored_forms_matches_as_one_prepared_at_once() -> None:
+    watches, entities = _generated()
+    stored = [
+        WatchItem(w.subscriber_id, w.kind, w.name, i, w.aliases)
+        for i, w in enumerate(dict.fromkeys(watches))
+    ]
+    rows = _rows(stored)
+    reference = WatchIndex()
+    reference.add_rows(rows)
+    forms = dict(reference.take_forms())
+    assert set(forms) == set(reference.watches())
+    loaded = WatchIndex()
+    assert loaded.add_rows(rows, forms) == len(stored)
+    assert all(s._spec is None for s in loaded._slots if s is not None)  # nothing prepared
+    assert loaded.take_forms() == []  # nothing to store: every form came from the store
+    assert _state(loaded) == _state(reference)
+    assert _keys_state(loaded) == _keys_state(reference)
+
+    n = notice(*entities, ent("QQ"))
+    assert loaded.match(n) == reference.match(n)
+    assert loaded.match_entities(entities) == reference.match_entities(entities)
+    prepared = [s for s in loaded._slots if s is not None and s._spec is not None]
+    assert 0 < len(prepared) < loaded.distinct_watches  # the candidates only
+
+    # and it changes as the other does afterwards: slots dropped under their stored keys
+    gone = stored[::3]
+    assert loaded.remove_many(gone) == reference.remove_many(gone) == len(gone)
+    assert _keys_state(loaded) == _keys_state(reference)
+    assert loaded.add_many(gone) == reference.add_many(gone)
+    assert _state(loaded) == _state(reference)
+    assert _keys_state(loaded) == _keys_state(reference)
+    assert loaded.match(n) == reference.match(n)
+
+
+def test_forms_cover_some_watches_only() -> None:
+    """Watches without a stored form are prepared at once, and only theirs are to store."""
+    watches, entities = _generated(seed=7)
+    stored = [
+        WatchItem(w.subscriber_id, w.kind, w.name, i, w.aliases)
+        for i, w in enumerate(dict.fromkeys(watches))
+    ]
+    reference = WatchIndex()
+    reference.add_rows(_rows(stored))
+    forms = dict(reference.take_forms())
+    half = dict(list(forms.items())[::2])
+    loaded = WatchIndex()
+    loaded.add_rows(_rows(stored), half)
+    taken = loaded.take_forms(limit=10)
+    assert len(taken) == 10
+    taken += loaded.take_forms()
+    assert dict(taken) == {key: form for key, form in forms.items() if key not in half}
+    assert loaded.take_forms() == []  # each once
+    n = notice(*entities)
+    assert loaded.match(n) == reference.match(n)
+
+
+def test_a_watch_added_later_gives_its_form_once() -> None:
+    index = WatchIndex([WatchItem("a", "app", "抖音", 1)])
+    assert [key for key, _ in index.take_forms()] == [("app", "抖音", ())]
+    index.add_many([WatchItem("b", "app", "抖音", 2), WatchItem("b", "company", "Tencent", 3)])
+    assert [key for key, _ in index.take_forms()] == [("company", "Tencent", ())]
+    assert index.take_forms() == []
+
+
+def test_a_form_gives_back_the_keys_of_the_prepared_watch() -> None:
+    watches, _ = _generated()
+    for key in dict.fromkeys((w.kind, w.name, w.aliases) for w in watches):
+        spec = watch_spec(*key)
+        form = watch_form(spec)
+        assert form is not None
+        assert form_keys(form) == (spec.index_keys(), spec.typos())
+
+
+def test_keys_that_cannot_be_written_give_no_form() -> None:
+    class Odd:
+        def index_keys(self) -> list[tuple[int, str]]:
+            return [(0, "a\x1eb")]
+
+        def typos(self) -> list[str]:
+            return []
+
+    assert watch_form(Odd()) is None  # type: ignore[arg-type]
+
+
+def test_a_bulk_row_of_an_unknown_kind_with_a_form_is_rejected() -> None:
+    index = WatchIndex()
+    with pytest.raises(ValueError, match="unknown watch kind"):
+        index.add_rows([(1, "s", "person", "Zhang San", ())], {("person", "Zhang San", ()): ""})
+    assert len(index) == 0 and index.distinct_watches == 0
+
+
+def test_the_form_version_is_a_stable_digest() -> None:
+    version = form_version()
+    assert len(version) == 24 and int(version, 16) >= 0
+    form_version.cache_clear()
+    assert form_version() == version
