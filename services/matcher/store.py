@@ -607,28 +607,31 @@ async def stored_forms(
 async def save_forms(
     session: AsyncSession, version: str, forms: Sequence[tuple[WatchKey, str]]
 ) -> None:
-    """Store these watches' forms of ``version``, replacing what is stored for them."""
+    """Store these watches' forms of ``version``, replacing what is stored for them. Rows go
+    in the order of their keys, so that two matchers storing the same forms at once lock them
+    in the same order (no deadlock on PostgreSQL)."""
+    rows = sorted(
+        (
+            {
+                "digest": form_digest(key),
+                "kind": key[0],
+                "name": key[1],
+                "aliases": json.dumps(list(key[2]), ensure_ascii=False),
+                "version": version,
+                "form": form,
+            }
+            for key, form in forms
+        ),
+        key=lambda row: row["digest"],
+    )
     dialect = (await session.connection()).dialect.name
     statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(WatchFormRow)
     statement = statement.on_conflict_do_update(
         index_elements=[WatchFormRow.digest],
         set_={"version": statement.excluded.version, "form": statement.excluded.form},
     )
-    for start in range(0, len(forms), FORM_ROWS):
-        await session.execute(
-            statement,
-            [
-                {
-                    "digest": form_digest(key),
-                    "kind": key[0],
-                    "name": key[1],
-                    "aliases": json.dumps(list(key[2]), ensure_ascii=False),
-                    "version": version,
-                    "form": form,
-                }
-                for key, form in forms[start : start + FORM_ROWS]
-            ],
-        )
+    for start in range(0, len(rows), FORM_ROWS):
+        await session.execute(statement, rows[start : start + FORM_ROWS])
 
 
 async def drop_forms(session: AsyncSession, version: str, unused: Sequence[WatchKey] = ()) -> int:
