@@ -23,8 +23,10 @@ import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from starlette.requests import Request
+if TYPE_CHECKING:  # not imported at run time: the settings import this module
+    from starlette.requests import Request
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

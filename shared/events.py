@@ -34,7 +34,8 @@ DeliveryStatus = Literal["delivered", "retrying", "failed"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=False, populate_by_name=True)
+    # validators and serializers built on first use: a CLI command uses one or two of these
+    model_config = ConfigDict(extra="ignore", frozen=False, populate_by_name=True, defer_build=True)
 
 
 class Regulator(_Model):

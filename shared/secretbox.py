@@ -40,12 +40,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-
 from shared.errors import RegwatchError
 from shared.logging import get_logger
 
 if TYPE_CHECKING:
+    from cryptography.fernet import Fernet, MultiFernet
     from sqlalchemy.engine import URL
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -76,6 +75,8 @@ class SecretKeyError(RegwatchError):
 
 def new_secret_key() -> str:
     """A fresh Fernet key (what ``REGWATCH_SECRET_KEYS`` holds, comma-separated)."""
+    from cryptography.fernet import Fernet  # here: the settings import this module
+
     return Fernet.generate_key().decode("ascii")
 
 
@@ -91,6 +92,8 @@ def split_keys(text: str) -> list[str]:
 
 def check_keys(keys: list[str], *, where: str = KEYS_SETTING) -> list[str]:
     """Keys that Fernet accepts; SecretKeyError naming the bad one (never its value)."""
+    from cryptography.fernet import Fernet
+
     prefix = f"{where}: " if where else ""
     if not keys:
         raise SecretKeyError(f"{prefix}no key given")
@@ -119,10 +122,12 @@ class SecretBox:
     """Encrypts with the first key, decrypts with any (``MultiFernet``)."""
 
     def __init__(self, keys: list[str]) -> None:
+        from cryptography.fernet import Fernet, MultiFernet
+
         check_keys(keys)
         self.keys = len(keys)
-        self._newest = Fernet(keys[0])
-        self._all = MultiFernet([Fernet(key) for key in keys])
+        self._newest: Fernet = Fernet(keys[0])
+        self._all: MultiFernet = MultiFernet([Fernet(key) for key in keys])
 
     @staticmethod
     def is_encrypted(stored: str) -> bool:
@@ -136,6 +141,8 @@ class SecretBox:
         """The plaintext of a stored value (a legacy plaintext value comes back as it is)."""
         if not self.is_encrypted(stored):
             return stored
+        from cryptography.fernet import InvalidToken
+
         token = stored.removeprefix(ENCRYPTED_PREFIX).encode("ascii")
         try:
             return self._all.decrypt(token).decode("utf-8")
@@ -147,6 +154,8 @@ class SecretBox:
 
     def is_current(self, stored: str) -> bool:
         """Encrypted with the newest key (nothing for a rotation to do)."""
+        from cryptography.fernet import InvalidToken
+
         if not self.is_encrypted(stored):
             return False
         try:

@@ -76,13 +76,60 @@ def test_offline_commands_load_no_database_broker_or_web_server(tmp_path: Path) 
     }
 
 
+def test_parsing_an_html_notice_loads_no_reader_of_other_formats(tmp_path: Path) -> None:
+    """An HTML notice without pictures or attachments: no OCR, PDF, workbook or Word reader,
+    no CSS selector engine (soupsieve, which BeautifulSoup imports, runs on first use), no
+    crypto or web framework (the settings need neither), no database or broker."""
+    notice = tmp_path / "cac.html"
+    notice.write_text(
+        "<html><head><meta charset='utf-8'><title>关于抖音等App违法违规收集使用个人信息情况的通报"
+        "</title></head><body><p>国家互联网信息办公室</p><p>2021年5月10日</p>"
+        "<p>1. 抖音（北京微播视界科技有限公司）</p></body></html>",
+        encoding="utf-8",
+    )
+    readers = tuple(
+        f"services.ingestor.extract.{name}"
+        for name in ("image_reader", "ocr", "ocr_grid", "pdf_reader", "xlsx_reader", "docx_reader")
+    )
+    heavy = (
+        *readers,
+        "numpy",
+        "onnxruntime",
+        "cv2",
+        "PIL",
+        "openpyxl",
+        "soupsieve.css_parser",
+        "cryptography",
+        "starlette",
+        "sqlalchemy",
+        "faststream",
+        "aiokafka",
+    )
+    parse = ["notices", "parse", str(notice)]
+    assert modules_loaded(parse, heavy=heavy) == {" ".join(parse): []}
+
+
 def test_regwatch_run_s_code_loads_what_start_up_does_not_need_later() -> None:
     """numpy (pictures), pypinyin's dictionaries (Chinese names) and alembic (the migration,
     in its thread) are loaded when first used, not with the runtime ``regwatch run``
-    imports before it starts anything."""
+    imports before it starts anything; nor are feedparser, BeautifulSoup and lxml (read when
+    a feed or page is), httpx's command line (rich's console, pygments) and the modules of
+    soupsieve and email_validator, which libraries import and regwatch never uses."""
+    unused = (
+        "numpy",
+        "pypinyin",
+        "alembic",
+        "feedparser",
+        "bs4",
+        "lxml",
+        "rich.console",
+        "pygments",
+        "soupsieve.css_parser",
+        "email_validator.rfc_constants",
+    )
     code = (
-        "import sys, services.runtime; "
-        "print([m for m in ('numpy', 'pypinyin', 'alembic') if m in sys.modules])"
+        "import sys, services.cli, services.runtime; "
+        f"print([m for m in {unused!r} if m in sys.modules])"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120

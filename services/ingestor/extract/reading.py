@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
 
 from bs4 import BeautifulSoup, Tag
@@ -32,21 +32,19 @@ from shared.errors import InputError
 from shared.events import Entity, EntitySource
 
 from .decode import decode_bytes, detect_format
-from .docx_reader import docx_media, docx_to_html
 from .entities_html import extract_entities_html, html_title, html_to_text, parse_html
 from .entities_prose import extract_entities_prose
 from .entities_text import extract_entities_text
 from .formats import MAX_IMAGES, binary_format, check_lines, format_from_name
-from .image_reader import ImageRead, read_image, read_picture
 from .merge import merge_entities
 from .noise import strip_noise
-from .ocr_grid import Carried
-from .pdf_reader import read_pdf
 from .tables import Cell, Grid, table_entities
 from .tables_text import csv_to_text, find_text_tables
 from .textutil import Script, fold_width, simplified_script, to_simplified
-from .xls_reader import read_xls
-from .xlsx_reader import grid_text, read_xlsx
+
+if TYPE_CHECKING:  # the readers of other formats (OCR, PDF, workbooks) load when one is read
+    from .image_reader import ImageRead
+    from .ocr_grid import Carried
 
 Attachment = tuple[str, bytes]
 
@@ -156,6 +154,8 @@ def _picture(data: bytes, name: str, budget: _Pictures) -> _Found:
     if budget.left <= 0:
         return _Found(unread=[f"{name}: not read (more than {MAX_IMAGES} pictures)"])
     budget.left -= 1
+    from .image_reader import read_image
+
     try:
         read = read_image(data, name=name, carried=budget.header)
     except InputError as error:
@@ -175,6 +175,9 @@ def _from_picture(read: ImageRead, name: str) -> _Found:
 
 
 def _pdf(data: bytes, name: str, budget: _Pictures) -> _Found:
+    from .image_reader import read_picture
+    from .pdf_reader import read_pdf
+
     content = read_pdf(data, name=name)
     found = _Found(grid_entities(content.grids, "attachment"), content.text)
     if not found.entities:
@@ -200,6 +203,9 @@ def _pdf(data: bytes, name: str, budget: _Pictures) -> _Found:
 
 def _xlsx(data: bytes, name: str, *, old: bool = False) -> _Found:
     """A workbook (.xlsx, or an ``old`` .xls one): its sheets' tables, else its text."""
+    from .xls_reader import read_xls
+    from .xlsx_reader import grid_text, read_xlsx
+
     sheets = read_xls(data, name=name) if old else read_xlsx(data, name=name)
     text = "\n".join(grid_text(sheet.grid) for sheet in sheets)
     entities = grid_entities([sheet.grid for sheet in sheets], "attachment")
@@ -297,6 +303,8 @@ def _attachment(name: str, data: bytes, budget: _Pictures) -> _Found:
             return _pdf(data, name, budget)
         if fmt.name in ("xlsx", "xls"):
             return _xlsx(data, name, old=fmt.name == "xls")
+        from .docx_reader import docx_media, docx_to_html
+
         html = docx_to_html(data, name=name)
         script = simplified_script(html)
         soup = parse_html(script.simplified, name=name)
@@ -331,6 +339,8 @@ def read_notice(data: bytes, name: str, *, attachments: Sequence[Attachment] = (
     else:
         page_pictures: dict[str, bytes] = {}
         if fmt is not None:  # .docx
+            from .docx_reader import docx_media, docx_to_html
+
             html = docx_to_html(data, name=name)
             page_pictures = docx_media(data, name=name)
             kind: Literal["html", "text", "csv"] = "html"
@@ -397,6 +407,8 @@ def _read_file(
         found = _pdf(data, name, budget)
     else:
         budget.left -= 1
+        from .image_reader import read_image
+
         picture = read_image(data, name=name)
         found = _from_picture(picture, name)
         if not found.text.strip():  # a bare table: its text tells the language

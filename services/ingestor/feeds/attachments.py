@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-from bs4 import Tag
-
-from services.ingestor.extract.markup import TooDeep, soup_of
 from shared.settings import Settings
+
+if TYPE_CHECKING:  # BeautifulSoup and lxml load when a page is read, not at every start
+    from bs4 import Tag
 
 LinkKind = Literal["file", "image"]
 
@@ -100,6 +100,8 @@ def _in_article(tag: Tag) -> bool:
 
 def _text_near(tag: Tag) -> str:
     """The text of the image's block and of the block before it ("附件：名单" above a picture)."""
+    from bs4 import Tag
+
     block = tag.parent
     texts: list[str] = []
     if isinstance(block, Tag):
@@ -119,6 +121,10 @@ def attachment_links(body: bytes | str, page_url: str, *, limit: int) -> list[At
     """The attachments and list images of a notice page, in page order, at most ``limit``."""
     if limit <= 0:
         return []
+    from bs4 import Tag
+
+    from services.ingestor.extract.markup import TooDeep, soup_of
+
     try:
         soup = soup_of(body)
     except TooDeep:  # the page itself is refused when it is read

@@ -10,9 +10,6 @@ from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-import feedparser
-
-from services.ingestor.extract.markup import soup_of
 from shared.errors import InputError
 
 Kind = Literal["auto", "rss", "atom", "html"]
@@ -102,6 +99,8 @@ def _entry_date(entry: Any) -> date | None:
 
 
 def feed_items(body: bytes, base_url: str) -> list[FeedItem]:
+    import feedparser  # here: loaded when a feed is read, not at every start
+
     parsed = feedparser.parse(body, response_headers={"content-location": base_url})
     if parsed.bozo and not parsed.entries:
         reason = parsed.get("bozo_exception") or "not RSS or Atom"
@@ -136,6 +135,8 @@ def feed_items(body: bytes, base_url: str) -> list[FeedItem]:
 def html_items(body: bytes, base_url: str) -> list[FeedItem]:
     """Links of an HTML list page whose text (or ``title``, when the text is cut short) looks
     like a notice title: 通报, 下架, 整改, APP/App."""
+    from services.ingestor.extract.markup import soup_of  # BeautifulSoup and lxml, when read
+
     soup = soup_of(body, name=base_url)  # TooDeep (an InputError) for a page nested too deep
     page = _clean_url(base_url, base_url)
     items: list[FeedItem] = []
