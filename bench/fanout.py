@@ -519,16 +519,14 @@ async def start_services(
     return started
 
 
-async def group_partitions(bootstrap: str, group: str, topic: str) -> list[list[int]] | None:
+async def describe_group(bootstrap: str, group: str, topic: str) -> list[list[int]] | None:
     """The partitions of ``topic`` each member of ``group`` subscribed to it holds (one list
-    per member, largest first), None when the broker does not say or the group is
-    rebalancing. Members are not named: every regwatch consumer has the same client id."""
+    per member, largest first), None while the group is rebalancing; raises when the broker
+    cannot say. Members are not named: every regwatch consumer has the same client id."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
     try:
         await admin.start()
         responses = await admin.describe_consumer_groups([group])
-    except Exception:  # a figure of the report, not worth failing the run
-        return None
     finally:
         with contextlib.suppress(Exception):
             await admin.close()
@@ -546,17 +544,30 @@ async def group_partitions(bootstrap: str, group: str, topic: str) -> list[list[
     return sorted(held, key=len, reverse=True)
 
 
+async def group_partitions(bootstrap: str, group: str, topic: str) -> list[list[int]] | None:
+    """:func:`describe_group`, None when the broker cannot say (a figure of the report, not
+    worth failing the run)."""
+    try:
+        return await describe_group(bootstrap, group, topic)
+    except Exception:
+        return None
+
+
 async def wait_for_group(
     bootstrap: str, group: str, topic: str, members: int, limit_s: float
 ) -> list[list[int]] | None:
     """Until ``members`` processes consume ``topic`` in ``group`` (each consumer joins in its
-    own time after the process is up), or ``limit_s``; the last assignment seen."""
+    own time after the process is up), or ``limit_s``; the last assignment seen. A broker
+    that cannot describe groups is not waited for."""
     began = time.monotonic()
-    held = await group_partitions(bootstrap, group, topic)
-    while (held is None or len(held) < members) and time.monotonic() - began < limit_s:
+    while True:
+        try:
+            held = await describe_group(bootstrap, group, topic)
+        except Exception:
+            return None
+        if (held is not None and len(held) >= members) or time.monotonic() - began > limit_s:
+            return held
         await asyncio.sleep(1)
-        held = await group_partitions(bootstrap, group, topic)
-    return held
 
 
 async def sent_by_channel(client: httpx.AsyncClient, url: str) -> Counter[str]:
