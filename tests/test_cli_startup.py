@@ -89,7 +89,15 @@ def test_parsing_an_html_notice_loads_no_reader_of_other_formats(tmp_path: Path)
     )
     readers = tuple(
         f"services.ingestor.extract.{name}"
-        for name in ("image_reader", "ocr", "ocr_grid", "pdf_reader", "xlsx_reader", "docx_reader")
+        for name in (
+            "image_reader",
+            "ocr",
+            "ocr_grid",
+            "pdf_reader",
+            "xlsx_reader",
+            "docx_reader",
+            "entities_en",  # English notices only
+        )
     )
     heavy = (
         *readers,

@@ -15,7 +15,6 @@ from shared.events import Entity, NoticeEvent
 
 from .dates import Dating, date_notice
 from .deadline import extract_deadline
-from .entities_en import extract_entities_en
 from .entities_prose import extract_entities_prose
 from .entities_records import extract_entities_records
 from .entities_text import extract_entities_text
@@ -330,7 +329,9 @@ def _named_entities(
     apps its prose and headline name that those did not list. English news is read by its
     own rules."""
     listed = list(read.table_entities)
-    if english:
+    if english:  # its module (and its patterns) loads with the first English notice
+        from .entities_en import extract_entities_en
+
         return listed or extract_entities_en(text)
     if not listed:
         listed = extract_entities_records(text) or extract_entities_text(text)
