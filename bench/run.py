@@ -23,6 +23,7 @@ BENCHES = (
     "hostile",
     "matcher",
     "webhooks",
+    "dispatch",
     "fair_claim",
     "pipeline",
     "fanout",

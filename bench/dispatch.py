@@ -1,0 +1,218 @@
+"""The notifier's delivery path alone, without Kafka: alerts recorded as the notifier records
+a batch of MatchEvents, then sent by its dispatcher (claims, per-queue limits, signing, results
+written in batches) to a local webhook receiver and mail sink; against a bare loop sending the
+same number of signed webhooks and emails to the same receiver, in the same run.
+
+    python -m bench.dispatch [--quick]    # 2,000 alerts (quick) or 10,000
+
+Each subscriber has its own webhook URL (``/hook/<n>`` at the receiver) and a fifth of them an
+email address too, as in ``bench.fanout``; the database is SQLite in a temporary directory.
+Both loops run in this process, one after the other, against the receiver
+(``bench/receiver.py``, its own process). Reported: ``record_cpu_ms_per_alert`` (recording in
+batches of 100, ``services.notifier.recording.record_matches``), the dispatcher's
+``per_s`` and ``cpu_ms_per_delivery`` (this process's CPU from the first claim until the
+receiver holds every delivery and every outcome was handed to the publisher), the bare loop's
+(``httpx`` with 100 requests in flight, ``aiosmtplib`` on 4 connections), and
+``ratio_vs_bare_loop`` = the dispatcher's rate / the bare loop's rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+import uuid
+from datetime import date
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+import httpx
+
+from bench.common import emit, receiver_process, save
+from services.notifier.dispatcher import Dispatcher
+from services.notifier.email import EmailSender
+from services.notifier.recording import record_matches
+from services.notifier.signing import headers as sign_headers
+from services.notifier.webhook import WebhookSender
+from shared.accounts import register_subscriber
+from shared.db import Database
+from shared.embedded.ports import free_port
+from shared.events import DeliveryEvent, MatchEvent
+from shared.settings import Settings
+from tests.support.factories import match_event
+
+EMAIL_EVERY = 5
+BATCH = 100
+BARE_IN_FLIGHT = 100
+BARE_SMTP_CONNECTIONS = 4
+
+
+async def subscribers(db: Database, hook: str, count: int) -> list[tuple[str, str, str | None]]:
+    """(id, webhook secret, email or None) of ``count`` new subscribers."""
+    made = []
+    async with db.session() as session:
+        for n in range(count):
+            email = f"dispatch{n}@example.com" if n % EMAIL_EVERY == 0 else None
+            created = await register_subscriber(
+                session,
+                name=f"dispatch {n}",
+                email=email,
+                webhook_url=f"{hook}/hook/{n}",
+                reminders="7d,3d,1d",
+                default_reminders="7d,3d,1d",
+                allow_private=True,
+            )
+            made.append((created.id, created.webhook_secret or "", email))
+    return made
+
+
+async def receiver_count(client: httpx.AsyncClient, receiver: str) -> int:
+    return int((await client.get(receiver + "/count")).json())
+
+
+async def until_received(
+    client: httpx.AsyncClient, receiver: str, target: int, cap_s: float
+) -> None:
+    stop_at = time.monotonic() + cap_s
+    while await receiver_count(client, receiver) < target:
+        if time.monotonic() > stop_at:
+            raise RuntimeError(f"fewer than {target} arrivals after {cap_s:g} s")
+        await asyncio.sleep(0.05)
+
+
+async def dispatch(
+    db: Database, settings: Settings, receiver: str, smtp_port: int, deliveries: int
+) -> dict[str, Any]:
+    outcomes = 0
+    all_published = asyncio.Event()
+
+    async def published(event: DeliveryEvent) -> None:
+        nonlocal outcomes
+        outcomes += 1
+        if outcomes >= deliveries:
+            all_published.set()
+
+    webhooks = WebhookSender.from_settings(settings)
+    email = EmailSender("127.0.0.1", smtp_port, timeout=30)
+    worker = Dispatcher(db, settings, webhooks, email, published)
+    async with httpx.AsyncClient(timeout=30) as client:
+        before = await receiver_count(client, receiver)
+        cpu, began = time.process_time(), time.perf_counter()
+        worker.start()
+        await until_received(client, receiver, before + deliveries, 600)
+        await asyncio.wait_for(all_published.wait(), 600)
+        seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+    await worker.stop()
+    await webhooks.aclose()
+    await email.aclose()
+    return {
+        "seconds": round(seconds, 2),
+        "per_s": round(deliveries / seconds, 1),
+        "cpu_ms_per_delivery": round(cpu / deliveries * 1000, 2),
+    }
+
+
+async def bare_loop(
+    receiver: str, smtp_port: int, people: list[tuple[str, str, str | None]], body: bytes
+) -> dict[str, Any]:
+    hooks = list(enumerate(people))
+    mails = [address for _, _, address in people if address]
+    sent = 0
+
+    async def post_all(client: httpx.AsyncClient) -> None:
+        nonlocal sent
+        while hooks:
+            n, (_, secret, _) = hooks.pop()
+            headers = sign_headers(secret, f"msg_{uuid.uuid4().hex}", body)
+            headers["content-type"] = "application/json"
+            answer = await client.post(f"{receiver}/bare/{n}", content=body, headers=headers)
+            answer.raise_for_status()
+            sent += 1
+
+    async def mail_all() -> None:
+        nonlocal sent
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=smtp_port) as smtp:
+            while mails:
+                message = EmailMessage()
+                message["From"] = "regwatch <alerts@regwatch.local>"
+                message["To"] = mails.pop()
+                message["Subject"] = "[regwatch] 关于侵害用户权益行为的APP通报"
+                message["Message-ID"] = f"<{uuid.uuid4().hex}@bench>"
+                message.set_content(body.decode())
+                await smtp.send_message(message)
+                sent += 1
+
+    limits = httpx.Limits(max_connections=BARE_IN_FLIGHT, max_keepalive_connections=BARE_IN_FLIGHT)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        cpu, began = time.process_time(), time.perf_counter()
+        await asyncio.gather(
+            *(post_all(client) for _ in range(BARE_IN_FLIGHT)),
+            *(mail_all() for _ in range(BARE_SMTP_CONNECTIONS)),
+        )
+        seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+    return {
+        "seconds": round(seconds, 2),
+        "per_s": round(sent / seconds, 1),
+        "cpu_ms_per_delivery": round(cpu / sent * 1000, 2),
+    }
+
+
+async def measure(alerts: int, receiver: str, smtp_port: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="regwatch-dispatch-") as tmp:
+        db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'regwatch.db'}")
+        await db.migrate()
+        settings = Settings(
+            data_dir=Path(tmp),
+            smtp_host="127.0.0.1",
+            smtp_port=smtp_port,
+            webhook_allow_private=True,
+            webhook_timeout=30,
+        )
+        try:
+            people = await subscribers(db, receiver, alerts)
+            events = [match_event(ident, date(2099, 8, 31)) for ident, _, _ in people]
+            cpu = time.process_time()
+            for start in range(0, len(events), BATCH):
+                await record_matches(db, settings, events[start : start + BATCH])
+            record_cpu = time.process_time() - cpu
+            deliveries = alerts + sum(1 for _, _, address in people if address)
+            regwatch = await dispatch(db, settings, receiver, smtp_port, deliveries)
+        finally:
+            await db.dispose()
+    body = sample_body(events[0])
+    bare = await bare_loop(receiver, smtp_port, people, body)
+    return {
+        "alerts": alerts,
+        "deliveries": deliveries,
+        "record_cpu_ms_per_alert": round(record_cpu / alerts * 1000, 2),
+        **{f"dispatcher_{k}": v for k, v in regwatch.items()},
+        **{f"bare_loop_{k}": v for k, v in bare.items()},
+        "ratio_vs_bare_loop": round(regwatch["per_s"] / bare["per_s"], 3),
+        "cpu_ratio_vs_bare_loop": round(
+            bare["cpu_ms_per_delivery"] / regwatch["cpu_ms_per_delivery"], 3
+        ),
+    }
+
+
+def sample_body(event: MatchEvent) -> bytes:
+    """A webhook body of the size the dispatcher sends (the event as the payload's data)."""
+    return event.model_dump_json().encode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="2,000 alerts")
+    alerts = 2000 if parser.parse_args().quick else 10_000
+    smtp_port = free_port()
+    with receiver_process(smtp_port) as receiver:
+        figures = asyncio.run(measure(alerts, receiver, smtp_port))
+    result = {"bench": "dispatch", **figures}
+    emit(result)
+    save("dispatch", [result])
+
+
+if __name__ == "__main__":
+    main()
