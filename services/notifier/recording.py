@@ -2,7 +2,8 @@
 
 For a batch, the subscribers, their notifier preferences and channel targets, their removed
 watches, and the tracked deadlines, reminders and delivery ids the batch touches are read once
-(seven statements, whatever the batch's size); each event's deliveries and reminders are then
+(seven statements, whatever the batch's size, and one more for subscribers whose reminder
+clock is not noted yet); each event's deliveries and reminders are then
 planned in memory (:func:`ledger.plan_deliveries`, :func:`tracking.plan_reminders`) and the new
 rows inserted with one statement per table (:mod:`shared.db.bulk`). A redelivered event finds
 its rows and adds nothing.
@@ -25,7 +26,7 @@ from services.notifier.alerts import Context, match_alert, targets_of
 from services.notifier.ledger import plan_deliveries, unknown, utc_now
 from services.notifier.models import DeliveryRow, ReminderRow
 from services.notifier.preferences import preferences_of
-from services.notifier.tracking import DeadlineBook, plan_reminders
+from services.notifier.tracking import DeadlineBook, note_clocks, plan_reminders
 from shared.accounts import Subscriber
 from shared.db import Database
 from shared.db.bulk import insert_all
@@ -91,6 +92,7 @@ async def _record(
         recorded.reminders += plan_reminders(book, ctx, event)
     fresh = await unknown(session, planned)
     await insert_all(session, fresh)
+    await note_clocks(session, list(contexts.values()))
     await book.save(session)
     recorded.deliveries = [row.id for row in fresh]
     return recorded

@@ -279,6 +279,7 @@ async def schedule_reminders(
     """:func:`plan_reminders` for one event: its book read, planned and saved."""
     book = await DeadlineBook.load(session, [ctx.subscriber.id], [event.notice.notice_id])
     planned = plan_reminders(book, ctx, event)
+    await note_clocks(session, [ctx])
     await book.save(session)
     return planned
 
@@ -339,6 +340,32 @@ async def replan_reminders(
             moved.append((reminder_id, fire_at))
     prefs.planned_clock = clock_key(subscriber, prefs, settings)
     return moved
+
+
+async def note_clocks(session: AsyncSession, contexts: Collection[Context]) -> None:
+    """Mark the clock (zone and reminder time) of subscribers who have no scheduled reminder
+    yet as the one their reminders are planned with: reminders planned in this unit of work
+    use it, and there are no earlier ones a changed clock would have to move. Call it before
+    the new reminders are saved. Without it, the reminder sweep took every subscriber a
+    fan-out alerted for the first time as one whose clock had changed, and re-planned their
+    reminders to the same times, one unit of work each (in every notifier process)."""
+    stale = {
+        ctx.subscriber.id: ctx
+        for ctx in contexts
+        if ctx.prefs.planned_clock != clock_key(ctx.subscriber, ctx.prefs, ctx.settings)
+    }
+    if not stale:
+        return
+    planned = set(
+        await session.scalars(
+            select(ReminderRow.subscriber_id)
+            .where(ReminderRow.subscriber_id.in_(sorted(stale)), ReminderRow.status == SCHEDULED)
+            .distinct()
+        )
+    )
+    for ident, ctx in stale.items():
+        if ident not in planned:
+            ctx.prefs.planned_clock = clock_key(ctx.subscriber, ctx.prefs, ctx.settings)
 
 
 async def replanned_subscribers(session: AsyncSession, settings: Settings, limit: int) -> list[str]:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from services.notifier.handler import handle_match
-from services.notifier.models import DeadlineRow, DeliveryRow, ReminderRow
+from services.notifier.models import DeadlineRow, DeliveryRow, PreferencesRow, ReminderRow
 from services.notifier.preferences import PreferenceChanges, apply_changes, get_preferences
 from services.notifier.scheduler import (
     ReminderScheduler,
@@ -19,7 +19,7 @@ from services.notifier.scheduler import (
     list_reminders,
     notice_reminders,
 )
-from services.notifier.tracking import ARRIVED_LATE, MOVED_PAST
+from services.notifier.tracking import ARRIVED_LATE, MOVED_PAST, replanned_subscribers
 from shared.accounts import Subscriber
 from shared.db import Database
 from shared.errors import InputError
@@ -213,12 +213,15 @@ async def test_a_new_time_zone_or_reminder_time_replans_at_the_next_sweep(db: Da
         return {r["offset"]: r["fire_at_local"] for r in await list_reminders(db, subscriber_id)}
 
     assert (await local_times())["7d"] == "2099-08-24T09:00:00+08:00"
+    async with db.session() as session:  # the first reminders noted the clock they used
+        assert await replanned_subscribers(session, Settings(), 10) == []
     async with db.session() as session:  # planned by the rule before reminder times existed
         await session.execute(
             update(ReminderRow)
             .where(ReminderRow.offset == "7d")
             .values(fire_at=datetime(2099, 8, 24, 15, 59, 59, tzinfo=UTC))
         )
+        await session.execute(update(PreferencesRow).values(planned_clock=None))
     await scheduler.fire_due()
     assert (await local_times())["7d"] == "2099-08-24T09:00:00+08:00"
     assert await scheduler.replan_changed() == 0  # nothing changed since
