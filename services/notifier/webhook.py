@@ -42,6 +42,10 @@ MAX_RESPONSE_BYTES = 64 * 1024
 ERROR_SNIPPET = 200
 RETRIABLE_STATUSES = frozenset({408, 425, 429})
 USER_AGENT = "regwatch-webhooks/1"
+KEEPALIVE_S = 4.0
+"""An idle connection is closed after 4 s: common servers close theirs after 5 s (uvicorn,
+Node.js), and a request sent on a connection the server is closing fails with a ReadError and
+waits for its retry."""
 
 
 @dataclass
@@ -143,7 +147,9 @@ class WebhookSender:
         self.user_agent = user_agent
         per_shard = max_connections // shards
         self._limits = httpx.Limits(
-            max_connections=per_shard, max_keepalive_connections=per_shard, keepalive_expiry=30.0
+            max_connections=per_shard,
+            max_keepalive_connections=per_shard,
+            keepalive_expiry=KEEPALIVE_S,
         )
         self._clients: list[httpx.AsyncClient | None] = [None] * shards
         self._ssl: ssl.SSLContext | None = None
