@@ -5,7 +5,6 @@ Every service's CLI module builds on these; ``services/cli.py`` composes them in
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from functools import wraps
@@ -95,6 +94,8 @@ def read_file(path: Path) -> bytes:
 
 def run_with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     """Run one unit of CLI work against the migrated database."""
+    import asyncio  # here: ``regwatch --help`` does not need it
+
     return asyncio.run(with_db(settings, work))
 
 
