@@ -13,6 +13,7 @@ from sqlalchemy import insert, select, update
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from services.notifier.channels.email import SMTP_QUEUE
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.email import EmailSender
 from services.notifier.handler import handle_match
@@ -600,3 +601,24 @@ async def test_an_endpoint_takes_its_next_alert_once_it_answered_before_the_resu
             await webhooks.aclose()
             await email.aclose()
     assert sorted(r.webhook_id or "" for r in hook.requests) == sorted(ids)
+
+
+async def test_emails_are_claimed_four_per_smtp_connection_and_wait_in_the_pool(
+    db: Database, idle: Dispatcher
+) -> None:
+    """A fan-out's emails: a claim takes four per SMTP connection (they wait for a free one
+    in the pool), so the few connections stay busy between claims; no more while those are
+    being sent."""
+    now = datetime.now(UTC)
+    rows = []
+    for i in range(100):
+        row = queued(f"mail-{i:03d}", f"person{i}@example.com", now - timedelta(seconds=100 - i))
+        rows.append({**row, "channel": "email", "queue": SMTP_QUEUE})
+    await add_rows(db, rows)
+    connections = idle.senders.smtp.connections
+    first = await idle.claim(now)
+    assert [row.id for row in first] == [f"mail-{i:03d}" for i in range(4 * connections)]
+    sending(idle, first)
+    assert await idle.claim(now) == []
+    done(idle, first[0])
+    assert [row.id for row in await idle.claim(now)] == [f"mail-{4 * connections:03d}"]
