@@ -12,15 +12,13 @@ accepted while the new group has no members, which is the case before the consum
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from shared.logging import get_logger
-from shared.ops.kafka import admin_client, partitions_of
+from shared.ops.kafka import admin_client, partitions_of, plain_consumer
 
 log = get_logger("regwatch.groups")
 
@@ -32,23 +30,6 @@ class GroupMove:
     topic: str
     old: str
     new: str
-
-
-@contextlib.asynccontextmanager
-async def _reader(bootstrap: str, group: str) -> AsyncIterator[AIOKafkaConsumer]:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=group,
-        client_id="regwatch-groups",
-        enable_auto_commit=False,
-        request_timeout_ms=10_000,
-    )
-    await consumer.start()
-    try:
-        yield consumer
-    finally:
-        with contextlib.suppress(Exception):
-            await consumer.stop()
 
 
 async def _committed(consumer: AIOKafkaConsumer, parts: list[TopicPartition]) -> dict[int, int]:
@@ -66,10 +47,10 @@ async def adopt_offsets(bootstrap: str, move: GroupMove) -> dict[int, int]:
     async with admin_client(bootstrap) as admin:
         partitions = (await partitions_of(admin, [move.topic])).get(move.topic, [])
     parts = [TopicPartition(move.topic, p) for p in partitions]
-    async with _reader(bootstrap, move.new) as new:
+    async with plain_consumer(bootstrap, move.new) as new:
         if not parts or await _committed(new, parts):
             return {}
-        async with _reader(bootstrap, move.old) as old:
+        async with plain_consumer(bootstrap, move.old) as old:
             adopted = await _committed(old, parts)
         if not adopted:
             return {}
