@@ -237,12 +237,7 @@ async def test_stale_and_unused_forms_are_deleted_and_new_watches_stored(
     assert [m.watch.name for m in found[sub]] == ["抖音", "微信"]
 
     # a watch added while running: prepared by the refresh, stored by the background step
-    watchlist.start()
-    try:
-        async with db.session() as session:
-            await put_watch(session, sub, "company", "Tencent", ["腾讯"])
-        await watchlist.catch_up()
-        await watchlist.refresh_step()
-    finally:
-        await watchlist.stop()
+    async with db.session() as session:
+        await put_watch(session, sub, "company", "Tencent", ["腾讯"])
+    await watchlist.refresh_step()
     assert ("company", "Tencent", '["腾讯"]') in await _forms(db)
