@@ -35,9 +35,10 @@ from services.matcher.matching import (
     strip_qualifiers,
 )
 from services.matcher.models import AlertRow, FeedbackRow
-from services.matcher.store import MATCHES_STREAM, queue_event
+from services.matcher.store import MATCHES_STREAM, outbox_row
 from shared.db import Database
 from shared.db.base import utcnow
+from shared.db.bulk import insert_all
 from shared.errors import InputError
 from shared.events import EntityRef, Match, MatchEvent, NoticeSummary, WatchRef
 from shared.logging import get_logger
@@ -194,10 +195,14 @@ async def _record_chunk(
     now: datetime,
 ) -> tuple[list[MatchEvent], list[str]]:
     """Record the new matches of these subscribers; returns the events and the subscribers
-    whose insert collided with a concurrent one (to be tried again)."""
+    whose insert collided with a concurrent one (to be tried again).
+
+    The chunk's alert rows and outbox rows go in with one INSERT each. When one of them
+    collides (another instance or the retroactive matcher recorded the same alert meanwhile),
+    that INSERT is undone and the chunk is recorded row by row, each in a savepoint, so only
+    the colliding subscribers are tried again."""
     earlier = await _earlier_alerts(session, notice.notice_id, subscriber_ids)
-    events: list[MatchEvent] = []
-    collided: list[str] = []
+    planned: list[tuple[MatchEvent, str]] = []
     for subscriber_id in subscriber_ids:
         before = earlier.get(subscriber_id, _Earlier())
         fresh: list[Match] = []
@@ -217,26 +222,46 @@ async def _record_chunk(
             matched_at=now,
             reason=reason_for(before.count),
         )
+        planned.append((event, json.dumps(event.dump(), ensure_ascii=False)))
+    if not planned:
+        return [], []
+    try:
+        async with session.begin_nested():
+            await insert_all(session, [_alert_row(e, text, cause, now) for e, text in planned])
+            await insert_all(
+                session, [outbox_row(MATCHES_STREAM, e.subscriber_id, text) for e, text in planned]
+            )
+        return [event for event, _ in planned], []
+    except IntegrityError:
+        log.info(
+            "some alerts were recorded concurrently: recording this chunk row by row",
+            extra={"notice_id": notice.notice_id, "subscribers": len(planned)},
+        )
+    events: list[MatchEvent] = []
+    collided: list[str] = []
+    for event, text in planned:
         try:
             async with session.begin_nested():
-                session.add(
-                    AlertRow(
-                        match_id=event.match_id,
-                        subscriber_id=subscriber_id,
-                        notice_id=notice.notice_id,
-                        reason=event.reason,
-                        cause=cause,
-                        payload=json.dumps(event.dump(), ensure_ascii=False),
-                        created_at=now,
-                    )
-                )
-                queue_event(session, MATCHES_STREAM, subscriber_id, event.dump())
+                session.add(_alert_row(event, text, cause, now))
+                session.add(outbox_row(MATCHES_STREAM, event.subscriber_id, text))
                 await session.flush()
         except IntegrityError:
-            collided.append(subscriber_id)
+            collided.append(event.subscriber_id)
             continue
         events.append(event)
     return events, collided
+
+
+def _alert_row(event: MatchEvent, payload: str, cause: Cause, now: datetime) -> AlertRow:
+    return AlertRow(
+        match_id=event.match_id,
+        subscriber_id=event.subscriber_id,
+        notice_id=event.notice.notice_id,
+        reason=event.reason,
+        cause=cause,
+        payload=payload,
+        created_at=now,
+    )
 
 
 async def record_alerts(

@@ -205,15 +205,13 @@ def watch_ref(row: WatchRow) -> WatchItemRef:
     return WatchItemRef(id=row.id, kind=row.kind, name=row.name, aliases=aliases_of(row))
 
 
+def outbox_row(stream: str, key: str, payload: str) -> MatcherOutboxRow:
+    """An outbox row of ``payload`` (the event as JSON) on ``stream``, not yet added."""
+    return MatcherOutboxRow(topic=stream, key=key, payload=payload, created_at=utcnow())
+
+
 def queue_event(session: AsyncSession, stream: str, key: str, payload: dict[str, object]) -> None:
-    session.add(
-        MatcherOutboxRow(
-            topic=stream,
-            key=key,
-            payload=json.dumps(payload, ensure_ascii=False),
-            created_at=utcnow(),
-        )
-    )
+    session.add(outbox_row(stream, key, json.dumps(payload, ensure_ascii=False)))
 
 
 def queue_watch_event(session: AsyncSession, op: WatchOp, row: WatchRow) -> None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from services.matcher import alerts
 from services.matcher.alerts import (
     alert_groups,
     delete_feedback,
@@ -82,6 +83,60 @@ async def test_each_match_is_alerted_once(
             ("match-2", "watch"),
         ]
         assert await alert_groups(session, a, notice_id="other") == []
+
+
+async def test_a_chunk_colliding_with_a_concurrent_recording_keeps_everyone_else(
+    db: Database,
+    make_subscriber: MakeSubscriber,
+    make_notice: Callable[..., NoticeEvent],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A chunk's alerts go in with one INSERT; when another instance recorded one of them
+    after this one read the earlier alerts, the chunk is recorded row by row: the others are
+    alerted, the colliding subscriber is looked at again and gets nothing twice."""
+    a, b, c = [await make_subscriber(db, name) for name in "ABC"]
+    summary = NoticeSummary.of(make_notice("n1", ("抖音", None)))
+    douyin = [m("Douyin", "抖音")]
+    await record_alerts(db, summary, {b: douyin}, cause="watch")  # the other instance
+    read = alerts._earlier_alerts
+    reads = 0
+
+    async def before_the_other_commit(*args: object) -> dict[str, object]:
+        nonlocal reads
+        reads += 1
+        found = await read(*args)  # type: ignore[arg-type]
+        if reads == 1:
+            found.pop(b, None)
+        return found  # type: ignore[return-value]
+
+    monkeypatch.setattr(alerts, "_earlier_alerts", before_the_other_commit)
+    made = await record_alerts(db, summary, {a: douyin, b: douyin, c: douyin}, cause="notice")
+    assert sorted(e.subscriber_id for e in made) == sorted([a, c])
+    assert reads == 2  # the colliding subscriber was read again
+    assert sorted(e.subscriber_id for e in await queued(db)) == sorted([a, b, c])
+
+
+async def test_a_fan_out_is_recorded_with_one_insert_per_table_and_chunk(
+    db: Database, make_subscriber: MakeSubscriber, make_notice: Callable[..., NoticeEvent]
+) -> None:
+    subscribers = [await make_subscriber(db, f"S{n}") for n in range(30)]
+    summary = NoticeSummary.of(make_notice("n1", ("抖音", None)))
+    inserts: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT"):
+            inserts.append(statement.split("(")[0].split()[-1].strip('"'))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        made = await record_alerts(
+            db, summary, {s: [m("Douyin", "抖音")] for s in subscribers}, cause="notice"
+        )
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
+    assert len(made) == 30
+    assert sorted(inserts) == ["matcher_alerts", "matcher_outbox"]
+    assert [e.subscriber_id for e in await queued(db)] == sorted(subscribers)
 
 
 async def test_history_is_newest_first_and_limited(
