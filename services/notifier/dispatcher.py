@@ -16,7 +16,8 @@ unit, no attempt counted, and its queue waits. A rate-limited send opens no tran
 own, and a channel without rates (email, webhooks) never touches ``rate_limits``.
 
 Claims are leases: a crashed instance's rows are picked up again when they expire (see
-``ledger.lease``). The rows this process is still sending are never claimed again by it, even
+``ledger.lease``). Instances sharing a PostgreSQL database skip the rows another one is claiming
+at that moment (``FOR UPDATE SKIP LOCKED``) and take the next ones ranked. The rows this process is still sending are never claimed again by it, even
 past their lease (a database that stalled while their result was written).
 
 Exactly once, and the one window left: a row is marked delivered in the unit of work right
@@ -61,6 +62,11 @@ from shared.wakeloop import WakeLoop
 log = get_logger("regwatch.notifier.dispatcher")
 
 Publish = Callable[[DeliveryEvent], Awaitable[None]]
+
+CANDIDATES = 2
+"""A claim ranks twice as many due rows as it takes, and takes the first ones no other
+instance is claiming at that moment: notifiers sharing a database rank the same rows first,
+and the one that came second used to wait for the other's rows and then find them taken."""
 
 RECORD_ATTEMPTS = 5
 RECORD_BACKOFF = 0.1
@@ -143,25 +149,38 @@ class Dispatcher:
         limit = case(per_channel, value=due.c.channel, else_=1)
         busy = {q: self.limits.get(q, 1) - n for q, n in self.in_flight.items() if q not in full}
         slots = case(busy, value=due.c.queue, else_=limit) if busy else limit
+        size = self.batch if count is None else count
         async with self.db.session() as session:
             result = await session.execute(
                 select(due.c.id)
                 .where(due.c.turn <= slots)
                 .order_by(due.c.turn, due.c.next_attempt_at, due.c.created_at, due.c.id)
-                .limit(self.batch if count is None else count)
+                .limit(size * CANDIDATES)
             )
-            wanted = list(result.scalars())
-            if not wanted:
+            order = {ident: n for n, ident in enumerate(result.scalars())}
+            if not order:
+                return []
+            # the first ``size`` of them that no other instance is claiming right now: on
+            # PostgreSQL rows another claim has locked are skipped, not waited for (and then
+            # found taken); SQLite has one writer at a time and no row locks
+            free_now = (
+                select(DeliveryRow.id)
+                .where(DeliveryRow.id.in_(list(order)), DeliveryRow.status == "pending", free)
+                .order_by(DeliveryRow.next_attempt_at, DeliveryRow.created_at, DeliveryRow.id)
+                .with_for_update(skip_locked=True)
+            )
+            takeable = sorted(await session.scalars(free_now), key=order.__getitem__)[:size]
+            if not takeable:
                 return []
             token = uuid.uuid4().hex
             await session.execute(
                 update(DeliveryRow)
-                .where(DeliveryRow.id.in_(wanted), DeliveryRow.status == "pending", free)
+                .where(DeliveryRow.id.in_(takeable), DeliveryRow.status == "pending", free)
                 .values(claimed_until=lease(now, self.settings.webhook_timeout), claim_token=token)
             )
             claimed = await session.execute(
                 select(DeliveryRow).where(
-                    DeliveryRow.id.in_(wanted), DeliveryRow.claim_token == token
+                    DeliveryRow.id.in_(takeable), DeliveryRow.claim_token == token
                 )
             )
             rows = await self.within_rates(session, list(claimed.scalars()))

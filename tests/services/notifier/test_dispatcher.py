@@ -622,3 +622,28 @@ async def test_emails_are_claimed_four_per_smtp_connection_and_wait_in_the_pool(
     assert await idle.claim(now) == []
     done(idle, first[0])
     assert [row.id for row in await idle.claim(now)] == [f"mail-{4 * connections:03d}"]
+
+
+async def test_a_claim_takes_the_next_rows_when_another_instance_is_claiming_the_first(
+    db: Database, idle: Dispatcher
+) -> None:
+    """Two notifiers on one PostgreSQL database rank the same rows first: the second claim
+    skips the rows the first has locked, at once, and takes the next ones."""
+    if db.is_sqlite:
+        pytest.skip("SQLite has one writer at a time and no row locks to skip")
+    now = datetime.now(UTC)
+    rows = [
+        queued(f"row-{i}", f"http://127.0.0.1:9/q{i}", now - timedelta(seconds=10 - i))
+        for i in range(8)
+    ]
+    await add_rows(db, rows)
+    idle.batch = 3
+    async with db.session() as other:  # another instance in the middle of its claim
+        await other.execute(
+            select(DeliveryRow.id)
+            .where(DeliveryRow.id.in_(["row-0", "row-1", "row-2"]))
+            .with_for_update()
+        )
+        claimed = await asyncio.wait_for(idle.claim(now), 10)
+        assert sorted(row.id for row in claimed) == ["row-3", "row-4", "row-5"]
+    assert sorted(row.id for row in await idle.claim(now)) == ["row-0", "row-1", "row-2"]
