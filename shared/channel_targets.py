@@ -14,7 +14,7 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -52,7 +52,11 @@ class TargetRow(Base):
     keyword: Mapped[str | None] = mapped_column(String(40))
     language: Mapped[str | None] = mapped_column(String(5))
     label: Mapped[str | None] = mapped_column(String(80))
-    account: Mapped[bool] = mapped_column(Boolean, default=False)
+    account: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default=false(),  # as migration 0016 added it
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

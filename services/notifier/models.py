@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.channel_targets import TargetRow as TargetRow  # defined in shared: see there
@@ -40,7 +50,10 @@ class DeliveryRow(Base):
     channel: Mapped[str] = mapped_column(String(20))
     target: Mapped[str] = mapped_column(Text, doc="email address or webhook URL")
     target_id: Mapped[str] = mapped_column(
-        String(40), default="", doc="the notifier_targets row, '' for the account's own"
+        String(40),
+        default="",
+        server_default="",  # as migration 0014 added it
+        doc="the notifier_targets row, '' for the account's own",
     )
     queue: Mapped[str] = mapped_column(
         Text, doc="the queue it waits in (its channel's ``queue(target)``): per-queue limits"
@@ -58,7 +71,10 @@ class DeliveryRow(Base):
     release_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     digest_id: Mapped[str | None] = mapped_column(String(40), index=True)
     retry_base: Mapped[int] = mapped_column(
-        Integer, default=0, doc="attempts made before the last replay (the retry count restarts)"
+        Integer,
+        default=0,
+        server_default="0",  # as migration 0004 added it
+        doc="attempts made before the last replay (the retry count restarts)",
     )
     replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -108,7 +124,11 @@ class ReminderRow(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    late: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default=false(),  # as migration 0004 added it
+    )
     note: Mapped[str | None] = mapped_column(Text, doc="why it was cancelled or skipped")
 
 
