@@ -163,6 +163,17 @@ async def test_migrate_twice_is_a_no_op(db: Database) -> None:
     assert await _take(db.url) == before
 
 
+async def test_a_database_at_every_head_is_left_without_alembic(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("Alembic ran")
+
+    monkeypatch.setattr(command, "upgrade", refuse)
+    await db.migrate()
+    await asyncio.to_thread(upgrade, db.url)
+
+
 async def test_only_a_database_without_any_regwatch_table_is_created(database_url: str) -> None:
     db = Database(database_url)
     try:
