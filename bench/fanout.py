@@ -664,7 +664,12 @@ async def bare_loop(
                 "webhook-timestamp": stamp,
                 "webhook-signature": sign(secret, ident, stamp, body),
             }
-            answer = await client.post(f"{receiver}/bare/{sub}", content=body, headers=headers)
+            try:
+                answer = await client.post(f"{receiver}/bare/{sub}", content=body, headers=headers)
+            except httpx.TransportError:  # a dropped connection: counted, and sent again
+                done["failures"] += 1
+                hooks.insert(0, sub)
+                continue
             done["failures" if answer.status_code >= 300 else "webhook"] += 1
         ended["webhook"] = time.monotonic()
 
