@@ -17,8 +17,9 @@ own, and a channel without rates (email, webhooks) never touches ``rate_limits``
 
 Claims are leases: a crashed instance's rows are picked up again when they expire (see
 ``ledger.lease``). Instances sharing a PostgreSQL database skip the rows another one is claiming
-at that moment (``FOR UPDATE SKIP LOCKED``) and take the next ones ranked. The rows this process is still sending are never claimed again by it, even
-past their lease (a database that stalled while their result was written).
+at that moment (``FOR UPDATE SKIP LOCKED``) and take the next ones ranked. The rows this
+process is still sending are never claimed again by it, even past their lease (a database that
+stalled while their result was written).
 
 Exactly once, and the one window left: a row is marked delivered in the unit of work right
 after the receiver's answer. If the process dies between the receiver accepting and that
