@@ -263,7 +263,9 @@ class Dispatcher:
             with log_context(alert_id=row.id, notice_id=row.notice_id):
                 result = await self.attempt(row)
                 if row.id not in self.taken:  # a rated send keeps it until its answer counts
-                    released = self._release(row.queue)
+                    self._release(row.queue)
+                    released = True
+                    self.kick()
                 await self.record(row, result)
         except Exception:
             log.exception("delivery attempt crashed; the lease will expire and it is retried")
@@ -275,14 +277,12 @@ class Dispatcher:
                 self._release(row.queue)
             self.kick()
 
-    def _release(self, queue: str) -> bool:
-        """One delivery of ``queue`` is no longer at its endpoint; wakes the loop to claim."""
+    def _release(self, queue: str) -> None:
+        """One delivery of ``queue`` is no longer at its endpoint."""
         self.in_flight[queue] -= 1
         if self.in_flight[queue] <= 0:
             del self.in_flight[queue]
             self.limits.pop(queue, None)
-        self.kick()
-        return True
 
     async def attempt(self, row: DeliveryRow) -> SendResult:
         channel = self.channels.get(row.channel)

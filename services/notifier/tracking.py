@@ -131,10 +131,8 @@ def summary_payload(notice: NoticeSummary, matches: list[Match]) -> str:
     """``{"notice": ..., "matches": [...]}`` as JSON, serialized by pydantic's own encoder
     (a fan-out stores this for each alert's deadline and reminders: about 4% of the
     notifier's CPU through ``model_dump`` and ``json.dumps``)."""
-    listed = b",".join(m.model_dump_json().encode() for m in matches)
-    return (
-        b'{"notice":' + notice.model_dump_json().encode() + b',"matches":[' + listed + b"]}"
-    ).decode()
+    listed = ",".join(m.model_dump_json() for m in matches)
+    return '{"notice":' + notice.model_dump_json() + ',"matches":[' + listed + "]}"
 
 
 def read_summary(payload: str) -> tuple[NoticeSummary, list[Match]]:
@@ -349,10 +347,12 @@ async def note_clocks(session: AsyncSession, contexts: Collection[Context]) -> N
     the new reminders are saved. Without it, the reminder sweep took every subscriber a
     fan-out alerted for the first time as one whose clock had changed, and re-planned their
     reminders to the same times, one unit of work each (in every notifier process)."""
-    stale = {
-        ctx.subscriber.id: ctx
+    clocks = {
+        ctx.subscriber.id: (ctx, clock_key(ctx.subscriber, ctx.prefs, ctx.settings))
         for ctx in contexts
-        if ctx.prefs.planned_clock != clock_key(ctx.subscriber, ctx.prefs, ctx.settings)
+    }
+    stale = {
+        ident: pair for ident, pair in clocks.items() if pair[0].prefs.planned_clock != pair[1]
     }
     if not stale:
         return
@@ -363,9 +363,9 @@ async def note_clocks(session: AsyncSession, contexts: Collection[Context]) -> N
             .distinct()
         )
     )
-    for ident, ctx in stale.items():
+    for ident, (ctx, clock) in stale.items():
         if ident not in planned:
-            ctx.prefs.planned_clock = clock_key(ctx.subscriber, ctx.prefs, ctx.settings)
+            ctx.prefs.planned_clock = clock
 
 
 async def replanned_subscribers(session: AsyncSession, settings: Settings, limit: int) -> list[str]:
