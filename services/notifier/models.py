@@ -38,8 +38,10 @@ class DeliveryRow(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("subscriber_id", "notice_id", "type", "reason", "channel", "target_id"),
-        # the dispatcher's claim: the due pending rows, without the delivered history
-        Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        # the dispatcher's claim: the due pending rows, without the delivered history, oldest
+        # first in the claim's order, so its window of the oldest is a range scan, not a sort
+        # (migration 0021)
+        Index("ix_deliveries_claim", "status", "next_attempt_at", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, doc="webhook-id")
