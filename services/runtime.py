@@ -204,6 +204,7 @@ class Runtime:
                 self.bootstrap,
                 idempotent=idempotent,
                 app_name=app_name,
+                service="-".join(here),
                 consumer_options=consumer_options,
             )
             self.services = build_services(settings, self.db, self.broker, smtp, self.only)

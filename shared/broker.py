@@ -336,10 +336,13 @@ def make_broker(
     *,
     idempotent: bool = True,
     app_name: str = "regwatch",
+    service: str | None = None,
     consumer_options: Mapping[str, Any] | None = None,
 ) -> KafkaBroker:
     """One broker per process. ``idempotent`` is off for the embedded Tansu broker;
-    ``app_name`` is the ``app_name`` label of FastStream's Prometheus families;
+    ``app_name`` is the ``app_name`` label of FastStream's Prometheus families; ``service``
+    names what the process runs in its Kafka client id (``Settings.client_id``: every producer
+    and consumer of the broker shows as ``regwatch-<service>-<host>-<pid>``);
     ``consumer_options`` override every subscriber's aiokafka consumer settings."""
     handle = BrokerHandle()
     prometheus = KafkaPrometheusMiddleware(
@@ -349,7 +352,7 @@ def make_broker(
         bootstrap,
         acks="all",
         enable_idempotence=idempotent,
-        client_id="regwatch",
+        client_id=settings.client_id(service),
         middlewares=[CorrelationMiddleware, make_dlq_middleware(handle), prometheus],
         graceful_timeout=15.0,
         logger=_faststream_logger(),

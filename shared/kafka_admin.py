@@ -15,6 +15,8 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
+from shared.kafka_client_id import process_client_id
+
 __all__ = ["ensure_topics", "wait_for_broker"]
 
 _RETRY_DELAY = 0.2
@@ -23,7 +25,7 @@ _RETRY_DELAY = 0.2
 def _admin(bootstrap: str, request_timeout: float) -> AIOKafkaAdminClient:
     return AIOKafkaAdminClient(
         bootstrap_servers=bootstrap,
-        client_id="regwatch-admin",
+        client_id=process_client_id("regwatch-admin"),
         request_timeout_ms=max(1000, int(request_timeout * 1000)),
     )
 

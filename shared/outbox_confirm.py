@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from shared.kafka_client_id import process_client_id
 from shared.logging import get_logger
 
 log = get_logger("regwatch.outbox")
@@ -32,7 +33,7 @@ class CommittedOffsets:
             reader = AIOKafkaConsumer(
                 bootstrap_servers=self.bootstrap,
                 group_id=group,
-                client_id="regwatch-outbox",
+                client_id=process_client_id("regwatch-outbox"),
                 enable_auto_commit=False,
                 request_timeout_ms=10_000,
             )

@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.auth_limit import Network, parse_networks
 from shared.durations import parse_duration, parse_durations
+from shared.kafka_client_id import check_client_id
+from shared.kafka_client_id import client_id as make_client_id
 from shared.poll_schedule import PollSchedule, format_schedule, parse_schedule
 from shared.secretbox import SecretKeyError, check_keys, check_pepper, split_keys
 from shared.topics import Topics
@@ -39,6 +41,11 @@ class Settings(BaseSettings):
     )
     kafka_replication: int = Field(
         default=1, ge=1, description="replication factor of created topics"
+    )
+    kafka_client_id: str | None = Field(
+        default=None,
+        description="names this instance in Kafka client ids: <it>-<service>-<pid>; unset ="
+        " regwatch-<service>-<host>-<pid> ([a-zA-Z0-9._-] only)",
     )
     lag_interval: float = Field(
         default=15.0, gt=0, description="seconds between consumer lag checks for /metrics"
@@ -221,6 +228,11 @@ class Settings(BaseSettings):
             parse_duration(value)
         return value.strip()
 
+    @field_validator("kafka_client_id")
+    @classmethod
+    def _client_id(cls, value: str | None) -> str | None:
+        return None if value is None else check_client_id(value)
+
     @property
     def kafka_retention_ms(self) -> str:
         """``retention.ms`` of created topics (``-1`` = keep forever)."""
@@ -259,7 +271,13 @@ class Settings(BaseSettings):
         return format_schedule(parse_schedule(value, "feed schedule"))
 
     @field_validator(
-        "kafka_bootstrap", "database_url", "smtp_host", "admin_token", "public_url", mode="before"
+        "kafka_bootstrap",
+        "kafka_client_id",
+        "database_url",
+        "smtp_host",
+        "admin_token",
+        "public_url",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -311,6 +329,10 @@ class Settings(BaseSettings):
     def group_id(self, service: str) -> str:
         base = f"regwatch-{service}"
         return f"{self.topic_namespace}.{base}" if self.topic_namespace else base
+
+    def client_id(self, service: str | None) -> str:
+        """The Kafka client id of this process's ``service`` (``shared.kafka_client_id``)."""
+        return make_client_id(service, self.kafka_client_id)
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -298,7 +298,9 @@ async def publish_outbox(settings: Settings, db: Database) -> int | str:
         if running and running.get("kafka_bootstrap"):
             return "deferred: the running regwatch publishes stored notices within a second"
         return "deferred: no broker running; `regwatch run` publishes stored notices on start"
-    broker = make_broker(settings, bootstrap, idempotent=settings.kafka_idempotence)
+    broker = make_broker(
+        settings, bootstrap, idempotent=settings.kafka_idempotence, service="ingestor-cli"
+    )
     try:
         await asyncio.wait_for(broker.connect(), timeout=10)
         return await OutboxRelay(db, broker, settings.topics).publish_pending()

@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 
 from shared.broker import DLQ_HEADER_PREFIXES
 from shared.errors import InputError
+from shared.kafka_client_id import process_client_id
 from shared.ops.kafka import admin_client, offsets, partitions_of, plain_consumer
 from shared.ops.records import headers_of, read_to_end, record_dict, text_of
 from shared.topics import DLQ_SUFFIX
@@ -120,7 +121,7 @@ async def replay(
         )
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
-        client_id="regwatch-ops",
+        client_id=process_client_id("regwatch-ops"),
         acks="all",
         enable_idempotence=idempotent,
     )

@@ -11,6 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.errors import InputError
 from shared.kafka_admin import wait_for_broker
+from shared.kafka_client_id import process_client_id
 from shared.runtime_file import read_runtime_file
 from shared.settings import Settings
 from shared.topics import DLQ_SUFFIX
@@ -79,7 +80,9 @@ async def reachable(bootstrap: str, timeout: float = 10.0) -> None:  # noqa: ASY
 @contextlib.asynccontextmanager
 async def admin_client(bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap, client_id="regwatch-ops", request_timeout_ms=10_000
+        bootstrap_servers=bootstrap,
+        client_id=process_client_id("regwatch-ops"),
+        request_timeout_ms=10_000,
     )
     await admin.start()
     try:
@@ -97,7 +100,7 @@ async def plain_consumer(
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=group_id,
-        client_id="regwatch-ops",
+        client_id=process_client_id("regwatch-ops"),
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         request_timeout_ms=10_000,

@@ -9,7 +9,7 @@ from aiokafka import TopicPartition
 from shared.db import Database
 from shared.db.engine import describe_url
 from shared.ops.kafka import BrokerRef, admin_client, offsets, partitions_of, plain_consumer
-from shared.ops.lag import consumer_lag, list_groups
+from shared.ops.lag import consumer_lag, group_members, list_groups
 from shared.ops.reminders import reminder_backlog
 from shared.settings import Settings
 from shared.topics import DLQ_SUFFIX
@@ -67,6 +67,15 @@ async def database_part(settings: Settings) -> tuple[dict[str, Any], dict[str, A
     return info, backlog
 
 
+async def members_part(bootstrap: str, groups: list[str]) -> dict[str, dict[str, object]]:
+    """Group -> its state and members (:func:`group_members`); a broker that cannot describe
+    groups gives each group ``members_error`` instead."""
+    try:
+        return await group_members(bootstrap, groups)
+    except Exception as exc:
+        return {group: {"members_error": _error(exc)} for group in groups}
+
+
 async def gather_status(
     settings: Settings, broker: BrokerRef, known: dict[str, list[str]]
 ) -> dict[str, Any]:
@@ -79,6 +88,7 @@ async def gather_status(
     others = await list_groups(bootstrap, settings.group_id(""))
     main = [t for t in topics if not t.endswith(DLQ_SUFFIX)]
     lags = await consumer_lag(bootstrap, known, others, main)
+    members = await members_part(bootstrap, [g.group for g in lags])
     database, backlog = await database_part(settings)
     return {
         "kafka_bootstrap": bootstrap,
@@ -93,7 +103,7 @@ async def gather_status(
         },
         "database": database,
         "topics": topic_info,
-        "consumer_groups": [g.as_dict() for g in lags],
+        "consumer_groups": [{**g.as_dict(), **members.get(g.group, {})} for g in lags],
         "dead_letters": {
             t["name"]: t.get("messages", 0) for t in topic_info if t["name"].endswith(DLQ_SUFFIX)
         },

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import shutil
 import subprocess
 import uuid
@@ -263,6 +264,9 @@ async def test_status_names_the_broker_groups_and_backlog(running: Running) -> N
     assert settings.group_id("matcher") in groups and settings.group_id("notifier") in groups
     matcher = groups[settings.group_id("matcher")]
     assert {p["topic"] for p in matcher["partitions"]} == {settings.topics.notices}
+    [member] = matcher["members"]  # this process, named by its services, host and pid
+    assert member["client_id"].startswith("regwatch-ingestor-matcher-notifier-")
+    assert member["client_id"].endswith(f"-{os.getpid()}")
     assert set(status["dead_letters"]) == {t for t in settings.topics.all() if t.endswith(".dlq")}
     assert set(status["reminder_backlog"]) == {"overdue", "next_24h", "scheduled"}
 
