@@ -122,6 +122,9 @@ def run(quick: bool) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="regwatch-cli-") as tmp:
         folder = Path(tmp)
         env = {**os.environ, "REGWATCH_DATA_DIR": str(folder / "var"), "COLUMNS": "100"}
+        # as installed: bytecode cached after the warm-up run (a shell that sets
+        # PYTHONDONTWRITEBYTECODE would make every run compile regwatch's sources again)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         floors = {
             "python": measure([python, "-c", "pass"], env, repeats),
             "bare_help": measure([python, "-c", BARE_HELP, "--help"], env, repeats),

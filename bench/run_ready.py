@@ -130,7 +130,8 @@ def start_once(code: str, folder: Path) -> dict[str, Any]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("REGWATCH_") and key != "PYTHONPATH"
+        # as installed: a shell's PYTHONDONTWRITEBYTECODE would compile every source each run
+        if not key.startswith("REGWATCH_") and key not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")
     }
     env.update(REGWATCH_DATA_DIR=str(data), REGWATCH_HTTP_PORT=str(port))
     log = data.parent / f"{data.name}.log"

@@ -7,7 +7,6 @@ database nor the broker; ``regwatch notices --help`` loads none of them.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
@@ -203,6 +202,8 @@ async def ingest_path(
     published_on: date | None = None,
     attachments: list[Path] | None = None,
 ) -> dict[str, Any]:
+    import asyncio
+
     from services.ingestor.intake import ingest_bytes, ingest_json
 
     data = await asyncio.to_thread(read_input, path)
@@ -288,6 +289,8 @@ async def publish_outbox(settings: Settings, db: Database) -> int | str:
     """Publish stored notices now to the broker in settings; otherwise the running ingestor
     will (on the embedded broker only its relay publishes: it keeps each event until the
     matcher has it, which a CLI process that exits at once cannot)."""
+    import asyncio
+
     from services.ingestor.relay import OutboxRelay
     from shared.broker import make_broker
     from shared.runtime_file import read_runtime_file

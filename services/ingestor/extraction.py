@@ -28,7 +28,6 @@ InputError's message) out.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -279,6 +278,8 @@ class ExtractionPool:
 
     async def read(self, job: Job) -> NoticeEvent:
         """The notice read in a worker (or in a thread, with ``workers=0``)."""
+        import asyncio  # here: ``regwatch notices parse`` reads in its own thread, no loop
+
         if self.limits.workers == 0:
             return await asyncio.to_thread(read_job, job)
         loop = asyncio.get_running_loop()

@@ -24,6 +24,7 @@ import re
 import unicodedata
 from typing import Literal
 
+from .lazy_re import lazy
 from .merge import is_company
 
 _CJK = "\u3400-\u9fff\uf900-\ufaff"
@@ -31,11 +32,9 @@ _CJK = "\u3400-\u9fff\uf900-\ufaff"
 Look = Literal["blank", "digits", "company", "store", "version", "issue", "text"]
 
 # A dash read by OCR is often 一 (one): alone in a cell it is a placeholder too.
-_PLACEHOLDER = re.compile(
-    r"^(?:[-—–－/\\／＼_=~·.。、一]+|无|無|暂无|暫無|空|N/?A|null|none|nil)$", re.I
-)
-_DIGITS = re.compile(r"^(?:\d{1,4}\s*[.、．]?|[（(]\s*\d{1,4}\s*[)）])$")
-_VERSION = re.compile(
+_PLACEHOLDER = lazy(r"^(?:[-—–－/\\／＼_=~·.。、一]+|无|無|暂无|暫無|空|N/?A|null|none|nil)$", re.I)
+_DIGITS = lazy(r"^(?:\d{1,4}\s*[.、．]?|[（(]\s*\d{1,4}\s*[)）])$")
+_VERSION = lazy(
     r"^(?:(?:版本号?|版本號|version|ver\.?)\s*[:：]?\s*)?"
     r"[Vv]?\d+(?:\s*[.\-_]\s*\d+)+[^\s，,；;]*"
     r"(?:\s*[/、,，;；]\s*[Vv]?\d+(?:[.\-_]\d+)+[^\s，,；;/、]*)*$"
@@ -44,28 +43,28 @@ _VERSION = re.compile(
 )
 # A store: a Chinese store name ("华为应用市场", "360手机助手"), or a Latin one on its own or
 # after a Chinese brand ("苹果App Store"), never after another Latin word ("Helper App Store").
-_STORE_END = re.compile(
+_STORE_END = lazy(
     r"(?:应用市场|应用商店|软件商店|应用商城|应用中心|游戏中心|软件中心|手机助手|应用宝|豌豆荚|"
     r"应用汇|官网|官方网站|网站|商店|市场)$"
     r"|(?:^|[^A-Za-z\s])\s*(?:App\s*Store|AppStore|Google\s*Play|Play\s*Store)$",
     re.I,
 )
-_LATIN_STORE = re.compile(r"\S*(?:App\s*Store|Google\s*Play|Play\s*Store)", re.I)
-_STORE_BRAND = re.compile(
+_LATIN_STORE = lazy(r"\S*(?:App\s*Store|Google\s*Play|Play\s*Store)", re.I)
+_STORE_BRAND = lazy(
     # brands that name a store on their own in a store column ("百度" is an app: not here)
     r"^(?:华为|小米|vivo|OPPO|魅族|荣耀|三星|联想|苹果|安卓|iOS|Android|iPhone|一加|"
     r"金立|中兴|努比亚|酷派|乐视|锤子|华为鸿蒙|鸿蒙|Huawei|Xiaomi|Honor|Meizu|Samsung|Apple|"
     r"Google|应用宝|豌豆荚|PP助手|安智|机锋)$",
     re.I,
 )
-_PROBLEM = re.compile(
+_PROBLEM = lazy(
     r"收集|使用个人信息|个人信息|权限|违规|违法|超范围|强制|频繁|误导|欺骗|骚扰|注销|自启动|"
     r"关联启动|定向推送|弹窗|索取|调用|明示|共享|传输|泄露|漏洞|隐私政策|未经|未向|未提供|未按|"
     r"未明示|擅自|过度|诱导|捆绑|不合理|不到位|难以|无法"
 )
 
 # Words that make even a short phrase an issue ("违规收集"), where "权限管家" is a name.
-_STRONG = re.compile(r"违规|违法|超范围|强制|频繁|过度|误导|欺骗|骚扰|未经|擅自|诱导")
+_STRONG = lazy(r"违规|违法|超范围|强制|频繁|过度|误导|欺骗|骚扰|未经|擅自|诱导")
 
 
 def is_placeholder(text: str) -> bool:

@@ -37,6 +37,7 @@ from datetime import date
 
 from shared.errors import InputError
 
+from .lazy_re import lazy
 from .textutil import clean_line, cn_number, fold_width, nonempty_lines
 
 _MONTHS = {
@@ -83,30 +84,30 @@ _MARKERS = [
     re.compile(r"(?:发文日期|成文日期|印发日期)\s*[:：]?\s*"),
     re.compile(r"(?:时间|日期|Updated|Date)\s*[:：]?\s*", re.I),
 ]
-_WEEKDAY = re.compile(
+_WEEKDAY = lazy(
     r"(?:(?:Mon|Tue|Tues|Wed|Wednes|Thu|Thur|Thurs|Fri|Sat|Satur|Sun)(?:day)?\.?,?\s*"
     r"|星期[一二三四五六日天]\s*|周[一二三四五六日]\s*)?",
     re.I,
 )
 # "BEIJING, May 10 (Reuters) -": a news dateline without a year.
-_DATELINE = re.compile(
+_DATELINE = lazy(
     rf"^[A-Z][A-Za-z .'’-]{{1,30}},\s+{_MONTH_NAME}\s+(?P<d>\d{{1,2}})\b"
     r"(?:\s*\([A-Za-z .]{2,30}\))?\s*[-—–]"
 )
-_COPYRIGHT_YEAR = re.compile(r"(?:©|\(c\)|copyright)\s*(?P<y>(?:19|20)\d{2})", re.I)
+_COPYRIGHT_YEAR = lazy(r"(?:©|\(c\)|copyright)\s*(?P<y>(?:19|20)\d{2})", re.I)
 # Where a page says it got the notice from: a regulator's own site, or a reprint.
 # Where a page says it got the notice from: a regulator's own site, or a reprint. "应用来源："
 # is a table's store column, not the page's source.
-_SOURCE = re.compile(
+_SOURCE = lazy(
     r"(?<!应用)(?<!软件)(?<!下载)(?:来源|Source)\s*[:：]\s*(?P<source>[^\s|｜]{2,30})", re.I
 )
-_OFFICIAL_SOURCE = re.compile(
+_OFFICIAL_SOURCE = lazy(
     r"网信|互联网信息办公室|工业和信息化部|工信部|信息通信管理局|通信管理局|公安部|公安厅"
     r"|网络安全通报中心|病毒应急处理中心|市场监督管理|市场监管|人民政府|政府网|gov\.cn"
     r"|Cyberspace Administration|Ministry of",
     re.I,
 )
-_REPRINT = re.compile(
+_REPRINT = lazy(
     r"转载|转自|转发自|轉載|轉自|编者按|編者按|原标题|原標題|免责声明|版权归原作者|如有侵权"
 )
 _SIGNATURE_GAP_DAYS = 14
@@ -126,13 +127,13 @@ ORG_END = (
     r"(?:局|办公室|委员会|中心|协会|学会|联合会|促进会|商会|研究会|基金会|联盟|秘书处|厅|部|院"
     r"|政府|网信办|办|总队|支队|大队|工作组|小组)"
 )
-_SIGNER = re.compile(
+_SIGNER = lazy(
     r"网信办|信息办公室|信息化委员会办公室|信息化部|通信管理局|公安部|通报中心|应急处理中心"
     r"|市场监督管理|监管总局|办公厅|管理局|委员会|人民政府"
     rf"|^[\u4e00-\u9fff()（）·]{{2,40}}{ORG_END}$"
 )
 # A line naming the page's date or its source: never the signer's line.
-_PAGE_WORDS = re.compile(
+_PAGE_WORDS = lazy(
     r"来源|发布|时间|日期|作者|浏览|字号|阅读|点击|编辑|Source|Published|Updated|Posted", re.I
 )
 
@@ -372,13 +373,13 @@ def _date_in_opening(lines: list[str]) -> tuple[date, str] | None:
     return None
 
 
-_ABOUT_THE_NOTICE = re.compile(
+_ABOUT_THE_NOTICE = lazy(
     r"\b(?:notice|notification|statement|circular|list|named|naming|issued|dated|published|"
     r"released|announced|ordered|cited|flagged)\b",
     re.I,
 )
-_LABELLED_DATE = re.compile(r"^[A-Za-z][A-Za-z .'’&-]{1,30}\|\s*")  # "Tech Brief | June 12, 2025"
-_CAPTION_LINE = re.compile(
+_LABELLED_DATE = lazy(r"^[A-Za-z][A-Za-z .'’&-]{1,30}\|\s*")  # "Tech Brief | June 12, 2025"
+_CAPTION_LINE = lazy(
     r"\b(?:is|are) (?:seen|pictured|displayed|shown)\b|\((?:[^)]*)(?:Reuters|AFP|Getty|"
     r"Illustration|Photo)[^)]*\)",
     re.I,
@@ -386,10 +387,10 @@ _CAPTION_LINE = re.compile(
 
 
 # "新京报讯（记者 李明）11月15日，工业和信息化部发布…": a day without a year opening a story.
-_CN_DAY_OPENING = re.compile(
+_CN_DAY_OPENING = lazy(
     r"^(?:[^，。]{0,24}?讯\s*(?:[（(][^）)]{0,20}[)）])?\s*)?(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日\s*[，,]"
 )
-_BATCH_YEAR = re.compile(r"(?P<y>20\d{2})\s*年\s*(?:度\s*)?第\s*[\d一二三四五六七八九十]{1,3}\s*批")
+_BATCH_YEAR = lazy(r"(?P<y>20\d{2})\s*年\s*(?:度\s*)?第\s*[\d一二三四五六七八九十]{1,3}\s*批")
 
 
 def _chinese_day_with_year(lines: list[str]) -> tuple[date, str] | None:
@@ -421,10 +422,8 @@ def _dateline_without_year(lines: list[str]) -> tuple[int, int] | None:
 
 
 # "…通报4款侵害用户权益APP_科技频道_黔讯网": the site a page's title names.
-_SITE_TITLE = re.compile(
-    r"[_|｜]\s*(?P<site>[^_|｜]{2,16}(?:网|报|新闻|资讯|频道|日报|在线|头条))\s*$"
-)
-_NEWS_BOX = re.compile(r"^\s*(?:相关阅读|相关新闻|延伸阅读|推荐阅读|热点推荐|猜你喜欢)")
+_SITE_TITLE = lazy(r"[_|｜]\s*(?P<site>[^_|｜]{2,16}(?:网|报|新闻|资讯|频道|日报|在线|头条))\s*$")
+_NEWS_BOX = lazy(r"^\s*(?:相关阅读|相关新闻|延伸阅读|推荐阅读|热点推荐|猜你喜欢)")
 
 
 def _reprint_reason(text: str, lines: list[str], page: _PageDate, own_index: int) -> str | None:

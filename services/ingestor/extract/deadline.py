@@ -15,6 +15,7 @@ from shared.events import Deadline
 
 from .calendar import add_calendar_days, add_working_days
 from .kind import is_removal
+from .lazy_re import LazyPattern, lazy
 from .textutil import CN_NUMERAL_CHARS, EN_NUMBER_PATTERN, cn_number, en_number, fold_width
 
 _NUM = rf"(?:\d{{1,3}}|[{CN_NUMERAL_CHARS}]{{1,4}})"
@@ -27,47 +28,44 @@ _YMD = r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]"
 _MD = r"(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]"
 # "应在2025年4月1日前", "应于2020年1月6日12点前", "请相关企业于3月5日前完成整改".
 _GAP = r"(?:(?!应|须|需|务必|要|请)[^，。；\n]){0,20}?"  # "请相关企业于": no second modal
-_ABS_YMD = re.compile(rf"{_MODAL}{_GAP}(?:在|于)\s*{_YMD}{_BEFORE}")
-_ABS_MD = re.compile(rf"{_MODAL}{_GAP}(?:在|于)\s*(?<!年){_MD}{_BEFORE}")
+_ABS_YMD = lazy(rf"{_MODAL}{_GAP}(?:在|于)\s*{_YMD}{_BEFORE}")
+_ABS_MD = lazy(rf"{_MODAL}{_GAP}(?:在|于)\s*(?<!年){_MD}{_BEFORE}")
 # Without a modal verb the phrase must go on to say what has to be done.
-_ABS_YMD_BARE = re.compile(rf"(?:在|于)\s*{_YMD}{_BEFORE}(?=\s*(?:完成|整改|反馈|提交|报送))")
-_ABS_MD_BARE = re.compile(
-    rf"(?:在|于)\s*(?<![年\d]){_MD}{_BEFORE}(?=\s*(?:完成|整改|反馈|提交|报送))"
-)
+_ABS_YMD_BARE = lazy(rf"(?:在|于)\s*{_YMD}{_BEFORE}(?=\s*(?:完成|整改|反馈|提交|报送))")
+_ABS_MD_BARE = lazy(rf"(?:在|于)\s*(?<![年\d]){_MD}{_BEFORE}(?=\s*(?:完成|整改|反馈|提交|报送))")
 _SINCE = r"(?:(?:自|从)?(?:本通报|本通知|通报|通知)?(?:发布|印发|公布|下发|发出)?之?日起\s*)?"
-_WORKING = re.compile(
+_WORKING = lazy(
     rf"{_SINCE}(?<![\d月.])(?P<n>{_NUM})\s*个?\s*工作日(?:之内|以内|内)"
     rf"|(?:期限|时限|限期)(?:为|是)?\s*(?P<n2>{_NUM})\s*个?\s*工作日"
 )
-_CAL_DAYS = re.compile(
-    rf"{_SINCE}(?<![\d月.])(?P<n>{_NUM})\s*(?:个)?\s*(?:自然日|日|天)(?:之内|以内|内)"
-)
-_WEEKS = re.compile(rf"{_SINCE}(?P<n>{_NUM})\s*(?:个)?\s*(?:周|星期|礼拜)(?:之内|以内|内)")
+_CAL_DAYS = lazy(rf"{_SINCE}(?<![\d月.])(?P<n>{_NUM})\s*(?:个)?\s*(?:自然日|日|天)(?:之内|以内|内)")
+_WEEKS = lazy(rf"{_SINCE}(?P<n>{_NUM})\s*(?:个)?\s*(?:周|星期|礼拜)(?:之内|以内|内)")
 # A relative phrase counts only in a sentence that asks for something to be done.
-_ACTION = re.compile(r"整改|完成|反馈|落实|报送|提交|改正|整治|修复")
+_ANY_ACTION = lazy(".", re.S)  # any sentence: no action word asked for around the period
+_ACTION = lazy(r"整改|完成|反馈|落实|报送|提交|改正|整治|修复")
 
-_EN_WORKING = re.compile(
+_EN_WORKING = lazy(
     rf"\b(?:within|in|over)\s+(?:the\s+next\s+)?(?P<n>{EN_NUMBER_PATTERN})\s+"
     r"(?:working|business|work)\s+days?\b",
     re.I,
 )
-_EN_WORKING_LOOSE = re.compile(
+_EN_WORKING_LOOSE = lazy(
     rf"\b(?P<n>{EN_NUMBER_PATTERN})\s+(?:working|business)\s+days?\b(?!\s+(?:ago|earlier))", re.I
 )
 # "gave them a week", "giving the companies one week": who is given may stand in between.
 _EN_GIVEN = r"(?:have|has|had|given|got|gave|give|gives|giving|granted|grants)(?:\s+[\w'’-]+){0,3}?"
-_EN_WEEK = re.compile(
+_EN_WEEK = lazy(
     rf"\b(?:(?:within|in)\s+(?:a|one|the\s+(?:set|given|next))|{_EN_GIVEN}"
     rf"\s+(?:only\s+|just\s+)?(?:a|one))\s+week\b"
     rf"|\b(?:within|in)\s+(?P<n>{EN_NUMBER_PATTERN})\s+weeks\b",
     re.I,
 )
-_EN_DAYS = re.compile(
+_EN_DAYS = lazy(
     rf"\b(?:within|in|{_EN_GIVEN})\s+(?:the\s+next\s+)?(?P<n>{EN_NUMBER_PATTERN})"
     r"\s+(?:calendar\s+)?days\b(?!\s+(?:ago|earlier))",
     re.I,
 )
-_EN_ACTION = re.compile(
+_EN_ACTION = lazy(
     r"rectif|fix|correct|remed|comply|report|resolve|address|deadline|chang|amend|improv", re.I
 )
 _EN_MONTHS = {
@@ -77,7 +75,7 @@ _EN_MONTHS = {
     )
 }
 # "fix the problems by Nov. 10", "have until January 5, 2022 to rectify"
-_EN_ABSOLUTE = re.compile(
+_EN_ABSOLUTE = lazy(
     r"\b(?:by|before|until|no later than)\s+(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?"
     r"(?P<mon>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
     r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?\s+(?P<d>\d{1,2})"
@@ -175,12 +173,12 @@ def _relative(
     text: str,
     folded: str,
     published_on: date,
-    pattern: re.Pattern[str],
+    pattern: LazyPattern,
     number: Callable[[str], int | None],
     *,
     working: bool,
     multiplier: int = 1,
-    action: re.Pattern[str] = _ACTION,
+    action: LazyPattern = _ACTION,
 ) -> list[_Found]:
     found: list[_Found] = []
     for m in pattern.finditer(folded):
@@ -234,7 +232,7 @@ def extract_deadline(text: str, published_on: date) -> Deadline | None:
             _EN_WORKING,
             en_number,
             working=True,
-            action=re.compile(".", re.S),
+            action=_ANY_ACTION,
         )
         + _relative(
             text,
@@ -255,7 +253,7 @@ def extract_deadline(text: str, published_on: date) -> Deadline | None:
             en_number,
             working=False,
             multiplier=7,
-            action=re.compile(".", re.S),
+            action=_ANY_ACTION,
         )
         + _relative(
             text, folded, published_on, _EN_DAYS, en_number, working=False, action=_EN_ACTION

@@ -16,6 +16,7 @@ from shared.errors import InputError
 
 from .formats import FOREIGN_MAGIC, FORMATS, ZIP_MAGIC, FormatName, extension
 from .formats import format_from_name as _registered
+from .lazy_re import lazy
 
 Format = FormatName
 
@@ -152,10 +153,10 @@ def decode_bytes(data: bytes, *, name: str) -> str:
     return text
 
 
-_HTML_START = re.compile(
+_HTML_START = lazy(
     r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S
 )
-_HTML_TAG = re.compile(
+_HTML_TAG = lazy(
     r"</?(?:html|head|body|div|p|table|tr|td|th|span|br|meta|title|h[1-6])\b[^>]*>", re.I
 )
 

@@ -17,10 +17,11 @@ import re
 
 from shared.events import Entity
 
+from .lazy_re import lazy
 from .merge import entity_kind, is_company, merge_entities
 
-_ABBREVIATION = re.compile(r"\b(?:Ltd|Inc|Co|Corp|Mr|Ms|Dr|St|No|U\.S|vs)$")
-_LIST_START = re.compile(
+_ABBREVIATION = lazy(r"\b(?:Ltd|Inc|Co|Corp|Mr|Ms|Dr|St|No|U\.S|vs)$")
+_LIST_START = lazy(
     r"\b(?i:includ(?:ing|ed|es|e)|such as|among them(?: were| are)?|among which(?: were| are)?"
     r"|list(?:ed)?(?: apps)? like"
     r"|(?:others|also)\s+(?:named|listed|included|cited|flagged)(?:\s+(?:were|are|include[sd]?))?"
@@ -36,24 +37,24 @@ _LIST_START = re.compile(
     r"|\b(?:apps|applications|platforms)\s+(?=[A-Z])(?!(?:The|A|An|In|On|It|By)\b)"
 )
 # Where a list stops: end of sentence (not after Ltd./Inc.), or a clause that is not a name.
-_LIST_END = re.compile(
+_LIST_END = lazy(
     r"[.!?](?=\s|$)|[;:(]|\s[-—–]\s"
     r"|,?\s+(?:were|was|are|is|have|has|had|which|that|who|for|to|from|in|on|with"
     r"|among others|and others|and other|were not|will|would|should|must|after|because)\b",
 )
-_OWNED = re.compile(
+_OWNED = lazy(
     r"^(?:the\s+)?(?P<owner>[A-Z][\w&.]*(?:\s[A-Z][\w&.]*)*)"
     r"-(?:owned|backed|run|operated|controlled|affiliated)\s+(?P<name>.+)$"
 )
 # "Beijing-based food delivery app Eleme": where a company sits, not who owns it.
-_BASED = re.compile(r"^(?:the\s+)?[A-Z][\w.]*(?:\s[A-Z][\w.]*)*-based\s+")
+_BASED = lazy(r"^(?:the\s+)?[A-Z][\w.]*(?:\s[A-Z][\w.]*)*-based\s+")
 # "Qiongzhou Ferry, operated by Haikou Ferry Co., Ltd.": the operator after the name.
-_RUN_BY = re.compile(
+_RUN_BY = lazy(
     r"^(?P<name>.+?),?\s+(?:\(|,)?\s*(?:developed|operated|run|owned|published|made)\s+by\s+"
     r"(?P<owner>[A-Z].+?)\)?$"
 )
-_POSSESSIVE = re.compile(r"^(?P<owner>.+?)(?:['’]s|(?<=s)['’])\s+(?P<name>.+)$")
-_SKIP = re.compile(
+_POSSESSIVE = lazy(r"^(?P<owner>.+?)(?:['’]s|(?<=s)['’])\s+(?P<name>.+)$")
+_SKIP = lazy(
     r"^(?:apps?|others?|more|many|some|several|those|these|the|an?|its|their|other apps"
     r"|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|today|yesterday"
     r"|Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
@@ -63,21 +64,21 @@ _SKIP = re.compile(
     re.I,
 )
 # A regulator is never one of the apps it names.
-_REGULATOR = re.compile(
+_REGULATOR = lazy(
     r"\b(?:MIIT|CAC|MPS|SAMR|CVERC|Ministry|Administration|Commission|Bureau|Regulator|"
     r"Cyberspace|Watchdog|Government|Council)\b",
     re.I,
 )
-_COMPANIES_OF = re.compile(
+_COMPANIES_OF = lazy(
     r"^(?:the\s+)?(?:mobile\s+)?(?:apps?|applications|services)\s+"
     r"(?:from|by|of|owned by|operated by|run by|developed by)\s+",
     re.I,
 )
 # "including those operated by Huawei, Tencent and Xiaomi": not a list of apps.
-_NOT_A_LIST = re.compile(r"^(?:those|these|ones|the ones|them|stores|app stores)\b", re.I)
+_NOT_A_LIST = lazy(r"^(?:those|these|ones|the ones|them|stores|app stores)\b", re.I)
 
 
-_LEGAL_COMMA = re.compile(r"\b(Co|Corp|Inc)\.?,\s*(?=Ltd|Limited|Inc)", re.I)
+_LEGAL_COMMA = lazy(r"\b(Co|Corp|Inc)\.?,\s*(?=Ltd|Limited|Inc)", re.I)
 
 
 def _items(fragment: str) -> list[str]:
@@ -96,15 +97,15 @@ def _items(fragment: str) -> list[str]:
 
 # "ride-hailing service Caocao Chuxing", "recipe app Xiachufang": a lower-case description
 # before the name.
-_DESCRIPTION = re.compile(r"^(?:[a-z][a-z0-9'’-]*\s+){1,5}(?=[\"“‘']?(?:[A-Z0-9]|[a-z]+[A-Z]))")
+_DESCRIPTION = lazy(r"^(?:[a-z][a-z0-9'’-]*\s+){1,5}(?=[\"“‘']?(?:[A-Z0-9]|[a-z]+[A-Z]))")
 # "Baidu Inc.'s flagship search app": the company's own app, named after the company.
-_OWN_APP = re.compile(
+_OWN_APP = lazy(
     r"^(?:(?:flagship|namesake|eponymous|main|core|popular|own|mobile|main)\s+)+"
     r"(?:[a-z][a-z-]*\s+){0,3}(?:app|application|platform|service)$"
 )
 # "comics app", "video streaming app": what kind of app, when the app has no name of its own.
-_PRODUCT = re.compile(r"^(?P<what>[a-z][a-z-]*(?:\s+[a-z][a-z-]*)?)\s+(?:app|application)$")
-_LEGAL_FORM = re.compile(
+_PRODUCT = lazy(r"^(?P<what>[a-z][a-z-]*(?:\s+[a-z][a-z-]*)?)\s+(?:app|application)$")
+_LEGAL_FORM = lazy(
     r"(?:,?\s+(?:Inc\.?|Ltd\.?|Co\.?,?\s*Ltd\.?|Co\.?|Corp(?:oration)?\.?|Holdings?|Group|"
     r"Limited|Technology|Technologies))+$"
 )
@@ -183,13 +184,13 @@ def _entity(item: str, *, strict: bool = False) -> Entity | None:
 
 
 # "Douyin, Kuaishou and LinkedIn were among the 105 apps": names that open a sentence.
-_AMONG = re.compile(
+_AMONG = lazy(
     r"(?:^|(?<=[.!?:;]\s))(?P<names>[A-Z0-9](?:[^.!?:;]|(?<=Inc)\.|(?<=Ltd)\.|(?<=Co)\.|(?<=Corp)\.){1,200}?)\s+(?:were|are|was|is)\s+"
     r"(?:also\s+)?(?:among|one of|on (?:the|a|its) (?:\w+\s+)?list|named|listed|cited|"
     r"singled out)\b"
 )
 # "Lifestyle platform Xiaohongshu is one of 21 apps": a description that opens a sentence.
-_OPENING_DESCRIPTION = re.compile(
+_OPENING_DESCRIPTION = lazy(
     r"^[A-Z][a-z-]+\s+(?:[a-z][\w-]*\s+){0,3}(?:app|application|platform|service|site|"
     r"website|tool|game|browser|player|store|network|marketplace|streamer|provider)\s+"
     r"(?=[\"“]?(?:[A-Z0-9]|[a-z]+[A-Z]))"
@@ -245,7 +246,7 @@ def _from_paragraph(paragraph: str) -> list[Entity]:
     return entities
 
 
-_APPOSITIVE = re.compile(
+_APPOSITIVE = lazy(
     r"^(?:the|an?)\s+(?:(?P<owner>[A-Z][\w&.]*(?:\s[A-Z][\w&.]*)*)-(?:owned|backed|run|operated)\s+)?"
     r"[a-z][a-z'’ -]*?(?:\s+(?:run|owned|operated|developed|made)\s+by\s+(?P<by>[A-Z][\w&., ]+))?$"
 )
@@ -289,10 +290,10 @@ def _merge_en(entities: list[Entity]) -> list[Entity]:
     return result
 
 
-_BULLET = re.compile(r"^\s*(?:[-•*·●▪–—]|\d{1,3}[.)])\s+(?P<item>\S.*)$")
-_BULLET_ITEM = re.compile(r"^(?P<name>[^():–—]+?)\s*(?:\((?P<dev>.+)\)\s*$|\s[-–—:]\s.*$|,\s.*$|$)")
+_BULLET = lazy(r"^\s*(?:[-•*·●▪–—]|\d{1,3}[.)])\s+(?P<item>\S.*)$")
+_BULLET_ITEM = lazy(r"^(?P<name>[^():–—]+?)\s*(?:\((?P<dev>.+)\)\s*$|\s[-–—:]\s.*$|,\s.*$|$)")
 # Photo captions and "read more" boxes name apps that are not the notice's.
-_CAPTION = re.compile(
+_CAPTION = lazy(
     r"^\s*(?:Photo|Image|Picture|Caption|File photo|Read more|Related|See also)\b"
     r"|\((?:AFP|Reuters|AP|Xinhua|Getty Images|VCG|IC)[^)]*\)\s*$",
     re.I,
@@ -325,14 +326,14 @@ def _bullets(lines: list[str]) -> list[Entity]:
 _LEGAL_END = r"(?:Co\.,?\s*Ltd\.?|Ltd\.?|Inc\.?|Limited|Corp\.?|Corporation|Group|Holdings)"
 # "Weibo is operated by Beijing Weimeng … Co., Ltd.; Zhihu by Beijing Zhizhe … Co., Ltd.",
 # "Xueche Bang, operated by Jinan Xueche … Co., Ltd., was found …"
-_OPERATED_BY = re.compile(
+_OPERATED_BY = lazy(
     r"(?P<name>[A-Z0-9][\w.&'’-]*(?:\s[A-Z0-9][\w.&'’-]*){0,4})(?:,\s+|\s+(?:is|was|are)\s+)"
     r"(?:run|operated|owned|developed|published|made)\s+by\s+"
     rf"(?P<owner>[A-Z][\w&'’ ()-]*?{_LEGAL_END}(?:\s+{_LEGAL_END})*)"
     r"(?P<more>(?:;\s*[A-Z0-9][\w.&'’ -]{0,40}?\s+by\s+[A-Z][\w&'’ ()-]*?"
     rf"{_LEGAL_END})*)"
 )
-_MORE_BY = re.compile(
+_MORE_BY = lazy(
     rf";\s*(?P<name>[A-Z0-9][\w.&'’ -]{{0,40}}?)\s+by\s+(?P<owner>[A-Z][\w&'’ ()-]*?{_LEGAL_END})"
 )
 

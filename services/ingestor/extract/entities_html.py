@@ -17,6 +17,7 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 
 from shared.events import Entity
 
+from .lazy_re import lazy
 from .markup import soup_of
 from .merge import merge_entities
 from .noise import is_noise_line
@@ -181,7 +182,7 @@ def html_to_text(soup: BeautifulSoup) -> str:
 
 
 _TITLE_CLASS = re.compile(r"title|tit\b|bt\b", re.I)
-_TITLE_WORDS = re.compile(r"通报|通知|公告|名单|App|APP|apps?\b|SDK", re.I)
+_TITLE_WORDS = lazy(r"通报|通知|公告|名单|App|APP|apps?\b|SDK", re.I)
 
 
 def html_title(soup: BeautifulSoup) -> str | None:

@@ -30,6 +30,7 @@ from importlib.resources import files
 from shared.events import Entity
 
 from .entities_text import parse_entry
+from .lazy_re import lazy
 from .merge import entity_kind, is_company
 from .textutil import fold_width
 
@@ -41,7 +42,7 @@ _SEPARATORS = "、，,；;"
 _APP_WORD = r"(?:App|APP|app|应用程序|移动应用|应用|软件|客户端|小程序|SDK|sdk|产品)"
 # The end of an enumeration: "等43款App", "等3个应用", "等App", "等常用App", "均在列", "被点名".
 _COUNT = r"(?:\d{1,4}|[一二三四五六七八九十百两]{1,6})"
-_END = re.compile(
+_END = lazy(
     rf"等\s*(?:{_COUNT}\s*(?:款|个|家)\s*(?:{_APP_WORD}(?!商店|市场|分发|商城))?"
     rf"|(?:常用|主流|热门|多款)?\s*{_APP_WORD}(?!商店|市场|分发|商城))"
     r"|(?:[均也亦都]\s*)?(?:在列|上榜|榜上有名|名列其中|被点名|被通报|被约谈|被下架|遭通报|遭点名)(?!的)"
@@ -49,26 +50,26 @@ _END = re.compile(
     rf"|(?<=[^\d\s])(?:[这等]\s*)?(?<!第)(?:[一二三四五六七八九十两]{{1,3}}|\d{{1,3}})\s*款\s*"
     rf"{_APP_WORD}(?!商店|市场|分发|商城)"
 )
-_COMPANY_END = re.compile(rf"等\s*{_COUNT}\s*家")
+_COMPANY_END = lazy(rf"等\s*{_COUNT}\s*家")
 # Cue words after which names follow, in a clause about apps.
-_CUE = re.compile(
+_CUE = lazy(
     r"(?:包括|包含|分别是|分别为|分别有|涉及到?|具体为|依次为|主要有|名单(?:如下|为|是)|如下"
     r"|例如|比如|诸如|(?<=[，,])如|(?<=[的还])有(?=\s*[:：]))(?!的)\s*(?:[:：]\s*)?"
     # "涉及运动健身类App：A（…）、B（…）；新闻资讯类：C": a category label, then its apps
     rf"|[\u4e00-\u9fff]{{2,8}}类\s*(?:{_APP_WORD})?\s*(?:[:：]|的有|有)\s*"
 )
-_APP_CONTEXT = re.compile(rf"{_APP_WORD}|名单|清单")
+_APP_CONTEXT = lazy(rf"{_APP_WORD}|名单|清单")
 # Where a lead-in ends in the first piece: "检测发现存在问题的应用包括|云朵阅读".
-_LEAD = re.compile(
+_LEAD = lazy(
     r"(?:(?:包括|包含|分别是|分别为|分别有|涉及到?|具体为|依次为|主要有|如下|名单|通报|点名|曝光|"
     r"约谈|下架|发现|关于|其中|显示|指出|称|对|(?<=[还也中的])有|例如|比如|诸如|(?<=[，,])如)了?"
     r"|[:：]|\s)\s*"
 )
 # "以及A", "和“A”": a connector before the last names (a bare 和 may start a name: 和风天气).
-_CONNECTOR = re.compile(r"^(?:(?:以及|还有|还包括|另有)\s*|[和及与](?=\s|[“「『《\"]))\s*")
-_INNER_AND = re.compile(r"\s*(?:以及|(?<![涉以])及|和|与)\s*")
-_OPENS_TITLE = re.compile(r"[《“「『][^》”」』]*$|^[^《“「『]*[》”」』]")
-_TRAILING_WORD = re.compile(r"\s*(?:App|APP|app|应用程序|移动应用|应用|软件|客户端|等)$")
+_CONNECTOR = lazy(r"^(?:(?:以及|还有|还包括|另有)\s*|[和及与](?=\s|[“「『《\"]))\s*")
+_INNER_AND = lazy(r"\s*(?:以及|(?<![涉以])及|和|与)\s*")
+_OPENS_TITLE = lazy(r"[《“「『][^》”」』]*$|^[^《“「『]*[》”」』]")
+_TRAILING_WORD = lazy(r"\s*(?:App|APP|app|应用程序|移动应用|应用|软件|客户端|等)$")
 
 # Generic kinds of app that notices group apps by ("对输入法、地图导航等App进行检测").
 _CATEGORIES = frozenset(
@@ -76,47 +77,47 @@ _CATEGORIES = frozenset(
     for line in (files(__package__) / "data" / "categories.txt").read_text("utf-8").splitlines()
     if line.strip() and not line.startswith("#")
 )
-_CATEGORY_SUFFIX = re.compile(r"(?:类|类型|领域|行业|方面|板块|等)$")
-_STORE = re.compile(
+_CATEGORY_SUFFIX = lazy(r"(?:类|类型|领域|行业|方面|板块|等)$")
+_STORE = lazy(
     r"(?:应用市场|应用商店|软件商店|应用商城|应用中心|游戏中心|手机助手|应用宝|豌豆荚|App\s*Store|"
     r"Google\s*Play|官网|商店|市场)$",
     re.I,
 )
-_LAW = re.compile(
+_LAW = lazy(
     r"(?:(?<!输入)法|条例|规定|办法|方法|通知|意见|标准|指南|规范|决定|方案|要求|通报|公告|细则|规则|目录|"
     r"报|日报|晚报|杂志|周刊|白皮书|报告|协议|政策|声明)$"
 )
-_NOT_NAME = re.compile(
+_NOT_NAME = lazy(
     r"个人信息|权限|违规|违法|整改|通报|要求|用户|问题|情况|工作|管理|责任|保护|检测|开展|进行|组织|"
     r"相关|依法|监督|规定|部门|以下|如下|上述|名单|发现|存在|加强|落实|截至|联系|电话|附件|地址|邮箱|"
     r"举报|收集|索取|注销|弹窗|自启动|定向推送|误导|欺骗|骚扰|隐私|运营者|开发者|运营商|功能|选项|"
     r"服务|平台方|监管|部署|专项|行动|治理|网信|信息化|通信管理局|市场监管|处置|约谈|下架|款|批次|"
     r"涉及|尚有|共有|还有|另有|共计|合计|其余|剩余|累计|上榜|在列|点名|被|不少|多款|若干|类的|的有"
 )
-_BAD_START = re.compile(
+_BAD_START = lazy(
     r"^(?:关于|根据|按照|依据|为|经|对|由|截至|截止|近期|近日|目前|其中|包括|注|附|据|该|这|此|上述|相关|"
     r"部分|多款|一些|其他|其它|各|本|我|以上|以下|有关|同时|此外|另外|然而|但|而|并|且|又|也|均|都|"
     r"已|将|还|再|从|在|向|于|以|又|一批|这批|记者|今年|去年|日前|随后|今天|昨天|\d+月|\d+日)"
 )
-_TRAILING_BRACKET = re.compile(r"\([^()]*(?:\([^()]*\)[^()]*)*\)\s*$")
+_TRAILING_BRACKET = lazy(r"\([^()]*(?:\([^()]*\)[^()]*)*\)\s*$")
 """A bracket at the end, one level of brackets inside allowed: (腾讯科技(深圳)有限公司)."""
-_OWNER_PREFIX = re.compile(r"^[^、，,]{1,12}?旗下(?:的)?")
-_APP_WORD_ONLY = re.compile(rf"^{_APP_WORD}$")
+_OWNER_PREFIX = lazy(r"^[^、，,]{1,12}?旗下(?:的)?")
+_APP_WORD_ONLY = lazy(rf"^{_APP_WORD}$")
 # What may follow a quoted name that is an app: "“A”App", "《A》《B》存在…问题", "「A」则超范围…".
-_VOUCHED_AFTER = re.compile(
+_VOUCHED_AFTER = lazy(
     rf"\s*(?:{_APP_WORD}|等\s*(?:{_COUNT}\s*[款个]\s*)?(?:{_APP_WORD}|{_COUNT}\s*[款个])|均|都|也|还|则|"
     r"被|在列|上榜|存在|涉及|未|不|无法|没有|违规|违法|超范围|强制|频繁|过度|擅自|私自)"
 )
 # What follows quoted terms that are not apps: "等改革", "功能", "行动".
-_NOT_APPS_AFTER = re.compile(
+_NOT_APPS_AFTER = lazy(
     rf"\s*(?:等(?=\s*[\u4e00-\u9fff])(?!\s*(?:{_COUNT}\s*[款个]|{_APP_WORD}))|[的之]?(?:功能|行动|选项|按钮|字样|机制|政策|"
     r"活动|改革|专项|模式|标准|条款|协议|提示|入口|页面|权限|服务|工作|要求))"
 )
 # A phrase cut in the middle ("…中心关于"), or an office ("…管理局").
-_BAD_END = re.compile(
+_BAD_END = lazy(
     r"(?:关于|对|的|了|为|是|在|有|将|和|与|及|中|里|后|前|中心|管理局|办公室|委员会|信息化部|网信办|厅)$"
 )
-_DATE_LIKE = re.compile(r"^[\d\s.\-/年月日号]+$")
+_DATE_LIKE = lazy(r"^[\d\s.\-/年月日号]+$")
 
 
 @dataclass(frozen=True)
@@ -127,9 +128,7 @@ class _Piece:
 
 
 # "分别是：1、《A》（…）；2、《B》（…）": item numbers inside a sentence.
-_INLINE_NUMBER = re.compile(
-    r"(?:^|(?<=[；;，,。：:]))\s*(?:\d{1,3}\s*[、.．]|[（(]\d{1,3}[)）])(?!\d)"
-)
+_INLINE_NUMBER = lazy(r"(?:^|(?<=[；;，,。：:]))\s*(?:\d{1,3}\s*[、.．]|[（(]\d{1,3}[)）])(?!\d)")
 
 
 def _pieces(segment: str) -> list[_Piece]:
@@ -157,10 +156,10 @@ def _pieces(segment: str) -> list[_Piece]:
     return [p for p in pieces if p.text.strip()]
 
 
-_QUOTED = re.compile(
+_QUOTED = lazy(
     r"“([^“”]{1,40})”|「([^「」]{1,40})」|『([^『』]{1,40})』|《([^《》]{1,40})》|\"([^\"]{1,40})\""
 )
-_QUOTE_RUN = re.compile(
+_QUOTE_RUN = lazy(
     r"(?:(?:“[^“”]{1,40}”|「[^「」]{1,40}」|『[^『』]{1,40}』|《[^《》]{1,40}》|\"[^\"]{1,40}\")"
     r"\s*(?:和|及|与|以及)?\s*)+$"
 )
@@ -176,8 +175,8 @@ def _is_category(name: str) -> bool:
     return name in _CATEGORIES or core in _CATEGORIES or _CATEGORY_SUFFIX.search(name) is not None
 
 
-_ITEM_NUMBER = re.compile(r"^(?:\d{1,3}\s*[、.．)）]|[（(]\d{1,3}[)）])\s*")
-_TITLED = re.compile(
+_ITEM_NUMBER = lazy(r"^(?:\d{1,3}\s*[、.．)）]|[（(]\d{1,3}[)）])\s*")
+_TITLED = lazy(
     r"^[“「『《](?P<name>[^“”「」『』《》]{1,40})[”」』》]\s*"
     r"(?P<suffix>(?:微信|支付宝|百度|抖音|QQ)?小程序|快应用|App|APP|app|应用|软件|客户端)?\s*"
     r"(?P<bracket>[（(].*[)）])?$"
@@ -382,20 +381,20 @@ def _quoted_alone(sentence: str) -> list[tuple[int, str]]:
 
 # "京味外卖（北京京味餐饮管理有限公司）", "“燕京健身”App（北京燕京体育健身有限公司）": an app
 # with its operator in brackets, anywhere in a sentence (one level of brackets inside).
-_BRACKETED = re.compile(
+_BRACKETED = lazy(
     r"(?P<name>[^\s，,。；;、：:（）()“”「」『』《》]{1,24}|[“「『《][^“”「」『』《》]{1,24}[”」』》]"
     r"(?:(?:微信|支付宝|百度|抖音|QQ)?小程序|快应用|App|APP|应用|客户端)?)"
     r"\s*[（(](?P<dev>[^（）()]{2,60}(?:[（(][^（）()]{1,10}[)）][^（）()]{0,40})?)[)）]"
 )
 # "“苏e行”，运营者为无锡苏e行交通科技有限公司": the operator in the next clause.
-_OPERATOR_IS = re.compile(
+_OPERATOR_IS = lazy(
     r"(?P<name>[“「『《][^“”「」『』《》]{1,24}[”」』》])\s*[，,]?\s*(?:其)?"
     r"(?:运营者|开发者|运营主体|开发运营者|运营方|开发商)(?:为|是)\s*[:：]?\s*"
     r"(?P<dev>[^，,。；;（）()]{4,60}?(?:公司|Ltd\.?|Limited|Inc\.?|工作室))"
 )
 
 
-_NEGATION = re.compile(
+_NEGATION = lazy(
     r"不涉及|未涉及|不包括|不包含|不含|并非|并不|不属于|不在[^。]{0,12}之列|除[^。]{1,30}外"
 )
 
@@ -471,7 +470,7 @@ def extract_entities_prose(text: str) -> list[Entity]:
     return entities
 
 
-_LIST_INTRO = re.compile(
+_LIST_INTRO = lazy(
     rf"(?:{_APP_WORD}|名单|清单)[^。]{{0,12}}(?:如下|分别是|分别为|包括|为|是)\s*[:：]\s*$"
 )
 

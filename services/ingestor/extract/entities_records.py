@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from shared.events import Entity
 
 from .cells import is_placeholder, look
+from .lazy_re import lazy
 from .merge import entity_kind
 from .tables import header_columns, issues_of
 from .textutil import fold_width
 
-_NUMBER = re.compile(r"^\s*(?:\d{1,3}\s*[.、．)）]|[（(]\d{1,3}[)）])\s*")
-_FIELD = re.compile(r"(?P<label>[^:：；;，,。\s]{2,10})\s*[:：]\s*(?P<value>[^；;]*)")
+_NUMBER = lazy(r"^\s*(?:\d{1,3}\s*[.、．)）]|[（(]\d{1,3}[)）])\s*")
+_FIELD = lazy(r"(?P<label>[^:：；;，,。\s]{2,10})\s*[:：]\s*(?P<value>[^；;]*)")
 
 
 @dataclass

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from shared.events import Entity, EntityKind
 
+from .lazy_re import lazy
 from .merge import entity_kind, is_company, merge_entities
 from .tables_text import find_text_tables
 from .textutil import clean_line, fold_width
@@ -34,34 +35,34 @@ _CLOSE = "）)】]"
 _PAIRS = {"（": "）", "(": ")", "【": "】", "[": "]", "《": "》", "“": "”", "‘": "’", "「": "」"}
 _CN_ORD = "一二三四五六七八九十"
 
-_NUMBERED = re.compile(
+_NUMBERED = lazy(
     r"^(?:(?P<a>\d{1,3})\s*(?:[.．、:：)）](?!\d))|[（(](?P<b>\d{1,3})[)）]|(?P<c>\d{1,3})\s+(?=\S))\s*"
 )
-_HEADING = re.compile(
+_HEADING = lazy(
     rf"^(?:[{_CN_ORD}]{{1,3}}\s*[、.．]|[（(][{_CN_ORD}]{{1,3}}[)）]|第[{_CN_ORD}]{{1,3}}[类项部分])\s*"
 )
-_CATEGORY = re.compile(
+_CATEGORY = lazy(
     r"^(?P<cat>[^\s:：，,。、（）()]{1,14}类)\s*(?:(?:[:：]|\t|\s{2,})\s*(?P<rest>.*))?$"
 )
-_PROBLEM_WORDS = re.compile(
+_PROBLEM_WORDS = lazy(
     r"收集|使用|个人信息|权限|违规|违法|超范围|强制|频繁|误导|欺骗|骚扰|注销|自启动|定向推送|弹窗|"
     r"索取|调用|明示|共享|传输|泄露|安全漏洞|隐私"
 )
-_STOP_WORDS = re.compile(
+_STOP_WORDS = lazy(
     r"个人信息|权限|违规|违法|整改|通报|要求|用户|问题|情况|工作|管理|责任|保护|检测|开展|进行|"
     r"组织|相关|依法|监督|规定|部门|以下|如下|上述|名单|发现|存在|加强|落实|截至|联系|电话|附件|"
     r"地址|邮箱|举报"
 )
-_BAD_START = re.compile(r"^(?:关于|根据|按照|依据|为|经|对|由|截至|截止|近期|目前|其中|包括|注|附)")
-_LAW_TITLE = re.compile(r"(?:法|条例|规定|办法|通知|意见|标准|指南|规范|决定|方案|要求|通报|公告)$")
-_VERSION = re.compile(r"^(?:版本号?|version|ver\.?)?\s*[:：]?\s*[Vv]?\d+(?:[.\-_]\d+)+\S*$", re.I)
-_VERSION_PREFIX = re.compile(r"^(?:版本号?|version|ver\.?)\s*[:：]?\s*", re.I)
-_STORE = re.compile(
+_BAD_START = lazy(r"^(?:关于|根据|按照|依据|为|经|对|由|截至|截止|近期|目前|其中|包括|注|附)")
+_LAW_TITLE = lazy(r"(?:法|条例|规定|办法|通知|意见|标准|指南|规范|决定|方案|要求|通报|公告)$")
+_VERSION = lazy(r"^(?:版本号?|version|ver\.?)?\s*[:：]?\s*[Vv]?\d+(?:[.\-_]\d+)+\S*$", re.I)
+_VERSION_PREFIX = lazy(r"^(?:版本号?|version|ver\.?)\s*[:：]?\s*", re.I)
+_STORE = lazy(
     r"(?:应用市场|应用商店|软件商店|应用商城|应用中心|游戏中心|手机助手|应用宝|豌豆荚|App\s*Store|"
     r"Google\s*Play|官网|官方网站|商店|市场)$",
     re.I,
 )
-_QUALIFIER = re.compile(r"(?:版|端|版本|客户端|极速|精简|国际|HD|Lite|Pro)$", re.I)
+_QUALIFIER = lazy(r"(?:版|端|版本|客户端|极速|精简|国际|HD|Lite|Pro)$", re.I)
 _SEPARATORS = "、，,；;"
 
 
@@ -161,19 +162,19 @@ class _Candidate:
     bare: bool  # no bracket, 《》 or column told us this is an app
 
 
-_LABEL = re.compile(r"^(?P<label>[^:：，,]{1,8}?)\s*[:：]\s*(?P<value>\S.*)$")
-_DEVELOPER_LABEL = re.compile(
+_LABEL = lazy(r"^(?P<label>[^:：，,]{1,8}?)\s*[:：]\s*(?P<value>\S.*)$")
+_DEVELOPER_LABEL = lazy(
     r"运营者|开发者|运营方|运营主体|开发商|主办|企业|公司|单位|developer|operator", re.I
 )
-_VERSION_LABEL = re.compile(r"版本|version|ver", re.I)
-_STORE_LABEL = re.compile(r"来源|商店|市场|平台|渠道|store|source", re.I)
+_VERSION_LABEL = lazy(r"版本|version|ver", re.I)
+_STORE_LABEL = lazy(r"来源|商店|市场|平台|渠道|store|source", re.I)
 # "（微信小程序）", "（快应用）": where a mini-program lives, not part of its name.
-_MINI_PROGRAM = re.compile(r"^(?:微信|支付宝|百度|抖音|QQ|头条)?\s*(?:小程序|快应用)$")
-_TAIL_ISSUES = re.compile(r"^(?:[-—–－─]+|[:：]|存在|涉及)\s*(?P<issues>\S.*)$")
+_MINI_PROGRAM = lazy(r"^(?:微信|支付宝|百度|抖音|QQ|头条)?\s*(?:小程序|快应用)$")
+_TAIL_ISSUES = lazy(r"^(?:[-—–－─]+|[:：]|存在|涉及)\s*(?P<issues>\S.*)$")
 
 
 # "黔货出山（贵州黔货电子商务有限公司）——违规收集个人信息": the issues after the last bracket.
-_LINE_TAIL = re.compile(r"^(?P<head>.*[）)》])\s*(?P<tail>(?:[-—–－─]+|[:：])\s*[^）)》]+)$")
+_LINE_TAIL = lazy(r"^(?P<head>.*[）)》])\s*(?P<tail>(?:[-—–－─]+|[:：])\s*[^）)》]+)$")
 
 
 def _labelled(part: str) -> tuple[str, str] | None:

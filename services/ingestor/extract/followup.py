@@ -12,35 +12,36 @@ from datetime import date
 from shared.errors import InputError
 from shared.events import NoticeRef
 
+from .lazy_re import lazy
 from .regulators import detect_regulator
 from .textutil import CN_NUMERAL_CHARS, cn_number, en_number, fold_width, nonempty_lines
 
 _NUM = rf"(?:\d{{1,4}}|[{CN_NUMERAL_CHARS}]{{1,6}})"
-_EARLIER = re.compile(
+_EARLIER = lazy(
     r"(?P<pre>[^，,。；;\n]{0,20}?)(?:于|在)?\s*"
     r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日\s*[,，]?\s*"
     r"(?P<who>[^，,。；;\n]{0,20}?)"
     r"(?:向社会|公开|曾|已|先后|在官网|在其官网)*(?:公开)?(?:通报|公布|发布)了?"
     rf"(?:[^。；;\n\d]{{0,60}}?)(?P<count>{_NUM})\s*(?:家|款|个)"
 )
-_SELF = re.compile(r"^(?:我部|我局|我办|本部|本局|我中心|本中心|我委|本委)?$")
-_TITLE = re.compile(r"《(?P<title>关于[^》]{4,80})》")
+_SELF = lazy(r"^(?:我部|我局|我办|本部|本局|我中心|本中心|我委|本委)?$")
+_TITLE = lazy(r"《(?P<title>关于[^》]{4,80})》")
 # "等84款App", "发现有4款APP", "42款移动应用": how many the notice says it names.
-_CN_COUNT = re.compile(
+_CN_COUNT = lazy(
     rf"(?P<n>{_NUM})\s*款\s*[^\s，。,、；]{{0,20}}?(?:App|APP|app|移动应用|应用程序|应用|软件|SDK"
     r"|小程序|产品)"
 )
-_EN_COUNT = re.compile(
+_EN_COUNT = lazy(
     r"\b(?P<n>\d{1,3}|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:-\w+)?"
     r"|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen"
     r"|three|four|five|six|seven|eight|nine|ten)\s+(?:more\s+)?(?:mobile\s+)?(?:apps|applications)\b",
     re.I,
 )
 
-_PAST = re.compile(r"上周|此前|曾经|\bearlier\b|\blast (?:week|month|year)\b", re.I)
+_PAST = lazy(r"上周|此前|曾经|\bearlier\b|\blast (?:week|month|year)\b", re.I)
 
 
-_QUICK = re.compile(r"\d{4}\s*年[^。]*?(?:通报|公布|发布)")
+_QUICK = lazy(r"\d{4}\s*年[^。]*?(?:通报|公布|发布)")
 
 
 def _earlier(sentence: str) -> re.Match[str] | None:

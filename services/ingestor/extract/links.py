@@ -11,12 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from bs4 import Tag
-
 from shared.errors import InputError
 
 from .decode import decode_bytes, detect_format
-from .entities_html import parse_html
 from .formats import ATTACHMENT_FORMATS, BY_NAME, binary_format, extension
 
 _PICTURE_SUFFIXES = frozenset(BY_NAME["image"].suffixes)
@@ -45,6 +42,10 @@ def linked_files(data: bytes, *, name: str) -> list[Link]:
         return []
     if detect_format(page, name) != "html":
         return []
+    from bs4 import Tag  # HTML only: a text notice does not load BeautifulSoup
+
+    from .entities_html import parse_html
+
     try:
         soup = parse_html(page, name=name)
     except InputError:  # nested too deep: no links read

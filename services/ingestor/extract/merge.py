@@ -7,7 +7,9 @@ import unicodedata
 
 from shared.events import Entity, EntityKind
 
-_COMPANY_END = re.compile(
+from .lazy_re import lazy
+
+_COMPANY_END = lazy(
     r"(?:有限责任公司|股份有限公司|有限公司|股份公司|分公司|公司|集团|工作室|研究院|研究所|事务所|"
     r"信息中心|服务中心|技术中心|银行|合作社|商行|经营部|门市部|个体工商户|"
     r"Co\.?\s*,?\s*Ltd\.?|Ltd\.?|Limited|Inc\.?|LLC|Corp(?:oration)?\.?|GmbH|Pte\.?\s*Ltd\.?|"

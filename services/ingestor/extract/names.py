@@ -12,6 +12,7 @@ import unicodedata
 
 from shared.events import Entity
 
+from .lazy_re import lazy
 from .merge import entity_kind
 from .textutil import fold_width
 
@@ -55,11 +56,11 @@ def normalize_entity(entity: Entity) -> Entity:
     )
 
 
-_TITLE_LIST = re.compile(
+_TITLE_LIST = lazy(
     r"(?:关于|關於|对|對|发现|發現|通报|通報|点名|點名)\s*[:：]?\s*"
     r"(?P<names>[^，,。；;：:]{1,60}?)\s*等\s*(?:\d{1,4}|[一二三四五六七八九十百]{1,6})\s*款"
 )
-_NOT_A_NAME = re.compile(r"App|APP|应用|移动|违法|违规|个人信息|问题|存在|部分|多款|企业|公司$")
+_NOT_A_NAME = lazy(r"App|APP|应用|移动|违法|违规|个人信息|问题|存在|部分|多款|企业|公司$")
 
 
 def title_names(title: str) -> list[Entity]:

@@ -23,13 +23,15 @@ import html
 import re
 import unicodedata
 
+from .lazy_re import lazy
+
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 
 # One pinyin syllable once its tone marks are taken off: an optional initial, a vowel run and
 # an optional final n/ng/r, with an optional tone digit.
-_SYLLABLE = re.compile(r"^(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?(?:[aeiouv]{1,3})(?:ng|n|r)?[0-5]?$")
-_TONE_MARKED = re.compile(r"[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ]")
-_PINYIN_BRACKET = re.compile(
+_SYLLABLE = lazy(r"^(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?(?:[aeiouv]{1,3})(?:ng|n|r)?[0-5]?$")
+_TONE_MARKED = lazy(r"[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ]")
+_PINYIN_BRACKET = lazy(
     rf"(?<=[{_CJK}])\s?(?:\((?P<a>[^()（）\[\]\n]{{1,40}})\)|（(?P<b>[^()（）\n]{{1,40}})）"
     rf"|\[(?P<c>[^\[\]\n]{{1,40}})\])"
 )
@@ -60,7 +62,7 @@ def is_pinyin_annotation(text: str) -> bool:
     return marked or len(words) == 1
 
 
-_BARE_TONED = re.compile(
+_BARE_TONED = lazy(
     rf"(?<=[{_CJK}])[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{{1,6}}(?=[{_CJK}]|$|[，。、；：\s])"
 )
 
@@ -81,13 +83,11 @@ def strip_pinyin(text: str) -> str:
     return _BARE_TONED.sub(drop_bare, _PINYIN_BRACKET.sub(drop, text))
 
 
-_SPACE_ENTITIES = re.compile(r"&(?:amp;)*(?:nbsp|ensp|emsp|thinsp|#160|#xa0|#12288|#x3000);?", re.I)
-_ENTITIES = re.compile(r"&(?:amp;)*(?P<entity>[a-z]{2,8}|#\d{2,6}|#x[0-9a-f]{2,5});", re.I)
+_SPACE_ENTITIES = lazy(r"&(?:amp;)*(?:nbsp|ensp|emsp|thinsp|#160|#xa0|#12288|#x3000);?", re.I)
+_ENTITIES = lazy(r"&(?:amp;)*(?P<entity>[a-z]{2,8}|#\d{2,6}|#x[0-9a-f]{2,5});", re.I)
 # Junk: replacement characters, "锟斤拷" (U+FFFD written as GBK and read back), invisible marks,
 # and Windows-1252 mojibake of curly quotes and dashes ("â€œ").
-_JUNK = re.compile(
-    r"(?:锟斤拷)+|\ufffd+|[\ufeff\u200b\u200c\u200d\u2060]|â€[\x80-\xbf\u0152-\u2122]?"
-)
+_JUNK = lazy(r"(?:锟斤拷)+|\ufffd+|[\ufeff\u200b\u200c\u200d\u2060]|â€[\x80-\xbf\u0152-\u2122]?")
 
 
 def _unescape(m: re.Match[str]) -> str:
@@ -96,7 +96,7 @@ def _unescape(m: re.Match[str]) -> str:
     return m.group(0) if plain == entity else plain
 
 
-_WIDGETS = re.compile(
+_WIDGETS = lazy(
     r"[【\[(（]?\s*(?:字体|字号|文字)\s*[:：]?\s*[【\[]?\s*大\s*[】\]]?\s*[【\[]?\s*中\s*[】\]]?\s*"
     r"[【\[]?\s*小\s*[】\]]?\s*[】\])）]?"
     r"|[【\[]\s*(?:我要)?(?:打印|关闭|關閉|收藏|纠错|糾錯|返回顶部|返回頂部|顶部|頂部|分享|关闭窗口|關閉窗口|"
@@ -104,16 +104,16 @@ _WIDGETS = re.compile(
     r"|(?:打印本页|打印本頁|打印此页|打印此頁|关闭窗口|關閉窗口|关闭本页|關閉本頁|"
     r"扫一扫在手机打开当前页|掃一掃在手機打開當前頁|返回顶部|返回頂部)"
 )
-_SHARE = re.compile(r"分享(?:到|至)\s*[:：]\s*(?P<rest>.*)$")
-_NAV_START = re.compile(
+_SHARE = lazy(r"分享(?:到|至)\s*[:：]\s*(?P<rest>.*)$")
+_NAV_START = lazy(
     r"^\s*(?:您?当前(?:的)?位置|您?當前(?:的)?位置|您的位置|您现在的位置|您現在的位置|所在位置|"
     r"现在位置|位置)\s*[:：]"
 )
-_NAV_SEPARATOR = re.compile(r"\s*(?:>>?|＞＞?|»|›|→|->|/|\\|\s-\s|\||｜)\s*")
-_NAV_HOME = re.compile(
+_NAV_SEPARATOR = lazy(r"\s*(?:>>?|＞＞?|»|›|→|->|/|\\|\s-\s|\||｜)\s*")
+_NAV_HOME = lazy(
     r"^\s*(?:首页|首頁|网站首页|網站首頁|主页|主頁|Home)\s*(?:>|＞|»|›|→|/|-|\||｜)", re.I
 )
-_NAV_CHAIN = re.compile(r"(?:>>?|＞＞?|»|›|→)")
+_NAV_CHAIN = lazy(r"(?:>>?|＞＞?|»|›|→)")
 
 
 def is_noise_line(line: str) -> bool:
@@ -131,7 +131,7 @@ def is_noise_line(line: str) -> bool:
 
 
 # A character every kind of inline noise contains: most lines have none and are left alone.
-_MAYBE_NOISE = re.compile(
+_MAYBE_NOISE = lazy(
     r"[&(（\[【锟\ufffd\ufeff\u200b\u200c\u200d\u2060âāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]"
     r"|打印|关闭|關閉|扫一扫|掃一掃|返回|字体|字號|字号|文字|分享"
 )

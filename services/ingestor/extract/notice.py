@@ -21,6 +21,7 @@ from .entities_text import extract_entities_text
 from .followup import declared_count, find_follows_up
 from .formats import binary_format
 from .kind import notice_kind
+from .lazy_re import lazy
 from .merge import add_unlisted, merge_entities
 from .names import normalize_entity, title_names
 from .reading import ReadNotice, read_notice, with_rows_elsewhere
@@ -37,19 +38,17 @@ from .textutil import (
 )
 
 _CHINA = ZoneInfo("Asia/Shanghai")
-_TITLE_HINT = re.compile(r"通报|通知|公告|名单|\bapps?\b", re.I)
-_BATCH = re.compile(
+_TITLE_HINT = lazy(r"通报|通知|公告|名单|\bapps?\b", re.I)
+_BATCH = lazy(
     r"(?:(?P<year>\d{4})\s*年\s*(?:度\s*)?)?第\s*(?P<n>\d{1,3}|[一二三四五六七八九十]{1,3})\s*批"
     r"(?:\s*[,，、;；]?\s*[(（]?\s*总第\s*(?P<total>\d{1,4}|[一二三四五六七八九十百]{1,4})\s*批"
     r"\s*[)）]?)?"
 )
-_JUNK = re.compile(
-    r"【[^】]{0,12}】|\[[^\]]{0,12}\]|[（(](?:全文|转|轉|转载|轉載|附名单|附名單)[)）]"
-)
-_INCOMPLETE_HINT = re.compile(
+_JUNK = lazy(r"【[^】]{0,12}】|\[[^\]]{0,12}\]|[（(](?:全文|转|轉|转载|轉載|附名单|附名單)[)）]")
+_INCOMPLETE_HINT = lazy(
     r"其[余他][^。\n]{0,12}略|名单略|（略）|\(略\)|部分(?:App|APP|应用)?名单|部分问题"
 )
-_ATTACHMENT = re.compile(r"附件\s*[:：]?[^\n。]{0,40}?(?:名单|清单)|见附件|详见附件")
+_ATTACHMENT = lazy(r"附件\s*[:：]?[^\n。]{0,40}?(?:名单|清单)|见附件|详见附件")
 
 
 def _title_from_text(lines: list[str]) -> str:
@@ -91,7 +90,7 @@ def _normalize(text: str) -> str:
     ).lower()
 
 
-_REGULATOR_NAMES = re.compile(
+_REGULATOR_NAMES = lazy(
     "|".join(
         [
             *CENTRAL.values(),
@@ -101,17 +100,15 @@ _REGULATOR_NAMES = re.compile(
         ]
     )
 )
-_NAMED_COUNT = re.compile(
-    r"(?P<lead>[^等]{1,40}?)等\s*(?P<n>\d{1,4}|[一二三四五六七八九十百]{1,6})\s*款"
-)
+_NAMED_COUNT = lazy(r"(?P<lead>[^等]{1,40}?)等\s*(?P<n>\d{1,4}|[一二三四五六七八九十百]{1,6})\s*款")
 
 
-_TITLE_COUNT = re.compile(
+_TITLE_COUNT = lazy(
     r"(?P<n>\d{1,4}|[一二三四五六七八九十百]{1,6})\s*款"
     r"|\b(?P<en>\d{1,4})\s+(?:mobile\s+)?(?:apps|applications)\b",
     re.I,
 )
-_TITLE_REMOVAL = re.compile(r"下架|\b(?:remov\w*|pull\w*|take\w* down|delist\w*)", re.I)
+_TITLE_REMOVAL = lazy(r"下架|\b(?:remov\w*|pull\w*|take\w* down|delist\w*)", re.I)
 
 
 def title_key(title: str) -> str:

@@ -23,11 +23,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from statistics import median
 
+from .lazy_re import lazy
 from .ocr import TextBox
 from .tables import Cell, Grid, header_columns, is_header
 from .textutil import to_simplified
 
-_ITEM = re.compile(r"\s*(?:\d{1,2}\s*[.、．)）]|[（(]\d{1,2}[)）]|[一二三四五六七八九十]、)")
+_ITEM = lazy(r"\s*(?:\d{1,2}\s*[.、．)）]|[（(]\d{1,2}[)）]|[一二三四五六七八九十]、)")
 _EDGE_JUNK = " \t|｜丨¦_,，.。·•:：;；'\"‘’“”`~^*«»《》「」"
 
 

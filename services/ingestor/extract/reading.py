@@ -25,26 +25,27 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
 
-from bs4 import BeautifulSoup, Tag
-from rapidfuzz.distance import Levenshtein
-
 from shared.errors import InputError
 from shared.events import Entity, EntitySource
 
 from .decode import decode_bytes, detect_format
-from .entities_html import extract_entities_html, html_title, html_to_text, parse_html
 from .entities_prose import extract_entities_prose
 from .entities_text import extract_entities_text
 from .formats import MAX_IMAGES, binary_format, check_lines, format_from_name
+from .lazy_re import lazy
 from .merge import merge_entities
 from .noise import strip_noise
-from .tables import Cell, Grid, table_entities
 from .tables_text import csv_to_text, find_text_tables
 from .textutil import Script, fold_width, simplified_script, to_simplified
 
-if TYPE_CHECKING:  # the readers of other formats (OCR, PDF, workbooks) load when one is read
+if TYPE_CHECKING:
+    # the readers of other formats (OCR, PDF, workbooks) load when one is read, and
+    # BeautifulSoup with the HTML readers when a page or attachment is HTML
+    from bs4 import BeautifulSoup
+
     from .image_reader import ImageRead
     from .ocr_grid import Carried
+    from .tables import Grid
 
 Attachment = tuple[str, bytes]
 
@@ -87,6 +88,8 @@ def grid_entities(
 ) -> list[Entity]:
     """Entities of grids whose cells may be in traditional script, in the script they use
     (``headerless``: grids without a header row, read by what their columns hold)."""
+    from .tables import Cell, table_entities
+
     cells = [cell.text for grid in grids for row in grid for cell in row if cell is not None]
     script = simplified_script("\n".join(cells))
     entities: list[Entity] = []
@@ -219,6 +222,8 @@ def _page_pictures(
 ) -> tuple[_Found, set[str]]:
     """The page's pictures (``data:`` images and the ones ``resolve`` finds), read by OCR;
     and the names of the files read (so attachments are not read twice)."""
+    from bs4 import Tag
+
     found = _Found()
     used: set[str] = set()
     for index, img in enumerate(soup.find_all("img"), start=1):
@@ -239,7 +244,7 @@ def _page_pictures(
     return found, used
 
 
-_DATA_URI = re.compile(r"^data:image/(?:png|jpe?g|pjpeg);base64,", re.I)
+_DATA_URI = lazy(r"^data:image/(?:png|jpe?g|pjpeg);base64,", re.I)
 
 
 def _image_source(
@@ -288,6 +293,8 @@ def _attachment(name: str, data: bytes, budget: _Pictures) -> _Found:
             # A text or HTML attachment: its text lists, its tables are attachment rows.
             page = decode_bytes(data, name=name)
             if detect_format(page, name) == "html":
+                from .entities_html import extract_entities_html, html_to_text, parse_html
+
                 soup = parse_html(simplified_script(page).simplified, name=name)
                 text = html_to_text(soup)
                 check_lines(text, name)
@@ -304,6 +311,7 @@ def _attachment(name: str, data: bytes, budget: _Pictures) -> _Found:
         if fmt.name in ("xlsx", "xls"):
             return _xlsx(data, name, old=fmt.name == "xls")
         from .docx_reader import docx_media, docx_to_html
+        from .entities_html import extract_entities_html, html_to_text, parse_html
 
         html = docx_to_html(data, name=name)
         script = simplified_script(html)
@@ -388,6 +396,8 @@ def _read_page(
     script = simplified_script(page)
     page = script.simplified
     if kind == "html":
+        from .entities_html import extract_entities_html, html_title, html_to_text, parse_html
+
         soup = parse_html(page, name=name)
         text = html_to_text(soup)
         check_lines(text, name)
@@ -425,7 +435,7 @@ def _read_file(
     )
 
 
-_TITLED = re.compile(r"通报|通知|公告|名单|清单|\bapps?\b", re.I)
+_TITLED = lazy(r"通报|通知|公告|名单|清单|\bapps?\b", re.I)
 
 
 def _stem(name: str) -> str:
@@ -433,9 +443,7 @@ def _stem(name: str) -> str:
     return PurePosixPath(unquote(urlsplit(name).path).replace("\\", "/")).stem or name
 
 
-_LIST_SHOWN = re.compile(
-    r"名单如下|如下图|见下图|名单见图|名单[:：]\s*$|list (?:is )?below", re.I | re.M
-)
+_LIST_SHOWN = lazy(r"名单如下|如下图|见下图|名单见图|名单[:：]\s*$|list (?:is )?below", re.I | re.M)
 
 
 def _list_image(soup: BeautifulSoup, text: str) -> bool:
@@ -474,4 +482,6 @@ def _name_key(name: str) -> str:
 def _same_name(a: str, b: str) -> bool:
     if a == b:
         return True
+    from rapidfuzz.distance import Levenshtein
+
     return min(len(a), len(b)) >= 4 and Levenshtein.distance(a, b, score_cutoff=1) <= 1

@@ -27,6 +27,7 @@ from shared.errors import InputError
 from shared.events import Regulator
 
 from .dates import ORG_END, find_dates, find_months
+from .lazy_re import lazy
 from .textutil import clean_line, fold_width, nonempty_lines
 
 # province -> (pinyin code, full name prefix as the 通信管理局 writes it)
@@ -213,27 +214,25 @@ _ALIASES: list[tuple[str, re.Pattern[str]]] = [
     ),
     ("SAMR", re.compile(r"\bmarket regulator\b", re.I)),
 ]
-_MARKER = re.compile(r"(?:来源|发布机构|发文机关|发布单位|信息来源|Source)\s*[:：]")
+_MARKER = lazy(r"(?:来源|发布机构|发文机关|发布单位|信息来源|Source)\s*[:：]")
 # The regulator is cited, not publishing: "根据工业和信息化部工作部署".
-_CITED = re.compile(
-    r"根据|按照|依据|落实|贯彻|部署|要求|指导|统一安排|in line with|according to", re.I
-)
+_CITED = lazy(r"根据|按照|依据|落实|贯彻|部署|要求|指导|统一安排|in line with|according to", re.I)
 # Just before a name: the notice is about that body's list, not by it ("关于国家网络安全通报
 # 中心通报的…", "转发公安部…").
-_CITED_BEFORE = re.compile(r"(?:关于|转发|转载|根据|按照|依据|据|经)\s*[“\"《「]?\s*$")
-_LEAD_IN = re.compile(r"(?:【[^】]*】|\[[^\]]*\]|\s)*")  # "【转载】国家网信办关于..."
-_TITLE_FORM = re.compile(r"\s*(?:关于|印发|发布|公布|通报)")
+_CITED_BEFORE = lazy(r"(?:关于|转发|转载|根据|按照|依据|据|经)\s*[“\"《「]?\s*$")
+_LEAD_IN = lazy(r"(?:【[^】]*】|\[[^\]]*\]|\s)*")  # "【转载】国家网信办关于..."
+_TITLE_FORM = lazy(r"\s*(?:关于|印发|发布|公布|通报)")
 # An organisation as printed: Chinese characters (brackets allowed) ending like an office.
 # An issuer's name ends like an office or an association; not in "部" (a newsroom's 编辑部).
 _ISSUER_END = ORG_END.replace("|部|", "|")
-_ORG_LINE = re.compile(rf"(?:中共)?[\u4e00-\u9fff（）()·]{{2,38}}{_ISSUER_END}")
+_ORG_LINE = lazy(rf"(?:中共)?[\u4e00-\u9fff（）()·]{{2,38}}{_ISSUER_END}")
 # "XX关于…", "近日，XX发布…": the organisation that opens a title or a first line.
-_ORG_OPENS = re.compile(
+_ORG_OPENS = lazy(
     r"(?:(?:近日|日前|近期|今天|今日|昨天|昨日)\s*[,，]?\s*)?"
     rf"(?P<org>(?:中共)?[\u4e00-\u9fff（）()·]{{2,30}}?{_ISSUER_END})"
     r"(?=\s*(?:关于|发布|通报|公布|印发|公告|提示|提醒|转发|转载))"
 )
-_MARKED_ORG = re.compile(
+_MARKED_ORG = lazy(
     r"(?:来源|发布机构|发文机关|发布单位|信息来源)\s*[:：]\s*"
     rf"(?P<org>[\u4e00-\u9fff（）()·]{{2,30}}?{_ISSUER_END})(?![\u4e00-\u9fff])"
 )
@@ -269,8 +268,8 @@ def _mentions(line: str) -> list[_Mention]:
     return found
 
 
-_ORG_FILLER = re.compile(r"中华人民共和国|中共|办公厅|网络安全管理局|(?:Issued|Signed)by")
-_DATE_TEXT = re.compile(
+_ORG_FILLER = lazy(r"中华人民共和国|中共|办公厅|网络安全管理局|(?:Issued|Signed)by")
+_DATE_TEXT = lazy(
     r"[\d〇零○一二三四五六七八九十]{2,4}年[\d一二三四五六七八九十]{1,3}月"
     r"(?:[\d一二三四五六七八九十]{1,3}日)?|\d{4}[\-/.]\d{1,2}[\-/.]\d{1,2}"
 )

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from shared.events import Entity, EntityKind
 
 from .cells import align, is_placeholder, look
+from .lazy_re import lazy
 from .merge import entity_kind, merge_into
 from .textutil import fold_width
 
@@ -141,9 +142,7 @@ def cell_text(row: list[Cell | None], index: int | None) -> str:
     return cell.text
 
 
-_CJK_GAP = re.compile(
-    r"(?<=[\u3400-\u9fff\uf900-\ufaff])[ \u3000]+(?=[\u3400-\u9fff\uf900-\ufaff])"
-)
+_CJK_GAP = lazy(r"(?<=[\u3400-\u9fff\uf900-\ufaff])[ \u3000]+(?=[\u3400-\u9fff\uf900-\ufaff])")
 
 
 def one_line(text: str) -> str:
@@ -184,7 +183,7 @@ def issues_of(text: str) -> list[str]:
     return issues
 
 
-_SECTION = re.compile(r"^(?:[一二三四五六七八九十]+、|\d+[.、])?.{0,12}$")
+_SECTION = lazy(r"^(?:[一二三四五六七八九十]+、|\d+[.、])?.{0,12}$")
 
 
 def _section_kind(row: list[Cell | None]) -> EntityKind | bool | None:
@@ -198,9 +197,9 @@ def _section_kind(row: list[Cell | None]) -> EntityKind | bool | None:
     return _kind_of_label(text) or ("app" if re.search(r"APP|App|应用", text) else None)
 
 
-_QUOTED = re.compile(r"^[《“\"「『](.+?)[》”\"」』]$")
-_NUMBERED = re.compile(r"^\d{1,3}\s*[.、．]\s*(?=\D)(?!\d)")
-_TRAILING_BRACKET = re.compile(r"^(?P<name>.+?)\s*[（(](?P<inner>[^（）()]+)[)）]$")
+_QUOTED = lazy(r"^[《“\"「『](.+?)[》”\"」』]$")
+_NUMBERED = lazy(r"^\d{1,3}\s*[.、．]\s*(?=\D)(?!\d)")
+_TRAILING_BRACKET = lazy(r"^(?P<name>.+?)\s*[（(](?P<inner>[^（）()]+)[)）]$")
 
 
 def split_name_cell(
@@ -297,7 +296,7 @@ def infer_header(grid: Grid) -> Header | None:
     return Header(-1, columns, None)
 
 
-_TOTAL_OR_NOTE = re.compile(
+_TOTAL_OR_NOTE = lazy(
     r"^(?:合计|共计|总计|小计|合計|總計|总数|Total)\b|^\d{1,4}\s*款(?:APP|App|应用)?$"
     r"|^[(（][^()（）]*(?:详见|其余|其他|略|附件|注|見|详|以下)[^()（）]*[)）]$",
     re.I,

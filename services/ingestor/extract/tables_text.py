@@ -24,12 +24,13 @@ from dataclasses import dataclass, field
 from shared.events import Entity
 
 from .cells import align, fill, look, segment
+from .lazy_re import lazy
 from .tables import Cell, Grid, header_columns, is_header, table_entities
 from .textutil import fold_width
 
 Splitter = Callable[[str], list[str]]
 
-_PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_PIPE_RULE = lazy(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
 
 
 def _tabs(line: str) -> list[str]:
@@ -182,11 +183,11 @@ def _headerless_table(
     return (TextTable(start, end, entities) if entities else None), end
 
 
-_END_OF_TABLE = re.compile(
+_END_OF_TABLE = lazy(
     r"通信管理局$|信息化部$|网信办$|办公室$|通报中心$|处理中心$|监督管理总局$|^\d{4}\s*年"
     r"|^(?:附件|注|备注|说明|抄送|联系人|联系电话)\s*\d?\s*[:：]"
 )
-_LABEL_PUNCTUATION = re.compile(r"[:：，,。；;、!！?？()（）《》“”\"]")
+_LABEL_PUNCTUATION = lazy(r"[:：，,。；;、!！?？()（）《》“”\"]")
 
 
 def _label(line: str) -> dict[str, int] | None:
@@ -198,7 +199,7 @@ def _label(line: str) -> dict[str, int] | None:
     return columns or None
 
 
-_SECTION_HEADING = re.compile(
+_SECTION_HEADING = lazy(
     r"^(?:[一二三四五六七八九十]{1,3}\s*[、.．]|第[一二三四五六七八九十]{1,3}[部类批])"
 )
 
@@ -217,7 +218,7 @@ def _ends_table(cell: str) -> bool:
     return not issue and len(cell) > 12 and re.search(r"[，；;]", cell) is not None
 
 
-_GENERIC_LABEL = re.compile(
+_GENERIC_LABEL = lazy(
     r"^(?:应用|APP|软件|产品|SDK|小程序|移动应用|应用开|开发|开发运|所涉|涉及)$", re.I
 )
 
@@ -259,7 +260,7 @@ def _header_run(lines: list[str], start: int) -> tuple[list[str], int]:
     return labels, index
 
 
-_COMPANY_TAIL = re.compile(
+_COMPANY_TAIL = lazy(
     r"^(?:(?:股份|有限|责任|集团|科技|网络|信息|技术)*(?:有限责任公司|股份有限公司|有限公司|"
     r"公司|集团|工作室)|(?:Co\.?,?\s*)?Ltd\.?|Limited|Inc\.?)$",
     re.I,

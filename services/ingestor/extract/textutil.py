@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .lazy_re import lazy
 from .noise import strip_inline_noise
 
 # Full-width ASCII (U+FF01..U+FF5E) -> ASCII and the ideographic space -> space. One character
@@ -226,8 +227,8 @@ def simplified_script(text: str) -> Script:
     return Script(text, converted)
 
 
-_SPACES = re.compile(r"[ \u3000\u00a0\u2002\u2003\u200b]+")
-_TABS = re.compile(r" ?\t[\t ]*")
+_SPACES = lazy(r"[ \u3000\u00a0\u2002\u2003\u200b]+")
+_TABS = lazy(r" ?\t[\t ]*")
 
 
 def clean_line(line: str) -> str:
