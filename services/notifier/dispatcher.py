@@ -145,6 +145,10 @@ class Dispatcher:
         batch then takes every queue's first row before any queue's second, oldest first. So
         a queue with a thousand rows waiting takes no more of a claim than a queue with one."""
         free = or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until < now)
+        # the ranked rows are looked up by id: ``status || ''`` is not indexed, so SQLite's
+        # planner (it has no statistics) does not walk the status indexes, over every pending
+        # row, instead (1.1 s a claim with a million pending)
+        still_pending = DeliveryRow.status.concat("") == "pending"
         size = self.batch if count is None else count
         async with self.db.session() as session:
             window = self.window if self.window is not None else window_size(size)
@@ -159,7 +163,7 @@ class Dispatcher:
             # found taken); SQLite has one writer at a time and no row locks
             free_now = (
                 select(DeliveryRow.id)
-                .where(DeliveryRow.id.in_(list(order)), DeliveryRow.status == "pending", free)
+                .where(DeliveryRow.id.in_(list(order)), still_pending, free)
                 .order_by(DeliveryRow.next_attempt_at, DeliveryRow.created_at, DeliveryRow.id)
                 .with_for_update(skip_locked=True)
             )
@@ -169,7 +173,7 @@ class Dispatcher:
             token = uuid.uuid4().hex
             await session.execute(
                 update(DeliveryRow)
-                .where(DeliveryRow.id.in_(takeable), DeliveryRow.status == "pending", free)
+                .where(DeliveryRow.id.in_(takeable), still_pending, free)
                 .values(claimed_until=lease(now, self.settings.webhook_timeout), claim_token=token)
             )
             claimed = await session.execute(
