@@ -288,7 +288,6 @@ class Directory:
 
     def _build_brand_tables(self) -> None:
         self._brand_names = _Table("app name")
-        self._brand_roman = _Table("app pinyin", strict=False)
         self._brand_typos = TypoIndex()
         self._typo_targets: list[tuple[str, str]] = []  # (name as compared, brand id)
         # OCR look-alikes folded (:mod:`.confusables`): two apps folding together are ambiguous
@@ -304,8 +303,6 @@ class Directory:
                     self._brand_folds.put(ocr_fold(norm), brand.id, name, frozenset())
         for brand in self.brands:
             for name in brand.names:
-                roman = pinyin_key(name) if has_cjk(name) else normalize_pinyin(name)
-                self._brand_roman.put(roman, brand.id, name, frozenset())
                 # typos only against Latin names people type (not pinyin of Chinese names:
                 # one letter off a pinyin is usually another syllable, another name)
                 key = typo_key(name) if not has_cjk(name) else None
@@ -317,7 +314,6 @@ class Directory:
         self._group_names = _Table("company name")
         self._entities = _Table("legal entity")
         self._entity_index: dict[str, int] = {}
-        self._company_roman = _Table("company pinyin", strict=False)
         self._group_typos = TypoIndex()
         self._group_typo_targets: list[tuple[str, str]] = []
         for group in self.groups:
@@ -341,8 +337,6 @@ class Directory:
         for group in self.groups:
             for name in (*group.names, *group.members):
                 core = company_core(name)
-                if has_cjk(core):
-                    self._company_roman.put(pinyin_key(core), group.id, name, frozenset())
                 key = typo_key(core) if not has_cjk(core) else None
                 if key is not None and name in group.names:
                     self._group_typos.add(key, len(self._group_typo_targets))
@@ -363,6 +357,32 @@ class Directory:
                 tokens = company_core_tokens(prefix)
                 if tokens:
                     self._latin_prefixes[tokens] = group.id
+
+    # romanized lookups: pinyin of every Chinese name, computed on the first romanized name
+    # looked up (pypinyin's import and the 885 app names take most of a second): a Chinese
+    # name is never resolved by sound, so Chinese input never needs them. Non-strict tables,
+    # which never raise: nothing to validate when the directory is loaded.
+
+    @cached_property
+    def _brand_roman(self) -> _Table:
+        """Pinyin of the apps' Chinese names, romanization of their Latin names -> app."""
+        table = _Table("app pinyin", strict=False)
+        for brand in self.brands:
+            for name in brand.names:
+                roman = pinyin_key(name) if has_cjk(name) else normalize_pinyin(name)
+                table.put(roman, brand.id, name, frozenset())
+        return table
+
+    @cached_property
+    def _company_roman(self) -> _Table:
+        """Pinyin of the Chinese company cores (of names and legal entities) -> company."""
+        table = _Table("company pinyin", strict=False)
+        for group in self.groups:
+            for name in (*group.names, *group.members):
+                core = company_core(name)
+                if has_cjk(core):
+                    table.put(pinyin_key(core), group.id, name, frozenset())
+        return table
 
     def _check_publishers(self) -> None:
         for brand in self.brands:

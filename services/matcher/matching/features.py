@@ -14,6 +14,7 @@ import sys
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from functools import cache, lru_cache
 from importlib import metadata, resources
 from pathlib import Path
@@ -35,7 +36,7 @@ from .names import (
     normalize,
     normalize_pinyin,
     pinyin_key,
-    roman_key,
+    pinyin_of_normalized,
     simplified,
     split_companies,
     strip_qualifiers,
@@ -70,11 +71,27 @@ scanned .pdf page is OCR'd and its rows are ``image``."""
 _CACHE = 1 << 17
 
 
-# index key tables: a key is (table, text); texts are the prepared strings themselves
+# index key tables: a key is (table, text); texts are the prepared strings themselves.
+# Romanized names are split by script: APP_ROMAN / CO_ROMAN hold the romanization of Latin
+# names (cheap), APP_PINYIN / CO_PINYIN the pinyin of Chinese names (pypinyin). The rules
+# compare romanizations only when one side is Latin, so a watch's pinyin is looked up by Latin
+# entities only, and a Chinese entity's pinyin is looked up among Latin watches only: neither
+# is computed until a name of the other script needs it (see :class:`~.index.WatchIndex`).
 (APP_NORM, APP_ROMAN, APP_BRAND, CO_NORM, CO_CORE, CO_ROMAN, CO_ENTITY, CO_GROUP, APP_OCR,
- CO_OCR) = range(10)  # fmt: skip
-KEY_TABLES = 10
+ CO_OCR, APP_PINYIN, CO_PINYIN) = range(12)  # fmt: skip
+KEY_TABLES = 12
+PINYIN_TABLES = APP_PINYIN
+"""Tables from this one on hold the pinyin of Chinese watch names (filed when first needed)."""
 Key = tuple[int, str]
+
+
+class _Later(Enum):
+    """A value not computed yet."""
+
+    LATER = 0
+
+
+_LATER = _Later.LATER
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -89,7 +106,8 @@ class AppName:
     folded: str
     norm: str
     cjk: bool
-    roman: str | None
+    _roman: str | _Later | None
+    """:attr:`roman`, or :data:`_LATER` until a name with Chinese characters needs it."""
     brand: BrandHit | None
     typo: str | None
     """:func:`~.fuzzy.typo_key` of the base name (None when fuzzy matching never applies)."""
@@ -102,16 +120,47 @@ class AppName:
     ocr_clash: bool
     """The folded name is the folded name of two directory apps."""
 
+    @property
+    def roman(self) -> str | None:
+        """:func:`~.names.roman_key` of the base name: pinyin of a name with Chinese
+        characters (computed on first use: it loads pypinyin), else the folded romanization."""
+        roman = self._roman
+        if roman is _LATER:
+            roman = pinyin_of_normalized(self.norm)  # roman_key(self.base), as it normalizes
+            object.__setattr__(self, "_roman", roman)
+        return roman
+
     def index_keys(self) -> list[Key]:
-        """Keys of the name as printed."""
+        """Keys of the name as printed, as a watch is filed under them: all but a Chinese
+        name's pinyin (:meth:`pinyin_keys`)."""
         keys: list[Key] = []
         if self.norm:
             keys.append((APP_NORM, self.norm))
-            if self.roman:
+            if not self.cjk and self.roman:
                 keys.append((APP_ROMAN, self.roman))
             if self.brand is not None:
                 keys.append((APP_BRAND, self.brand.brand.id))
         return keys
+
+    def pinyin_keys(self) -> list[Key]:
+        """The key of a Chinese name's pinyin (computed now), as a watch is filed under it."""
+        if self.norm and self.cjk and self.roman:
+            return [(APP_PINYIN, self.roman)]
+        return []
+
+    def lookup_keys(self) -> list[Key]:
+        """Keys of the name as printed, as an entity's name is looked up: a Latin name's
+        romanization among the Latin names' and the Chinese names' pinyin. A Chinese name's
+        pinyin is looked up among Latin names only, when there are any (:meth:`later`)."""
+        keys = self.index_keys()
+        if self.norm and not self.cjk and self.roman:
+            keys.append((APP_PINYIN, self.roman))
+        return keys
+
+    def later(self) -> list[tuple[int, AppName]]:
+        """(table, name) for a Chinese name: its :attr:`roman` is looked up in that table
+        when the table is not empty."""
+        return [(APP_ROMAN, self)] if self.norm and self.cjk else []
 
     def ocr_keys(self) -> list[Key]:
         """Keys of an entity's name read by OCR: its folded form, and the directory app it
@@ -128,6 +177,7 @@ class AppName:
 def app_name(name: str) -> AppName:
     q = strip_qualifiers(name)
     norm = normalize(q.base)
+    cjk = has_cjk(q.base)
     directory = default_directory()
     brand = directory.brand_hit(q.base) if norm else None
     ocr = ocr_fold(norm) if norm and has_confusable(norm) else None
@@ -138,8 +188,8 @@ def app_name(name: str) -> AppName:
         operator=q.operator,
         folded=fold(q.base),
         norm=norm,
-        cjk=has_cjk(q.base),
-        roman=roman_key(q.base) if norm else None,
+        cjk=cjk,
+        _roman=_LATER if cjk else (normalize_pinyin(q.base) if norm else None),
         brand=brand,
         typo=typo_key(q.base),
         ocr=ocr,
@@ -156,7 +206,8 @@ class CompanyName:
     norm: str
     core: str
     cjk: bool
-    roman: str | None
+    _roman: str | _Later | None
+    """:attr:`roman`, or :data:`_LATER` until a core with Chinese characters needs it."""
     hit: CompanyHit | None
     chain: tuple[Group, ...]
     """The group the company belongs to, then the groups that control it (empty if unknown)."""
@@ -168,15 +219,44 @@ class CompanyName:
     """:func:`~.names.company_core` of the name with its Chinese look-alikes folded
     (:func:`~.confusables.fold_text`), when it has one."""
 
+    @property
+    def roman(self) -> str | None:
+        """Pinyin of a core with Chinese characters (computed on first use: it loads
+        pypinyin), else the core's folded romanization."""
+        roman = self._roman
+        if roman is _LATER:
+            roman = pinyin_key(self.core) if self.core else None
+            object.__setattr__(self, "_roman", roman)
+        return roman
+
     def index_keys(self) -> list[Key]:
+        """Keys as a watch is filed under them: all but a Chinese core's pinyin
+        (:meth:`pinyin_keys`)."""
         if not self.norm:
             return []
         keys: list[Key] = [(CO_NORM, self.norm), (CO_CORE, self.core)]
-        if self.roman:
+        if not self.cjk and self.roman:
             keys.append((CO_ROMAN, self.roman))
         if self.entity_key:
             keys.append((CO_ENTITY, self.entity_key))
         return keys
+
+    def pinyin_keys(self) -> list[Key]:
+        """The key of a Chinese core's pinyin (computed now), as a watch is filed under it."""
+        if self.norm and self.cjk and self.roman:
+            return [(CO_PINYIN, self.roman)]
+        return []
+
+    def lookup_keys(self) -> list[Key]:
+        """Keys as an entity's company is looked up (see :meth:`AppName.lookup_keys`)."""
+        keys = self.index_keys()
+        if self.norm and not self.cjk and self.roman:
+            keys.append((CO_PINYIN, self.roman))
+        return keys
+
+    def later(self) -> list[tuple[int, CompanyName]]:
+        """(table, name) for a Chinese core: its pinyin is looked up there when needed."""
+        return [(CO_ROMAN, self)] if self.norm and self.cjk else []
 
 
 @lru_cache(maxsize=_CACHE)
@@ -185,7 +265,6 @@ def company_name(name: str) -> CompanyName:
     norm = normalize(text)
     core = company_core(text) if norm else ""
     cjk = has_cjk(core)
-    roman = (pinyin_key(core) if cjk else normalize_pinyin(core)) if core else None
     directory = default_directory()
     hit = directory.company(text) if norm else None
     entity_key = None
@@ -199,7 +278,7 @@ def company_name(name: str) -> CompanyName:
         norm=norm,
         core=core,
         cjk=cjk,
-        roman=roman,
+        _roman=_LATER if cjk else (normalize_pinyin(core) if core else None),
         hit=hit,
         chain=directory.chain(hit.group) if hit is not None else (),
         covers=hit.group if hit is not None and hit.names_group else None,
@@ -257,9 +336,16 @@ class WatchSpec:
         """None for the watch's own name, the alias text for each alias."""
         return (None, *self.aliases)
 
-    def index_keys(self) -> list[Key]:
+    @property
+    def cjk(self) -> bool:
+        """True when a name or alias has Chinese characters (so :meth:`pinyin_keys` may
+        have keys)."""
+        return any(a.cjk for a in self.apps) or any(c.cjk for c in self.companies)
+
+    def index_keys(self, pinyin: bool = True) -> list[Key]:
         """Index keys: an entity some rule matches with this watch shares one of them (or
-        is one typo away from :meth:`typos`)."""
+        is one typo away from :meth:`typos`). ``pinyin=False``: without
+        :meth:`pinyin_keys`, which only Latin entities look up."""
         keys: list[Key] = []
         for app in self.apps:
             keys.extend(app.index_keys())
@@ -271,6 +357,17 @@ class WatchSpec:
                 keys.append((CO_OCR, company.ocr_core))
             if company.covers is not None:
                 keys.append((CO_GROUP, company.covers.id))
+        if pinyin:
+            keys.extend(self.pinyin_keys())
+        return list(dict.fromkeys(keys))
+
+    def pinyin_keys(self) -> list[Key]:
+        """The keys of the pinyin of the Chinese names (computed now: it loads pypinyin)."""
+        keys: list[Key] = []
+        for app in self.apps:
+            keys.extend(app.pinyin_keys())
+        for company in self.companies:
+            keys.extend(company.pinyin_keys())
         return list(dict.fromkeys(keys))
 
     def typos(self) -> list[str]:
@@ -383,7 +480,7 @@ class Subject:
         if reading is None or reading.clash:
             return []
         if reading.company is not None:
-            keys = reading.company.index_keys()
+            keys = reading.company.lookup_keys()
             keys.extend((CO_GROUP, g.id) for g in reading.company.chain)
             return keys
         core = self.company.ocr_core  # the watch's folded core, or its core if nothing folds
@@ -409,6 +506,10 @@ class EntityView:
     """When the subjects or owners come from the directory (no developer listed) through an
     OCR slip: the name of the app the entity's name likely misreads."""
     keys: tuple[Key, ...]
+    later: tuple[tuple[int, AppName | CompanyName], ...]
+    """Keys looked up only when their table is not empty: (table, name) for a Chinese name,
+    whose key is its :attr:`~AppName.roman` (pinyin, computed then), in the table of Latin
+    watch names' romanizations."""
     ref: EntityRef
 
     @property
@@ -451,13 +552,20 @@ def entity_view(kind: str, name: str, developer: str | None, ocr: bool = False) 
                 inferred = True
             if brand.owner:
                 owners = directory.chain(directory.group(brand.owner))
-    keys: list[Key] = app.index_keys() if app is not None else []
+    keys: list[Key] = app.lookup_keys() if app is not None else []
+    later: list[tuple[int, AppName | CompanyName]] = []
+    if app is not None:
+        later.extend(app.later())
     if ocr and app is not None:
         keys.extend(app.ocr_keys())
     for subject in subjects:
-        keys.extend(subject.company.index_keys())
+        keys.extend(subject.company.lookup_keys())
+        later.extend(subject.company.later())
         keys.extend((CO_GROUP, g.id) for g in subject.company.chain)
         keys.extend(subject.ocr_keys())
+        reading = subject.reading
+        if reading is not None and not reading.clash and reading.company is not None:
+            later.extend(reading.company.later())
     keys.extend((CO_GROUP, g.id) for g in owners)
     return EntityView(
         kind=kind,
@@ -470,6 +578,7 @@ def entity_view(kind: str, name: str, developer: str | None, ocr: bool = False) 
         ocr=ocr,
         read_as=read_as,
         keys=tuple(dict.fromkeys(keys)),
+        later=tuple(dict.fromkeys(later)),
         ref=EntityRef(name=name, developer=developer),
     )
 

@@ -12,7 +12,10 @@ names:
   those to store);
 - ``key -> slots`` postings for the keys of the specs (normalized name, pinyin, directory app,
   company core, legal entity, group: see :mod:`.features`), and a :class:`~.fuzzy.TypoIndex`
-  of long Latin app names;
+  of long Latin app names. Pinyin is compared across scripts only, so a watch prepared here is
+  filed under the pinyin of its Chinese names when a Latin name is first looked up (or its
+  form is taken), and a Chinese entity's pinyin is looked up only when some Latin watch name
+  is indexed: Chinese watches and notices never load pypinyin;
 - subscriber ids stored once (``str -> number``), with each subscriber's (slot, item id) pairs
   in one array, so adding, removing and duplicate checks never scan other subscribers.
 
@@ -32,6 +35,7 @@ from shared.events import Entity, Match, NoticeEvent, WatchRef
 
 from .features import (
     KEY_TABLES,
+    PINYIN_TABLES,
     EntityView,
     Key,
     WatchSpec,
@@ -66,17 +70,21 @@ class _Slot:
     in order, flat in one array.
 
     A slot made from a stored form (:func:`~.features.watch_form`) has its keys but no spec
-    until it is first judged: most watches are never a candidate of a notice."""
+    until it is first judged: most watches are never a candidate of a notice. A slot prepared
+    here with a Chinese name is ``pending`` until a Latin name is first looked up: it is filed
+    under its pinyin (:meth:`~.features.WatchSpec.pinyin_keys`) only then."""
 
-    __slots__ = ("_ref", "_spec", "data", "form", "key", "repeats")
+    __slots__ = ("_ref", "_spec", "data", "form", "key", "pending", "repeats")
 
     def __init__(self, key: _SpecKey, form: str | None = None) -> None:
         self.key = key
         self.form = form
         if form is None:
             self._spec: WatchSpec | None = watch_spec(*key)
+            self.pending = self._spec.cjk
         elif key[0] in _KINDS:
             self._spec = None
+            self.pending = False
         else:
             raise ValueError(f"unknown watch kind {key[0]!r}")
         self.data = array("q")
@@ -92,10 +100,11 @@ class _Slot:
         return self._spec
 
     def keys(self) -> tuple[list[Key], list[str]]:
-        """The index keys and typo keys the slot is filed under."""
+        """The index keys and typo keys the slot is filed under (while ``pending``: all but
+        its pinyin keys)."""
         if self.form is not None:
             return form_keys(self.form)
-        return self.spec.index_keys(), self.spec.typos()
+        return self.spec.index_keys(pinyin=not self.pending), self.spec.typos()
 
     @property
     def ref(self) -> WatchRef:
@@ -168,6 +177,9 @@ class WatchIndex:
         """Slots given rows by :meth:`add_rows` whose ``repeats`` are not counted yet."""
         self._fresh: list[int] = []
         """Slots prepared here, whose forms :meth:`take_forms` has not given yet."""
+        self._pending: set[int] = set()
+        """Slots not filed under their pinyin keys yet (filed when a Latin name is first
+        looked up: only Latin names look pinyin up; computing it loads pypinyin)."""
         self.add_many(items)
 
     # --- content --------------------------------------------------------------------------
@@ -234,11 +246,16 @@ class WatchIndex:
         out: list[tuple[WatchKey, str]] = []
         fresh, slots = self._fresh, self._slots
         while fresh and (limit is None or len(out) < limit):
-            slot = slots[fresh.pop()]
+            number = fresh.pop()
+            slot = slots[number]
             if slot is None or slot.form is not None:
                 continue
             form = watch_form(slot.spec)
             if form is not None:
+                if slot.pending:  # the form holds the pinyin keys: filed under them now
+                    self._post(number, slot.spec.pinyin_keys())
+                    slot.pending = False
+                    self._pending.discard(number)
                 slot.form = form
                 out.append((slot.key, form))
         return out
@@ -254,7 +271,16 @@ class WatchIndex:
         self._slot_of[key] = number
         if form is None:
             self._fresh.append(number)
+        if slot.pending:
+            self._pending.add(number)
         keys, typos = slot.keys()
+        self._post(number, keys)
+        for typo in typos:
+            self._typos.add(typo, number)
+        return number
+
+    def _post(self, number: int, keys: Iterable[Key]) -> None:
+        """File slot ``number`` under ``keys``."""
         for table, text in keys:
             posting = self._postings[table]
             found = posting.get(text)
@@ -264,9 +290,16 @@ class WatchIndex:
                 posting[text] = [found, number]
             else:
                 found.append(number)
-        for typo in typos:
-            self._typos.add(typo, number)
-        return number
+
+    def _file_pinyin(self) -> None:
+        """File the pending slots under their pinyin keys (a Latin name is looked up)."""
+        slots = self._slots
+        for number in self._pending:
+            slot = slots[number]
+            if slot is not None:
+                self._post(number, slot.spec.pinyin_keys())
+                slot.pending = False
+        self._pending.clear()
 
     def _drop_slot(self, number: int) -> None:
         slot = self._slots[number]
@@ -284,6 +317,7 @@ class WatchIndex:
                 del posting[text]
         for typo in typos:
             self._typos.remove(typo, number)
+        self._pending.discard(number)
         del self._slot_of[slot.key]
         self._slots[number] = None
         self._free.append(number)
@@ -488,7 +522,10 @@ class WatchIndex:
     def _candidates(self, view: EntityView) -> list[_Slot]:
         found: set[int] = set()
         postings = self._postings
+        pending = self._pending
         for table, text in view.keys:
+            if table >= PINYIN_TABLES and pending:
+                self._file_pinyin()  # a Latin name looks up the Chinese names' pinyin
             numbers = postings[table].get(text)
             if numbers is None:
                 continue
@@ -496,6 +533,15 @@ class WatchIndex:
                 found.add(numbers)
             else:
                 found.update(numbers)
+        for table, name in view.later:  # a Chinese name's pinyin, among Latin names only
+            posting = postings[table]
+            if posting:
+                roman = name.roman
+                numbers = posting.get(roman) if roman else None
+                if isinstance(numbers, int):
+                    found.add(numbers)
+                elif numbers is not None:
+                    found.update(numbers)
         if view.typo is not None and len(self._typos):
             found |= self._typos.candidates(view.typo)
         slots = self._slots

@@ -35,6 +35,7 @@ __all__ = [
     "normalize",
     "normalize_pinyin",
     "pinyin_key",
+    "pinyin_of_normalized",
     "roman_key",
     "simplified",
     "split_companies",
@@ -191,7 +192,12 @@ def pinyin_key(name: str) -> str | None:
     Returns None when the name has no Chinese character. Polyphonic characters get the single
     reading pypinyin picks from its phrase dictionary.
     """
-    norm = normalize(name)
+    return pinyin_of_normalized(normalize(name))
+
+
+def pinyin_of_normalized(norm: str) -> str | None:
+    """:func:`pinyin_key` of a name whose :func:`normalize` is ``norm`` (not cached: for
+    callers that keep the normalized name and the result)."""
     if not has_cjk(norm):
         return None
     return _pinyin(norm)

@@ -154,8 +154,9 @@ def app_verdict(w: AppName, e: AppName, ocr: bool = False) -> Verdict | None:
         return None  # two different apps of the directory
     # pinyin only between two names the directory does not know, or names of the same app: a
     # directory app's Chinese names are known, and another name that sounds like one of them
-    # is a homophone (Weibo / 微播), not the app
-    if w.roman and w.roman == e.roman and not (w.cjk and e.cjk) and (wb is None) == (eb is None):
+    # is a homophone (Weibo / 微播), not the app. The script test first: pinyin is computed
+    # when first read (it loads pypinyin), and two Chinese names never need it
+    if not (w.cjk and e.cjk) and (wb is None) == (eb is None) and w.roman and w.roman == e.roman:
         if e.cjk:
             return SCORE_PINYIN, f"pinyin of {e.base} is {e.roman}{ignoring}"
         if w.cjk:
@@ -208,7 +209,7 @@ def company_verdict(w: CompanyName, subject: Subject) -> Verdict | None:
             SCORE_CORE,
             f"{label} {c.text} is {w.core} once region and legal-form words are removed",
         )
-    if w.roman and w.roman == c.roman and not (w.cjk and c.cjk):
+    if not (w.cjk and c.cjk) and w.roman and w.roman == c.roman:  # script first, as above
         if c.cjk:
             return SCORE_PINYIN, f"pinyin of {label} {c.text} ({c.core}) is {c.roman}"
         if w.cjk:

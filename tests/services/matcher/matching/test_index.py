@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import random
+import subprocess
+import sys
 from array import array
 from datetime import date
+from pathlib import Path
 
 import pytest
 from opencc import OpenCC
@@ -20,7 +24,17 @@ from services.matcher.matching import (
     match_notice,
 )
 from services.matcher.matching import index as index_module
-from services.matcher.matching.features import form_keys, form_version, watch_form, watch_spec
+from services.matcher.matching.features import (
+    APP_PINYIN,
+    CO_PINYIN,
+    _Later,
+    clear_caches,
+    entity_view,
+    form_keys,
+    form_version,
+    watch_form,
+    watch_spec,
+)
 from shared.events import Entity, EntityRef, Match, NoticeEvent, Regulator, WatchRef
 
 
@@ -444,3 +458,142 @@ def test_the_form_version_is_a_stable_digest() -> None:
     assert len(version) == 24 and int(version, 16) >= 0
     form_version.cache_clear()
     assert form_version() == version
+
+
+# --- pinyin: computed when a name of the other script first needs it -------------------------
+
+_CHINESE_ONLY = """
+import sys
+from datetime import date
+from services.matcher.matching import WatchItem, match_notice
+from shared.events import Entity, NoticeEvent, Regulator
+event = NoticeEvent(
+    notice_id="n1",
+    regulator=Regulator(code="CAC", name="国家互联网信息办公室"),
+    title="关于抖音等3款App违法违规收集使用个人信息情况的通报",
+    published_on=date(2021, 5, 10),
+    entities=[
+        Entity(name="抖音", developer="北京微播视界科技有限公司"),
+        Entity(name="快手", developer="北京快手科技有限公司"),
+        Entity(name="腾讯地图", developer="腾讯科技（深圳）有限公司"),
+        Entity(name="某某健身"),
+    ],
+)
+def matched(*watches):
+    found = match_notice(list(watches), event).get("s", [])
+    return [[m.watch.name, m.entity.name, m.score] for m in found], "pypinyin" in sys.modules
+print(matched(WatchItem("s", "app", "抖音"), WatchItem("s", "company", "腾讯"),
+              WatchItem("s", "app", "斗音"), WatchItem("s", "company", "字节跳动")))
+print(matched(WatchItem("s", "app", "Moumou Jianshen")))
+"""
+
+
+def test_chinese_watches_on_a_chinese_notice_never_load_pypinyin() -> None:
+    """In a fresh process: Chinese watches (a homophone of a listed app among them) match a
+    Chinese notice without pypinyin; a Latin watch then loads it to compare by sound."""
+    root = Path(__file__).resolve().parents[4]
+    done = subprocess.run(
+        [sys.executable, "-c", _CHINESE_ONLY],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    chinese, latin = (ast.literal_eval(line) for line in done.stdout.splitlines())
+    assert chinese == (
+        [["抖音", "抖音", 1.0], ["字节跳动", "抖音", 0.9], ["腾讯", "腾讯地图", 0.95]],
+        False,
+    )
+    assert latin == ([["Moumou Jianshen", "某某健身", 0.95]], True)
+
+
+def test_a_chinese_watch_is_filed_under_its_pinyin_when_a_latin_name_is_looked_up() -> None:
+    clear_caches()  # prepared names forgotten: none has its pinyin yet
+    watches = [
+        WatchItem("s", "app", "抖音"),  # a directory app
+        WatchItem("s", "app", "某某健身"),  # unknown to the directory
+        WatchItem("s", "company", "某某网络科技有限公司"),
+        WatchItem("t", "app", "微信", aliases=("某某健身",)),
+    ]
+    index = WatchIndex(watches)
+    pinyin_tables = index._postings[APP_PINYIN], index._postings[CO_PINYIN]
+    assert pinyin_tables == ({}, {})  # nothing computed while building
+    assert all(s is not None and s.pending for s in index._slots)
+
+    chinese = notice(ent("抖音"), ent("某某健身", "某某网络科技有限公司"))
+    assert [(m.watch.name, m.entity.name) for m in index.match(chinese)["s"]] == [
+        ("抖音", "抖音"),
+        ("某某健身", "某某健身"),
+        ("某某网络科技有限公司", "某某健身"),
+    ]
+    assert all(s is not None and s.pending for s in index._slots)  # Chinese only: still none
+
+    latin = [ent("Douyin"), ent("Moumou Jianshen", "Moumou Network Technology Co., Ltd.")]
+    found = index.match_entities(latin)
+    assert [(w.name, m.entity.name, m.score, m.reason) for w, m in found] == [
+        ("抖音", "Douyin", 0.95, "pinyin of 抖音 is douyin"),
+        ("某某健身", "Moumou Jianshen", 0.95, "pinyin of 某某健身 is moumoujianshen"),
+        (
+            "某某网络科技有限公司",
+            "Moumou Jianshen",
+            0.95,
+            "pinyin of 某某 is moumou, as developer Moumou Network Technology Co., Ltd.",
+        ),
+        (
+            "微信",
+            "Moumou Jianshen",
+            0.95,
+            "via your alias '某某健身': pinyin of 某某健身 is moumoujianshen",
+        ),
+    ]
+    assert found == match_entities(watches, latin)
+    assert not any(s is not None and s.pending for s in index._slots)
+    assert index._postings[APP_PINYIN] and index._postings[CO_PINYIN]
+
+
+def test_a_chinese_entity_looks_its_pinyin_up_among_latin_watches() -> None:
+    clear_caches()  # prepared names forgotten: none has its pinyin yet
+    watches = [
+        WatchItem("s", "app", "Douyin"),
+        WatchItem("s", "app", "Moumou Jianshen"),
+        WatchItem("s", "company", "Moumou Network Technology Co., Ltd."),
+    ]
+    index = WatchIndex(watches)
+    entities = [ent("抖音"), ent("某某健身", "某某网络科技有限公司")]
+    views = [entity_view(e.kind, e.name, e.developer) for e in entities]
+    assert all(isinstance(name._roman, _Later) for v in views for _, name in v.later)
+    found = index.match_entities(entities)
+    assert [(w.name, m.entity.name, m.score, m.reason) for w, m in found] == [
+        ("Douyin", "抖音", 0.95, "pinyin of 抖音 is douyin"),
+        ("Moumou Jianshen", "某某健身", 0.95, "pinyin of 某某健身 is moumoujianshen"),
+        (
+            "Moumou Network Technology Co., Ltd.",
+            "某某健身",
+            0.95,
+            "pinyin of developer 某某网络科技有限公司 (某某) is moumou",
+        ),
+    ]
+    assert found == match_entities(watches, entities)
+
+
+def test_a_pending_watch_removed_or_stored_keeps_its_keys_straight() -> None:
+    """A watch removed before its pinyin was filed leaves nothing behind; one whose form is
+    taken is filed under every key of its form, as one loaded with that form."""
+    clear_caches()
+    gone, kept = WatchItem("s", "app", "抖音", 1), WatchItem("s", "app", "快手", 2)
+    index = WatchIndex([gone, kept])
+    index.remove(gone)
+    assert index.match_entities([ent("Douyin")]) == []
+    assert index._postings[APP_PINYIN] == {"kuaishou": 1}
+    index.add(gone)  # pending again, in the slot number it had
+    assert index._postings[APP_PINYIN] == {"kuaishou": 1}
+    forms = dict(index.take_forms())
+    assert set(forms) == {("app", "抖音", ()), ("app", "快手", ())}
+    assert index._postings[APP_PINYIN] == {"kuaishou": 1, "douyin": 0}
+    loaded = WatchIndex()
+    loaded.add_rows(_rows([kept, gone]), forms)
+    assert _keys_state(loaded) == _keys_state(index)
+    index.remove(gone)  # dropped under its form's keys
+    assert index._postings[APP_PINYIN] == {"kuaishou": 1}
+    assert [w.name for w, _ in index.match_entities([ent("Douyin"), ent("Kuaishou")])] == ["快手"]
