@@ -6,6 +6,11 @@ the same deliveries sent by a bare httpx/aiosmtplib loop to the same receivers i
     python -m bench.fanout [--quick] [--notifiers N] [--database sqlite|postgresql]
                            [--database-url URL]
 
+Without ``--notifiers`` (as ``make bench`` and ``make bench-quick`` run it) it gives two rows:
+one notifier on SQLite (the defaults a user starts with), then two notifier processes in one
+consumer group sharing the load, on PostgreSQL when ``$REGWATCH_BENCH_DATABASE_URL`` names a
+server, else on the same SQLite file.
+
 How it runs (as a user would): Apache Kafka from ``scripts/kafka`` when ``java`` and ``mvn``
 exist (else the embedded broker), one SQLite file in a temporary data dir (``--database
 postgresql``: a new database ``regwatch_fanout_<run>`` on the server of ``--database-url`` or
@@ -994,9 +999,17 @@ def run(
         and result["duplicate_webhook_ids"] == 0
     )
     emit(result)
-    if subscribers is None:  # a smoke run does not replace the figures of a real one
-        save("fanout", [result])
     return [result]
+
+
+def variants(notifiers: int | None, database: str | None, server_url: str) -> list[tuple[int, str]]:
+    """(notifiers, database) of each run: the ones asked for, or by default one notifier on
+    SQLite, then two sharing the load (PostgreSQL when a server is given, else SQLite)."""
+    if notifiers is not None:
+        return [(notifiers, database or "sqlite")]
+    if database is not None:
+        return [(1, database), (2, database)]
+    return [(1, "sqlite"), (2, "postgresql" if server_url else "sqlite")]
 
 
 def main() -> None:
@@ -1005,15 +1018,15 @@ def main() -> None:
     parser.add_argument(
         "--notifiers",
         type=int,
-        default=1,
-        help="notifier processes in one consumer group, each its own data dir (default 1)",
+        help="notifier processes in one consumer group, each its own data dir (default: a"
+        " run with 1, then a run with 2)",
     )
     parser.add_argument(
         "--database",
         choices=("sqlite", "postgresql"),
-        default="sqlite",
-        help="sqlite: one file (default); postgresql: a new database per run on the server"
-        " of --database-url, dropped afterwards",
+        help="sqlite: one file; postgresql: a new database per run on the server of"
+        f" --database-url, dropped afterwards (default: sqlite, and postgresql for the run"
+        f" with 2 notifiers when ${DATABASE_URL_ENV} is set)",
     )
     parser.add_argument(
         "--database-url",
@@ -1024,16 +1037,21 @@ def main() -> None:
         "--logs", type=Path, help="copy each service process's log into this folder at the end"
     )
     args = parser.parse_args()
-    if args.notifiers < 1:
+    if args.notifiers is not None and args.notifiers < 1:
         parser.error("--notifiers must be at least 1")
-    run(
-        args.quick,
-        notifiers=args.notifiers,
-        database=args.database,
-        database_url=args.database_url,
-        subscribers=args.subscribers,
-        logs=args.logs,
-    )
+    server_url = args.database_url or os.environ.get(DATABASE_URL_ENV, "")
+    rows: list[dict[str, Any]] = []
+    for notifiers, database in variants(args.notifiers, args.database, server_url):
+        rows += run(
+            args.quick,
+            notifiers=notifiers,
+            database=database,
+            database_url=args.database_url,
+            subscribers=args.subscribers,
+            logs=args.logs / f"{notifiers}-{database}" if args.logs else None,
+        )
+    if args.subscribers is None:  # a smoke run does not replace the figures of a real one
+        save("fanout", rows)
 
 
 if __name__ == "__main__":

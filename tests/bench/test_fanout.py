@@ -61,3 +61,16 @@ async def test_each_clone_gets_its_own_rows(database_url: str) -> None:
 
     counts = await database_counts(database_url, "no-such-notice")
     assert counts["alerts"] == counts["deliveries"] == counts["reminders"] == 0
+
+
+def test_by_default_one_notifier_on_sqlite_then_two_sharing_the_load() -> None:
+    from bench.fanout import variants
+
+    assert variants(None, None, "") == [(1, "sqlite"), (2, "sqlite")]
+    assert variants(None, None, "postgresql://pg/db") == [(1, "sqlite"), (2, "postgresql")]
+    assert variants(None, "postgresql", "postgresql://pg/db") == [
+        (1, "postgresql"),
+        (2, "postgresql"),
+    ]
+    assert variants(4, None, "postgresql://pg/db") == [(4, "sqlite")]
+    assert variants(2, "postgresql", "") == [(2, "postgresql")]
