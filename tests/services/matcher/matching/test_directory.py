@@ -38,6 +38,24 @@ def test_shipped_file_loads_fresh_and_says_where_facts_come_from() -> None:
         assert entry.source and set(entry.source) <= SOURCE_KINDS, entry.id
 
 
+def test_pinyin_tables_are_built_on_the_first_romanized_lookup() -> None:
+    """Loading (validation included) and Chinese lookups leave the pinyin tables unbuilt;
+    a romanized name builds them and resolves by them."""
+    fresh = load_directory()
+    assert fresh.brand_hit("抖音") is not None and fresh.company("腾讯科技（深圳）有限公司")
+    assert "_brand_roman" not in vars(fresh) and "_company_roman" not in vars(fresh)
+    app = fresh.brand_hit("teng4xun4 di4tu2")
+    assert app is not None and (app.brand.id, app.how, app.via) == (
+        "tencent_map",
+        "pinyin",
+        "腾讯地图",
+    )
+    assert "_brand_roman" in vars(fresh) and "_company_roman" not in vars(fresh)
+    company = fresh.company("Tengxun")
+    assert company is not None and (company.group.id, company.how) == ("tencent", "pinyin")
+    assert "_company_roman" in vars(fresh)
+
+
 def test_every_app_name_resolves_to_its_app() -> None:
     for brand in DIRECTORY.brands:
         for name in brand.names:
