@@ -8,9 +8,9 @@ nothing and any other queue at most its free slots, and a claim takes every queu
 before any queue's second. A thousand rows waiting for a dead endpoint take its four slots,
 never the whole claim, so a slow or dead endpoint never holds up another's alerts. Only the
 oldest due rows are ranked (``WINDOW_FACTOR``: an index range scan, cheap with a million
-pending), and every due row only when deep backlogs fill that window; the rows claimed are the
-same either way (``Dispatcher.rank``). A hanging
-request is cut at ``REGWATCH_WEBHOOK_TIMEOUT`` (and retried later), which frees its slot.
+pending), and the other queues' due rows only when deep backlogs fill that window; the rows
+claimed are the same either way (``Dispatcher.rank``). A hanging request is cut at
+``REGWATCH_WEBHOOK_TIMEOUT`` (and retried later), which frees its slot.
 
 Send rates (a chat robot's 20 a minute, ``channels.base.Channel.rates``) are spent in the
 claim's unit of work: each claimed row takes one send of its queue (``ratelimit.take``, shared
@@ -38,8 +38,9 @@ import math
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import case, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,14 +76,14 @@ and the one that came second used to wait for the other's rows and then find the
 WINDOW_FACTOR = 8
 WINDOW_MIN = 1000
 """A claim of n rows ranks the ``max(n * CANDIDATES * 8, 1000)`` oldest due rows, not every
-due row (``Dispatcher.rank``), and ranks every one only when those cannot give the same answer:
+due row (``Dispatcher.rank``), and ranks more only when those cannot give the same answer:
 when they do not hold ``n * CANDIDATES`` rows that are each their queue's first. A fan-out
 (one row per webhook queue) needs only ``n * CANDIDATES`` of them; eight times that leaves room
-for the rows of queues with a few waiting (4 per endpoint are sent at once) and for
-deeper backlogs among them before a claim falls back to ranking everything, and reading 1,600
-index entries costs about as much as reading 200 (milliseconds), against seconds for ranking
-a million. The floor keeps small claims (little room left) from falling back because one
-queue's backlog fills a window of a few dozen rows."""
+for the rows of queues with a few waiting (4 per endpoint are sent at once) and for deeper
+backlogs among them before a claim has to rank more, and reading 1,600 index entries costs
+about as much as reading 200 (milliseconds), against seconds for ranking a million. The floor
+keeps small claims (little room left) from ranking more because one queue's backlog fills a
+window of a few dozen rows."""
 
 RECORD_ATTEMPTS = 5
 RECORD_BACKOFF = 0.1
@@ -125,7 +126,7 @@ class Dispatcher:
         self.window: int | None = None
         """The oldest due rows a claim ranks (``rank``); None: ``window_size`` of the claim."""
         self.full_ranks = 0
-        """Claims whose window could not give the answer, so every due row was ranked."""
+        """Claims whose window could not give the answer, so the rest was ranked too."""
         self.tasks: set[asyncio.Task[None]] = set()
         self.loop = WakeLoop("dispatcher", self._step, settings.dispatch_interval)
         self.results: BatchWriter[Outcome, list[str]] = BatchWriter(self._write_outcomes)
@@ -193,7 +194,7 @@ class Dispatcher:
         sent here) ranked within their queue by age (``next_attempt_at, created_at, id``),
         those within their queue's free slots, by (rank, age). ``window=None`` ranks every due
         row; ``window=K`` ranks only the K oldest (an index range scan, ``ix_deliveries_claim``)
-        and ranks every due row only when that cannot give the same answer.
+        and ranks more only when that cannot give the same answer.
 
         Why the window gives the same answer when it is used: the window is a prefix of all
         due rows in age order, so each queue's rows in it are a prefix of that queue's rows and
@@ -204,10 +205,50 @@ class Dispatcher:
         every rank-1 row; if it is 1, it is younger than every row in the window, so it sorts
         after the last one taken. The rows of the window left out sort after it by definition.
         So no row anywhere sorts before the last one taken without being taken: the first
-        ``wanted`` overall are these, in this order. Otherwise (a few queues with deep
-        backlogs fill the window, so fewer than ``wanted`` rows, or rows of rank 2 or more
-        fill it: a rank-1 row of a queue outside the window would sort before those) every
-        due row is ranked, as before the window (``full_ranks`` counts those claims)."""
+        ``wanted`` overall are these, in this order.
+
+        Otherwise (a few queues with deep backlogs fill the window, so it gives fewer than
+        ``wanted`` rows, or rows of rank 2 or more: a rank-1 row of a queue outside the window
+        would sort before those) every due row is ranked (``full_ranks`` counts those claims),
+        but for the queues the window holds at least their slots of: their rows within their
+        slots are all in the window, and the ones among the first ``wanted`` overall are among
+        the window's answer (fewer rows compete there), which is a prefix of each queue's rows
+        (a rank sorts before the next). So those queues' rows in the window's answer are
+        ranked with every due row of the other queues: the same ranks, the same first
+        ``wanted``. A queue with a million emails waiting is not sorted at every claim."""
+        if window is None:
+            return [row.id for row in await self._ranked(session, now, wanted)]
+        ranked = await self._ranked(session, now, wanted, window=window)
+        # an empty answer: the window was empty, unless a queue had no slot at all (a limit
+        # of 0) and its rows were all left out
+        saw_all = ranked[0].seen < window if ranked else min([1, *self._limits().values()]) > 0
+        first_turns = len(ranked) == wanted and ranked[-1].turn == 1
+        if saw_all or first_turns:
+            return [row.id for row in ranked]
+        self.full_ranks += 1
+        held = {row.queue for row in ranked if row.in_window >= row.slots}
+        kept = [row.id for row in ranked if row.queue in held]
+        everything = await self._ranked(session, now, wanted, held=held, kept=kept)
+        return [row.id for row in everything]
+
+    def _limits(self) -> dict[str, int]:
+        """Each channel's limit per queue (a queue of a channel not known here: 1)."""
+        return {name: self.limit_of(name) for name in self.channels}
+
+    async def _ranked(
+        self,
+        session: AsyncSession,
+        now: datetime,
+        wanted: int,
+        *,
+        window: int | None = None,
+        held: set[str] | None = None,
+        kept: list[str] | None = None,
+    ) -> Sequence[Any]:
+        """The ranking query (see ``rank``): the first ``wanted`` due rows within their slots,
+        by (rank in their queue, age), of the ``window`` oldest or of every due row, leaving
+        out the queues ``held`` but for their rows ``kept``. Rows: id, turn (the rank), queue,
+        slots, and for a window seen (its rows) and in_window (its rows of that queue)."""
         free = or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until < now)
         full = [q for q, n in self.in_flight.items() if n >= self.limits.get(q, 1)]
         age = (DeliveryRow.next_attempt_at, DeliveryRow.created_at, DeliveryRow.id)
@@ -222,41 +263,39 @@ class Dispatcher:
             .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now, free)
             .where(DeliveryRow.queue.not_in(full), DeliveryRow.id.not_in(self.sending))
         )
+        if held:
+            rows = rows.where(or_(DeliveryRow.queue.not_in(held), DeliveryRow.id.in_(kept or [])))
         if window is not None:
             rows = rows.order_by(*age).limit(window)
         oldest = rows.subquery("oldest")
-        turn = (
-            func.row_number()
-            .over(
-                partition_by=oldest.c.queue,
-                order_by=(oldest.c.next_attempt_at, oldest.c.created_at, oldest.c.id),
-            )
-            .label("turn")
+        turn = func.row_number().over(
+            partition_by=oldest.c.queue,
+            order_by=(oldest.c.next_attempt_at, oldest.c.created_at, oldest.c.id),
         )
-        # how many rows the window held (every due row: no need to count them)
-        seen = func.count().over() if window is not None else literal(0)
-        due = select(oldest, turn, seen.label("seen")).subquery("due")
-        per_channel = {name: self.limit_of(name) for name in self.channels}
-        limit = case(per_channel, value=due.c.channel, else_=1)
+        # how many rows the window held, and of each queue (every due row: not counted)
+        counted = window is not None
+        seen = func.count().over() if counted else literal(0)
+        in_window = func.count().over(partition_by=oldest.c.queue) if counted else literal(0)
+        due = select(
+            oldest, turn.label("turn"), seen.label("seen"), in_window.label("in_window")
+        ).subquery("due")
+        limit = case(self._limits(), value=due.c.channel, else_=1)
         busy = {q: self.limits.get(q, 1) - n for q, n in self.in_flight.items() if q not in full}
         slots = case(busy, value=due.c.queue, else_=limit) if busy else limit
         result = await session.execute(
-            select(due.c.id, due.c.turn, due.c.seen)
+            select(
+                due.c.id,
+                due.c.turn,
+                due.c.queue,
+                slots.label("slots"),
+                due.c.seen,
+                due.c.in_window,
+            )
             .where(due.c.turn <= slots)
             .order_by(due.c.turn, due.c.next_attempt_at, due.c.created_at, due.c.id)
             .limit(wanted)
         )
-        ranked = result.all()
-        if window is None:
-            return [row.id for row in ranked]
-        # an empty answer: the window was empty, unless a queue had no slot at all (a limit
-        # of 0) and its rows were all left out
-        saw_all = ranked[0].seen < window if ranked else min(per_channel.values(), default=1) > 0
-        first_turns = len(ranked) == wanted and ranked[-1].turn == 1
-        if saw_all or first_turns:
-            return [row.id for row in ranked]
-        self.full_ranks += 1
-        return await self.rank(session, now, wanted, None)
+        return result.all()
 
     async def prepare(self, session: AsyncSession, rows: list[DeliveryRow]) -> None:
         """Each channel reads what sending its claimed rows needs, once for all of them."""
