@@ -36,7 +36,7 @@ from .names import (
     normalize,
     normalize_pinyin,
     pinyin_key,
-    pinyin_of_normalized,
+    roman_key,
     simplified,
     split_companies,
     strip_qualifiers,
@@ -126,7 +126,7 @@ class AppName:
         characters (computed on first use: it loads pypinyin), else the folded romanization."""
         roman = self._roman
         if roman is _LATER:
-            roman = pinyin_of_normalized(self.norm)  # roman_key(self.base), as it normalizes
+            roman = roman_key(self.base) if self.norm else None
             object.__setattr__(self, "_roman", roman)
         return roman
 
@@ -136,8 +136,9 @@ class AppName:
         keys: list[Key] = []
         if self.norm:
             keys.append((APP_NORM, self.norm))
-            if not self.cjk and self.roman:
-                keys.append((APP_ROMAN, self.roman))
+            roman = self._roman  # a Latin name's is computed already
+            if not self.cjk and isinstance(roman, str) and roman:
+                keys.append((APP_ROMAN, roman))
             if self.brand is not None:
                 keys.append((APP_BRAND, self.brand.brand.id))
         return keys
@@ -235,8 +236,9 @@ class CompanyName:
         if not self.norm:
             return []
         keys: list[Key] = [(CO_NORM, self.norm), (CO_CORE, self.core)]
-        if not self.cjk and self.roman:
-            keys.append((CO_ROMAN, self.roman))
+        roman = self._roman  # a Latin core's is computed already
+        if not self.cjk and isinstance(roman, str) and roman:
+            keys.append((CO_ROMAN, roman))
         if self.entity_key:
             keys.append((CO_ENTITY, self.entity_key))
         return keys
@@ -349,16 +351,18 @@ class WatchSpec:
         keys: list[Key] = []
         for app in self.apps:
             keys.extend(app.index_keys())
+            if pinyin and app.cjk:
+                keys.extend(app.pinyin_keys())
             if app.ocr is not None:  # an entity read by OCR may misread it
                 keys.append((APP_OCR, app.ocr))
         for company in self.companies:
             keys.extend(company.index_keys())
+            if pinyin and company.cjk:
+                keys.extend(company.pinyin_keys())
             if company.ocr_core is not None:  # a company name read by OCR may misread it
                 keys.append((CO_OCR, company.ocr_core))
             if company.covers is not None:
                 keys.append((CO_GROUP, company.covers.id))
-        if pinyin:
-            keys.extend(self.pinyin_keys())
         return list(dict.fromkeys(keys))
 
     def pinyin_keys(self) -> list[Key]:

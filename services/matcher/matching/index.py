@@ -12,10 +12,11 @@ names:
   those to store);
 - ``key -> slots`` postings for the keys of the specs (normalized name, pinyin, directory app,
   company core, legal entity, group: see :mod:`.features`), and a :class:`~.fuzzy.TypoIndex`
-  of long Latin app names. Pinyin is compared across scripts only, so a watch prepared here is
-  filed under the pinyin of its Chinese names when a Latin name is first looked up (or its
-  form is taken), and a Chinese entity's pinyin is looked up only when some Latin watch name
-  is indexed: Chinese watches and notices never load pypinyin;
+  of long Latin app names. Pinyin is compared across scripts only, so a watch added here
+  (:meth:`WatchIndex.add_many`; :meth:`WatchIndex.add_rows` files it at once) is filed under
+  the pinyin of its Chinese names when a Latin name is first looked up (or its form is taken),
+  and a Chinese entity's pinyin is looked up only when some Latin watch name is indexed:
+  Chinese watches and notices never load pypinyin;
 - subscriber ids stored once (``str -> number``), with each subscriber's (slot, item id) pairs
   in one array, so adding, removing and duplicate checks never scan other subscribers.
 
@@ -71,17 +72,18 @@ class _Slot:
 
     A slot made from a stored form (:func:`~.features.watch_form`) has its keys but no spec
     until it is first judged: most watches are never a candidate of a notice. A slot prepared
-    here with a Chinese name is ``pending`` until a Latin name is first looked up: it is filed
-    under its pinyin (:meth:`~.features.WatchSpec.pinyin_keys`) only then."""
+    here with a Chinese name, unless ``pinyin``, is ``pending`` until a Latin name is first
+    looked up: it is filed under its pinyin (:meth:`~.features.WatchSpec.pinyin_keys`) only
+    then."""
 
     __slots__ = ("_ref", "_spec", "data", "form", "key", "pending", "repeats")
 
-    def __init__(self, key: _SpecKey, form: str | None = None) -> None:
+    def __init__(self, key: _SpecKey, form: str | None = None, pinyin: bool = False) -> None:
         self.key = key
         self.form = form
         if form is None:
             self._spec: WatchSpec | None = watch_spec(*key)
-            self.pending = self._spec.cjk
+            self.pending = not pinyin and self._spec.cjk
         elif key[0] in _KINDS:
             self._spec = None
             self.pending = False
@@ -260,8 +262,8 @@ class WatchIndex:
                 out.append((slot.key, form))
         return out
 
-    def _new_slot(self, key: _SpecKey, form: str | None = None) -> int:
-        slot = _Slot(key, form)  # raises ValueError for an unknown kind, before any change
+    def _new_slot(self, key: _SpecKey, form: str | None = None, pinyin: bool = False) -> int:
+        slot = _Slot(key, form, pinyin)  # raises ValueError for an unknown kind, before any change
         if self._free:
             number = self._free.pop()
             self._slots[number] = slot
@@ -346,7 +348,10 @@ class WatchIndex:
 
         ``forms``: stored forms of watches (:func:`~.features.watch_form`, of the current
         :func:`~.features.form_version`): a watch new to the index found there is filed under
-        the form's keys and prepared only when first judged; the others are prepared now."""
+        the form's keys and prepared only when first judged; the others are prepared now, the
+        pinyin of their Chinese names included (not left to the first Latin name a notice
+        looks up, which would then compute all of it at once: a long-running matcher loads
+        in slices, with its event loop free in between)."""
         slot_of, slots, sub_index, sub_items = (
             self._slot_of,
             self._slots,
@@ -360,7 +365,7 @@ class WatchIndex:
                 key = (kind, name, aliases)
                 number = slot_of.get(key)
                 if number is None:
-                    number = self._new_slot(key, None if forms is None else forms.get(key))
+                    number = self._new_slot(key, None if forms is None else forms.get(key), True)
                 sub = sub_index.get(subscriber_id)
                 if sub is None:
                     sub = self._sub_number(subscriber_id)

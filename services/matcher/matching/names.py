@@ -35,7 +35,6 @@ __all__ = [
     "normalize",
     "normalize_pinyin",
     "pinyin_key",
-    "pinyin_of_normalized",
     "roman_key",
     "simplified",
     "split_companies",
@@ -192,12 +191,7 @@ def pinyin_key(name: str) -> str | None:
     Returns None when the name has no Chinese character. Polyphonic characters get the single
     reading pypinyin picks from its phrase dictionary.
     """
-    return pinyin_of_normalized(normalize(name))
-
-
-def pinyin_of_normalized(norm: str) -> str | None:
-    """:func:`pinyin_key` of a name whose :func:`normalize` is ``norm`` (not cached: for
-    callers that keep the normalized name and the result)."""
+    norm = normalize(name)
     if not has_cjk(norm):
         return None
     return _pinyin(norm)

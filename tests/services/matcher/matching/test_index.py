@@ -597,3 +597,18 @@ def test_a_pending_watch_removed_or_stored_keeps_its_keys_straight() -> None:
     index.remove(gone)  # dropped under its form's keys
     assert index._postings[APP_PINYIN] == {"kuaishou": 1}
     assert [w.name for w, _ in index.match_entities([ent("Douyin"), ent("Kuaishou")])] == ["快手"]
+
+
+def test_rows_added_in_bulk_are_filed_under_their_pinyin_at_once() -> None:
+    """The matcher's load (:meth:`WatchIndex.add_rows`) computes the pinyin while loading, not
+    all at once at the first Latin name of a notice; watches added later wait for one."""
+    clear_caches()
+    index = WatchIndex()
+    index.add_rows([(1, "s", "app", "抖音", ()), (2, "s", "company", "某某网络科技有限公司", ())])
+    assert not index._pending
+    assert index._postings[APP_PINYIN] == {"douyin": 0}
+    assert index._postings[CO_PINYIN] == {"moumou": 1}
+    index.add(WatchItem("s", "app", "快手", 3))
+    assert index._pending == {2} and "kuaishou" not in index._postings[APP_PINYIN]
+    found = index.match_entities([ent("Douyin"), ent("Kuaishou")])
+    assert [(w.name, m.entity.name) for w, m in found] == [("抖音", "Douyin"), ("快手", "Kuaishou")]
