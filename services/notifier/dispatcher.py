@@ -4,13 +4,16 @@ Each delivery waits in the queue its channel named (``deliveries.queue``) and ea
 the concurrency limit its channel gives: a webhook URL ``per_endpoint``, email the SMTP
 connection pool (``REGWATCH_SMTP_CONNECTIONS``). The limits are applied in the claim query
 itself: due rows are ranked within their queue (oldest first), a queue at its limit gives
-nothing and any other queue at most its free slots, and a claim takes every queue's oldest row
-before any queue's second. A thousand rows waiting for a dead endpoint take its four slots,
-never the whole claim, so a slow or dead endpoint never holds up another's alerts. Only the
-oldest due rows are ranked (``WINDOW_FACTOR``: an index range scan, cheap with a million
-pending), and the other queues' due rows only when deep backlogs fill that window; the rows
-claimed are the same either way (``Dispatcher.rank``). A hanging request is cut at
-``REGWATCH_WEBHOOK_TIMEOUT`` (and retried later), which frees its slot.
+nothing and any other queue at most its free slots, and a claim takes every destination's
+oldest row before any destination's second (a destination is a webhook URL, a chat robot, a
+mailbox: the one email queue, the SMTP pool, holds every mailbox's rows, and ranking its rows
+within the queue gave a fan-out's emails one row per claim while thousands of webhook URLs
+had a first row, so they went out last). A thousand rows waiting for a dead endpoint take its
+four slots, never the whole claim, so a slow or dead endpoint never holds up another's
+alerts. Only the oldest due rows are ranked (``WINDOW_FACTOR``: an index range scan, cheap
+with a million pending), and the other queues' due rows only when deep backlogs fill that
+window; the rows claimed are the same either way (``Dispatcher.rank``). A hanging request is
+cut at ``REGWATCH_WEBHOOK_TIMEOUT`` (and retried later), which frees its slot.
 
 Send rates (a chat robot's 20 a minute, ``channels.base.Channel.rates``) are spent in the
 claim's unit of work: each claimed row takes one send of its queue (``ratelimit.take``, shared
@@ -143,8 +146,9 @@ class Dispatcher:
         """Lease due rows, each queue at most its free slots. The limits are applied in the
         query (``rank``): rows are ranked within their queue (oldest first), a queue at its
         limit is left out and the others keep their first ``limit - in flight`` rows; the
-        batch then takes every queue's first row before any queue's second, oldest first. So
-        a queue with a thousand rows waiting takes no more of a claim than a queue with one."""
+        batch then takes every destination's first row before any destination's second,
+        oldest first. So a queue with a thousand rows waiting takes no more of a claim than a
+        queue with one, and the email queue's mailboxes take their turn with the webhooks."""
         free = or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until < now)
         # the ranked rows are looked up by id: ``status || ''`` is not indexed, so SQLite's
         # planner (it has no statistics) does not walk the status indexes, over every pending
@@ -192,29 +196,34 @@ class Dispatcher:
         """The ids of the first ``wanted`` rows a claim may take, in the order it takes them:
         the due rows (pending, due by ``now``, lease free, queue not full here, not being
         sent here) ranked within their queue by age (``next_attempt_at, created_at, id``),
-        those within their queue's free slots, by (rank, age). ``window=None`` ranks every due
+        those within their queue's free slots, by (place, age), the place being the row's rank
+        among its destination's (queue and target: a webhook URL's queue is its one
+        destination, the email queue has one per mailbox). ``window=None`` ranks every due
         row; ``window=K`` ranks only the K oldest (an index range scan, ``ix_deliveries_claim``)
         and ranks more only when that cannot give the same answer.
 
         Why the window gives the same answer when it is used: the window is a prefix of all
         due rows in age order, so each queue's rows in it are a prefix of that queue's rows and
         a row's rank in the window is its rank among all due rows; the slots filter sees the
-        same ranks. (a) Fewer than K rows in the window: it holds every due row. (b) ``wanted``
-        rows all of rank 1 (the key sorts by rank first, so the last one is rank 1): take any
-        due row R outside the window within its slots. If R's rank is 2 or more it sorts after
-        every rank-1 row; if it is 1, it is younger than every row in the window, so it sorts
+        same ranks, and the same holds for destinations and places. (a) Fewer than K rows in
+        the window: it holds every due row. (b) ``wanted`` rows all of place 1 (the key sorts
+        by place first, so the last one is place 1): take any due row R outside the window
+        within its slots. If R's place is 2 or more it sorts after every place-1 row; if it is
+        1, it is younger than every row in the window, so it sorts
         after the last one taken. The rows of the window left out sort after it by definition.
         So no row anywhere sorts before the last one taken without being taken: the first
         ``wanted`` overall are these, in this order.
 
         Otherwise (a few queues with deep backlogs fill the window, so it gives fewer than
-        ``wanted`` rows, or rows of rank 2 or more: a rank-1 row of a queue outside the window
-        would sort before those) every due row is ranked (``full_ranks`` counts those claims),
-        but for the queues the window holds at least their slots of: their rows within their
+        ``wanted`` rows, or rows of place 2 or more: a place-1 row outside the window would
+        sort before those) every due row is ranked (``full_ranks`` counts those claims), but
+        for the queues the window holds at least their slots of: their rows within their
         slots are all in the window, and the ones among the first ``wanted`` overall are among
-        the window's answer (fewer rows compete there), which is a prefix of each queue's rows
-        (a rank sorts before the next). So those queues' rows in the window's answer are
-        ranked with every due row of the other queues: the same ranks, the same first
+        the window's answer (fewer rows compete there), which is a prefix of each destination's
+        rows (a place sorts before the next, and an older row of the queue is within its
+        slots too). So those queues' rows in the window's answer are ranked with every due row
+        of the other queues: the same places (ranked among themselves, their ranks in the
+        queue may come out lower, never above the slots they were within), the same first
         ``wanted``. A queue with a million emails waiting is not sorted at every claim."""
         if window is None:
             return [row.id for row in await self._ranked(session, now, wanted)]
@@ -222,7 +231,7 @@ class Dispatcher:
         # an empty answer: the window was empty, unless a queue had no slot at all (a limit
         # of 0) and its rows were all left out
         saw_all = ranked[0].seen < window if ranked else min([1, *self._limits().values()]) > 0
-        first_turns = len(ranked) == wanted and ranked[-1].turn == 1
+        first_turns = len(ranked) == wanted and ranked[-1].place == 1
         if saw_all or first_turns:
             return [row.id for row in ranked]
         self.full_ranks += 1
@@ -246,9 +255,10 @@ class Dispatcher:
         kept: list[str] | None = None,
     ) -> Sequence[Any]:
         """The ranking query (see ``rank``): the first ``wanted`` due rows within their slots,
-        by (rank in their queue, age), of the ``window`` oldest or of every due row, leaving
-        out the queues ``held`` but for their rows ``kept``. Rows: id, turn (the rank), queue,
-        slots, and for a window seen (its rows) and in_window (its rows of that queue)."""
+        by (place among their destination's rows, age), of the ``window`` oldest or of every
+        due row, leaving out the queues ``held`` but for their rows ``kept``. Rows: id, turn
+        (the rank in the queue), place, queue, slots, and for a window seen (its rows) and
+        in_window (its rows of that queue)."""
         free = or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until < now)
         full = [q for q, n in self.in_flight.items() if n >= self.limits.get(q, 1)]
         age = (DeliveryRow.next_attempt_at, DeliveryRow.created_at, DeliveryRow.id)
@@ -258,6 +268,7 @@ class Dispatcher:
                 DeliveryRow.channel,
                 DeliveryRow.next_attempt_at,
                 DeliveryRow.queue,
+                DeliveryRow.target,
                 DeliveryRow.created_at,
             )
             .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now, free)
@@ -268,16 +279,21 @@ class Dispatcher:
         if window is not None:
             rows = rows.order_by(*age).limit(window)
         oldest = rows.subquery("oldest")
-        turn = func.row_number().over(
-            partition_by=oldest.c.queue,
-            order_by=(oldest.c.next_attempt_at, oldest.c.created_at, oldest.c.id),
+        in_age = (oldest.c.next_attempt_at, oldest.c.created_at, oldest.c.id)
+        turn = func.row_number().over(partition_by=oldest.c.queue, order_by=in_age)
+        place = func.row_number().over(
+            partition_by=(oldest.c.queue, oldest.c.target), order_by=in_age
         )
         # how many rows the window held, and of each queue (every due row: not counted)
         counted = window is not None
         seen = func.count().over() if counted else literal(0)
         in_window = func.count().over(partition_by=oldest.c.queue) if counted else literal(0)
         due = select(
-            oldest, turn.label("turn"), seen.label("seen"), in_window.label("in_window")
+            oldest,
+            turn.label("turn"),
+            place.label("place"),
+            seen.label("seen"),
+            in_window.label("in_window"),
         ).subquery("due")
         limit = case(self._limits(), value=due.c.channel, else_=1)
         busy = {q: self.limits.get(q, 1) - n for q, n in self.in_flight.items() if q not in full}
@@ -286,13 +302,14 @@ class Dispatcher:
             select(
                 due.c.id,
                 due.c.turn,
+                due.c.place,
                 due.c.queue,
                 slots.label("slots"),
                 due.c.seen,
                 due.c.in_window,
             )
             .where(due.c.turn <= slots)
-            .order_by(due.c.turn, due.c.next_attempt_at, due.c.created_at, due.c.id)
+            .order_by(due.c.place, due.c.next_attempt_at, due.c.created_at, due.c.id)
             .limit(wanted)
         )
         return result.all()

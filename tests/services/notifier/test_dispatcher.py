@@ -624,6 +624,39 @@ async def test_emails_are_claimed_four_per_smtp_connection_and_wait_in_the_pool(
     assert [row.id for row in await idle.claim(now)] == [f"mail-{4 * connections:03d}"]
 
 
+async def test_a_fan_outs_emails_take_their_turn_with_its_webhooks(
+    db: Database, idle: Dispatcher
+) -> None:
+    """Every email waits in the one SMTP queue, but each mailbox is a destination of its own:
+    a mailbox's first row goes with every webhook URL's first row, oldest first, instead of
+    the whole queue getting one row per claim while webhook URLs have a first row (a fan-out's
+    emails went out after all its webhooks). A mailbox's second row waits for the firsts."""
+    now = datetime.now(UTC)
+    start = now - timedelta(hours=1)
+    rows = []
+    for i in range(30):  # subscriber i: a webhook, and every third one an email too
+        at = start + timedelta(seconds=10 * i)
+        rows.append(queued(f"hook-{i:02d}", f"http://127.0.0.1:9/h{i:02d}", at))
+        if i % 3 == 0:
+            mail = queued(f"mail-{i:02d}", f"person{i:02d}@example.com", at + timedelta(seconds=1))
+            rows.append({**mail, "channel": "email", "queue": SMTP_QUEUE})
+    again = queued("mail-00-again", "person00@example.com", start + timedelta(seconds=5))
+    rows.append({**again, "channel": "email", "queue": SMTP_QUEUE})
+    await add_rows(db, rows)
+    idle.batch = 12
+    claimed = sorted(row.id for row in await idle.claim(now))
+    # the 12 oldest first rows of their destinations: subscribers 0-8's webhooks and 0, 3,
+    # 6's emails; person00's second email (older than most of them) waits
+    assert claimed == sorted(
+        [f"hook-{i:02d}" for i in range(9)] + ["mail-00", "mail-03", "mail-06"]
+    )
+    async with db.session() as session:  # the order the next claim takes the others in
+        order = await idle.rank(session, now, 100, window=None)
+    assert len(order) == 41 - 12
+    # person00's first email is being sent: the second is now that mailbox's first due row
+    assert order[:4] == ["mail-00-again", "hook-09", "mail-09", "hook-10"]
+
+
 async def test_a_claim_takes_the_next_rows_when_another_instance_is_claiming_the_first(
     db: Database, idle: Dispatcher
 ) -> None:
