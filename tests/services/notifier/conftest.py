@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
+from services.notifier.dispatcher import Dispatcher
+from services.notifier.email import EmailSender
+from services.notifier.webhook import WebhookSender
 from shared.accounts import Subscriber, register_subscriber
 from shared.db import Database
+from shared.settings import Settings
+
+
+@contextlib.asynccontextmanager
+async def idle_dispatcher(db: Database, settings: Settings) -> AsyncIterator[Dispatcher]:
+    """A dispatcher whose loop is not running (tests call claim() or rank() themselves),
+    with senders that are closed afterwards; its SMTP server is never reached."""
+    webhooks = WebhookSender(timeout=settings.webhook_timeout, allow_private=True)
+    email = EmailSender(host="127.0.0.1", port=9, tls="none", timeout=5)
+    try:
+        yield Dispatcher(db, settings, webhooks, email)
+    finally:
+        await webhooks.aclose()
+        await email.aclose()
 
 
 async def new_subscriber(

@@ -28,6 +28,7 @@ from shared.db import Database
 from shared.errors import InputError
 from shared.events import DeliveryEvent
 from shared.settings import Settings
+from tests.services.notifier.conftest import idle_dispatcher
 from tests.support.factories import match_event
 from tests.support.receivers import Reply, SmtpReceiver, WebhookReceiver
 
@@ -356,13 +357,8 @@ async def add_rows(db: Database, rows: list[dict[str, object]]) -> None:
 @pytest.fixture
 async def idle(db: Database) -> AsyncIterator[Dispatcher]:
     """A dispatcher whose loop is not running: the tests call claim() themselves."""
-    webhooks = WebhookSender(timeout=SETTINGS.webhook_timeout, allow_private=True)
-    email = EmailSender(host="127.0.0.1", port=9, tls="none", timeout=5)
-    try:
-        yield Dispatcher(db, SETTINGS, webhooks, email)
-    finally:
-        await webhooks.aclose()
-        await email.aclose()
+    async with idle_dispatcher(db, SETTINGS) as dispatcher:
+        yield dispatcher
 
 
 def sending(worker: Dispatcher, rows: list[DeliveryRow]) -> None:

@@ -14,11 +14,10 @@ from sqlalchemy import delete, func, insert, or_, select, update
 
 from services.notifier.channels.email import SMTP_QUEUE
 from services.notifier.dispatcher import Dispatcher
-from services.notifier.email import EmailSender
 from services.notifier.models import DeliveryRow
-from services.notifier.webhook import WebhookSender
 from shared.db import Database
 from shared.settings import Settings
+from tests.services.notifier.conftest import idle_dispatcher
 
 SETTINGS = Settings(webhook_timeout=2, webhook_allow_private=True)
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -118,13 +117,8 @@ MIXES = {"spread": spread, "backlog": backlog, "channels": channels, "busy": bus
 
 @pytest.fixture
 async def worker(db: Database) -> AsyncIterator[Dispatcher]:
-    webhooks = WebhookSender(timeout=SETTINGS.webhook_timeout, allow_private=True)
-    email = EmailSender(host="127.0.0.1", port=9, tls="none", timeout=5)
-    try:
-        yield Dispatcher(db, SETTINGS, webhooks, email)
-    finally:
-        await webhooks.aclose()
-        await email.aclose()
+    async with idle_dispatcher(db, SETTINGS) as dispatcher:
+        yield dispatcher
 
 
 async def load(db: Database, worker: Dispatcher, mix: Mix) -> int:
