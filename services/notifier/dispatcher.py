@@ -379,19 +379,17 @@ class Dispatcher:
         return len(rows)
 
     async def _deliver(self, row: DeliveryRow) -> None:
-        """Send one row and record its result. Its queue's slot is given back as soon as the
-        endpoint answered, not after the result is written (the row stays in ``sending``
-        until then): writing waits for the next batch of results, and a queue as narrow as
-        SMTP's four connections would otherwise sit idle meanwhile. A send under rates keeps
-        its slot until its answer is counted in ``rate_limits`` (``ratelimit.finish``)."""
-        released = False
+        """Send one row and record its result; its queue's slot is given back once the result
+        is written. So what an endpoint received and the ledger does not say yet is at most
+        its queue's limit (4 for a webhook URL): all that a crash of this process can have
+        sent and then send again (with the same ``webhook-id``). Giving the slot back at the
+        answer instead let more rows reach the endpoint while their results waited for the
+        next batch, and a crash then re-sent those too (``tests/reliability/test_sigkill.py``
+        saw 7 for one endpoint). The email queue is four rows deep per SMTP connection, so its
+        connections stay busy while results are written."""
         try:
             with log_context(alert_id=row.id, notice_id=row.notice_id):
                 result = await self.attempt(row)
-                if row.id not in self.taken:  # a rated send keeps it until its answer counts
-                    self._release(row.queue)
-                    released = True
-                    self.kick()
                 await self.record(row, result)
         except Exception:
             log.exception("delivery attempt crashed; the lease will expire and it is retried")
@@ -399,8 +397,7 @@ class Dispatcher:
             self.sending.discard(row.id)
             self.taken.pop(row.id, None)
             self.senders.prepared.pop(row.id, None)
-            if not released:
-                self._release(row.queue)
+            self._release(row.queue)
             self.kick()
 
     def _release(self, queue: str) -> None:
