@@ -20,13 +20,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from fastapi import FastAPI, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.kafka import KafkaBroker
-from faststream.specification import Specification
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.ingestor.service import IngestorService
@@ -34,7 +33,6 @@ from services.matcher.service import MatcherService
 from services.notifier.service import NotifierService
 from services.service import Service
 from shared import secretbox
-from shared.apidocs import install_api_docs
 from shared.body_limit import BodyLimit
 from shared.broker import make_broker
 from shared.db import Database
@@ -47,15 +45,16 @@ from shared.http import check_admin_exposure, warn_open_operator_routes
 from shared.kafka_admin import ensure_topics
 from shared.logging import get_logger
 from shared.metrics import CONTENT_TYPE_LATEST, intake_source, render
-from shared.ops.asyncapi import as_dict, as_html, document
 from shared.ops.health import Check, broker_check, database_check, readiness, smtp_check
 from shared.ops.lag import LagMonitor, subscriptions
 from shared.ops.reminders import update_reminder_backlog
 from shared.outbox_confirm import CommittedOffsets
-from shared.portal.app import install_portal
 from shared.public_url import warn_public_url
 from shared.runtime_file import remove_runtime_file, write_runtime_file
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from faststream.specification import Specification
 
 log = get_logger("regwatch.runtime")
 
@@ -106,6 +105,8 @@ async def offline_broker(
 
 async def spec_document(settings: Settings, bootstrap: str | None = None) -> Specification:
     """The AsyncAPI document of all three services plus the topic contracts."""
+    from shared.ops.asyncapi import document
+
     async with offline_broker(settings, bootstrap) as broker:
         return document(broker, settings.topics, version=VERSION)
 
@@ -279,6 +280,12 @@ class Runtime:
                 relay.confirm_with(CommittedOffsets(self.bootstrap, groups))
 
     def http_app(self) -> FastAPI:
+        # the HTTP side is imported here, in the thread that builds the app while the consumers
+        # join their groups (``start``), not before the consumers can start
+        from shared.apidocs import install_api_docs
+        from shared.ops.asyncapi import as_dict, as_html
+        from shared.portal.app import install_portal
+
         app = FastAPI(
             title="regwatch",
             version="0.1.0",

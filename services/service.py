@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
-from fastapi import APIRouter
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.outbox import RelayLoop
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
 
 
 class Service(Protocol):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
 from faststream.kafka import KafkaBroker
 
-from services.ingestor import extraction, notices_api, portal_notices, sources_api
-from services.ingestor.api import build_router
+from services.ingestor import extraction
 from services.ingestor.feeds import FeedPoller, FeedScheduler, Fetcher
 from services.ingestor.feeds.attachments import AttachmentLimits
 from services.ingestor.feeds.scheduler import MAX_TICK
@@ -16,6 +14,9 @@ from services.ingestor.relay import OutboxRelay
 from shared.db import Database
 from shared.outbox import RelayLoop
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
 
 
 class IngestorService:
@@ -36,6 +37,10 @@ class IngestorService:
         self.feeds = FeedScheduler(self.poller, tick=tick)
 
     def routers(self) -> list[APIRouter]:
+        # imported here: the runtime builds the HTTP app in a thread while the consumers join
+        from services.ingestor import notices_api, portal_notices, sources_api
+        from services.ingestor.api import build_router
+
         return [
             build_router(self.relay),
             notices_api.build_router(),

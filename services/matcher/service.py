@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
 from faststream.kafka import KafkaBroker
 
-from services.matcher.api import build_router
 from services.matcher.handler import register
-from services.matcher.portal import build_portal_routers
 from services.matcher.relay import OutboxRelay
 from services.matcher.retro import register_retro
 from services.matcher.watchlist import LiveWatchlist, register_live_updates
 from shared.db import Database
 from shared.outbox import RelayLoop
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
 
 
 class MatcherService:
@@ -48,6 +48,10 @@ class MatcherService:
             )
 
     def routers(self) -> list[APIRouter]:
+        # imported here: the runtime builds the HTTP app in a thread while the consumers join
+        from services.matcher.api import build_router
+        from services.matcher.portal import build_portal_routers
+
         return [build_router(self.relay.kick), *build_portal_routers(self.relay.kick)]
 
     def outboxes(self) -> list[RelayLoop[Any]]:

@@ -3,30 +3,24 @@ scheduler, and its HTTP routes."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
 from faststream.kafka import KafkaBroker
 
-from services.notifier.api import build_router
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.email import EmailSender
 from services.notifier.handler import register
 from services.notifier.models import ReminderRow
-from services.notifier.portal_channels import build_router as build_portal_channels
-from services.notifier.portal_common import asset_router as portal_assets
-from services.notifier.portal_deadlines import build_router as build_portal_deadlines
-from services.notifier.portal_delivery import build_router as build_portal_delivery
-from services.notifier.portal_signin import build_router as build_portal_signin_router
 from services.notifier.scheduler import ReminderScheduler
-from services.notifier.targets_api import build_targets_router
-from services.notifier.unsubscribe import build_router as build_unsubscribe_router
 from services.notifier.webhook import WebhookSender
 from shared.db import Database
 from shared.events import DeliveryEvent
 from shared.group_offsets import GroupMove
 from shared.outbox import RelayLoop
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
 
 WATCHLIST_GROUP = "notifier-watchlist"
 """The watchlist subscriber's group (``regwatch-notifier-watchlist``): before, it shared
@@ -89,6 +83,16 @@ class NotifierService:
         )
 
     def routers(self) -> list[APIRouter]:
+        # imported here: the runtime builds the HTTP app in a thread while the consumers join
+        from services.notifier.api import build_router
+        from services.notifier.portal_channels import build_router as build_portal_channels
+        from services.notifier.portal_common import asset_router as portal_assets
+        from services.notifier.portal_deadlines import build_router as build_portal_deadlines
+        from services.notifier.portal_delivery import build_router as build_portal_delivery
+        from services.notifier.portal_signin import build_router as build_portal_signin_router
+        from services.notifier.targets_api import build_targets_router
+        from services.notifier.unsubscribe import build_router as build_unsubscribe_router
+
         return [
             build_router(),
             build_unsubscribe_router(),
