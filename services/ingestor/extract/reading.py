@@ -464,11 +464,20 @@ def with_rows_elsewhere(page: list[Entity], rows: list[Entity]) -> list[Entity]:
     entity; an OCR slip of one character in a longer name is the same name)."""
     if not rows:
         return page
+    # here, once: a notice without pictures or attachments never loads rapidfuzz, and an
+    # import statement costs four times a comparison (every page name against every row)
+    from rapidfuzz.distance import Levenshtein
+
+    def same_name(a: str, b: str) -> bool:
+        if a == b:
+            return True
+        return min(len(a), len(b)) >= 4 and Levenshtein.distance(a, b, score_cutoff=1) <= 1
+
     keys = [_name_key(entity.name) for entity in rows]
     result = list(rows)
     for entity in page:
         key = _name_key(entity.name)
-        if any(_same_name(key, other) for other in keys):
+        if any(same_name(key, other) for other in keys):
             continue
         keys.append(key)
         result.append(entity)
@@ -477,11 +486,3 @@ def with_rows_elsewhere(page: list[Entity], rows: list[Entity]) -> list[Entity]:
 
 def _name_key(name: str) -> str:
     return re.sub(r"[\s《》「」“”\"'()（）]+", "", fold_width(to_simplified(name))).lower()
-
-
-def _same_name(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    from rapidfuzz.distance import Levenshtein
-
-    return min(len(a), len(b)) >= 4 and Levenshtein.distance(a, b, score_cutoff=1) <= 1
