@@ -528,7 +528,11 @@ class WatchIndex:
         found: set[int] = set()
         postings = self._postings
         pending = self._pending
-        for table, text in view.keys:
+        keys = list(view.keys)
+        for table, name in view.later:  # a Chinese name's pinyin, among Latin names only
+            if postings[table] and (roman := name.roman):
+                keys.append((table, roman))
+        for table, text in keys:
             if table >= PINYIN_TABLES and pending:
                 self._file_pinyin()  # a Latin name looks up the Chinese names' pinyin
             numbers = postings[table].get(text)
@@ -538,15 +542,6 @@ class WatchIndex:
                 found.add(numbers)
             else:
                 found.update(numbers)
-        for table, name in view.later:  # a Chinese name's pinyin, among Latin names only
-            posting = postings[table]
-            if posting:
-                roman = name.roman
-                numbers = posting.get(roman) if roman else None
-                if isinstance(numbers, int):
-                    found.add(numbers)
-                elif numbers is not None:
-                    found.update(numbers)
         if view.typo is not None and len(self._typos):
             found |= self._typos.candidates(view.typo)
         slots = self._slots
