@@ -80,13 +80,13 @@ WINDOW_FACTOR = 8
 WINDOW_MIN = 1000
 """A claim of n rows ranks the ``max(n * CANDIDATES * 8, 1000)`` oldest due rows, not every
 due row (``Dispatcher.rank``), and ranks more only when those cannot give the same answer:
-when they do not hold ``n * CANDIDATES`` rows that are each their queue's first. A fan-out
-(one row per webhook queue) needs only ``n * CANDIDATES`` of them; eight times that leaves room
-for the rows of queues with a few waiting (4 per endpoint are sent at once) and for deeper
-backlogs among them before a claim has to rank more, and reading 1,600 index entries costs
-about as much as reading 200 (milliseconds), against seconds for ranking a million. The floor
-keeps small claims (little room left) from ranking more because one queue's backlog fills a
-window of a few dozen rows."""
+when they do not hold ``n * CANDIDATES`` rows that are each their destination's first. A
+fan-out (one row per webhook queue) needs only ``n * CANDIDATES`` of them; eight times that
+leaves room for the rows of queues with a few waiting (4 per endpoint are sent at once) and
+for deeper backlogs among them before a claim has to rank more, and reading 1,600 index
+entries costs about as much as reading 200 (milliseconds), against seconds for ranking a
+million. The floor keeps small claims (little room left) from ranking more because one
+queue's backlog fills a window of a few dozen rows."""
 
 RECORD_ATTEMPTS = 5
 RECORD_BACKOFF = 0.1
@@ -209,8 +209,8 @@ class Dispatcher:
         the window: it holds every due row. (b) ``wanted`` rows all of place 1 (the key sorts
         by place first, so the last one is place 1): take any due row R outside the window
         within its slots. If R's place is 2 or more it sorts after every place-1 row; if it is
-        1, it is younger than every row in the window, so it sorts
-        after the last one taken. The rows of the window left out sort after it by definition.
+        1, it is younger than every row in the window, so it sorts after the last one taken.
+        The rows of the window left out sort after it by definition.
         So no row anywhere sorts before the last one taken without being taken: the first
         ``wanted`` overall are these, in this order.
 
