@@ -38,10 +38,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select, text, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.common import emit, receiver_process, save
+from bench.scratch_database import scratch_database
 from services.notifier.channels.email import SMTP_QUEUE
 from services.notifier.dispatcher import Dispatcher, window_size
 from services.notifier.email import EmailSender
@@ -321,21 +321,8 @@ async def claim_database(database: str, server_url: str, base: Path) -> AsyncIte
         return
     if not server_url:
         raise SystemExit(f"--database postgresql needs --database-url or {DATABASE_URL_ENV}")
-    server = make_url(server_url)
-    if server.drivername == "postgresql":
-        server = server.set(drivername="postgresql+asyncpg")
-    name = f"regwatch_claim_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield server.set(database=name).render_as_string(hide_password=False)
-        finally:
-            async with admin.connect() as conn:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+    async with scratch_database(server_url, f"regwatch_claim_{uuid.uuid4().hex[:8]}") as url:
+        yield url
 
 
 async def claim_cost(

@@ -107,11 +107,11 @@ from aiokafka.coordinator.protocol import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Connection, Integer, inspect, text
-from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from bench.common import emit, local_broker, receiver_process, save
 from bench.pipeline import bench_settings, service_env, spawn, stop
+from bench.scratch_database import scratch_database
 from services.ingestor.intake import parse
 from services.matcher.matching import WatchIndex, WatchItem, default_directory
 from shared.accounts import register_subscriber
@@ -727,13 +727,6 @@ class Options:
     """Where to copy each process's ``service.log`` (``<name>.log``) when the run ends."""
 
 
-def async_url(url: str) -> URL:
-    parsed = make_url(url)
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+asyncpg")
-    return parsed
-
-
 @contextlib.asynccontextmanager
 async def bench_database(options: Options, base: Path, run: str) -> AsyncIterator[str]:
     """The database of one run: a SQLite file in ``base``, or a new PostgreSQL database
@@ -742,26 +735,17 @@ async def bench_database(options: Options, base: Path, run: str) -> AsyncIterato
     if options.database == "sqlite":
         yield f"sqlite+aiosqlite:///{base / 'regwatch.db'}"
         return
-    server = async_url(options.server_url)
-    name = f"regwatch_fanout_{run}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
     saved = {key: os.environ.get(key) for key in (KEYS_SETTING, PEPPER_SETTING)}
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    async with scratch_database(options.server_url, f"regwatch_fanout_{run}") as url:
         os.environ[KEYS_SETTING], os.environ[PEPPER_SETTING] = new_secret_key(), new_pepper()
         try:
-            yield server.set(database=name).render_as_string(hide_password=False)
+            yield url
         finally:
             for key, value in saved.items():
                 if value is None:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
-            async with admin.connect() as conn:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
 
 
 async def measure(
