@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from services.ingestor.api import build_router as notices_router
 from services.matcher.api import build_router as subscribers_router
@@ -17,6 +17,7 @@ from services.notifier.api import build_router as deliveries_router
 from shared.auth_limit import AuthFailureLimiter
 from shared.db import Database
 from shared.http import (
+    ADMIN,
     ExposedOperatorRoutes,
     check_admin_exposure,
     is_loopback_host,
@@ -209,3 +210,49 @@ def test_without_a_token_the_open_operator_routes_are_named(
     assert "REGWATCH_ADMIN_TOKEN is not set" in record.getMessage()
     assert "POST /v1/notices, POST /v1/subscribers" in record.getMessage()
     assert "127.0.0.1:8080" in record.getMessage()
+
+
+def test_operator_routes_are_those_the_openapi_document_lists_behind_the_token() -> None:
+    """Read from the routes (not the generated document): the answers and prefixes the
+    including routers add count, a route or router left out of the schema does not."""
+    inner = APIRouter()
+
+    @inner.post("/rotate")
+    async def rotate() -> None: ...
+
+    @inner.get("/state")
+    async def state() -> None: ...
+
+    nested = APIRouter(prefix="/keys")
+    nested.include_router(inner, prefix="/v2", responses=ADMIN)
+    hidden = APIRouter()
+
+    @hidden.delete("/hidden", responses=ADMIN)
+    async def gone() -> None: ...
+
+    app = FastAPI()
+
+    @app.get("/open")
+    async def open_route() -> None: ...
+
+    @app.put("/guarded", responses=ADMIN)
+    async def guarded() -> None: ...
+
+    @app.get("/unlisted", responses=ADMIN, include_in_schema=False)
+    async def unlisted() -> None: ...
+
+    app.include_router(nested, prefix="/admin")
+    app.include_router(hidden, include_in_schema=False)
+    wanted = ADMIN[401]["description"]
+    from_document = [
+        f"{method.upper()} {path}"
+        for path, operations in app.openapi()["paths"].items()
+        for method, operation in operations.items()
+        if operation["responses"].get("401", {}).get("description") == wanted
+    ]
+    assert operator_routes(app) == from_document
+    assert from_document == [
+        "PUT /guarded",
+        "POST /admin/keys/v2/rotate",
+        "GET /admin/keys/v2/state",
+    ]
