@@ -12,8 +12,9 @@ Every new connection goes through the check, so a caller that follows redirects 
 hop a new request) gets each hop's connection checked too. Pooled connections are reused only
 for the same scheme, host and port, and were checked when they were opened.
 
-Used by the webhook sender (``services/notifier/webhook.py``) and the feed fetcher, which also
-fetches attachments and list images (``services/ingestor/feeds/fetch.py``). With
+Used by the feed fetcher, which also fetches attachments and list images
+(``services/ingestor/feeds/fetch.py``); the webhook sender has the same guard for aiohttp
+(:mod:`shared.pinned_aiohttp`). With
 ``allow_private`` (``REGWATCH_WEBHOOK_ALLOW_PRIVATE``, ``REGWATCH_FEEDS_ALLOW_PRIVATE``: tests
 and local receivers) only link-local addresses and cloud metadata endpoints are still refused
 (``ssrf.target_refusal``); with ``allow_link_local`` as well, addresses are not checked and the

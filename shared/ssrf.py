@@ -3,8 +3,9 @@
 Two layers:
 
 * :func:`validate_webhook_url` - syntax only, for input validation at the edges (CLI, HTTP).
-* :func:`check_url` - before every delivery attempt: the host is resolved and, unless private
-  targets are allowed, every address it resolves to must be globally routable.
+* :func:`check_url` - before a feed fetch, and when a subscriber sets a webhook URL: the host
+  is resolved and, unless private targets are allowed, every address it resolves to must be
+  globally routable. The webhook sender makes the same check when it connects.
 
 Allowing private targets (``REGWATCH_WEBHOOK_ALLOW_PRIVATE``, ``REGWATCH_FEEDS_ALLOW_PRIVATE``)
 opens loopback, private and shared addresses, never link-local ones (169.254.0.0/16,
@@ -12,12 +13,15 @@ fe80::/10) or cloud metadata endpoints (169.254.169.254, fd00:ec2::254, 100.100.
 URL given by a subscriber or a feed must not read the machine's cloud credentials. Those need
 their own setting (``REGWATCH_WEBHOOK_ALLOW_LINK_LOCAL``, ``REGWATCH_FEEDS_ALLOW_LINK_LOCAL``).
 
-The webhook sender and the feed fetcher also re-check the address they actually connect to
-(:mod:`shared.pinned_http`, through :func:`resolve_checked`), so a DNS answer that changes
-between the check and the connection (DNS rebinding) cannot reach an internal address either.
+The feed fetcher and the webhook sender check the address they actually connect to
+(:mod:`shared.pinned_http` for httpx, :mod:`shared.pinned_aiohttp` for aiohttp, both through
+:func:`resolve_checked`), so a DNS answer that changes between the check and the connection
+(DNS rebinding) cannot reach an internal address either.
 
-URLs are parsed with ``httpx.URL``, the same parser the HTTP client uses, so the checked host
-is the host that gets connected to.
+URLs are parsed with ``httpx.URL``, the parser the feed fetcher's client uses, so the checked
+host is the host that gets connected to; the webhook sender parses with yarl, aiohttp's parser,
+and accepts exactly the URLs :func:`validate_webhook_url` accepts
+(``tests/shared/test_pinned_aiohttp.py``).
 """
 
 from __future__ import annotations

@@ -19,21 +19,18 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import math
-import ssl
 import time
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-import httpx
+import aiohttp
 
 from services.notifier import signing
-from shared import ssrf
 from shared.errors import InputError, TransientError
-from shared.pinned_http import pinned_transport
+from shared.pinned_aiohttp import pinned_connector, target
 
 if TYPE_CHECKING:
     from shared.settings import Settings
@@ -103,28 +100,27 @@ def _snippet(body: bytes) -> str:
     return " ".join(text.split())
 
 
-async def _read_capped(response: httpx.Response, limit: int) -> bytes:
-    """At most ``limit`` bytes of the body, as sent (raw: never decompressed)."""
+async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """At most ``limit`` bytes of the body, as sent (never decompressed)."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_raw():
-        chunks.append(chunk[: limit - size])
-        size += len(chunks[-1])
-        if size >= limit:
+    while size < limit:
+        chunk = await response.content.read(limit - size)
+        if not chunk:
             break
+        chunks.append(chunk)
+        size += len(chunk)
     return b"".join(chunks)
 
 
 class WebhookSender:
     """Sends signed webhooks; safe to use concurrently.
 
-    Connections are kept in ``shards`` pools, a URL always in the same one (by a hash of
-    it), each of at most ``max_connections / shards`` connections, all kept alive between
-    requests. httpcore's pool looks at every connection it holds on each request and each
-    answer (``has_expired`` polls each idle socket): with one pool of 200 connections that
-    scan was more than half of the CPU a webhook cost (cProfile of 2,000 deliveries), with 16
-    pools of 13 it is a sixteenth. A pool is made when its first URL is sent to. A URL gets
-    at most ``per_endpoint`` requests at once from the dispatcher, far below a pool's size.
+    One aiohttp session holds every connection (at most ``max_connections``, looked up by
+    host and port, idle ones closed after ``KEEPALIVE_S``), made at the first request; its
+    connections go only to checked addresses (:mod:`shared.pinned_aiohttp`). A URL gets at
+    most ``per_endpoint`` requests at once from the dispatcher, far below the limit. No
+    cookies are kept: one receiver's cookie is never sent to another.
     """
 
     def __init__(
@@ -134,45 +130,35 @@ class WebhookSender:
         *,
         allow_link_local: bool = False,
         max_connections: int = 208,
-        shards: int = 16,
         user_agent: str = USER_AGENT,
     ) -> None:
         if timeout <= 0:
             raise ValueError("webhook timeout must be positive")
-        if shards < 1 or max_connections < shards:
-            raise ValueError("webhook pools: shards >= 1 and max_connections >= shards")
+        if max_connections < 1:
+            raise ValueError("webhook connections: max_connections >= 1")
         self.timeout = timeout
         self.allow_private = allow_private
         self.allow_link_local = allow_link_local
         self.user_agent = user_agent
-        per_shard = max_connections // shards
-        self._limits = httpx.Limits(
-            max_connections=per_shard,
-            max_keepalive_connections=per_shard,
-            keepalive_expiry=KEEPALIVE_S,
-        )
-        self._clients: list[httpx.AsyncClient | None] = [None] * shards
-        self._ssl: ssl.SSLContext | None = None
+        self.max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
 
-    def _client_for(self, url: str) -> httpx.AsyncClient:
-        index = zlib.crc32(url.encode("utf-8", "surrogatepass")) % len(self._clients)
-        client = self._clients[index]
-        if client is None:
-            if self._ssl is None:
-                self._ssl = httpx.create_ssl_context(trust_env=False)
-            client = self._clients[index] = httpx.AsyncClient(
-                transport=pinned_transport(
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=pinned_connector(
                     allow_private=self.allow_private,
                     allow_link_local=self.allow_link_local,
-                    limits=self._limits,
-                    ssl_context=self._ssl,
+                    limit=self.max_connections,
+                    keepalive_s=KEEPALIVE_S,
                 ),
-                timeout=httpx.Timeout(self.timeout),
-                follow_redirects=False,
-                trust_env=False,
+                timeout=aiohttp.ClientTimeout(total=None),  # the attempt's own deadline
                 headers={"user-agent": self.user_agent, "accept-encoding": "identity"},
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+                trust_env=False,
             )
-        return client
+        return self._session
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebhookSender:
@@ -189,10 +175,9 @@ class WebhookSender:
         await self.aclose()
 
     async def aclose(self) -> None:
-        clients, self._clients = self._clients, [None] * len(self._clients)
-        for client in clients:
-            if client is not None:
-                await client.aclose()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
 
     async def send(
         self, url: str, msg_id: str, body: bytes, secret: str | Sequence[str]
@@ -228,35 +213,33 @@ class WebhookSender:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
         try:
+            url_checked = target(
+                url, allow_private=self.allow_private, allow_link_local=self.allow_link_local
+            )
             async with asyncio.timeout_at(deadline):
-                await ssrf.check_url(
-                    url, allow_private=self.allow_private, allow_link_local=self.allow_link_local
+                response = await self._client().post(
+                    url_checked, data=body, headers=dict(headers), allow_redirects=False
                 )
-                client = self._client_for(url)
-                request = client.build_request(
-                    "POST", url.strip(), content=body, headers=dict(headers)
-                )
-                response = await client.send(request, stream=True)
-        except InputError as exc:  # includes SsrfRefused
+        except InputError as exc:  # includes SsrfRefused, from the check or the resolver
             return result(False, False, str(exc)), b""
         except TransientError as exc:
             return result(False, True, str(exc)), b""
-        except (TimeoutError, httpx.TimeoutException):
+        except TimeoutError:
             return result(False, True, f"timed out after {self.timeout:g}s"), b""
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        except (aiohttp.InvalidURL, ValueError) as exc:
             return result(False, False, f"bad webhook URL: {exc}"), b""
-        except httpx.TransportError as exc:
+        except aiohttp.ClientError as exc:
             return result(False, True, f"{type(exc).__name__}: {exc}".rstrip(": ")), b""
 
-        status = response.status_code
+        status = response.status
         try:
             remaining = max(0.5, deadline - loop.time())
             async with asyncio.timeout(remaining):
                 content = await _read_capped(response, MAX_RESPONSE_BYTES)
-        except (TimeoutError, httpx.HTTPError):
+        except (TimeoutError, aiohttp.ClientError):
             content = b""
         finally:
-            await response.aclose()
+            response.release()
 
         snippet = _snippet(content)
         outcome = self._classify(status, response, snippet, result)
@@ -266,7 +249,7 @@ class WebhookSender:
     @staticmethod
     def _classify(
         status: int,
-        response: httpx.Response,
+        response: aiohttp.ClientResponse,
         snippet: str,
         result: Callable[..., SendResult],
     ) -> SendResult:

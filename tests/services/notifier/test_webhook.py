@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
-import httpcore
+import aiohappyeyeballs
 import pytest
 from standardwebhooks.webhooks import Webhook
 
@@ -186,12 +186,17 @@ async def test_private_address_refused_without_a_request() -> None:
     assert result.error is not None and "127.0.0.1 is a loopback address" in result.error
 
 
-async def test_dns_rebinding_is_caught_at_connect(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The pre-check sees a public address, the connection would go to 127.0.0.1."""
-    answers = [[ipaddress.ip_address("93.184.216.34")], [ipaddress.ip_address("127.0.0.1")]]
+async def test_a_name_is_resolved_once_and_refused_at_connect(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One of the name's addresses is loopback: refused without a request, and the name was
+    resolved once (the check and the connection use the same answer, so a DNS answer that
+    changes in between cannot slip through)."""
+    calls: list[str] = []
 
     async def resolve(host: str, port: int) -> list[ssrf.IPAddress]:
-        return answers.pop(0) if len(answers) > 1 else answers[0]
+        calls.append(host)
+        return [ipaddress.ip_address("93.184.216.34"), ipaddress.ip_address("127.0.0.1")]
 
     monkeypatch.setattr(ssrf, "resolve", resolve)
     async with (
@@ -201,7 +206,8 @@ async def test_dns_rebinding_is_caught_at_connect(monkeypatch: pytest.MonkeyPatc
         result = await sender.send(f"http://rebind.test:{hooks.port}/hook", MSG_ID, BODY, SECRET)
         assert hooks.requests == []
     assert result.permanent
-    assert result.error is not None and "loopback" in result.error
+    assert result.error is not None and "127.0.0.1 is a loopback address" in result.error
+    assert calls == ["rebind.test"]
 
 
 async def test_guarded_connection_uses_the_checked_address(
@@ -229,6 +235,14 @@ async def test_input_problems_are_permanent(sender: WebhookSender) -> None:
     assert bad_secret.permanent and bad_secret.error is not None and "secret" in bad_secret.error
 
 
+async def test_legacy_numeric_hosts_are_permanent(sender: WebhookSender) -> None:
+    """``http://2130706433/`` would reach 127.0.0.1 through a resolver: never sent."""
+    for url in ("http://2130706433/hook", "http://127.1/hook"):
+        result = await sender.send(url, MSG_ID, BODY, SECRET)
+        assert result.permanent and result.error is not None
+        assert result.error.startswith("bad webhook URL")
+
+
 async def test_concurrent_sends_share_the_client(sender: WebhookSender) -> None:
     async with WebhookReceiver() as hooks:
         results = await asyncio.gather(
@@ -238,36 +252,43 @@ async def test_concurrent_sends_share_the_client(sender: WebhookSender) -> None:
     assert all(result.ok for result in results)
 
 
-async def test_many_urls_at_once_through_small_pools_each_arrive_once() -> None:
-    """Sixty URLs at once through 4 pools of 2 connections: a URL always uses the same pool,
-    pools are made only when used, requests wait for a connection of their pool, and each
-    webhook arrives once with its own signature."""
+async def test_many_urls_at_once_through_few_connections_each_arrive_once() -> None:
+    """Sixty URLs at once through at most 4 connections: requests wait for a connection,
+    each webhook arrives once with its own signature, and closing the sender closes them."""
     async with (
         WebhookReceiver() as hooks,
-        WebhookSender(timeout=5.0, allow_private=True, max_connections=8, shards=4) as sender,
+        WebhookSender(timeout=5.0, allow_private=True, max_connections=4) as sender,
     ):
-        assert sender._clients == [None] * 4
         urls = [f"{hooks.url}/{n}" for n in range(60)]
-        assert {id(sender._client_for(u)) for u in urls} == {
-            id(sender._client_for(u)) for u in urls
-        }
         results = await asyncio.gather(
             *(sender.send(url, f"msg_{n}", BODY, SECRET) for n, url in enumerate(urls))
         )
         await hooks.wait_for(60)
-        assert all(client is not None for client in sender._clients)
+        session = sender._session
+        assert session is not None and session.connector is not None
+        assert session.connector.limit == 4
     assert all(result.ok for result in results)
     assert sorted(r.webhook_id or "" for r in hooks.requests) == sorted(
         f"msg_{n}" for n in range(60)
     )
     for request in hooks.requests:
         Webhook(SECRET).verify(request.body, request.headers)
-    assert sender._clients == [None] * 4  # closed
+    assert session.closed and sender._session is None
 
 
-def test_pools_need_a_connection_each() -> None:
-    with pytest.raises(ValueError, match="max_connections >= shards"):
-        WebhookSender(timeout=1.0, allow_private=True, max_connections=3, shards=4)
+async def test_cookies_set_by_one_receiver_are_never_sent(sender: WebhookSender) -> None:
+    async with WebhookReceiver(
+        [Reply(200, headers={"set-cookie": "session=abc; Path=/"})]
+    ) as hooks:
+        assert (await sender.send(hooks.url, "msg_1", BODY, SECRET)).ok
+        assert (await sender.send(hooks.url, "msg_2", BODY, SECRET)).ok
+        _first, second = await hooks.wait_for(2)
+    assert "cookie" not in second.headers
+
+
+def test_connections_need_a_positive_limit() -> None:
+    with pytest.raises(ValueError, match="max_connections >= 1"):
+        WebhookSender(timeout=1.0, allow_private=True, max_connections=0)
 
 
 def test_parse_retry_after() -> None:
@@ -287,18 +308,17 @@ def test_parse_retry_after() -> None:
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """TCP connections go to loopback only: any other address is recorded and refused here,
     so a guard that failed could not reach a real metadata endpoint either."""
-    real = httpcore.AnyIOBackend.connect_tcp
+    real = aiohappyeyeballs.start_connection
     refused: list[str] = []
 
-    async def connect_tcp(
-        self: httpcore.AnyIOBackend, host: str, port: int, **kwargs: Any
-    ) -> httpcore.AsyncNetworkStream:
-        if not ipaddress.ip_address(host).is_loopback:
-            refused.append(host)
-            raise httpcore.ConnectError(f"test: no connections to {host}")
-        return await real(self, host, port, **kwargs)
+    async def start_connection(addr_infos: list[Any], **kwargs: Any) -> socket.socket:
+        for *_info, sockaddr in addr_infos:
+            if not ipaddress.ip_address(sockaddr[0]).is_loopback:
+                refused.append(str(sockaddr[0]))
+                raise ConnectionRefusedError(f"test: no connections to {sockaddr[0]}")
+        return await real(addr_infos, **kwargs)
 
-    monkeypatch.setattr(httpcore.AnyIOBackend, "connect_tcp", connect_tcp)
+    monkeypatch.setattr(aiohappyeyeballs, "start_connection", start_connection)
     return refused
 
 
@@ -328,15 +348,14 @@ async def test_link_local_and_metadata_refused_whatever_allow_private(
     assert loopback_only == []
 
 
-async def test_a_name_rebound_to_metadata_is_refused_at_connect(
+async def test_a_name_resolving_to_metadata_is_refused_at_connect(
     monkeypatch: pytest.MonkeyPatch, loopback_only: list[str]
 ) -> None:
-    """With private targets allowed, the pre-check sees 127.0.0.1 and the connection would
-    go to 169.254.169.254: the pinned connection refuses it."""
-    answers = [[ipaddress.ip_address("127.0.0.1")], [ipaddress.ip_address("169.254.169.254")]]
+    """With private targets allowed, a name whose answer is a metadata address is refused
+    when the connection is made, and nothing connects there."""
 
     async def resolve(host: str, port: int) -> list[ssrf.IPAddress]:
-        return answers.pop(0) if len(answers) > 1 else answers[0]
+        return [ipaddress.ip_address("169.254.169.254")]
 
     monkeypatch.setattr(ssrf, "resolve", resolve)
     async with (
