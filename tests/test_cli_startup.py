@@ -122,10 +122,12 @@ def test_regwatch_run_s_code_loads_what_start_up_does_not_need_later() -> None:
     """numpy (pictures), pypinyin's dictionaries (Chinese names) and alembic (the migration,
     in its thread) are loaded when first used, not with the runtime ``regwatch run``
     imports before it starts anything; nor are feedparser, BeautifulSoup and lxml (read when
-    a feed or page is), httpx's command line (rich's console, pygments) and the modules of
-    soupsieve and email_validator, which libraries import and regwatch never uses."""
+    a feed or page is), aiohttp (the webhook sender's client, at the first webhook), httpx's
+    command line (rich's console, pygments) and the modules of soupsieve and email_validator,
+    which libraries import and regwatch never uses."""
     unused = (
         "numpy",
+        "aiohttp",
         "pypinyin",
         "alembic",
         "feedparser",
@@ -137,7 +139,7 @@ def test_regwatch_run_s_code_loads_what_start_up_does_not_need_later() -> None:
         "email_validator.rfc_constants",
     )
     code = (
-        "import sys, services.cli, services.runtime; "
+        "import sys, services.cli, services.runtime, services.notifier.service; "
         f"print([m for m in {unused!r} if m in sys.modules])"
     )
     done = subprocess.run(
