@@ -108,7 +108,7 @@ def run(
     from services.run_command import run_regwatch
     from services.run_output import LOG_FORMATS
     from services.runtime import SERVICE_NAMES
-    from shared.http import ExposedOperatorRoutes, check_admin_exposure
+    from shared.exposure import ExposedOperatorRoutes, check_admin_exposure
 
     if log_format is not None and log_format not in LOG_FORMATS:
         fail(f"--log-format {log_format!r}: choose from {', '.join(LOG_FORMATS)}")

@@ -24,7 +24,6 @@ import typer
 from services.run_output import choose_log_format, setup_run_logging, summary_lines
 from services.runtime import SERVICE_NAMES, Runtime
 from shared.cli import fail
-from shared.db.engine import describe_url
 from shared.instance_lock import AlreadyRunning, InstanceLock
 from shared.instances import Instance, register, unregister
 from shared.logging import get_logger
@@ -103,6 +102,8 @@ async def serve(runtime: Runtime, lock: InstanceLock, log_file: Path | None) -> 
 def record(runtime: Runtime) -> None:
     """Add this instance to the user's list for CLI commands run elsewhere; a list that
     cannot be written (no writable home) only costs that, with a warning."""
+    from shared.db.engine import describe_url
+
     settings = runtime.settings
     instance = Instance(
         pid=os.getpid(),

@@ -22,39 +22,57 @@ from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import uvicorn
-from fastapi import FastAPI, Response
-from fastapi.responses import HTMLResponse, JSONResponse
-from faststream.kafka import KafkaBroker
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from services.ingestor.service import IngestorService
-from services.matcher.service import MatcherService
-from services.notifier.service import NotifierService
-from services.service import Service
+from services.early_consumers import declare_early_consumers
 from shared import secretbox
-from shared.body_limit import BodyLimit
-from shared.broker import make_broker
-from shared.db import Database
-from shared.db.engine import describe_url
-from shared.embedded.mailsink import MailSink
+from shared.broker import ConcurrentStartBroker, make_broker
 from shared.embedded.tansu import CONSUMER_OPTIONS as TANSU_CONSUMER_OPTIONS
 from shared.embedded.tansu import TansuBroker
-from shared.group_offsets import adopt_offsets
-from shared.http import check_admin_exposure, warn_open_operator_routes
+from shared.exposure import check_admin_exposure
 from shared.kafka_admin import ensure_topics
 from shared.logging import get_logger
-from shared.metrics import CONTENT_TYPE_LATEST, intake_source, render
-from shared.ops.health import Check, broker_check, database_check, readiness, smtp_check
-from shared.ops.lag import LagMonitor, subscriptions
-from shared.ops.reminders import update_reminder_backlog
-from shared.outbox_confirm import CommittedOffsets
+from shared.metrics import intake_source
 from shared.public_url import warn_public_url
 from shared.runtime_file import remove_runtime_file, write_runtime_file
 from shared.settings import Settings
 
 if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
+    from faststream.kafka import KafkaBroker
     from faststream.specification import Specification
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+    from services.service import Service
+    from shared.db import Database
+    from shared.embedded.mailsink import MailSink
+    from shared.ops.health import Check
+    from shared.ops.lag import LagMonitor
+
+# Imported by ``regwatch run`` only once its consumers are joining their groups (``Runtime``):
+# the services, the database layer, the mail sink and the HTTP side.
+HEAVY_MODULES = (
+    "services.ingestor.service",
+    "services.matcher.service",
+    "services.notifier.service",
+    "shared.db",
+    "shared.db.engine",
+    "shared.embedded.mailsink",
+    "shared.group_offsets",
+    "shared.http",
+    "shared.ops.health",
+    "shared.ops.lag",
+    "shared.outbox_confirm",
+    "uvicorn",
+)
+
+
+def import_heavy() -> None:
+    """Import :data:`HEAVY_MODULES` (in a thread while the consumers join)."""
+    import importlib
+
+    for name in HEAVY_MODULES:
+        importlib.import_module(name)
+
 
 log = get_logger("regwatch.runtime")
 
@@ -70,6 +88,10 @@ def build_services(
     only: Sequence[str] = SERVICE_NAMES,
 ) -> list[Service]:
     """The chosen services, their handlers registered on ``broker``, in a fixed order."""
+    from services.ingestor.service import IngestorService
+    from services.matcher.service import MatcherService
+    from services.notifier.service import NotifierService
+
     services: list[Service] = []
     for name in SERVICE_NAMES:
         if name not in only:
@@ -89,6 +111,8 @@ async def offline_broker(
 ) -> AsyncIterator[KafkaBroker]:
     """A broker with all three services' handlers registered, never connected (for the
     AsyncAPI document and for knowing which group reads which topic)."""
+    from shared.db import Database
+
     server = bootstrap or settings.kafka_bootstrap or "localhost:9092"
     broker = make_broker(settings, server)
     db = Database("sqlite+aiosqlite:///:memory:")
@@ -113,6 +137,8 @@ async def spec_document(settings: Settings, bootstrap: str | None = None) -> Spe
 
 async def all_subscriptions(settings: Settings) -> dict[str, list[str]]:
     """Consumer group -> topics of all three services."""
+    from shared.ops.lag import subscriptions
+
     async with offline_broker(settings) as broker:
         return subscriptions(broker)
 
@@ -161,12 +187,15 @@ class Runtime:
     async def start(self) -> None:
         """Start everything; the summary is true once this returns and ``/readyz`` answers.
 
-        On the embedded broker the broker starts at once, its topics are created and the
-        consumers join their groups (a second or two of waiting on the broker) while the
-        database migrates in a thread: its log is in memory, so nothing can reach a consumer
-        before the services start, after the migration. With an external broker the database
-        is migrated first, as the consumers may have messages waiting. The HTTP app is built in
-        a thread while the consumers join, and served last."""
+        On the embedded broker the broker starts at once and the consumer groups join (Tansu
+        holds each join about a second) while the services, the database layer and the HTTP
+        side are imported in a thread (``services/early_consumers.py`` declares the groups
+        without importing the services); then the database migrates and the HTTP app is
+        built, each in a thread. Its log is in memory, so nothing can reach a consumer before
+        the services start, and no consumer reads before then (its consume loop starts after
+        the migration). With an external broker the database is migrated first, as the
+        consumers may have messages waiting, and the consumers join while the HTTP app is
+        built. The HTTP server is started last."""
         unknown = sorted(set(self.only) - set(SERVICE_NAMES))
         if unknown:
             raise ValueError(f"unknown service(s) {unknown}: choose from {list(SERVICE_NAMES)}")
@@ -174,53 +203,22 @@ class Runtime:
         check_admin_exposure(settings)  # before anything starts
         warn_public_url(settings)  # once: what an unset or http REGWATCH_PUBLIC_URL breaks
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        secretbox.configure(settings)  # first: no keys for an external database, no start
-        self.db = Database(settings.sqlalchemy_url)
-        idempotent = settings.kafka_idempotence
-        consumer_options: dict[str, int] = {}
-        migration: asyncio.Task[None] | None = None
+        if settings.kafka_bootstrap or settings.database_url is not None:
+            secretbox.configure(settings)  # first: no keys for an external database, no start
         if settings.kafka_bootstrap:
             self.bootstrap = settings.kafka_bootstrap
-        else:
-            self.tansu = TansuBroker(log_dir=settings.data_dir / "tansu")
-            self.tansu.spawn()  # its port is known now; it answers while the rest starts
-            self.bootstrap = self.tansu.bootstrap
-            idempotent = False
-            consumer_options = TANSU_CONSUMER_OPTIONS
-            migration = asyncio.create_task(self.db.migrate(), name="migrate")
-            await asyncio.sleep(0)  # the migration's thread starts now
-        try:
-            smtp = (settings.smtp_host or "", settings.smtp_port)
-            if settings.smtp_host is None and "notifier" in self.only:
-                self.mailsink = MailSink(settings.mail_dir)
-                await self.mailsink.start()
-                smtp = (self.mailsink.host, self.mailsink.port)
-            self.smtp = smtp
-            here = [name for name in SERVICE_NAMES if name in self.only]
-            app_name = (
-                "regwatch" if len(here) == len(SERVICE_NAMES) else "regwatch-" + "-".join(here)
-            )
-            self.broker = make_broker(
-                settings,
-                self.bootstrap,
-                idempotent=idempotent,
-                app_name=app_name,
-                service="-".join(here),
-                consumer_options=consumer_options,
-            )
-            self.services = build_services(settings, self.db, self.broker, smtp, self.only)
-        except BaseException:
-            if migration is not None:  # its thread cannot be stopped: let it finish first
-                await asyncio.gather(migration, return_exceptions=True)
-            raise
-        if migration is not None:
-            await _all_done(migration, self._start_consumers(), self._build_app())
-            await self._keep_outboxes_until_consumed()
-        else:
+            import_heavy()
+            await self._build(self._make_broker(idempotent=settings.kafka_idempotence))
+            assert self.db is not None
             await self.db.migrate()
             await _all_done(self._start_consumers(), self._build_app())
+        else:
+            await self._start_embedded()
         for service in self.services:
             await service.start()
+        from shared.ops.lag import LagMonitor, subscriptions
+
+        assert self.broker is not None
         groups = subscriptions(self.broker)
         if groups:
             self.lag = LagMonitor(self.bootstrap, groups, settings.lag_interval)
@@ -229,12 +227,78 @@ class Runtime:
         self._write_runtime_file()
         log.info("regwatch started", extra=self.describe())
 
-    async def _start_consumers(self) -> None:
-        """The broker answering, the topics, then every consumer in its group (on an external
-        broker, a group a consumer moved to first takes its old group's offsets)."""
-        assert self.broker is not None
-        if self.tansu is not None:
-            await self.tansu.wait_ready()
+    async def _start_embedded(self) -> None:
+        """The embedded broker's start: its consumers join while the rest is imported."""
+        settings = self.settings
+        self.tansu = TansuBroker(log_dir=settings.data_dir / "tansu")
+        self.tansu.spawn()  # its port is known now; it answers while the rest starts
+        self.bootstrap = self.tansu.bootstrap
+        broker = self._make_broker(idempotent=False, consumer_options=TANSU_CONSUMER_OPTIONS)
+        declare_early_consumers(broker, settings, self.only)
+        joins = asyncio.create_task(self._start_early(broker), name="join")
+        steps: list[asyncio.Task[None]] = [joins]
+        try:
+            await asyncio.to_thread(self._prepare)
+            await self._build(broker)
+            assert self.db is not None
+            steps.append(asyncio.create_task(self.db.migrate(), name="migrate"))
+            steps.append(asyncio.create_task(self._build_app(), name="http-app"))
+            await _all_done(*steps)
+        except BaseException:
+            # a thread cannot be stopped: let every step finish before the caller stops
+            await asyncio.gather(*steps, return_exceptions=True)
+            raise
+        await broker.start()  # the consume loops, the groupless readers and the producers
+        await self._keep_outboxes_until_consumed()
+
+    def _prepare(self) -> None:
+        """In a thread while the consumers join: the SQLite file's keys (read or made: the
+        database URL is parsed with SQLAlchemy) and the imports of the rest."""
+        if self.settings.database_url is None:
+            secretbox.configure(self.settings)
+        import_heavy()
+
+    def _make_broker(
+        self, *, idempotent: bool, consumer_options: dict[str, int] | None = None
+    ) -> ConcurrentStartBroker:
+        here = [name for name in SERVICE_NAMES if name in self.only]
+        app_name = "regwatch" if len(here) == len(SERVICE_NAMES) else "regwatch-" + "-".join(here)
+        broker = make_broker(
+            self.settings,
+            self.bootstrap,
+            idempotent=idempotent,
+            app_name=app_name,
+            service="-".join(here),
+            consumer_options=consumer_options,
+        )
+        self.broker = broker
+        return broker
+
+    async def _build(self, broker: ConcurrentStartBroker) -> None:
+        """The database, the mail sink (without ``REGWATCH_SMTP_HOST``) and the services with
+        their handlers registered on ``broker`` (the imports are done by now)."""
+        from shared.db import Database
+        from shared.embedded.mailsink import MailSink
+
+        settings = self.settings
+        self.db = Database(settings.sqlalchemy_url)
+        smtp = (settings.smtp_host or "", settings.smtp_port)
+        if settings.smtp_host is None and "notifier" in self.only:
+            self.mailsink = MailSink(settings.mail_dir)
+            await self.mailsink.start()
+            smtp = (self.mailsink.host, self.mailsink.port)
+        self.smtp = smtp
+        self.services = build_services(settings, self.db, broker, smtp, self.only)
+
+    async def _start_early(self, broker: ConcurrentStartBroker) -> None:
+        """The embedded broker answering, the topics, then the declared consumers in their
+        groups (their messages wait for ``broker.start()``)."""
+        assert self.tansu is not None
+        await self.tansu.wait_ready()
+        await self._ensure_topics()
+        await broker.start_early()
+
+    async def _ensure_topics(self) -> None:
         settings = self.settings
         await ensure_topics(
             self.bootstrap,
@@ -243,15 +307,24 @@ class Runtime:
             replication=settings.kafka_replication,
             configs={"retention.ms": settings.kafka_retention_ms},
         )
-        if self.tansu is None:  # the embedded broker's offsets die with it: nothing to adopt
-            for service in self.services:
-                for move in getattr(service, "group_moves", ()):
-                    await adopt_offsets(self.bootstrap, move)
+
+    async def _start_consumers(self) -> None:
+        """The topics, then every consumer in its group (on an external broker, a group a
+        consumer moved to first takes its old group's offsets)."""
+        from shared.group_offsets import adopt_offsets
+
+        assert self.broker is not None
+        await self._ensure_topics()
+        for service in self.services:
+            for move in getattr(service, "group_moves", ()):
+                await adopt_offsets(self.bootstrap, move)
         await self.broker.start()
 
     async def _build_app(self) -> None:
         """The HTTP app, built in a thread (the event loop keeps the consumers' group joins
         going); the open-operator-routes warning is logged here, once."""
+
+        from shared.http import warn_open_operator_routes
 
         def build() -> FastAPI:
             app = self.http_app()
@@ -265,6 +338,9 @@ class Runtime:
         stopped (or was killed) is gone. The outbox tables serve as its log instead: a row
         stays unconfirmed until every consumer group reading its topic committed past it, and
         what is unconfirmed at start is published again (consumers deduplicate)."""
+        from shared.ops.lag import subscriptions
+        from shared.outbox_confirm import CommittedOffsets
+
         groups: dict[str, list[str]] = {}
         readers = (
             subscriptions(self.broker)  # every service's groups are on this broker
@@ -282,8 +358,14 @@ class Runtime:
     def http_app(self) -> FastAPI:
         # the HTTP side is imported here, in the thread that builds the app while the consumers
         # join their groups (``start``), not before the consumers can start
+        from fastapi import FastAPI, Response
+        from fastapi.responses import HTMLResponse, JSONResponse
+
         from shared.apidocs import install_api_docs
+        from shared.body_limit import BodyLimit
+        from shared.metrics import CONTENT_TYPE_LATEST, render
         from shared.ops.asyncapi import as_dict, as_html
+        from shared.ops.health import readiness
         from shared.portal.app import install_portal
 
         app = FastAPI(
@@ -344,6 +426,8 @@ class Runtime:
         return app
 
     def readiness_checks(self) -> dict[str, Check]:
+        from shared.ops.health import broker_check, database_check, smtp_check
+
         checks: dict[str, Check] = {}
         if self.broker is not None:
             checks["broker"] = broker_check(self.broker)
@@ -358,6 +442,8 @@ class Runtime:
         """Gauges computed on scrape: the reminder backlog (processes running the notifier)."""
         if self.db is None or "notifier" not in self.only:
             return
+        from shared.ops.reminders import update_reminder_backlog
+
         try:
             await asyncio.wait_for(update_reminder_backlog(self.db), 5)
         except Exception as exc:
@@ -369,6 +455,10 @@ class Runtime:
         return self._spec
 
     async def _serve_http(self) -> None:
+        import uvicorn
+
+        from shared.http import warn_open_operator_routes
+
         app = self._app
         if app is None:
             app = self.http_app()
@@ -396,6 +486,8 @@ class Runtime:
         self.http_url = f"http://{self.settings.http_host}:{port}"
 
     def describe(self) -> dict[str, Any]:
+        from shared.db.engine import describe_url
+
         return {
             "services": [s.name for s in self.services],
             "kafka_bootstrap": self.bootstrap,

@@ -31,7 +31,6 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.message import StreamMessage
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shared.errors import TransientError
 from shared.logging import get_logger, log_context
@@ -60,6 +59,9 @@ DLQ_HEADER_PREFIXES = (
 
 
 def is_transient(exc: BaseException) -> bool:
+    # imported here: ``regwatch run`` starts its consumers before the database layer is loaded
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
     if isinstance(exc, TransientError | OperationalError):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
@@ -307,24 +309,97 @@ def _consumer_with(
     return builder(**{**kwargs, **options})
 
 
+class EarlyConsumerMismatch(RuntimeError):
+    """A consumer declared to start early is not the one a service registers, or no service
+    registers it (its group would hold partitions nobody reads)."""
+
+
 class ConcurrentStartBroker(KafkaBroker):
-    """FastStream's ``KafkaBroker`` whose subscribers start together.
+    """FastStream's ``KafkaBroker`` whose subscribers start together, some before their
+    handlers exist.
 
     aiokafka's ``AIOKafkaConsumer.start()`` returns once its group has assigned partitions,
-    which takes a join round (about 5 s on the embedded broker); FastStream starts subscribers
-    one after another, so five subscribers cost five rounds. Started together they cost one.
+    which takes a join round (about 5 s on the embedded broker at aiokafka's defaults, 1 s at
+    its ``CONSUMER_OPTIONS``); FastStream starts subscribers one after another, so five
+    subscribers cost five rounds. Started together they cost one.
+
+    :meth:`declare_early` and :meth:`start_early` start a group's consumer before the code that
+    handles its messages is imported (``regwatch run`` on the embedded broker: the join round
+    overlaps the imports). The service's own ``subscriber(...)`` call with the same topics and
+    options then gets that subscriber, and :meth:`start` starts its consume loop: nothing is
+    read before that.
     """
 
     consumer_options: Mapping[str, Any] = MappingProxyType({})
     """aiokafka consumer settings every subscriber gets over its own (``make_broker``'s
     ``consumer_options``: the embedded broker's short group session timeout)."""
 
-    async def start(self) -> None:
-        await self.connect()
-        if self.consumer_options:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._declared: dict[tuple[tuple[str, ...], str | None], tuple[dict[str, Any], Any]] = {}
+        self._claimed: set[tuple[tuple[str, ...], str | None]] = set()
+        self._started_early: list[Any] = []
+        self._options_applied = False
+
+    def declare_early(self, *topics: str, **options: Any) -> None:
+        """A subscriber of ``topics`` in ``options["group_id"]`` that :meth:`start_early`
+        starts before any handler is registered; a later ``subscriber(*topics, **options)``
+        must repeat exactly these arguments (:class:`EarlyConsumerMismatch` otherwise)."""
+        key = (topics, options.get("group_id"))
+        if key in self._declared:
+            raise EarlyConsumerMismatch(f"{topics} in group {key[1]} is declared twice")
+        subscriber = super().subscriber(*topics, **options)
+        self._declared[key] = (dict(options), subscriber)
+
+    def subscriber(self, *topics: Any, **options: Any) -> Any:
+        key = (topics, options.get("group_id"))
+        declared = self._declared.get(key)
+        if declared is None:
+            return super().subscriber(*topics, **options)
+        expected, subscriber = declared
+        if key in self._claimed or options != expected:
+            raise EarlyConsumerMismatch(
+                f"{topics} in group {key[1]} registered with {options!r}, declared to start "
+                f"early with {expected!r} (shared by one handler only)"
+            )
+        self._claimed.add(key)
+        return subscriber
+
+    def _apply_consumer_options(self) -> None:
+        if self.consumer_options and not self._options_applied:
             config = self.config.broker_config
             config.builder = partial(_consumer_with, config.builder, dict(self.consumer_options))
-        await asyncio.gather(*(subscriber.start() for subscriber in self.subscribers))
+        self._options_applied = True
+
+    async def start_early(self) -> None:
+        """Connect and start the declared subscribers together (their groups join); their
+        messages wait until :meth:`start`."""
+        await self.connect()
+        self._apply_consumer_options()
+        early = [subscriber for _, subscriber in self._declared.values()]
+        self._started_early = early
+        await asyncio.gather(*(subscriber.start() for subscriber in early))
+
+    def unclaimed(self) -> list[str]:
+        """The subscribers declared to start early that no ``subscriber(...)`` call claimed."""
+        return sorted(f"{k[0]} in group {k[1]}" for k in set(self._declared) - self._claimed)
+
+    async def start(self) -> None:
+        unclaimed = self.unclaimed()
+        if unclaimed:
+            raise EarlyConsumerMismatch(
+                f"declared to start early but registered by no service: {', '.join(unclaimed)}"
+            )
+        await self.connect()
+        self._apply_consumer_options()
+        early = self._started_early
+        for subscriber in early:  # started without handlers: their consume loops start now
+            subscriber._build_fastdepends_model()
+            if subscriber.calls:
+                subscriber.add_task(subscriber._run_consume_loop, (subscriber.consumer,))
+        started = {id(subscriber) for subscriber in early}
+        later = [subscriber for subscriber in self.subscribers if id(subscriber) not in started]
+        await asyncio.gather(*(subscriber.start() for subscriber in later))
         for publisher in self.publishers:
             await publisher.start()
         self.running = True
@@ -338,7 +413,7 @@ def make_broker(
     app_name: str = "regwatch",
     service: str | None = None,
     consumer_options: Mapping[str, Any] | None = None,
-) -> KafkaBroker:
+) -> ConcurrentStartBroker:
     """One broker per process. ``idempotent`` is off for the embedded Tansu broker;
     ``app_name`` is the ``app_name`` label of FastStream's Prometheus families; ``service``
     names what the process runs in its Kafka client id (``Settings.client_id``: every producer

@@ -12,7 +12,6 @@ answer 401 or 429 themselves.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 from collections.abc import Iterable, Iterator
 from typing import Annotated, Any, Final
 
@@ -28,7 +27,9 @@ from starlette.routing import BaseRoute
 from shared.accounts import Subscriber, subscriber_by_api_key
 from shared.auth_limit import AuthFailureLimiter, client_address
 from shared.db import Database
-from shared.errors import RegwatchError
+from shared.exposure import ExposedOperatorRoutes as ExposedOperatorRoutes
+from shared.exposure import check_admin_exposure as check_admin_exposure
+from shared.exposure import is_loopback_host as is_loopback_host
 from shared.logging import get_logger
 from shared.settings import Settings
 
@@ -247,33 +248,6 @@ async def current_subscriber(
 
 
 # --- start-up: operator routes without a token ----------------------------------------------
-
-
-class ExposedOperatorRoutes(RegwatchError):
-    """REGWATCH_ADMIN_TOKEN is unset and the HTTP listener is not on a loopback address."""
-
-
-def is_loopback_host(host: str) -> bool:
-    """``localhost``, 127.0.0.0/8 or ::1 (also bracketed); anything else (0.0.0.0, ::, a name,
-    a LAN address) may be reachable from other machines."""
-    text = host.strip().strip("[]").rstrip(".").lower()
-    if text == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(text).is_loopback
-    except ValueError:
-        return False
-
-
-def check_admin_exposure(settings: Settings) -> None:
-    """Refuse (ExposedOperatorRoutes) to serve operator routes to anyone who reaches the port:
-    without REGWATCH_ADMIN_TOKEN the HTTP host must be a loopback address."""
-    if settings.admin_token is None and not is_loopback_host(settings.http_host):
-        raise ExposedOperatorRoutes(
-            f"REGWATCH_ADMIN_TOKEN is not set and REGWATCH_HTTP_HOST={settings.http_host} is not "
-            "a loopback address: operator routes would be open to anyone who reaches the port; "
-            "set REGWATCH_ADMIN_TOKEN or listen on 127.0.0.1"
-        )
 
 
 def _schema_routes(

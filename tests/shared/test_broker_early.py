@@ -1,0 +1,72 @@
+"""``ConcurrentStartBroker``'s early start (shared/broker.py): a consumer group joins before
+its handler exists and then reads everything, also what was published in between."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.broker import ACK_POLICY, EarlyConsumerMismatch, make_broker
+from shared.embedded.tansu import CONSUMER_OPTIONS, TansuBroker
+from shared.kafka_admin import ensure_topics
+from shared.settings import Settings
+
+OPTIONS: dict[str, Any] = {
+    "group_id": "early-group",
+    "auto_offset_reset": "earliest",
+    "ack_policy": ACK_POLICY,
+}
+
+
+async def test_a_group_joined_before_its_handler_reads_what_was_published_meanwhile(
+    tmp_path: Path,
+) -> None:
+    topic = "early-start"
+    async with TansuBroker(log_dir=tmp_path) as tansu:
+        await ensure_topics(tansu.bootstrap, [topic], 3)
+        broker = make_broker(
+            Settings(), tansu.bootstrap, idempotent=False, consumer_options=CONSUMER_OPTIONS
+        )
+        broker.declare_early(topic, **OPTIONS)
+        got: list[dict[str, str]] = []
+        all_read = asyncio.Event()
+        try:
+            await broker.start_early()  # returns once the group has its partitions
+            [early] = broker.subscribers
+            assert early.consumer is not None and early.consumer.assignment()
+            for n in range(5):  # no handler yet: nothing reads these
+                await broker.publish({"n": str(n)}, topic=topic, key=str(n).encode())
+
+            @broker.subscriber(topic, **OPTIONS)
+            async def handle(body: dict[str, str]) -> None:
+                got.append(body)
+                if len(got) == 5:
+                    all_read.set()
+
+            assert broker.subscribers == [early]  # the declared subscriber, not a second one
+            await broker.start()
+            await asyncio.wait_for(all_read.wait(), 30)
+        finally:
+            await broker.stop()
+    assert sorted(body["n"] for body in got) == ["0", "1", "2", "3", "4"]
+
+
+async def test_a_declared_group_must_be_registered_once_with_the_same_arguments() -> None:
+    broker = make_broker(Settings(), "127.0.0.1:9")
+    broker.declare_early("t", **OPTIONS)
+    with pytest.raises(EarlyConsumerMismatch, match="declared twice"):
+        broker.declare_early("t", **OPTIONS)
+    with pytest.raises(EarlyConsumerMismatch, match="declared to start early"):
+        broker.subscriber("t", **{**OPTIONS, "auto_offset_reset": "latest"})
+    assert broker.unclaimed() == ["('t',) in group early-group"]
+    with pytest.raises(EarlyConsumerMismatch, match="registered by no service"):
+        await broker.start()  # before connecting: a group nobody reads would hold partitions
+    broker.subscriber("t", **OPTIONS)
+    assert broker.unclaimed() == []
+    with pytest.raises(EarlyConsumerMismatch):
+        broker.subscriber("t", **OPTIONS)  # one handler per declared subscriber
+    broker.subscriber("t", group_id="other", auto_offset_reset="earliest")  # not declared
+    assert len(broker.subscribers) == 2
