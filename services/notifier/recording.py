@@ -5,8 +5,9 @@ watches, and the tracked deadlines, reminders and delivery ids the batch touches
 (seven statements, whatever the batch's size, and one more for subscribers whose reminder
 clock is not noted yet); each event's deliveries and reminders are then
 planned in memory (:func:`ledger.plan_deliveries`, :func:`tracking.plan_reminders`) and the new
-rows inserted with one statement per table (:mod:`shared.db.bulk`). A redelivered event finds
-its rows and adds nothing.
+rows inserted with one statement per table (:mod:`shared.db.bulk`), as plain column values:
+they are never ORM objects (building one cost about 0.1 ms, and a fan-out's alert writes seven
+rows). A redelivered event finds its rows and adds nothing.
 
 Two instances recording the same keys at once (a partition moved between them mid-batch): the
 second one's flush fails on a unique key and the batch is recorded again once, now reading the
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,12 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.alerts import Context, match_alert, targets_of
 from services.notifier.ledger import plan_deliveries, unknown, utc_now
-from services.notifier.models import DeliveryRow, ReminderRow
+from services.notifier.models import DeliveryRow
 from services.notifier.preferences import preferences_of
-from services.notifier.tracking import DeadlineBook, note_clocks, plan_reminders
+from services.notifier.tracking import DeadlineBook, Reminder, note_clocks, plan_reminders
 from shared.accounts import Subscriber
 from shared.db import Database
-from shared.db.bulk import insert_all
+from shared.db.bulk import insert_values
 from shared.events import DEADLINE_CHANGED, MatchEvent
 from shared.logging import get_logger
 from shared.settings import Settings
@@ -43,7 +45,7 @@ class Recorded:
     subscribers that no longer exist (skipped)."""
 
     deliveries: list[str] = field(default_factory=list)
-    reminders: list[ReminderRow] = field(default_factory=list)
+    reminders: list[Reminder] = field(default_factory=list)
     unknown_subscribers: list[MatchEvent] = field(default_factory=list)
 
 
@@ -55,11 +57,18 @@ async def record_matches(
     if not events:
         return Recorded()
     try:
-        async with db.session() as session:
-            return await _record(session, settings, events)
+        return await _unit(db, settings, events)
     except IntegrityError:
         log.info("another instance recorded some of these meanwhile: recording them again")
-        async with db.session() as session:
+        return await _unit(db, settings, events)
+
+
+async def _unit(db: Database, settings: Settings, events: Sequence[MatchEvent]) -> Recorded:
+    """One unit of work, without autoflush: nothing it reads depends on what it changes, and
+    a new subscriber's preferences row goes in once, at the commit, with its reminder clock
+    noted (autoflushed at the first read after it was added, it took an UPDATE more)."""
+    async with db.session() as session:
+        with session.no_autoflush:
             return await _record(session, settings, events)
 
 
@@ -81,7 +90,7 @@ async def _record(
     notices = {event.notice.notice_id for event in events if event.notice.deadline is not None}
     book = await DeadlineBook.load(session, subscribers, notices)
     recorded = Recorded()
-    planned: list[DeliveryRow] = []
+    planned: list[dict[str, Any]] = []
     for event in events:
         ctx = contexts.get(event.subscriber_id)
         if ctx is None:
@@ -91,8 +100,8 @@ async def _record(
             planned += plan_deliveries(ctx, match_alert(event, ctx))
         recorded.reminders += plan_reminders(book, ctx, event)
     fresh = await unknown(session, planned)
-    await insert_all(session, fresh)
+    await insert_values(session, DeliveryRow.__table__, fresh)  # type: ignore[arg-type]
     await note_clocks(session, list(contexts.values()))
     await book.save(session)
-    recorded.deliveries = [row.id for row in fresh]
+    recorded.deliveries = [row["id"] for row in fresh]
     return recorded

@@ -39,7 +39,12 @@ from services.notifier.reminders import (
     still_worth_sending,
     zone,
 )
-from services.notifier.tracking import read_summary, replan_reminders, replanned_subscribers
+from services.notifier.tracking import (
+    Reminder,
+    read_summary,
+    replan_reminders,
+    replanned_subscribers,
+)
 from shared.accounts import Subscriber
 from shared.db import Database
 from shared.errors import InputError
@@ -84,7 +89,7 @@ class ReminderScheduler:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
-    def schedule(self, rows: Sequence[ReminderRow]) -> None:
+    def schedule(self, rows: Sequence[Reminder]) -> None:
         """Add a date job per reminder (the sweep is the safety net)."""
         self.schedule_at([(row.id, row.fire_at) for row in rows])
 

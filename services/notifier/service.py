@@ -10,8 +10,8 @@ from faststream.kafka import KafkaBroker
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.email import EmailSender
 from services.notifier.handler import register
-from services.notifier.models import ReminderRow
 from services.notifier.scheduler import ReminderScheduler
+from services.notifier.tracking import Reminder
 from services.notifier.webhook import WebhookSender
 from shared.db import Database
 from shared.events import DeliveryEvent
@@ -66,7 +66,7 @@ class NotifierService:
         ]
         """Where a group of an earlier version's consumer starts (see the runtime)."""
 
-    def on_created(self, deliveries: list[str], reminders: list[ReminderRow]) -> None:
+    def on_created(self, deliveries: list[str], reminders: list[Reminder]) -> None:
         if deliveries:
             self.dispatcher.kick()
         self.reminders.schedule(reminders)

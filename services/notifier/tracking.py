@@ -10,6 +10,8 @@ import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Any, TypeAlias
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,9 +24,9 @@ from services.notifier.models import (
     WatchTombstoneRow,
 )
 from services.notifier.preferences import get_preferences, reminder_clock, reminder_time
-from services.notifier.reminders import label_at, reminder_plan
+from services.notifier.reminders import Clock, label_at, reminder_plan
 from shared.accounts import Subscriber
-from shared.db.bulk import insert_all
+from shared.db.bulk import insert_values
 from shared.durations import parse_durations
 from shared.events import Match, MatchEvent, NoticeSummary
 from shared.settings import Settings
@@ -50,6 +52,72 @@ Pair = tuple[str, str]
 """(subscriber id, notice id)."""
 
 
+@dataclass(slots=True)
+class NewDeadline:
+    """A ``notifier_deadlines`` row added by this unit of work, as plain values until
+    :meth:`DeadlineBook.save` inserts it (an ORM object costs about 20 times as much to
+    build, and a fan-out adds one per alert)."""
+
+    subscriber_id: str
+    notice_id: str
+    due_on: date
+    status: str
+    payload: str
+    created_at: datetime
+    updated_at: datetime
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "subscriber_id": self.subscriber_id,
+            "notice_id": self.notice_id,
+            "due_on": self.due_on,
+            "status": self.status,
+            "payload": self.payload,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(slots=True)
+class NewReminder:
+    """A ``reminders`` row added by this unit of work, as plain values until
+    :meth:`DeadlineBook.save` inserts it and sets its ``id`` (a fan-out adds five per
+    alert)."""
+
+    subscriber_id: str
+    notice_id: str
+    offset: str
+    due_on: date
+    fire_at: datetime
+    status: str
+    note: str | None
+    payload: str
+    late: bool
+    created_at: datetime
+    id: int = 0
+    """The database's, once saved."""
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "subscriber_id": self.subscriber_id,
+            "notice_id": self.notice_id,
+            "offset": self.offset,
+            "due_on": self.due_on,
+            "fire_at": self.fire_at,
+            "status": self.status,
+            "note": self.note,
+            "payload": self.payload,
+            "late": self.late,
+            "created_at": self.created_at,
+        }
+
+
+Deadline: TypeAlias = DeadlineRow | NewDeadline
+"""A tracked deadline: read from the database, or added by this unit of work."""
+Reminder: TypeAlias = ReminderRow | NewReminder
+"""A reminder row: read from the database, or added by this unit of work."""
+
+
 @dataclass
 class DeadlineBook:
     """What one unit of work knows of the deadlines it tracks: each subscriber's removed
@@ -58,9 +126,9 @@ class DeadlineBook:
     :meth:`save`). Events of the same pair later in the batch see what earlier ones added."""
 
     removed: dict[str, dict[tuple[str, str], datetime]] = field(default_factory=dict)
-    deadlines: dict[Pair, DeadlineRow] = field(default_factory=dict)
-    reminders: dict[Pair, dict[str, ReminderRow]] = field(default_factory=dict)
-    added: list[DeadlineRow | ReminderRow] = field(default_factory=list)
+    deadlines: dict[Pair, Deadline] = field(default_factory=dict)
+    reminders: dict[Pair, dict[str, Reminder]] = field(default_factory=dict)
+    added: list[NewDeadline | NewReminder] = field(default_factory=list)
 
     @classmethod
     async def load(
@@ -94,15 +162,25 @@ class DeadlineBook:
             book.reminders.setdefault(pair, {})[reminder.offset] = reminder
         return book
 
-    def add(self, row: DeadlineRow | ReminderRow) -> None:
+    def add(self, row: NewDeadline | NewReminder) -> None:
         self.added.append(row)
 
     async def save(self, session: AsyncSession) -> None:
-        """Insert the added rows, a statement per table (ids assigned). A row another
-        instance inserted meanwhile raises IntegrityError: the caller records the batch again,
-        reading that row. Changes to rows read by :meth:`load` are flushed by the session."""
-        await insert_all(session, [row for row in self.added if isinstance(row, DeadlineRow)])
-        await insert_all(session, [row for row in self.added if isinstance(row, ReminderRow)])
+        """Insert the added rows, a statement per table (reminders get their ids). A row
+        another instance inserted meanwhile raises IntegrityError: the caller records the
+        batch again, reading that row. Changes to rows read by :meth:`load` are flushed by
+        the session."""
+        deadlines = [row.values() for row in self.added if isinstance(row, NewDeadline)]
+        table = DeadlineRow.__table__
+        await insert_values(session, table, deadlines, ids=False)  # type: ignore[arg-type]
+        reminders = [row for row in self.added if isinstance(row, NewReminder)]
+        ids = await insert_values(
+            session,
+            ReminderRow.__table__,  # type: ignore[arg-type]
+            [row.values() for row in reminders],
+        )
+        for row, ident in zip(reminders, ids or [], strict=True):
+            row.id = ident
         self.added.clear()
 
 
@@ -150,7 +228,7 @@ def track_deadline(
     matches: list[Match],
     now: datetime,
     payload: str | None = None,
-) -> DeadlineRow | None:
+) -> Deadline | None:
     """The subscriber's tracked deadline of this notice, created or brought up to date.
     ``payload``: ``summary_payload(notice, matches)`` when the caller has it already."""
     if notice.deadline is None:
@@ -160,7 +238,7 @@ def track_deadline(
     pair = (subscriber_id, notice.notice_id)
     row = book.deadlines.get(pair)
     if row is None:
-        row = DeadlineRow(
+        fresh = NewDeadline(
             subscriber_id=subscriber_id,
             notice_id=notice.notice_id,
             due_on=due_on,
@@ -169,9 +247,9 @@ def track_deadline(
             created_at=now,
             updated_at=now,
         )
-        book.deadlines[pair] = row
-        book.add(row)
-        return row
+        book.deadlines[pair] = fresh
+        book.add(fresh)
+        return fresh
     if row.status == "cancelled":  # a watch came back: the deadline matters again
         row.status = "open"
     else:
@@ -183,14 +261,39 @@ def track_deadline(
     return row
 
 
-def reminder_offsets(subscriber: Subscriber, settings: Settings) -> list[timedelta]:
+def reminder_offsets(subscriber: Subscriber, settings: Settings) -> tuple[timedelta, ...]:
     try:
-        return parse_durations(subscriber.reminders)
+        return _offsets(subscriber.reminders)
     except ValueError:
-        return settings.reminder_offsets
+        return tuple(settings.reminder_offsets)
 
 
-def _settle(row: ReminderRow, due_on: date, fire_at: datetime, now: datetime) -> bool:
+@lru_cache(maxsize=1024)
+def _offsets(text: str) -> tuple[timedelta, ...]:
+    """A subscriber's ``reminders`` setting parsed, once per distinct setting (a fan-out
+    plans the reminders of thousands of subscribers, most with the default)."""
+    return tuple(parse_durations(text))
+
+
+@lru_cache(maxsize=4096)
+def _plan(
+    due_on: date,
+    offsets: tuple[timedelta, ...],
+    clock: Clock,
+    due_day: bool,
+    overdue: bool,
+    due_hour: int | None,
+) -> tuple[tuple[str, datetime], ...]:
+    """:func:`reminder_plan`, once per distinct deadline and subscriber settings: it depends
+    on nothing else, and a fan-out's subscribers share a few."""
+    return tuple(
+        reminder_plan(
+            due_on, list(offsets), clock, due_day=due_day, overdue=overdue, due_hour=due_hour
+        )
+    )
+
+
+def _settle(row: Reminder, due_on: date, fire_at: datetime, now: datetime) -> bool:
     """Give a scheduled row (or one skipped at planning) a new deadline and time: scheduled
     when the time is ahead, else skipped saying why. True when it is scheduled afterwards."""
     planned_skip = row.status == SKIPPED and row.note in PLANNED_SKIPS
@@ -207,7 +310,7 @@ def _settle(row: ReminderRow, due_on: date, fire_at: datetime, now: datetime) ->
     return False
 
 
-def plan_reminders(book: DeadlineBook, ctx: Context, event: MatchEvent) -> list[ReminderRow]:
+def plan_reminders(book: DeadlineBook, ctx: Context, event: MatchEvent) -> list[Reminder]:
     """Reminder rows of the notice's deadline (offsets, due day, overdue), created once, at the
     times the subscriber's time zone and reminder time give (see
     :mod:`services.notifier.reminders`). Returns the rows scheduled or moved; new rows are
@@ -231,28 +334,33 @@ def plan_reminders(book: DeadlineBook, ctx: Context, event: MatchEvent) -> list[
     tracked = track_deadline(book, subscriber.id, event.notice, matches, ctx.now, payload)
     if tracked is not None and tracked.status == "answered":
         return []
-    plan = reminder_plan(
+    plan = _plan(
         deadline.due_on,
         reminder_offsets(subscriber, ctx.settings),
         reminder_clock(ctx.prefs, subscriber, ctx.settings),
-        due_day=ctx.prefs.remind_due_day,
-        overdue=ctx.prefs.remind_overdue,
-        due_hour=deadline.due_hour,
+        ctx.prefs.remind_due_day,
+        ctx.prefs.remind_overdue,
+        deadline.due_hour,
     )
     existing = book.reminders.setdefault((subscriber.id, event.notice.notice_id), {})
-    planned: list[ReminderRow] = []
+    planned: list[Reminder] = []
+    merged: dict[str, str] = {}  # a known payload -> it with this event's matches merged in
     for label, fire_at in plan:
         known = existing.get(label)
         if known is not None:
             if known.status != SCHEDULED and known.note not in PLANNED_SKIPS:
                 continue
-            merged = merge_matches(read_summary(known.payload)[1], matches)
-            known.payload = summary_payload(event.notice, merged)
+            if known.payload not in merged:  # a deadline's reminders mostly share one
+                known_matches = read_summary(known.payload)[1]
+                merged[known.payload] = summary_payload(
+                    event.notice, merge_matches(known_matches, matches)
+                )
+            known.payload = merged[known.payload]
             if _settle(known, deadline.due_on, fire_at, ctx.now):
                 planned.append(known)
             continue
         ahead = fire_at >= ctx.now
-        fresh = ReminderRow(
+        fresh = NewReminder(
             subscriber_id=subscriber.id,
             notice_id=event.notice.notice_id,
             offset=label,
@@ -273,7 +381,7 @@ def plan_reminders(book: DeadlineBook, ctx: Context, event: MatchEvent) -> list[
 
 async def schedule_reminders(
     session: AsyncSession, ctx: Context, event: MatchEvent
-) -> list[ReminderRow]:
+) -> list[Reminder]:
     """:func:`plan_reminders` for one event: its book read, planned and saved."""
     book = await DeadlineBook.load(session, [ctx.subscriber.id], [event.notice.notice_id])
     planned = plan_reminders(book, ctx, event)

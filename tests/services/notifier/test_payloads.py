@@ -171,6 +171,19 @@ def test_delivery_id_is_stable_and_well_formed() -> None:
     assert first != payloads.delivery_id("sub-1", "cac-2021-05-21", "notice.matched", "email")
 
 
+def test_delivery_id_is_the_one_earlier_versions_gave() -> None:
+    """Receivers deduplicate on it: the same parts keep the id they always had (these are
+    base32 of the whole SHA-256 digest, cut to 26 characters)."""
+    assert (
+        payloads.delivery_id("sub-1", "cac-2021-05-21", "notice.matched", "match", "webhook")
+        == "msg_5ik2d3sz4gtkd72mcydbpk66yo"
+    )
+    assert (
+        payloads.delivery_id("sub_x", "n", "deadline.reminder", "7d", "dingtalk", "tgt_1")
+        == "msg_zsunghhn5mvylqy6ucqaqcj32q"
+    )
+
+
 def test_delivery_id_parts_are_not_ambiguous() -> None:
     assert payloads.delivery_id("a", "bc") != payloads.delivery_id("ab", "c")
     assert payloads.delivery_id("ab") != payloads.delivery_id("a", "b")

@@ -3,17 +3,26 @@ once inside a batch, and a batch recorded again when another instance got there 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import json
+from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
+from services.notifier import recording
+from services.notifier.channels.webhook import DISABLED
 from services.notifier.handler import handle_match
 from services.notifier.models import DeadlineRow, DeliveryRow, ReminderRow
+from services.notifier.models import PreferencesRow as PrefsRow
+from services.notifier.payloads import delivery_id, match_data, webhook_body
+from services.notifier.preferences import get_preferences
 from services.notifier.recording import record_matches
-from services.notifier.tracking import DeadlineBook, read_summary
+from services.notifier.reminders import Clock, reminder_plan
+from services.notifier.tracking import DeadlineBook, read_summary, summary_payload
 from shared.db import Database
+from shared.durations import parse_durations
 from shared.events import EntityRef, Match, MatchEvent, WatchRef
 from shared.settings import Settings
 from tests.services.notifier.conftest import new_subscriber
@@ -155,3 +164,104 @@ async def test_rows_another_instance_wrote_meanwhile_make_the_batch_record_again
     assert loads == 2
     assert recorded.deliveries == [] and recorded.reminders == []
     assert await ledger(db) == before
+
+
+async def test_every_column_of_the_rows_a_varied_batch_writes(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows are written as plain values, not ORM objects: each column holds what the
+    planning functions give (the time of recording fixed), the columns nobody sets are null,
+    a new subscriber's preferences row goes in with its reminder clock noted, and each
+    subscriber's reminders follow their own settings (plans are shared between subscribers
+    whose settings are the same)."""
+    now = datetime(2099, 8, 20, 22, 30, tzinfo=UTC)  # 06:30 in Shanghai: quiet hours
+    monkeypatch.setattr(recording, "utc_now", lambda: now)
+    plain, _ = await new_subscriber(db, webhook="http://127.0.0.1:1/plain")
+    quiet, _ = await new_subscriber(db, email=None, webhook="http://127.0.0.1:1/quiet")
+    gone, _ = await new_subscriber(db, email=None, webhook="http://127.0.0.1:1/gone")
+    berlin, _ = await new_subscriber(db, email=None, reminders="2d,12h", timezone="Europe/Berlin")
+    async with db.session() as session:
+        (await get_preferences(session, quiet)).quiet_start = "22:00"
+        (await get_preferences(session, quiet)).quiet_end = "07:00"
+        (await get_preferences(session, gone)).webhook_disabled_url = "http://127.0.0.1:1/gone"
+        (await get_preferences(session, berlin)).reminder_time = "07:30"
+    events = {s: event_for(s) for s in (plain, quiet, gone, berlin)}
+    recorded = await record_matches(db, SETTINGS, list(events.values()))
+
+    rows = await table_rows(db, DeliveryRow)
+    assert sorted(recorded.deliveries) == sorted(rows)
+    expected = {
+        (plain, "webhook", "pending", None, None, None),
+        (plain, "email", "pending", None, None, None),
+        (quiet, "webhook", "held", None, "quiet", datetime(2099, 8, 20, 23, tzinfo=UTC)),
+        (gone, "webhook", "failed", DISABLED, None, None),
+        (berlin, "webhook", "pending", None, None, None),
+    }
+    found = {
+        pick(r, "subscriber_id", "channel", "status", "last_error", "held_for", "release_at")
+        for r in rows.values()
+    }
+    assert found == expected
+    for ident, row in rows.items():
+        event = events[row["subscriber_id"]]
+        parts = [row["subscriber_id"], event.notice.notice_id, "notice.matched", "match"]
+        assert ident == delivery_id(*parts, row["channel"], row["target_id"])
+        assert row["target_id"].startswith("tgt_") and row["notice_id"] == "cac-20990801-a"
+        assert (row["attempts"], row["retry_base"]) == (0, 0)
+        assert row["next_attempt_at"] == row["created_at"] == now
+        for unset in ("claimed_until", "claim_token", "delivered_at", "digest_id"):
+            assert row[unset] is None
+        assert row["replayed_at"] is None
+        if row["channel"] == "webhook":
+            assert row["queue"] == row["target"]
+            body = webhook_body("notice.matched", match_data(event), now).decode()
+            assert row["payload"] == body
+        else:
+            assert row["queue"] == "smtp:" and row["target"] == "risk@example.com"
+            assert json.loads(row["payload"])["data"] == match_data(event)
+
+    deadlines = await table_rows(db, DeadlineRow)
+    summary = summary_payload(events[plain].notice, events[plain].matches)
+    assert sorted(
+        pick(d, "subscriber_id", "due_on", "status", "payload", "created_at", "updated_at")
+        for d in deadlines.values()
+    ) == sorted((s, DUE, "open", summary, now, now) for s in events)
+
+    reminders = await table_rows(db, ReminderRow)
+    assert {r.id for r in recorded.reminders} == set(reminders)
+    default_plan = reminder_plan(DUE, parse_durations("7d,3d,1d"), Clock())
+    berlin_plan = reminder_plan(
+        DUE, parse_durations("2d,12h"), Clock(ZoneInfo("Europe/Berlin"), time(7, 30))
+    )
+    assert dict(default_plan) != dict(berlin_plan)
+    planned = {s: berlin_plan if s == berlin else default_plan for s in events}
+    columns = ("subscriber_id", "offset", "due_on", "fire_at", "status", "note", "payload")
+    unset = ("late", "created_at", "claimed_until", "fired_at")
+    assert sorted(pick(r, *columns, *unset) for r in reminders.values()) == sorted(
+        (s, label, DUE, fire_at, "scheduled", None, summary, False, now, None, None)
+        for s, plan in planned.items()
+        for label, fire_at in plan
+    )
+
+    clocks = {
+        p["subscriber_id"]: p["planned_clock"] for p in (await table_rows(db, PrefsRow)).values()
+    }
+    assert clocks == {
+        plain: "Asia/Shanghai 09:00",
+        quiet: "Asia/Shanghai 09:00",
+        gone: "Asia/Shanghai 09:00",
+        berlin: "Europe/Berlin 07:30",
+    }
+
+
+def pick(row: dict[str, Any], *columns: str) -> tuple[Any, ...]:
+    return tuple(row[column] for column in columns)
+
+
+async def table_rows(db: Database, model: Any) -> dict[Any, dict[str, Any]]:
+    """Every row of the model's table as column values, by primary key."""
+    table = model.__table__
+    async with db.read_session() as session:
+        found = (await session.execute(select(table))).mappings().all()
+    [key] = table.primary_key.columns
+    return {row[key.name]: dict(row) for row in found}

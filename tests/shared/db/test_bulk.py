@@ -1,5 +1,6 @@
-"""insert_all: many rows in one statement, generated ids set on the rows by their unique key,
-column defaults applied, a duplicate key refused as a flush would refuse it."""
+"""insert_all and insert_values: many rows in one statement, generated ids set on the rows (or
+returned in order) by their unique key, column defaults applied, a duplicate key refused as a
+flush would refuse it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.notifier.models import DeliveryRow, ReminderRow
 from shared.db import Database
-from shared.db.bulk import insert_all
+from shared.db.bulk import insert_all, insert_values
 
 NOW = datetime(2099, 8, 1, 9, tzinfo=UTC)
 
@@ -73,3 +74,33 @@ async def test_rows_with_their_own_keys_and_a_duplicate_refused(db: Database) ->
             "d1",
             "d2",
         ]
+
+
+async def test_values_get_their_generated_ids_in_order_or_none_when_not_asked(
+    db: Database,
+) -> None:
+    table = ReminderRow.__table__
+    values = [
+        {
+            "subscriber_id": f"s{n % 5}",
+            "notice_id": "n1",
+            "offset": f"{n}d",
+            "due_on": date(2099, 8, 31),
+            "fire_at": NOW,
+            "status": "scheduled",
+            "payload": "{}",
+        }
+        for n in range(40)
+    ]
+    async with db.session() as session:
+        ids = await insert_values(session, table, values[:30])  # type: ignore[arg-type]
+        unasked = await insert_values(session, table, values[30:], ids=False)  # type: ignore[arg-type]
+    assert unasked is None and ids is not None and len(set(ids)) == 30
+    async with db.read_session() as session:
+        stored = {
+            (r.subscriber_id, r.offset): r for r in await session.scalars(select(ReminderRow))
+        }
+    assert len(stored) == 40
+    for given, ident in zip(values, ids, strict=False):
+        row = stored[(given["subscriber_id"], given["offset"])]
+        assert row.id == ident and row.late is False  # a column left out takes its default
