@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier.alerts import Context, match_alert, targets_of
+from services.notifier.alerts import Context, MatchEmails, match_alert, targets_of
 from services.notifier.ledger import plan_deliveries, unknown, utc_now
 from services.notifier.models import DeliveryRow
 from services.notifier.preferences import preferences_of
@@ -91,13 +91,14 @@ async def _record(
     book = await DeadlineBook.load(session, subscribers, notices)
     recorded = Recorded()
     planned: list[dict[str, Any]] = []
+    emails = MatchEmails()
     for event in events:
         ctx = contexts.get(event.subscriber_id)
         if ctx is None:
             recorded.unknown_subscribers.append(event)
             continue
         if event.reason != DEADLINE_CHANGED:  # a moved deadline moves reminders, alerts nobody
-            planned += plan_deliveries(ctx, match_alert(event, ctx))
+            planned += plan_deliveries(ctx, match_alert(event, ctx, emails))
         recorded.reminders += plan_reminders(book, ctx, event)
     fresh = await unknown(session, planned)
     await insert_values(session, DeliveryRow.__table__, fresh)  # type: ignore[arg-type]

@@ -464,13 +464,15 @@ async def note_clocks(session: AsyncSession, contexts: Collection[Context]) -> N
     }
     if not stale:
         return
-    planned = set(
-        await session.scalars(
-            select(ReminderRow.subscriber_id)
-            .where(ReminderRow.subscriber_id.in_(sorted(stale)), ReminderRow.status == SCHEDULED)
-            .distinct()
-        )
+    # each subscriber's statuses, the scheduled ones picked here: with the status in the
+    # query, SQLite searched its index of statuses, every scheduled reminder of every
+    # subscriber (a fan-out's hundreds of thousands), for each batch
+    found = await session.execute(
+        select(ReminderRow.subscriber_id, ReminderRow.status)
+        .where(ReminderRow.subscriber_id.in_(sorted(stale)))
+        .distinct()
     )
+    planned = {ident for ident, status in found if status == SCHEDULED}
     for ident, (ctx, clock) in stale.items():
         if ident not in planned:
             ctx.prefs.planned_clock = clock
