@@ -105,6 +105,11 @@ def run(
     ] = None,
 ) -> None:
     """Run regwatch: all services in one process, on embedded defaults unless settings say."""
+    import gc
+
+    # start-up only allocates what lives on (modules, the app): no collections until it has
+    # started (services/run_command.py turns the collector on again)
+    gc.disable()
     from services.run_command import run_regwatch
     from services.run_output import LOG_FORMATS
     from services.runtime import SERVICE_NAMES
