@@ -24,6 +24,7 @@ BENCHES = (
     "matcher",
     "webhooks",
     "dispatch",
+    "email_compose",
     "fair_claim",
     "pipeline",
     "fanout",
