@@ -1,5 +1,5 @@
 """kill -9 of ``regwatch run`` on its embedded defaults (Tansu in memory, SQLite, all three
-services in one process), five times at random moments while 250 notices flow to five
+services in one process), five times at random moments while 100 notices flow to five
 subscribers: no alert is lost.
 
 The embedded broker dies with the process and takes what it held with it; the outbox tables
@@ -30,10 +30,10 @@ from tests.support.receivers import SmtpReceiver, WebhookReceiver
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(900)]
 
-NOTICES = 250
+NOTICES = 100
 SUBSCRIBERS = 5
 ROUNDS = 5
-PACE = 0.04  # seconds between two notices: the posting spans several rounds
+PACE = 0.06  # seconds between two notices: the posting spans several rounds
 
 
 def embedded_env(data_dir: Path, http_port: int, smtp_port: int) -> dict[str, str]:
