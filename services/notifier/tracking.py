@@ -385,7 +385,7 @@ async def schedule_reminders(
     """:func:`plan_reminders` for one event: its book read, planned and saved."""
     book = await DeadlineBook.load(session, [ctx.subscriber.id], [event.notice.notice_id])
     planned = plan_reminders(book, ctx, event)
-    await note_clocks(session, [ctx])
+    await note_clocks(session, [ctx], book)
     await book.save(session)
     return planned
 
@@ -448,13 +448,18 @@ async def replan_reminders(
     return moved
 
 
-async def note_clocks(session: AsyncSession, contexts: Collection[Context]) -> None:
+async def note_clocks(
+    session: AsyncSession, contexts: Collection[Context], book: DeadlineBook | None = None
+) -> None:
     """Mark the clock (zone and reminder time) of subscribers who have no scheduled reminder
     yet as the one their reminders are planned with: reminders planned in this unit of work
     use it, and there are no earlier ones a changed clock would have to move. Call it before
     the new reminders are saved. Without it, the reminder sweep took every subscriber a
     fan-out alerted for the first time as one whose clock had changed, and re-planned their
-    reminders to the same times, one unit of work each (in every notifier process)."""
+    reminders to the same times, one unit of work each (in every notifier process).
+
+    ``book``: the rows read for this unit of work, whose status counts as it is now rather
+    than as stored (a unit of work without autoflush has not written a change yet)."""
     clocks = {
         ctx.subscriber.id: (ctx, clock_key(ctx.subscriber, ctx.prefs, ctx.settings))
         for ctx in contexts
@@ -464,15 +469,24 @@ async def note_clocks(session: AsyncSession, contexts: Collection[Context]) -> N
     }
     if not stale:
         return
+    read = [
+        row
+        for pair, rows in (book.reminders.items() if book is not None else ())
+        if pair[0] in stale
+        for row in rows.values()
+        if isinstance(row, ReminderRow)
+    ]
     # each subscriber's statuses, the scheduled ones picked here: with the status in the
     # query, SQLite searched its index of statuses, every scheduled reminder of every
     # subscriber (a fan-out's hundreds of thousands), for each batch
-    found = await session.execute(
-        select(ReminderRow.subscriber_id, ReminderRow.status)
-        .where(ReminderRow.subscriber_id.in_(sorted(stale)))
-        .distinct()
+    query = select(ReminderRow.subscriber_id, ReminderRow.status).where(
+        ReminderRow.subscriber_id.in_(sorted(stale))
     )
+    if read:
+        query = query.where(ReminderRow.id.not_in(sorted(row.id for row in read)))
+    found = await session.execute(query.distinct())
     planned = {ident for ident, status in found if status == SCHEDULED}
+    planned.update(row.subscriber_id for row in read if row.status == SCHEDULED)
     for ident, (ctx, clock) in stale.items():
         if ident not in planned:
             ctx.prefs.planned_clock = clock

@@ -23,7 +23,7 @@ from services.notifier.reminders import Clock, reminder_plan
 from services.notifier.tracking import DeadlineBook, read_summary, summary_payload
 from shared.db import Database
 from shared.durations import parse_durations
-from shared.events import EntityRef, Match, MatchEvent, WatchRef
+from shared.events import DEADLINE_CHANGED, EntityRef, Match, MatchEvent, WatchRef
 from shared.settings import Settings
 from tests.services.notifier.conftest import new_subscriber
 from tests.support.factories import match_event
@@ -265,3 +265,30 @@ async def table_rows(db: Database, model: Any) -> dict[Any, dict[str, Any]]:
         found = (await session.execute(select(table))).mappings().all()
     [key] = table.primary_key.columns
     return {row[key.name]: dict(row) for row in found}
+
+
+async def test_a_clock_is_noted_by_the_statuses_the_batch_leaves_not_those_it_read(
+    db: Database,
+) -> None:
+    """The unit of work does not flush its changes before reading: a subscriber whose only
+    scheduled reminders this batch moves into the past (skipped) has none scheduled after it,
+    so the clock their next reminders are planned with is noted, as when each change was
+    written before the read."""
+    subscriber_id, _ = await new_subscriber(db, reminders="1d")
+    await record_matches(db, SETTINGS, [event_for(subscriber_id)])
+    async with db.session() as session:
+        prefs = await get_preferences(session, subscriber_id)
+        assert prefs.planned_clock == "Asia/Shanghai 09:00"
+        prefs.planned_clock = None  # planned before clocks were noted
+    moved = event_for(subscriber_id, reason=DEADLINE_CHANGED)
+    deadline = moved.notice.deadline
+    assert deadline is not None
+    past = deadline.model_copy(update={"due_on": date(2020, 1, 31)})
+    moved = moved.model_copy(update={"notice": moved.notice.model_copy(update={"deadline": past})})
+    await record_matches(db, SETTINGS, [moved])
+    rows = (await ledger(db))["reminders"]
+    assert {status for *_, status in rows} == {"skipped"} and len(rows) == 3
+    async with db.read_session() as session:
+        assert (await get_preferences(session, subscriber_id)).planned_clock == (
+            "Asia/Shanghai 09:00"
+        )
