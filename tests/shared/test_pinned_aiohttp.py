@@ -6,7 +6,6 @@ see, and the sender's URL check agrees with the check at the edges (``ssrf``).""
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 from typing import Any
 
@@ -16,22 +15,10 @@ import pytest
 from shared import ssrf
 from shared.errors import InputError
 from shared.pinned_aiohttp import CheckedResolver, literal_refusal, pinned_connector, target
-from tests.support.dns import FakeDNS, fake_dns
+from tests.support.dns import PUBLIC, FakeDNS, allow_loopback_only, fake_dns
 from tests.support.feeds import FeedServer, Page
 
 __all__ = ["fake_dns"]  # the fixture, used by name
-
-PUBLIC = "93.184.216.34"
-_real_reason = ssrf.refusal_reason
-
-
-def allow_loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The test server on 127.0.0.1 counts as public; every other address as usual."""
-
-    def reason(address: ssrf.IPAddress) -> str | None:
-        return None if address == ipaddress.ip_address("127.0.0.1") else _real_reason(address)
-
-    monkeypatch.setattr(ssrf, "refusal_reason", reason)
 
 
 def session(

@@ -4,7 +4,6 @@ that was checked, never to a second DNS answer, and still speaks to the host nam
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 import httpcore
@@ -13,22 +12,10 @@ import pytest
 
 from shared import ssrf
 from shared.pinned_http import PinnedBackend, pinned_transport
-from tests.support.dns import FakeDNS, fake_dns
+from tests.support.dns import PUBLIC, FakeDNS, allow_loopback_only, fake_dns
 from tests.support.feeds import FeedServer, Page
 
 __all__ = ["fake_dns"]  # the fixture, used by name
-
-PUBLIC = "93.184.216.34"
-_real_reason = ssrf.refusal_reason
-
-
-def allow_loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The test server on 127.0.0.1 counts as public; every other address as usual."""
-
-    def reason(address: ssrf.IPAddress) -> str | None:
-        return None if address == ipaddress.ip_address("127.0.0.1") else _real_reason(address)
-
-    monkeypatch.setattr(ssrf, "refusal_reason", reason)
 
 
 async def test_the_fake_dns_really_rebinds(fake_dns: FakeDNS) -> None:

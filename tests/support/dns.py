@@ -19,6 +19,21 @@ from typing import Any
 
 import pytest
 
+from shared import ssrf
+
+PUBLIC = "93.184.216.34"
+"""A global address for answers that pass the SSRF check (never connected to in tests)."""
+_real_reason = ssrf.refusal_reason
+
+
+def allow_loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test server on 127.0.0.1 counts as public; every other address as usual."""
+
+    def reason(address: ssrf.IPAddress) -> str | None:
+        return None if address == ipaddress.ip_address("127.0.0.1") else _real_reason(address)
+
+    monkeypatch.setattr(ssrf, "refusal_reason", reason)
+
 
 class FakeDNS:
     def __init__(self) -> None:
