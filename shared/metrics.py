@@ -26,7 +26,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -249,6 +249,24 @@ def observe_e2e_latency(seconds: float, channel: str = "unknown") -> None:
     E2E_LATENCY.labels(channel=channel).observe(max(0.0, seconds))
 
 
+M = TypeVar("M", Counter, Histogram)
+_CHILDREN: dict[tuple[object, tuple[str, ...]], Any] = {}
+"""The children of the delivery families by family and label values, looked up once:
+``labels()`` checks and joins its label values at every call (3-5 per delivery attempt). A
+child is made at its first observation, as ``labels()`` would (so no series shows before it
+has a value). Bounded: channels, alert types and outcomes are few. These families are never
+cleared (``clear()`` would leave the remembered children outside the registry)."""
+
+
+def _child(family: M, *values: str) -> M:
+    """``family.labels(*values)``, remembered (values in the family's label order)."""
+    key = (family, values)
+    found = _CHILDREN.get(key)
+    if found is None:
+        found = _CHILDREN[key] = family.labels(*values)
+    return cast("M", found)
+
+
 def observe_delivery(
     channel: str,
     status: str,
@@ -264,19 +282,20 @@ def observe_delivery(
     ``failed``. For a delivered ``notice.matched`` alert it also observes the end-to-end latency
     from the notice's publication (or from ``queued_at``, the ledger row's creation, when this
     process does not know when the notice was published)."""
-    DELIVERY_ATTEMPTS.labels(channel=channel, type=kind, outcome=status).inc()
+    _child(DELIVERY_ATTEMPTS, channel, kind, status).inc()
     if duration_s is not None:
-        SEND_DURATION.labels(channel=channel).observe(max(0.0, duration_s))
+        _child(SEND_DURATION, channel).observe(max(0.0, duration_s))
     if status == "retrying":
         if delay_s is not None:
-            RETRY_DELAY.labels(channel=channel).observe(max(0.0, delay_s))
+            _child(RETRY_DELAY, channel).observe(max(0.0, delay_s))
         return
-    DELIVERIES.labels(channel=channel, type=kind, status=status).inc()
-    DELIVERY_ATTEMPT_NUMBER.labels(channel=channel, status=status).observe(attempt)
+    _child(DELIVERIES, channel, kind, status).inc()
+    _child(DELIVERY_ATTEMPT_NUMBER, channel, status).observe(attempt)
     if status == "delivered" and kind == "notice.matched":
         start = (notice_published_at(notice_id) if notice_id else None) or queued_at
         if start is not None:
-            observe_e2e_latency((datetime.now(UTC) - start).total_seconds(), channel)
+            seconds = (datetime.now(UTC) - start).total_seconds()
+            _child(E2E_LATENCY, channel).observe(max(0.0, seconds))
 
 
 def observe_reminder_backlog(overdue: int, next_24h: int) -> None:

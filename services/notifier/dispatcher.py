@@ -45,7 +45,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, literal, or_, select, update
+from sqlalchemy import Table, case, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.batch_writer import BatchWriter
@@ -59,7 +59,7 @@ from services.notifier.results import Outcome, write_rows
 from services.notifier.retry import next_delay
 from services.notifier.webhook import WebhookSender
 from shared.db import Database
-from shared.db.bulk import insert_all
+from shared.db.bulk import insert_values
 from shared.db.retry import retry_lost_connection
 from shared.events import DeliveryEvent
 from shared.logging import get_logger, log_context
@@ -68,6 +68,11 @@ from shared.settings import Settings
 from shared.wakeloop import WakeLoop
 
 log = get_logger("regwatch.notifier.dispatcher")
+
+_attempts = AttemptRow.__table__
+assert isinstance(_attempts, Table)
+ATTEMPTS: Table = _attempts
+"""The attempts' table: results are written as column values (``_write_results``)."""
 
 Publish = Callable[[DeliveryEvent], Awaitable[None]]
 
@@ -296,8 +301,21 @@ class Dispatcher:
             in_window.label("in_window"),
         ).subquery("due")
         limit = case(self._limits(), value=due.c.channel, else_=1)
-        busy = {q: self.limits.get(q, 1) - n for q, n in self.in_flight.items() if q not in full}
-        slots = case(busy, value=due.c.queue, else_=limit) if busy else limit
+        # the queues with rows in flight here, by the slots they have left: one ``IN`` list
+        # per number of slots (a few), not one ``WHEN`` per queue, so the statement has the
+        # same shape from claim to claim and SQLAlchemy compiles it once, not at every claim
+        busy: dict[int, list[str]] = {}
+        for q, n in self.in_flight.items():
+            if q not in full:
+                busy.setdefault(self.limits.get(q, 1) - n, []).append(q)
+        slots = (
+            case(
+                *((due.c.queue.in_(queues), left) for left, queues in sorted(busy.items())),
+                else_=limit,
+            )
+            if busy
+            else limit
+        )
         result = await session.execute(
             select(
                 due.c.id,
@@ -498,7 +516,7 @@ class Dispatcher:
         lost connection; a row whose commit did land (it no longer carries this claim) is
         left as it is."""
         created: list[list[str]] = []
-        attempts: list[AttemptRow] = []
+        attempts: list[dict[str, Any]] = []
         async with self.db.session() as session:
             written = await write_rows(session, outcomes, check=again)
             for outcome, landed in zip(outcomes, written, strict=True):
@@ -515,17 +533,19 @@ class Dispatcher:
                     made = await channel.after_attempt(session, row, result, self.settings, now)
                 created.append(made)
                 attempts.append(
-                    AttemptRow(
-                        delivery_id=row.id,
-                        at=now,
-                        ok=result.ok,
-                        retriable=result.retriable,
-                        status_code=result.status_code,
-                        error=result.error,
-                        duration_ms=int(result.duration_ms),
-                    )
+                    {
+                        "delivery_id": row.id,
+                        "at": now,
+                        "ok": result.ok,
+                        "retriable": result.retriable,
+                        "status_code": result.status_code,
+                        "error": result.error,
+                        "duration_ms": int(result.duration_ms),
+                    }
                 )
-            await insert_all(session, attempts)
+            # plain column values: an AttemptRow object per attempt cost more to build than
+            # to insert, and nothing reads the attempts' generated ids back
+            await insert_values(session, ATTEMPTS, attempts, ids=False)
         return created
 
     def start(self) -> None:

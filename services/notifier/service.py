@@ -3,6 +3,8 @@ scheduler, and its HTTP routes."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from typing import TYPE_CHECKING, Any
 
 from faststream.kafka import KafkaBroker
@@ -16,6 +18,7 @@ from services.notifier.webhook import WebhookSender
 from shared.db import Database
 from shared.events import DeliveryEvent
 from shared.group_offsets import GroupMove
+from shared.logging import get_logger
 from shared.outbox import RelayLoop
 from shared.settings import Settings
 
@@ -25,6 +28,27 @@ if TYPE_CHECKING:
 WATCHLIST_GROUP = "notifier-watchlist"
 """The watchlist subscriber's group (``regwatch-notifier-watchlist``): before, it shared
 ``regwatch-notifier`` with the matches subscriber."""
+
+
+log = get_logger("regwatch.notifier.dispatcher")
+
+
+def _acknowledged(alert_id: str, sent: asyncio.Future[Any]) -> None:
+    """A delivery outcome's acknowledgement from Kafka: a failure is logged, as an awaited
+    publish's was (the ledger has the outcome)."""
+    if sent.cancelled():
+        log.error(
+            "delivery outcome not published (cancelled); the ledger has it",
+            extra={"alert_id": alert_id},
+        )
+        return
+    error = sent.exception()
+    if error is not None:
+        log.error(
+            "could not publish the delivery outcome; the ledger has it",
+            extra={"alert_id": alert_id},
+            exc_info=error,
+        )
 
 
 class NotifierService:
@@ -72,7 +96,12 @@ class NotifierService:
         self.reminders.schedule(reminders)
 
     async def publish_outcome(self, event: DeliveryEvent) -> None:
-        await self.broker.publish(
+        """Hand the outcome to the producer without waiting for Kafka's acknowledgement
+        (``no_confirm``): awaiting it held each delivery's task for a broker round trip. A
+        failure to enqueue raises here as before; one after (the broker refused the batch) is
+        logged from the acknowledgement's callback with the alert id. ``broker.stop()`` (after
+        the dispatcher stopped) flushes what is still queued (aiokafka's producer ``stop``)."""
+        sent = await self.broker.publish(
             event.dump(),
             topic=self.settings.topics.deliveries,
             key=event.subscriber_id.encode(),
@@ -80,7 +109,10 @@ class NotifierService:
                 "x-regwatch-alert-id": event.delivery_id,
                 "x-regwatch-notice-id": event.notice_id,
             },
+            no_confirm=True,
         )
+        if isinstance(sent, asyncio.Future):  # the test broker's producer returns nothing
+            sent.add_done_callback(functools.partial(_acknowledged, event.delivery_id))
 
     def routers(self) -> list[APIRouter]:
         # imported here: the runtime builds the HTTP app in a thread while the consumers join

@@ -93,6 +93,31 @@ def test_retries_record_their_delay_and_final_outcomes_their_attempts() -> None:
     )
 
 
+def test_a_delivery_series_shows_once_it_has_a_value_and_counts_every_observation() -> None:
+    """The delivery families' children are looked up once and kept: a retry alone makes no
+    final-outcome series (as ``labels()`` at each observation did), and every later
+    observation still lands in the registry."""
+    channel, kind = "metrics-test-channel", "metrics.test"
+    observe_delivery(channel, "retrying", 1, 5.0, kind=kind, duration_s=0.2)
+    exposed = render().decode()
+    assert f'regwatch_delivery_attempts_total{{channel="{channel}"' in exposed
+    assert f'regwatch_deliveries_total{{channel="{channel}"' not in exposed
+    assert f'regwatch_delivery_attempts_per_delivery_count{{channel="{channel}"' not in exposed
+    for attempt in (2, 3):
+        observe_delivery(channel, "retrying", attempt, 5.0, kind=kind, duration_s=0.2)
+    observe_delivery(channel, "delivered", 4, kind=kind, duration_s=0.1)
+    attempts = {"channel": channel, "type": kind}
+    assert value("regwatch_delivery_attempts_total", **attempts, outcome="retrying") == 3
+    assert value("regwatch_delivery_attempts_total", **attempts, outcome="delivered") == 1
+    assert value("regwatch_deliveries_total", **attempts, status="delivered") == 1
+    assert value("regwatch_delivery_retry_delay_seconds_count", channel=channel) == 3
+    assert value("regwatch_delivery_attempt_duration_seconds_count", channel=channel) == 4
+    assert (
+        value("regwatch_delivery_attempts_per_delivery_sum", channel=channel, status="delivered")
+        == 4
+    )
+
+
 def test_e2e_latency_prefers_the_notice_time_over_the_ledger_time() -> None:
     now = datetime.now(UTC)
     remember_notice_published("n-later", now - timedelta(seconds=2), exact=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -423,6 +424,47 @@ async def test_a_claim_takes_every_queues_oldest_row_before_any_queues_second(
     # a's first three would fill the batch oldest first; each queue's first comes before a's
     # second instead
     assert sorted(row.id for row in await idle.claim(now)) == ["a-0", "a-1", "b-0", "c-0"]
+
+
+async def test_each_queue_with_rows_in_flight_gets_the_slots_it_has_left(
+    db: Database, idle: Dispatcher
+) -> None:
+    """Queues with 0, 1, 2, 3 and 4 (of 4) rows being sent here, two of them with the same
+    number: a claim takes 4, 3, 2, 1 and 0 of their rows, and a second claim with the same
+    queues in flight (the statement compiled once, other numbers bound) the same again."""
+    now = datetime.now(UTC)
+    start = now - timedelta(hours=1)
+    sent = {"q0": 0, "q1": 1, "q1b": 1, "q2": 2, "q3": 3, "q4": 4}
+    rows = [
+        queued(f"{name}-{i}", f"http://127.0.0.1:9/{name}", start + timedelta(seconds=i))
+        for name in sent
+        for i in range(6)
+    ]
+    await add_rows(db, rows)
+    idle.batch = 100
+
+    async def claim_with(in_flight: dict[str, int]) -> dict[str, int]:
+        idle.in_flight.clear()
+        idle.limits.clear()
+        for name, n in in_flight.items():
+            if n:
+                idle.in_flight[f"http://127.0.0.1:9/{name}"] = n
+                idle.limits[f"http://127.0.0.1:9/{name}"] = idle.senders.per_endpoint
+        claimed = await idle.claim(now)
+        async with db.session() as session:  # let them go again, as if not claimed
+            await session.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id.in_([r.id for r in claimed]))
+                .values(claimed_until=None, claim_token=None)
+            )
+        return dict(Counter(row.id.rsplit("-", 1)[0] for row in claimed))
+
+    expected = {"q0": 4, "q1": 3, "q1b": 3, "q2": 2, "q3": 1}
+    assert await claim_with(sent) == expected
+    assert await claim_with(sent) == expected
+    # other numbers in flight, the same shape of statement: 2 and 1 slots left, 3 and 0
+    moved = {"q0": 2, "q1": 3, "q1b": 3, "q2": 0, "q3": 2, "q4": 1}
+    assert await claim_with(moved) == {"q0": 2, "q1": 1, "q1b": 1, "q2": 4, "q3": 2, "q4": 3}
 
 
 async def test_a_thousand_alerts_for_a_hanging_endpoint_do_not_hold_up_a_newer_one(
