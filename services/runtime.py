@@ -384,9 +384,13 @@ class Runtime:
             """Alive, and which services run in this process."""
             return {"status": "ok", "services": [s.name for s in self.services]}
 
+        # response_model=None: these routes return Response objects, and their annotations
+        # name classes imported in this function, which FastAPI cannot resolve from the
+        # module (``from __future__ import annotations``) when it builds /openapi.json
         @app.get(
             "/readyz",
             tags=["ops"],
+            response_model=None,
             responses={
                 503: {
                     "description": "not ready: the body names the checks that failed",
@@ -401,7 +405,7 @@ class Runtime:
             body["services"] = [s.name for s in self.services]
             return JSONResponse(body, status_code=200 if ready else 503)
 
-        @app.get("/metrics", tags=["ops"], response_class=Response)
+        @app.get("/metrics", tags=["ops"], response_class=Response, response_model=None)
         async def metrics() -> Response:
             """Prometheus metrics of this process (``regwatch_*``)."""
             await self.refresh_gauges()
@@ -412,7 +416,7 @@ class Runtime:
             """The AsyncAPI document of regwatch's topics (all services)."""
             return as_dict(await self.spec())
 
-        @app.get("/docs/asyncapi", tags=["ops"], response_class=HTMLResponse)
+        @app.get("/docs/asyncapi", tags=["ops"], response_class=HTMLResponse, response_model=None)
         async def asyncapi_html() -> HTMLResponse:
             """The AsyncAPI document as a page."""
             return HTMLResponse(as_html(await self.spec()))
