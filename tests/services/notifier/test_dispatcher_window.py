@@ -112,7 +112,25 @@ def busy(rng: random.Random) -> Mix:
     return mix
 
 
-MIXES = {"spread": spread, "backlog": backlog, "channels": channels, "busy": busy}
+def behind(rng: random.Random) -> Mix:
+    """Emails far behind the webhooks (the SMTP queue is slower), and a deep endpoint between
+    them: windows filled by one deep queue, then by another, before the fan-out's rows."""
+    rows = [
+        row(rng, SMTP_QUEUE, NOW - timedelta(minutes=20), channel="email")
+        for _ in range(rng.randint(60, 140))
+    ]
+    rows += [row(rng, "http://h/deep", NOW - timedelta(minutes=10)) for _ in range(80)]
+    rows += [row(rng, f"http://h/{q}", moment(rng)) for q in range(rng.randint(20, 120))]
+    return Mix(rows)
+
+
+MIXES = {
+    "spread": spread,
+    "backlog": backlog,
+    "channels": channels,
+    "busy": busy,
+    "behind": behind,
+}
 
 
 @pytest.fixture
@@ -155,20 +173,27 @@ async def test_the_window_ranks_the_same_rows_in_the_same_order_as_ranking_every
     db: Database, worker: Dispatcher
 ) -> None:
     rng = random.Random(15)
-    paths = {"saw every due row": 0, "took first rows only": 0, "ranked every row": 0}
+    paths = {
+        "saw every due row": 0,
+        "took first rows only": 0,
+        "set deep queues aside": 0,
+        "ranked every row": 0,
+    }
     for round_ in range(6):
         for name, make in MIXES.items():
             mix = make(rng)
             due = await load(db, worker, mix)
             for window in WINDOWS:
                 for wanted in WANTED:
-                    fallbacks = worker.full_ranks
+                    fallbacks, narrowed = worker.full_ranks, worker.narrowed
                     async with db.session() as session:
                         everything = await worker.rank(session, NOW, wanted, None)
                         bounded = await worker.rank(session, NOW, wanted, window)
                     assert bounded == everything, (round_, name, window, wanted)
                     if worker.full_ranks > fallbacks:
                         paths["ranked every row"] += 1
+                    elif worker.narrowed > narrowed:
+                        paths["set deep queues aside"] += 1
                     elif window > due:
                         paths["saw every due row"] += 1
                     else:
