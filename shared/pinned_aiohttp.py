@@ -27,7 +27,6 @@ Why aiohttp for webhooks: with 100 requests in flight httpx costs 4-10 ms of CPU
 from __future__ import annotations
 
 import ipaddress
-import re
 import socket
 import ssl
 
@@ -37,9 +36,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from shared import ssrf
-from shared.errors import InputError
 
-_CONTROL = re.compile(r"[\x00-\x20\x7f]")
 DNS_CACHE_S = 10
 """How long a checked DNS answer is reused for new connections to the same host and port."""
 
@@ -82,31 +79,20 @@ def target(url: str, *, allow_private: bool, allow_link_local: bool = False) -> 
     no whitespace or control characters) and, for an IP literal host, the address
     (``ssrf.SsrfRefused``; a host name is checked by :class:`CheckedResolver` when
     connecting). About 5 us, against 70 us for ``httpx.URL``."""
-    if not isinstance(url, str) or not url.strip():
-        raise InputError("webhook URL is empty")
-    text = url.strip()
-    if len(text) > ssrf.MAX_URL_LENGTH:
-        raise InputError(f"webhook URL is too long ({len(text)} characters, at most 2048)")
-    if _CONTROL.search(text):
-        raise InputError("webhook URL must not contain spaces or control characters")
+    text = ssrf.url_text(url)
     try:
         parsed = URL(text)
         port = parsed.port
     except (ValueError, TypeError) as exc:
-        raise InputError(f"webhook URL is not a valid URL: {exc}") from exc
-    if not parsed.scheme or (parsed.scheme not in ssrf.SCHEMES and "://" not in text):
-        raise InputError("webhook URL has no http or https scheme: add http:// or https://")
-    if parsed.scheme not in ssrf.SCHEMES:
-        raise InputError(f"webhook URL scheme must be http or https, not {parsed.scheme!r}")
-    if not parsed.host:
-        raise InputError("webhook URL has no host")
-    if parsed.user is not None or parsed.password is not None:
-        raise InputError("webhook URL must not contain a user name or password")
-    if port is not None and not 0 < port < 65536:
-        raise InputError(f"webhook URL port {port} is not a valid port (1-65535)")
-    refusal = literal_refusal(
-        parsed.host, allow_private=allow_private, allow_link_local=allow_link_local
+        raise ssrf.invalid_url(exc) from exc
+    host = ssrf.check_url_parts(
+        text,
+        parsed.scheme,
+        parsed.host,
+        credentials=parsed.user is not None or parsed.password is not None,
+        port=port,
     )
+    refusal = literal_refusal(host, allow_private=allow_private, allow_link_local=allow_link_local)
     if refusal is not None:
         raise ssrf.SsrfRefused(refusal)
     return parsed

@@ -19,8 +19,9 @@ The feed fetcher and the webhook sender check the address they actually connect 
 (DNS rebinding) cannot reach an internal address either.
 
 URLs are parsed with ``httpx.URL``, the parser the feed fetcher's client uses, so the checked
-host is the host that gets connected to; the webhook sender parses with yarl, aiohttp's parser,
-and accepts exactly the URLs :func:`validate_webhook_url` accepts
+host is the host that gets connected to; the webhook sender parses with yarl, aiohttp's parser.
+Both apply the same rules, written once here (:func:`url_text` before parsing,
+:func:`check_url_parts` on what the parser read), and accept the same URLs
 (``tests/shared/test_pinned_aiohttp.py``).
 """
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 
 import httpx
@@ -60,29 +62,60 @@ class SsrfRefused(InputError):
     """A webhook URL that points (or resolves) somewhere the notifier must not call."""
 
 
-def _parse(url: str) -> httpx.URL:
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+
+
+def url_text(url: str) -> str:
+    """The rules of a webhook URL that need no parser: not empty, at most 2048 characters, no
+    whitespace or control characters. Returns the URL stripped; raises InputError."""
     if not isinstance(url, str) or not url.strip():
         raise InputError("webhook URL is empty")
     text = url.strip()
     if len(text) > MAX_URL_LENGTH:
         raise InputError(f"webhook URL is too long ({len(text)} characters, at most 2048)")
-    if any(ord(char) < 0x21 or ord(char) == 0x7F for char in text):
+    if _CONTROL.search(text):
         raise InputError("webhook URL must not contain spaces or control characters")
+    return text
+
+
+def check_url_parts(
+    text: str, scheme: str, host: str | None, *, credentials: bool, port: int | None
+) -> str:
+    """The rules of a parsed webhook URL, whichever parser read ``text`` (httpx here, yarl in
+    :mod:`shared.pinned_aiohttp`): an http or https scheme, a host, no user name or password,
+    a valid port. Returns the host; raises InputError naming the problem."""
+    if not scheme or (scheme not in SCHEMES and "://" not in text):
+        # example.com/hook, or localhost:8080/hook (read as the scheme "localhost")
+        raise InputError("webhook URL has no http or https scheme: add http:// or https://")
+    if scheme not in SCHEMES:
+        raise InputError(f"webhook URL scheme must be http or https, not {scheme!r}")
+    if not host:
+        raise InputError("webhook URL has no host")
+    if credentials:
+        raise InputError("webhook URL must not contain a user name or password")
+    if port is not None and not 0 < port < 65536:
+        raise InputError(f"webhook URL port {port} is not a valid port (1-65535)")
+    return host
+
+
+def invalid_url(exc: Exception) -> InputError:
+    """The error for a URL its parser refused."""
+    return InputError(f"webhook URL is not a valid URL: {exc}")
+
+
+def _parse(url: str) -> httpx.URL:
+    text = url_text(url)
     try:
         parsed = httpx.URL(text)
     except (httpx.InvalidURL, ValueError, TypeError) as exc:
-        raise InputError(f"webhook URL is not a valid URL: {exc}") from exc
-    if not parsed.scheme or (parsed.scheme not in SCHEMES and "://" not in text):
-        # example.com/hook, or localhost:8080/hook (read as the scheme "localhost")
-        raise InputError("webhook URL has no http or https scheme: add http:// or https://")
-    if parsed.scheme not in SCHEMES:
-        raise InputError(f"webhook URL scheme must be http or https, not {parsed.scheme!r}")
-    if not parsed.raw_host:
-        raise InputError("webhook URL has no host")
-    if parsed.userinfo:
-        raise InputError("webhook URL must not contain a user name or password")
-    if parsed.port is not None and not 0 < parsed.port < 65536:
-        raise InputError(f"webhook URL port {parsed.port} is not a valid port (1-65535)")
+        raise invalid_url(exc) from exc
+    check_url_parts(
+        text,
+        parsed.scheme,
+        parsed.raw_host.decode("ascii", "replace"),
+        credentials=bool(parsed.userinfo),
+        port=parsed.port,
+    )
     return parsed
 
 
