@@ -364,7 +364,11 @@ async def claim_cost(
                         taken.add(count)
                         claims[name].append((wall, cpu))
                     assert len(taken) == 1, f"the claims took {taken} rows"
-                full_ranks = new.full_ranks
+                paths = {
+                    "narrowed": new.narrowed,
+                    "widened": new.widened,
+                    "ranked_every_row": new.full_ranks,
+                }
             finally:
                 await db.dispose()
     await webhooks.aclose()
@@ -382,7 +386,10 @@ async def claim_cost(
         "rounds": rounds,
         "fill_s": round(filled, 1),
         "window": window,
-        "new_claims_that_ranked_every_row": f"{full_ranks} of {2 * rounds + 1}",
+        # of the 2 * rounds + 1 windowed claims and rankings: how many set deep queues aside,
+        # read a wider window, ranked every due row
+        "new_ranks": 2 * rounds + 1,
+        **{f"new_ranks_{name}": count for name, count in paths.items()},
         "claim_ms": round(med(claims["new"], 0) * 1000, 1),
         "claim_cpu_ms": round(med(claims["new"], 1) * 1000, 1),
         "old_claim_ms": round(med(claims["old"], 0) * 1000, 1),

@@ -177,6 +177,7 @@ async def test_the_window_ranks_the_same_rows_in_the_same_order_as_ranking_every
         "saw every due row": 0,
         "took first rows only": 0,
         "set deep queues aside": 0,
+        "read a wider window": 0,
         "ranked every row": 0,
     }
     for round_ in range(6):
@@ -186,6 +187,10 @@ async def test_the_window_ranks_the_same_rows_in_the_same_order_as_ranking_every
             for window in WINDOWS:
                 for wanted in WANTED:
                     fallbacks, narrowed = worker.full_ranks, worker.narrowed
+                    widened = worker.widened
+                    # how wide a window may grow before every row is ranked: now and then
+                    # no wider than the first one
+                    worker.window_max = rng.choice((window, window * 4, 100_000))
                     async with db.session() as session:
                         everything = await worker.rank(session, NOW, wanted, None)
                         bounded = await worker.rank(session, NOW, wanted, window)
@@ -194,6 +199,8 @@ async def test_the_window_ranks_the_same_rows_in_the_same_order_as_ranking_every
                         paths["ranked every row"] += 1
                     elif worker.narrowed > narrowed:
                         paths["set deep queues aside"] += 1
+                    elif worker.widened > widened:
+                        paths["read a wider window"] += 1
                     elif window > due:
                         paths["saw every due row"] += 1
                     else:
@@ -212,7 +219,7 @@ async def test_claims_with_a_small_window_take_what_claims_ranking_every_row_tak
     mix.rows += [row(rng, SMTP_QUEUE, moment(rng), channel="email") for _ in range(50)]
     await load(db, worker, mix)
     worker.batch = 7
-    fallbacks = worker.full_ranks
+    narrowed = worker.narrowed
     for _ in range(12):
         worker.window = 3
         small = await worker.claim(NOW)
@@ -222,8 +229,8 @@ async def test_claims_with_a_small_window_take_what_claims_ranking_every_row_tak
                 .where(DeliveryRow.id.in_([r.id for r in small]))
                 .values(claimed_until=None, claim_token=None)
             )
-        worker.window = None
-        wide = await worker.claim(NOW)  # None: the default window (every row here)
+        worker.window = 100_000
+        wide = await worker.claim(NOW)  # a window holding every row here
         assert sorted(r.id for r in small) == sorted(r.id for r in wide)
         for claimed in wide:  # what sweep() does with them, without sending
             worker.in_flight[claimed.queue] += 1
@@ -232,4 +239,4 @@ async def test_claims_with_a_small_window_take_what_claims_ranking_every_row_tak
         if len(wide) > 1:  # one of them done: its queue has a free slot again
             worker.sending.discard(wide[0].id)
             worker.in_flight[wide[0].queue] -= 1
-    assert worker.full_ranks > fallbacks  # the deep queue filled the window of 3
+    assert worker.narrowed > narrowed  # the deep queue filled the window of 3

@@ -1,6 +1,6 @@
 """Migration 0021 gives the dispatcher's claim its index in the claim's order (status,
 next_attempt_at, created_at, id) in place of 0009's (status, next_attempt_at); its downgrade
-puts 0009's back."""
+puts 0009's back. Migration 0022 adds the queue to it; its downgrade takes it out again."""
 
 from __future__ import annotations
 
@@ -31,11 +31,29 @@ async def test_the_claim_index_replaces_the_old_one_and_back(database_url: str) 
     try:
         async with db.engine.connect() as conn:
             assert await conn.run_sync(_indexes) == {"ix_deliveries_status": ["status"], **old}
-        await db.migrate()
+        await asyncio.to_thread(command.upgrade, config, "0021")
         async with db.engine.connect() as conn:
             assert await conn.run_sync(_indexes) == {"ix_deliveries_status": ["status"], **new}
         await asyncio.to_thread(command.downgrade, config, "0019")
         async with db.engine.connect() as conn:
             assert await conn.run_sync(_indexes) == {"ix_deliveries_status": ["status"], **old}
+    finally:
+        await db.dispose()
+
+
+async def test_the_claim_index_gains_the_queue_and_loses_it_on_downgrade(database_url: str) -> None:
+    config = alembic_config(database_url)
+    before = ["status", "next_attempt_at", "created_at", "id"]
+    await asyncio.to_thread(command.upgrade, config, "0021")
+    db = Database(database_url)
+    try:
+        async with db.engine.connect() as conn:
+            assert (await conn.run_sync(_indexes))["ix_deliveries_claim"] == before
+        await db.migrate()
+        async with db.engine.connect() as conn:
+            assert (await conn.run_sync(_indexes))["ix_deliveries_claim"] == [*before, "queue"]
+        await asyncio.to_thread(command.downgrade, config, "0021")
+        async with db.engine.connect() as conn:
+            assert (await conn.run_sync(_indexes))["ix_deliveries_claim"] == before
     finally:
         await db.dispose()
