@@ -91,7 +91,7 @@ WINDOW_MAX = 100_000
 """A claim of n rows ranks the ``max(n * CANDIDATES * 2, 64)`` oldest due rows first, not
 every due row (``Dispatcher.rank``), and reads more only when those cannot give the same
 answer: queues with deep backlogs are set aside, else the window is read again 4 times as
-wide, and every due row is ranked once it would hold more than 100,000. A fan-out (one row
+wide, up to 100,000 rows, and then every due row is ranked. A fan-out (one row
 per webhook queue) needs only ``n * CANDIDATES`` rows; twice that leaves room for a few
 queues with several rows waiting. Reading the window costs about 4 us a row (1,600 rows, the
 old default: 7 ms, about 0.2 ms of each delivery), so a wider first window costs every claim
@@ -261,7 +261,8 @@ class Dispatcher:
             if deep <= held:
                 if window >= self.window_max:
                     break
-                window *= WINDOW_GROWTH  # destinations with a few rows each
+                # destinations with a few rows each
+                window = min(window * WINDOW_GROWTH, self.window_max)
                 self.widened += 1
                 continue
             if not held:
@@ -276,15 +277,16 @@ class Dispatcher:
         """Each channel's limit per queue (a queue of a channel not known here: 1)."""
         return {name: self.limit_of(name) for name in self.channels}
 
+    def _left(self) -> dict[str, int]:
+        """What each queue with rows in flight here has left of its limit (0 or less: full,
+        left out of the claim)."""
+        return {q: self.limits.get(q, 1) - n for q, n in self.in_flight.items()}
+
     def _slots(self) -> Callable[[str, str], int]:
         """A queue's free slots for a claim, by queue and channel: what its limit leaves while
         rows of it are in flight here, else its channel's limit (1: a channel not known)."""
         limits = self._limits()
-        left = {
-            q: self.limits.get(q, 1) - n
-            for q, n in self.in_flight.items()
-            if n < self.limits.get(q, 1)
-        }
+        left = {q: n for q, n in self._left().items() if n > 0}
 
         def slots(queue: str, channel: str) -> int:
             found = left.get(queue)
@@ -292,12 +294,14 @@ class Dispatcher:
 
         return slots
 
-    def _due(self, now: datetime) -> Select[str, str, str, str, datetime, datetime]:
+    def _due(
+        self, now: datetime, held: set[str], kept: list[str]
+    ) -> Select[str, str, str, str, datetime, datetime]:
         """The due rows: pending, due by ``now``, lease free, their queue not full here, not
-        being sent here."""
+        being sent here; of the queues ``held`` only their rows ``kept``."""
         free = or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until < now)
-        full = [q for q, n in self.in_flight.items() if n >= self.limits.get(q, 1)]
-        return (
+        full = [q for q, left in self._left().items() if left <= 0]
+        rows = (
             select(
                 DeliveryRow.id,
                 DeliveryRow.channel,
@@ -309,17 +313,18 @@ class Dispatcher:
             .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now, free)
             .where(DeliveryRow.queue.not_in(full), DeliveryRow.id.not_in(self.sending))
         )
+        if held:
+            rows = rows.where(or_(DeliveryRow.queue.not_in(held), DeliveryRow.id.in_(kept)))
+        return rows
 
     async def _window(
         self, session: AsyncSession, now: datetime, window: int, held: set[str], kept: list[str]
     ) -> list[WindowRow]:
         """The ``window`` oldest due rows (``ix_deliveries_claim``), leaving out the queues
         ``held`` but for their rows ``kept``: id, channel, queue, target."""
-        rows = self._due(now).with_only_columns(
+        rows = self._due(now, held, kept).with_only_columns(
             DeliveryRow.id, DeliveryRow.channel, DeliveryRow.queue, DeliveryRow.target
         )
-        if held:
-            rows = rows.where(or_(DeliveryRow.queue.not_in(held), DeliveryRow.id.in_(kept)))
         age = (DeliveryRow.next_attempt_at, DeliveryRow.created_at, DeliveryRow.id)
         result = await session.execute(rows.order_by(*age).limit(window))
         return [(row[0], row[1], row[2], row[3]) for row in result]
@@ -337,10 +342,7 @@ class Dispatcher:
         their slots, by (place among their destination's rows, age), leaving out the queues
         ``held`` but for their rows ``kept``. Rows: id, turn (the rank in the queue), place,
         queue, slots."""
-        rows = self._due(now)
-        if held:
-            rows = rows.where(or_(DeliveryRow.queue.not_in(held), DeliveryRow.id.in_(kept or [])))
-        oldest = rows.subquery("oldest")
+        oldest = self._due(now, held or set(), kept or []).subquery("oldest")
         in_age = (oldest.c.next_attempt_at, oldest.c.created_at, oldest.c.id)
         turn = func.row_number().over(partition_by=oldest.c.queue, order_by=in_age)
         place = func.row_number().over(
@@ -351,11 +353,10 @@ class Dispatcher:
         # the queues with rows in flight here, by the slots they have left: one ``IN`` list
         # per number of slots (a few), not one ``WHEN`` per queue, so the statement has the
         # same shape from claim to claim and SQLAlchemy compiles it once, not at every claim
-        full = [q for q, n in self.in_flight.items() if n >= self.limits.get(q, 1)]
         busy: dict[int, list[str]] = {}
-        for q, n in self.in_flight.items():
-            if q not in full:
-                busy.setdefault(self.limits.get(q, 1) - n, []).append(q)
+        for q, left in self._left().items():
+            if left > 0:
+                busy.setdefault(left, []).append(q)
         slots = (
             case(
                 *((due.c.queue.in_(queues), left) for left, queues in sorted(busy.items())),
