@@ -123,7 +123,11 @@ class ReminderRow(Base):
     due_on: Mapped[date] = mapped_column(Date)
     fire_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     status: Mapped[str] = mapped_column(String(20), default="scheduled", index=True)
-    payload: Mapped[str] = mapped_column(Text, doc="JSON: notice summary and matches")
+    payload: Mapped[str | None] = mapped_column(
+        Text,
+        doc="JSON: notice summary and matches; null (every row made since migration 0023): "
+        "its tracked deadline's (``notifier_deadlines``), which every change keeps up to date",
+    )
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -41,7 +41,7 @@ from services.notifier.reminders import (
 )
 from services.notifier.tracking import (
     Reminder,
-    read_summary,
+    reminder_summary,
     replan_reminders,
     replanned_subscribers,
 )
@@ -54,6 +54,7 @@ from shared.settings import Settings
 log = get_logger("regwatch.notifier.reminders")
 
 SKIPPED_NOTE = "a later reminder of the same deadline was due at the same time"
+NO_SUMMARY = "reminder not sent: it has no tracked deadline to read its notice and matches from"
 REPLAN_BATCH = 200
 
 
@@ -217,8 +218,17 @@ class ReminderScheduler:
                 subscriber = await session.get(Subscriber, row.subscriber_id)
                 if subscriber is None:
                     return False
+                summary = await reminder_summary(session, row)
+                if summary is None:  # no version of regwatch makes such a row
+                    await session.execute(
+                        update(ReminderRow)
+                        .where(ReminderRow.id == reminder_id)
+                        .values(status="skipped", note=NO_SUMMARY)
+                    )
+                    log.error(NO_SUMMARY, extra={"reminder_id": reminder_id})
+                    return False
+                notice, matches = summary
                 ctx = await load_context(session, self.settings, subscriber, now)
-                notice, matches = read_summary(row.payload)
                 alert = reminder_alert(
                     notice, matches, row.offset, ctx, late=late, fire_at=row.fire_at
                 )

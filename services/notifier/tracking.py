@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypeAlias
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.alerts import Context
@@ -82,7 +82,8 @@ class NewDeadline:
 class NewReminder:
     """A ``reminders`` row added by this unit of work, as plain values until
     :meth:`DeadlineBook.save` inserts it and sets its ``id`` (a fan-out adds five per
-    alert)."""
+    alert). It has no payload of its own: the notice and matches it reminds of are its tracked
+    deadline's (``reminders.payload`` null, migration 0023)."""
 
     subscriber_id: str
     notice_id: str
@@ -91,7 +92,6 @@ class NewReminder:
     fire_at: datetime
     status: str
     note: str | None
-    payload: str
     late: bool
     created_at: datetime
     id: int = 0
@@ -106,7 +106,6 @@ class NewReminder:
             "fire_at": self.fire_at,
             "status": self.status,
             "note": self.note,
-            "payload": self.payload,
             "late": self.late,
             "created_at": self.created_at,
         }
@@ -219,6 +218,32 @@ def read_summary(payload: str) -> tuple[NoticeSummary, list[Match]]:
         NoticeSummary.model_validate(content["notice"]),
         [Match.model_validate(m) for m in content["matches"]],
     )
+
+
+OF_REMINDER = and_(
+    DeadlineRow.subscriber_id == ReminderRow.subscriber_id,
+    DeadlineRow.notice_id == ReminderRow.notice_id,
+)
+"""Joins a reminder to its tracked deadline (one per subscriber and notice)."""
+REMINDER_PAYLOAD = func.coalesce(ReminderRow.payload, DeadlineRow.payload)
+"""A reminder's summary (notice and matches): its own copy (made before migration 0023), else
+its tracked deadline's. Select it with ``.outerjoin(DeadlineRow, OF_REMINDER)``."""
+
+
+async def reminder_summary(
+    session: AsyncSession, row: ReminderRow
+) -> tuple[NoticeSummary, list[Match]] | None:
+    """The notice and matches ``row`` reminds of (:data:`REMINDER_PAYLOAD`); None when it has
+    neither a copy nor a tracked deadline (no version of regwatch makes such a row)."""
+    payload = row.payload
+    if payload is None:
+        payload = await session.scalar(
+            select(DeadlineRow.payload).where(
+                DeadlineRow.subscriber_id == row.subscriber_id,
+                DeadlineRow.notice_id == row.notice_id,
+            )
+        )
+    return read_summary(payload) if payload is not None else None
 
 
 def track_deadline(
@@ -344,18 +369,13 @@ def plan_reminders(book: DeadlineBook, ctx: Context, event: MatchEvent) -> list[
     )
     existing = book.reminders.setdefault((subscriber.id, event.notice.notice_id), {})
     planned: list[Reminder] = []
-    merged: dict[str, str] = {}  # a known payload -> it with this event's matches merged in
     for label, fire_at in plan:
         known = existing.get(label)
         if known is not None:
             if known.status != SCHEDULED and known.note not in PLANNED_SKIPS:
                 continue
-            if known.payload not in merged:  # a deadline's reminders mostly share one
-                known_matches = read_summary(known.payload)[1]
-                merged[known.payload] = summary_payload(
-                    event.notice, merge_matches(known_matches, matches)
-                )
-            known.payload = merged[known.payload]
+            if isinstance(known, ReminderRow) and known.payload is not None:
+                known.payload = None  # a copy made before 0023: its deadline's is newer
             if _settle(known, deadline.due_on, fire_at, ctx.now):
                 planned.append(known)
             continue
@@ -368,7 +388,6 @@ def plan_reminders(book: DeadlineBook, ctx: Context, event: MatchEvent) -> list[
             fire_at=fire_at,
             status=SCHEDULED if ahead else SKIPPED,
             note=None if ahead else ARRIVED_LATE,
-            payload=payload,
             late=False,
             created_at=ctx.now,
         )
@@ -415,8 +434,10 @@ async def replan_reminders(
             ReminderRow.offset,
             ReminderRow.due_on,
             ReminderRow.fire_at,
-            ReminderRow.payload,
-        ).where(
+            REMINDER_PAYLOAD,
+        )
+        .outerjoin(DeadlineRow, OF_REMINDER)
+        .where(
             ReminderRow.subscriber_id == subscriber_id,
             ReminderRow.status == SCHEDULED,
             ReminderRow.fire_at > now,
@@ -424,7 +445,7 @@ async def replan_reminders(
     )
     moved: list[tuple[int, datetime]] = []
     for reminder_id, label, due_on, was, payload in rows.all():
-        deadline = read_summary(payload)[0].deadline
+        deadline = read_summary(payload)[0].deadline if payload is not None else None
         due_hour = deadline.due_hour if deadline is not None else None
         try:
             fire_at = max(label_at(label, due_on, clock, due_hour), now)

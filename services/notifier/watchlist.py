@@ -1,8 +1,9 @@
 """Watchlist changes (``regwatch.watchlist.v1``): a removed watch item takes its reminders along.
 
-Each reminder keeps the matches that caused it (with their watch {kind, name}). When a watch
-item is removed, its matches are dropped from the subscriber's scheduled reminders and tracked
-deadlines; a reminder or deadline left with no match is cancelled. The removal is also kept as
+Each tracked deadline keeps the matches that caused it (with their watch {kind, name}), and its
+reminders read them from it (a reminder made before migration 0023 has its own copy). When a
+watch item is removed, its matches are dropped from the subscriber's tracked deadlines (and
+those copies); a reminder or deadline left with no match is cancelled. The removal is also kept as
 a tombstone, so a MatchEvent made before the removal but read after it schedules nothing for
 that watch; adding the watch again clears the tombstone. ``updated`` changes nothing here.
 An event about a batch of items (a CSV import) is applied as a whole, in one transaction.
@@ -81,31 +82,42 @@ async def handle_watchlist(db: Database, event: WatchlistEvent) -> int:
             return 0
         for kind, key in removed:
             await _tombstone(session, event.subscriber_id, kind, key, event.at)
+        deadlines = list(
+            await session.scalars(
+                select(DeadlineRow).where(
+                    DeadlineRow.subscriber_id == event.subscriber_id,
+                    DeadlineRow.status == "open",
+                )
+            )
+        )
+        # each deadline's summary before this change: the reminders without a copy of their
+        # own (every one made since migration 0023) read theirs from it
+        summaries = {row.notice_id: read_summary(row.payload) for row in deadlines}
         cancelled = 0
-        reminders = await session.execute(
+        reminders = await session.scalars(
             select(ReminderRow).where(
                 ReminderRow.subscriber_id == event.subscriber_id,
                 ReminderRow.status == "scheduled",
             )
         )
-        for reminder in reminders.scalars():
-            notice, matches = read_summary(reminder.payload)
+        for reminder in reminders:
+            if reminder.payload is not None:
+                notice, matches = read_summary(reminder.payload)
+            elif reminder.notice_id in summaries:
+                notice, matches = summaries[reminder.notice_id]
+            else:
+                continue
             remaining = [m for m in matches if watch_key(m) not in removed]
             if len(remaining) == len(matches):
                 continue
-            if remaining:
-                reminder.payload = summary_payload(notice, remaining)
-            else:
+            if not remaining:
                 reminder.status = "cancelled"
                 reminder.note = _removal_note(matches, removed)
                 cancelled += 1
-        deadlines = await session.execute(
-            select(DeadlineRow).where(
-                DeadlineRow.subscriber_id == event.subscriber_id, DeadlineRow.status == "open"
-            )
-        )
-        for deadline in deadlines.scalars():
-            notice, matches = read_summary(deadline.payload)
+            elif reminder.payload is not None:
+                reminder.payload = summary_payload(notice, remaining)
+        for deadline in deadlines:
+            notice, matches = summaries[deadline.notice_id]
             remaining = [m for m in matches if watch_key(m) not in removed]
             if len(remaining) == len(matches):
                 continue

@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select, update
 
 from services.notifier.handler import handle_match
-from services.notifier.models import DeliveryRow, ReminderRow
+from services.notifier.models import DeadlineRow, DeliveryRow, ReminderRow
 from services.notifier.scheduler import ReminderScheduler
+from services.notifier.tracking import OF_REMINDER, REMINDER_PAYLOAD
 from shared.accounts import register_subscriber
 from shared.db import Database
 from shared.events import DEADLINE_CHANGED
@@ -109,7 +110,13 @@ async def test_a_later_match_of_the_same_notice_is_its_own_alert_and_joins_the_r
     assert len(created) == 2 and moved == []
     async with db.session() as session:
         reasons = sorted(r for (r,) in (await session.execute(select(DeliveryRow.reason))).all())
-        payloads = (await session.execute(select(ReminderRow.payload))).all()
+        payloads = (
+            await session.execute(
+                select(REMINDER_PAYLOAD)
+                .select_from(ReminderRow)
+                .outerjoin(DeadlineRow, OF_REMINDER)
+            )
+        ).all()
     assert reasons == ["match", "match", "match-2", "match-2"]
     for (payload,) in payloads:
         watches = [m["watch"]["name"] for m in json.loads(payload)["matches"]]

@@ -8,18 +8,24 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from services.notifier.handler import handle_match
 from services.notifier.models import DeadlineRow, DeliveryRow, PreferencesRow, ReminderRow
 from services.notifier.preferences import PreferenceChanges, apply_changes, get_preferences
 from services.notifier.scheduler import (
+    NO_SUMMARY,
     ReminderScheduler,
     answer_deadline,
     list_reminders,
     notice_reminders,
 )
-from services.notifier.tracking import ARRIVED_LATE, MOVED_PAST, replanned_subscribers
+from services.notifier.tracking import (
+    ARRIVED_LATE,
+    MOVED_PAST,
+    replanned_subscribers,
+    summary_payload,
+)
 from shared.accounts import Subscriber
 from shared.db import Database
 from shared.errors import InputError
@@ -108,6 +114,59 @@ async def test_on_time_is_not_late_and_a_passed_deadline_expires(db: Database) -
             )
         ).scalar_one()
     assert due == "expired"
+
+
+async def test_a_reminder_says_what_its_deadline_holds_or_its_own_older_copy(db: Database) -> None:
+    """Reminders store no summary of their own (migration 0023): the one fired names every
+    app its tracked deadline gathered, a later match's too. One made before 0023 keeps its own
+    copy; one with neither is skipped saying why, and sends nothing."""
+    first, _ = await new_subscriber(db, reminders="1d")
+    await handle_match(db, Settings(), match_event(first, date(2099, 8, 31)))
+    later = match_event(first, date(2099, 8, 31))
+    later.reason = "match-2"
+    later.matches[0] = later.matches[0].model_copy(
+        update={"entity": later.matches[0].entity.model_copy(update={"name": "抖音极速版"})}
+    )
+    await handle_match(db, Settings(), later)
+    older, _ = await new_subscriber(db, reminders="1d")
+    await handle_match(db, Settings(), match_event(older, date(2099, 8, 31)))
+    orphan, _ = await new_subscriber(db, reminders="1d")
+    await handle_match(db, Settings(), match_event(orphan, date(2099, 8, 31)))
+    own = match_event(older, date(2099, 8, 31))
+    own.matches[0] = own.matches[0].model_copy(
+        update={"entity": own.matches[0].entity.model_copy(update={"name": "今日头条"})}
+    )
+    async with db.session() as session:
+        assert set(await session.scalars(select(ReminderRow.payload))) == {None}
+        await session.execute(
+            update(ReminderRow)
+            .where(ReminderRow.subscriber_id == older)
+            .values(payload=summary_payload(own.notice, own.matches))
+        )
+        await session.execute(delete(DeadlineRow).where(DeadlineRow.subscriber_id == orphan))
+        await session.execute(
+            update(ReminderRow).where(ReminderRow.offset == "1d").values(fire_at=datetime.now(UTC))
+        )
+    assert await ReminderScheduler(db, interval=1).fire_due() == 2
+    async with db.session() as session:
+        sent = await session.execute(
+            select(DeliveryRow.subscriber_id, DeliveryRow.payload).where(
+                DeliveryRow.type == "deadline.reminder", DeliveryRow.channel == "webhook"
+            )
+        )
+        named = {
+            sub: sorted(m["entity"]["name"] for m in json.loads(body)["data"]["matches"])
+            for sub, body in sent
+        }
+        left = (
+            await session.execute(
+                select(ReminderRow.status, ReminderRow.note).where(
+                    ReminderRow.subscriber_id == orphan, ReminderRow.offset == "1d"
+                )
+            )
+        ).one()
+    assert named == {first: ["抖音", "抖音极速版"], older: ["今日头条"]}
+    assert tuple(left) == ("skipped", NO_SUMMARY)
 
 
 async def test_answering_a_deadline_cancels_its_reminders(db: Database) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from services.notifier.handler import handle_match
 from services.notifier.models import DeadlineRow, ReminderRow, WatchTombstoneRow
+from services.notifier.tracking import OF_REMINDER, REMINDER_PAYLOAD
 from services.notifier.watchlist import handle_watchlist
 from shared.db import Database
 from shared.events import EntityRef, Match, MatchEvent, WatchItemRef, WatchlistEvent, WatchRef
@@ -46,6 +47,15 @@ async def reminders(db: Database) -> list[ReminderRow]:
         return list((await session.execute(select(ReminderRow))).scalars())
 
 
+async def reminded_names(db: Database) -> list[list[str]]:
+    """The watch names each reminder reminds of, read as the scheduler reads them."""
+    async with db.session() as session:
+        rows = await session.execute(
+            select(REMINDER_PAYLOAD).select_from(ReminderRow).outerjoin(DeadlineRow, OF_REMINDER)
+        )
+        return [[m["watch"]["name"] for m in json.loads(p)["matches"]] for (p,) in rows]
+
+
 async def test_removing_one_of_two_watches_trims_then_removing_both_cancels(db: Database) -> None:
     subscriber_id, _ = await new_subscriber(db)
     await handle_match(db, Settings(), two_watch_event(subscriber_id))
@@ -53,9 +63,8 @@ async def test_removing_one_of_two_watches_trims_then_removing_both_cancels(db: 
     assert await handle_watchlist(db, change(subscriber_id, "removed", "app", " douyin ", now)) == 0
     rows = await reminders(db)
     assert {r.status for r in rows} == {"scheduled"}
-    for row in rows:
-        names = [m["watch"]["name"] for m in json.loads(row.payload)["matches"]]
-        assert names == ["Tencent"]
+    assert {r.payload for r in rows} == {None}  # no copy of their own: their deadline's
+    assert await reminded_names(db) == [["Tencent"]] * 5
     cancelled = await handle_watchlist(
         db, change(subscriber_id, "removed", "company", "Tencent", now)
     )
@@ -66,6 +75,27 @@ async def test_removing_one_of_two_watches_trims_then_removing_both_cancels(db: 
     async with db.session() as session:
         deadline = (await session.execute(select(DeadlineRow))).scalar_one()
     assert deadline.status == "cancelled"
+
+
+async def test_reminders_with_their_own_copy_are_trimmed_and_cancelled_too(db: Database) -> None:
+    """Reminders made before migration 0023 carry their summary; a removal trims that copy and
+    a reminder left without a match is cancelled, as one reading its deadline's is."""
+    subscriber_id, _ = await new_subscriber(db)
+    await handle_match(db, Settings(), two_watch_event(subscriber_id))
+    async with db.session() as session:
+        deadline = (await session.execute(select(DeadlineRow))).scalar_one()
+        copy = deadline.payload
+        for row in (await session.execute(select(ReminderRow))).scalars():
+            row.payload = copy
+    now = datetime.now(UTC)
+    await handle_watchlist(db, change(subscriber_id, "removed", "app", "Douyin", now))
+    assert all(r.payload is not None for r in await reminders(db))
+    assert await reminded_names(db) == [["Tencent"]] * 5
+    cancelled = await handle_watchlist(
+        db, change(subscriber_id, "removed", "company", "tencent", now)
+    )
+    assert cancelled == 5
+    assert {r.status for r in await reminders(db)} == {"cancelled"}
 
 
 async def test_a_match_read_after_the_removal_schedules_nothing_for_it(db: Database) -> None:
