@@ -124,7 +124,8 @@ class Dispatcher:
         self.batch = batch
         self.max_in_flight = max_in_flight
         """Deliveries sent at once at most; the dispatcher claims again once half of them
-        have finished (not after each one: a claim ranks many due rows)."""
+        have finished (not after each one: a claim ranks many due rows), or a queue it filled
+        to its limit has half of its slots back (``_refill``)."""
         self.in_flight: Counter[str] = Counter()
         """Deliveries being sent, per queue."""
         self.limits: dict[str, int] = {}
@@ -135,6 +136,8 @@ class Dispatcher:
         self.sending: set[str] = set()
         """Ids of the rows being sent by this process: never claimed again here, even if a
         lease ran out (a database that stalled while the result was written)."""
+        self.full: dict[str, int] = {}
+        """The queues the last claim left at their limit, by limit (``_refill``)."""
         self.window_max = WINDOW_MAX
         """The widest window a claim reads before it ranks every due row instead."""
         self.window: int | None = None
@@ -425,7 +428,7 @@ class Dispatcher:
             except Exception:
                 log.exception("held alerts could not be released; the next sweep tries again")
         room = self.max_in_flight - len(self.sending)
-        if self.sending and room < self.max_in_flight // 2:
+        if room <= 0 or (self.sending and room < self.max_in_flight // 2 and not self._refill()):
             return 0  # enough in flight: the next claim when half of them have finished
         rows = await self.claim(now, min(self.batch, room))
         for row in rows:
@@ -435,7 +438,17 @@ class Dispatcher:
             task = asyncio.create_task(self._deliver(row), name=f"deliver-{row.id}")
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
+        self.full = {q: self.limits[q] for q, left in self._left().items() if left <= 0}
         return len(rows)
+
+    def _refill(self) -> bool:
+        """Whether a queue the last claim filled to its limit (rows of it may still be
+        waiting) has half of its slots back: it is claimed for then, not when half of all in
+        flight have finished. A fan-out's emails wait in one queue of 16 slots (4 SMTP
+        connections) beside thousands of webhook queues: their slots came back only at the
+        claims the webhooks' answers made, about one every 100 deliveries, so the emails went
+        out at a fraction of what the SMTP connections could take and finished last."""
+        return any(self.in_flight.get(q, 0) <= limit // 2 for q, limit in self.full.items())
 
     async def _deliver(self, row: DeliveryRow) -> None:
         """Send one row and record its result; its queue's slot is given back once the result

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -664,6 +664,59 @@ async def test_emails_are_claimed_four_per_smtp_connection_and_wait_in_the_pool(
     assert await idle.claim(now) == []
     done(idle, first[0])
     assert [row.id for row in await idle.claim(now)] == [f"mail-{4 * connections:03d}"]
+
+
+async def test_a_queue_claimed_to_its_limit_is_claimed_again_when_half_its_slots_are_back(
+    db: Database, idle: Dispatcher
+) -> None:
+    """Between claims a sweep waits until half of all in flight have finished (a claim ranks
+    many rows), except for a queue the last claim filled to its limit: it is claimed for as
+    soon as half of its own slots are back. A fan-out's emails (16 slots in one queue) waited
+    for the webhooks' claims and went out last."""
+    now = datetime.now(UTC)
+    start = now - timedelta(hours=1)
+    deep = [queued(f"deep-{i:02d}", HANGING, start + timedelta(seconds=i)) for i in range(20)]
+    single = [
+        queued(f"one-{i:02d}", f"http://127.0.0.1:9/one{i:02d}", start + timedelta(seconds=i))
+        for i in range(6)
+    ]
+    await add_rows(db, [*deep, *single])
+    answers: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
+
+    async def deliver(row: DeliveryRow) -> None:  # sent until the test answers it
+        await answers[row.id].wait()
+        idle.sending.discard(row.id)
+        idle._release(row.queue)
+
+    async def answer(*ids: str) -> None:
+        for ident in ids:
+            answers[ident].set()
+        await asyncio.sleep(0.05)
+        assert not set(ids) & idle.sending
+
+    idle._deliver = deliver  # type: ignore[method-assign]
+    idle.max_in_flight = idle.batch = 10
+    limit = idle.senders.per_endpoint
+    assert limit == 4  # the default per endpoint: 6 first rows and 4 of the deep queue fill 10
+    try:
+        assert await idle.sweep(release=False) == 10
+        # every queue's first row, then the deep queue's next ones up to its limit
+        assert sorted(idle.sending) == [f"deep-{i:02d}" for i in range(limit)] + [
+            f"one-{i:02d}" for i in range(6)
+        ]
+        assert idle.full == {HANGING: limit}
+        await answer("one-00", "one-01")  # 2 of 10 back, none of the full queue: no claim
+        assert await idle.sweep(release=False) == 0
+        await answer("deep-00")  # 3 of 10, the full queue 1 of its 4: no claim yet
+        assert await idle.sweep(release=False) == 0
+        await answer("deep-01")  # the full queue has half of its slots back: claimed at once
+        assert await idle.sweep(release=False) == 2
+        assert {"deep-04", "deep-05"} <= idle.sending
+        assert idle.full == {HANGING: limit}
+    finally:
+        for event in answers.values():
+            event.set()
+        await asyncio.sleep(0.05)
 
 
 async def test_a_fan_outs_emails_take_their_turn_with_its_webhooks(
