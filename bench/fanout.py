@@ -4,7 +4,7 @@ delivered by webhook (and, for a fifth of the subscribers, by email) to local re
 the same deliveries sent by a bare httpx/aiosmtplib loop to the same receivers in the same run.
 
     python -m bench.fanout [--quick] [--notifiers N] [--database sqlite|postgresql]
-                           [--database-url URL]
+                           [--database-url URL] [--smtp-connections N]
 
 Without ``--notifiers`` (as ``make bench`` and ``make bench-quick`` run it) it gives two rows:
 one notifier on SQLite (the defaults a user starts with), then two notifier processes in one
@@ -65,7 +65,8 @@ member of the notifiers' group held when the notice was posted and at the end.
 Baseline: the same webhooks (Standard Webhooks HMAC signature, a body of the same shape) and
 emails, to the same receivers, sent by a bare loop: ``aiohttp`` (the client regwatch's sender
 uses) with 100 requests in flight (the dispatcher claims 100 due rows per sweep and sends each
-at once) and ``aiosmtplib`` on 4 connections (``REGWATCH_SMTP_CONNECTIONS``' default), both
+at once) and ``aiosmtplib`` on 4 connections (``REGWATCH_SMTP_CONNECTIONS``' default; both
+regwatch's and the bare loop's are ``--smtp-connections``), both
 at once, after regwatch stopped, for at most the same cap. The same loop with ``httpx`` for
 the webhooks runs after it for at most 60 s: ``bare_httpx_per_s`` and ``ratio_vs_bare_httpx``
 (httpx costs about ten times aiohttp's CPU per request at this concurrency, so that ratio
@@ -131,7 +132,9 @@ EMAIL_SHARE = 0.2
 COMPANY_SHARE = 0.1
 TAIL_APPS = 4000
 BARE_WEBHOOKS_IN_FLIGHT = 100
-BARE_SMTP_CONNECTIONS = 4
+SMTP_CONNECTIONS = 4
+"""``REGWATCH_SMTP_CONNECTIONS``' default: what the notifiers and the bare loop use unless
+``--smtp-connections`` says otherwise."""
 HTTPX_SAMPLE_S = 60.0
 INSERT_CHUNK = 20_000
 DATABASE_URL_ENV = "REGWATCH_BENCH_DATABASE_URL"
@@ -656,6 +659,7 @@ async def bare_loop(
     emails: dict[str, str],
     cap_s: float,
     http: str = "aiohttp",
+    smtp_connections: int = SMTP_CONNECTIONS,
 ) -> dict[str, Any]:
     """The same webhooks and emails, signed and sent by a loop that does nothing else, its
     webhooks through ``http`` ("aiohttp", the client regwatch's sender uses, or "httpx"); it
@@ -728,7 +732,7 @@ async def bare_loop(
         began = time.monotonic()
         await asyncio.gather(
             *(post_all(post) for _ in range(BARE_WEBHOOKS_IN_FLIGHT)),
-            *(mail_all() for _ in range(BARE_SMTP_CONNECTIONS)),
+            *(mail_all() for _ in range(smtp_connections)),
         )
         seconds = time.monotonic() - began
     return {
@@ -753,6 +757,8 @@ class Options:
     """PostgreSQL: a database on the server to connect to while creating the bench's own."""
     logs: Path | None = None
     """Where to copy each process's ``service.log`` (``<name>.log``) when the run ends."""
+    smtp_connections: int = SMTP_CONNECTIONS
+    """``REGWATCH_SMTP_CONNECTIONS`` of each notifier, and the bare loop's connections."""
 
 
 @contextlib.asynccontextmanager
@@ -818,6 +824,8 @@ async def measure(
             settings = bench_settings(bootstrap, kind, run, base)
             env = service_env(settings, base, database_url)
             env["REGWATCH_SMTP_PORT"] = str(smtp_port)
+            if options.smtp_connections != SMTP_CONNECTIONS:
+                env["REGWATCH_SMTP_CONNECTIONS"] = str(options.smtp_connections)
             env.pop("REGWATCH_DISPATCH_INTERVAL")  # the default, as a user runs it
             if options.database != "sqlite":
                 env.update({k: os.environ[k] for k in (KEYS_SETTING, PEPPER_SETTING)})
@@ -865,10 +873,13 @@ async def measure(
     webhook_times = [at - posted for path, _, at in arrived if path.startswith("/hook/")]
     mail_times = [at - posted for path, _, at in arrived if path.startswith("smtp:")]
     secret = hook_template.webhook_secret
-    bare = await bare_loop(receiver, smtp_port, secret, stored, expected, emails, size.cap_s)
+    connections = options.smtp_connections
+    bare = await bare_loop(
+        receiver, smtp_port, secret, stored, expected, emails, size.cap_s, "aiohttp", connections
+    )
     httpx_cap = min(size.cap_s, HTTPX_SAMPLE_S)
     sample = await bare_loop(
-        receiver, smtp_port, secret, stored, expected, emails, httpx_cap, "httpx"
+        receiver, smtp_port, secret, stored, expected, emails, httpx_cap, "httpx", connections
     )
     last = times[-1] if times else waited_s
     regwatch_per_s = len(times) / max(last, 1e-9)
@@ -987,12 +998,13 @@ def run(
     database_url: str | None = None,
     subscribers: int | None = None,
     logs: Path | None = None,
+    smtp_connections: int = SMTP_CONNECTIONS,
 ) -> list[dict[str, Any]]:
     size = size_of(quick, subscribers)
     server_url = database_url or os.environ.get(DATABASE_URL_ENV, "")
     if database == "postgresql" and not server_url:
         raise SystemExit(f"--database postgresql needs --database-url or {DATABASE_URL_ENV}")
-    options = Options(size, notifiers, database, server_url, logs)
+    options = Options(size, notifiers, database, server_url, logs, smtp_connections)
     smtp_port = free_port()
     with local_broker() as broker, receiver_process(smtp_port) as receiver:
         figures = asyncio.run(measure(options, broker.bootstrap, broker.kind, receiver, smtp_port))
@@ -1001,6 +1013,7 @@ def run(
         "broker": broker.kind,
         "database": database,
         "notifiers": notifiers,
+        "smtp_connections": smtp_connections,
         "subscribers": size.subscribers,
         "watch_items": size.subscribers * ITEMS_PER_SUBSCRIBER,
         **figures,
@@ -1050,6 +1063,13 @@ def main() -> None:
         "--database-url",
         help=f"a PostgreSQL server's database to connect to (default: ${DATABASE_URL_ENV})",
     )
+    parser.add_argument(
+        "--smtp-connections",
+        type=int,
+        default=SMTP_CONNECTIONS,
+        help="REGWATCH_SMTP_CONNECTIONS of each notifier, and the bare loop's SMTP connections"
+        f" (default: {SMTP_CONNECTIONS}, regwatch's default)",
+    )
     parser.add_argument("--subscribers", type=int, help=argparse.SUPPRESS)  # smoke runs
     parser.add_argument(
         "--logs", type=Path, help="copy each service process's log into this folder at the end"
@@ -1057,6 +1077,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.notifiers is not None and args.notifiers < 1:
         parser.error("--notifiers must be at least 1")
+    if args.smtp_connections < 1:
+        parser.error("--smtp-connections must be at least 1")
     server_url = args.database_url or os.environ.get(DATABASE_URL_ENV, "")
     rows: list[dict[str, Any]] = []
     for notifiers, database in variants(args.notifiers, args.database, server_url):
@@ -1067,6 +1089,7 @@ def main() -> None:
             database_url=args.database_url,
             subscribers=args.subscribers,
             logs=args.logs / f"{notifiers}-{database}" if args.logs else None,
+            smtp_connections=args.smtp_connections,
         )
     if args.subscribers is None:  # a smoke run does not replace the figures of a real one
         save("fanout", rows)
