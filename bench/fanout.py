@@ -55,7 +55,8 @@ since the POST of the notice (``last_delivery_s`` is null when some were lost:
 deliveries never received within the cap: 15 min, quick 5 min, or after 3 minutes without
 any), ``duplicates`` (a subscriber receiving the alert more than once on a channel),
 ``duplicate_webhook_ids`` (webhook-ids that arrived more than once);
-``alerts``, ``deliveries``, ``reminders`` from the database afterwards; per service the CPU
+``alerts``, ``deliveries``, ``reminders`` and ``database_mib`` (its size: SQLite's pages,
+PostgreSQL's ``pg_database_size``) from the database afterwards; per service the CPU
 seconds used from the POST to the end and the peak RSS (``/proc``: VmHWM of the service's
 process; CPU includes its child processes); per notifier process also ``sent``, the
 deliveries it brought to ``delivered`` (its ``/metrics``: the ledger does not record which
@@ -457,9 +458,21 @@ async def database_counts(database_url: str, notice_id: str) -> dict[str, Any]:
                     " AND delivered_at IS NOT NULL"
                 ),
                 "reminders": await one("SELECT count(*) FROM reminders"),
+                "database_mib": round(await database_bytes(conn) / 2**20, 1),
             }
     finally:
         await engine.dispose()
+
+
+async def database_bytes(conn: AsyncConnection) -> int:
+    """The database's size when the run ends: SQLite's pages (the file, once the WAL is
+    checkpointed), PostgreSQL's ``pg_database_size``."""
+    if conn.dialect.name == "sqlite":
+        pages = (await conn.execute(text("PRAGMA page_count"))).scalar_one()
+        size = (await conn.execute(text("PRAGMA page_size"))).scalar_one()
+        return int(pages) * int(size)
+    found = await conn.execute(text("SELECT pg_database_size(current_database())"))
+    return int(found.scalar_one())
 
 
 # --- the services as processes -----------------------------------------------------------

@@ -61,6 +61,8 @@ async def test_each_clone_gets_its_own_rows(database_url: str) -> None:
 
     counts = await database_counts(database_url, "no-such-notice")
     assert counts["alerts"] == counts["deliveries"] == counts["reminders"] == 0
+    # the size of the database the clones were written to, read from the database itself
+    assert counts["database_mib"] > 0
 
 
 def test_by_default_one_notifier_on_sqlite_then_two_sharing_the_load() -> None:
