@@ -6,10 +6,11 @@ import ast
 import asyncio
 import contextvars
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import (
     Column,
@@ -139,13 +140,39 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+WAL_ATTEMPTS = 20
+WAL_BACKOFF = 0.01
+"""Tries at switching a new connection's database to WAL, 10 ms apart and doubling up to
+0.5 s (about 5 s in all)."""
+
+
 def _sqlite_pragmas(dbapi_conn: object) -> None:
     cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: safe against corruption, fewer fsyncs
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
     cursor.close()
+
+
+def _wal(cursor: Any) -> None:
+    """``PRAGMA journal_mode=WAL``, tried again while the database is locked. Two connections
+    opening a new file at once (two processes starting on it) can each hold a shared lock and
+    want the exclusive one the switch needs: SQLite then answers one of them "database is
+    locked" at once, without its busy handler (waiting could deadlock), and that start
+    failed. Once the file is in WAL mode (the mode is stored in it) the pragma changes nothing
+    and takes no lock. The wait blocks the caller (the event loop of an async engine, 10 ms at
+    a time, a few seconds at worst): it happens only at that first moment of a new database."""
+    delay = WAL_BACKOFF
+    for attempt in range(1, WAL_ATTEMPTS + 1):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:
+            if "database is locked" not in str(exc) or attempt == WAL_ATTEMPTS:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
 
 
 def alembic_config(url: str) -> Config:

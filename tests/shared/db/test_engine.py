@@ -1,14 +1,16 @@
-"""Units of work are all or nothing on SQLite as on PostgreSQL, savepoints included."""
+"""Units of work are all or nothing on SQLite as on PostgreSQL, savepoints included; a new
+SQLite file's switch to WAL is tried again while another connection holds it."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from shared.db import Database
+from shared.db import Database, engine
 
 
 async def _table(db: Database) -> None:
@@ -72,3 +74,36 @@ async def test_a_read_session_does_not_wait_for_a_writer(db: Database) -> None:
         # a reader sees the last committed state at once, while the writer holds its lock
         assert await asyncio.wait_for(_keys(db), timeout=10) == []
     assert await _keys(db) == ["uncommitted"]
+
+
+class _LockedCursor:
+    """A cursor whose first ``locked`` tries at the WAL switch fail as SQLite's do when two new
+    connections both hold a shared lock and want the exclusive one."""
+
+    def __init__(self, locked: int, error: str = "database is locked") -> None:
+        self.locked = locked
+        self.error = error
+        self.tries = 0
+
+    def execute(self, sql: str) -> None:
+        assert sql == "PRAGMA journal_mode=WAL"
+        self.tries += 1
+        if self.tries <= self.locked:
+            raise sqlite3.OperationalError(self.error)
+
+
+def test_the_switch_to_wal_is_tried_again_while_the_database_is_locked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(engine, "WAL_BACKOFF", 0.001)
+    cursor = _LockedCursor(locked=3)
+    engine._wal(cursor)
+    assert cursor.tries == 4
+    always = _LockedCursor(locked=engine.WAL_ATTEMPTS)
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        engine._wal(always)
+    assert always.tries == engine.WAL_ATTEMPTS
+    other = _LockedCursor(locked=1, error="disk I/O error")  # not a lock: raised at once
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        engine._wal(other)
+    assert other.tries == 1
