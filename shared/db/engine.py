@@ -143,7 +143,7 @@ def _sqlite_begin(conn: Connection) -> None:
 WAL_ATTEMPTS = 20
 WAL_BACKOFF = 0.01
 """Tries at switching a new connection's database to WAL, 10 ms apart and doubling up to
-0.5 s (about 5 s in all)."""
+0.5 s (about 7 s in all)."""
 
 
 def _sqlite_pragmas(dbapi_conn: object) -> None:
