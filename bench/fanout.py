@@ -127,13 +127,14 @@ from shared.embedded.ports import free_port
 from shared.events import Match, NoticeEvent
 from shared.runtime_file import read_runtime_file
 from shared.secretbox import KEYS_SETTING, PEPPER_SETTING, new_pepper, new_secret_key
+from shared.settings import Settings
 
 ITEMS_PER_SUBSCRIBER = 10
 EMAIL_SHARE = 0.2
 COMPANY_SHARE = 0.1
 TAIL_APPS = 4000
 BARE_WEBHOOKS_IN_FLIGHT = 100
-SMTP_CONNECTIONS = 4
+SMTP_CONNECTIONS: int = Settings.model_fields["smtp_connections"].default
 """``REGWATCH_SMTP_CONNECTIONS``' default: what the notifiers and the bare loop use unless
 ``--smtp-connections`` says otherwise."""
 HTTPX_SAMPLE_S = 60.0
@@ -837,8 +838,7 @@ async def measure(
             settings = bench_settings(bootstrap, kind, run, base)
             env = service_env(settings, base, database_url)
             env["REGWATCH_SMTP_PORT"] = str(smtp_port)
-            if options.smtp_connections != SMTP_CONNECTIONS:
-                env["REGWATCH_SMTP_CONNECTIONS"] = str(options.smtp_connections)
+            env["REGWATCH_SMTP_CONNECTIONS"] = str(options.smtp_connections)
             env.pop("REGWATCH_DISPATCH_INTERVAL")  # the default, as a user runs it
             if options.database != "sqlite":
                 env.update({k: os.environ[k] for k in (KEYS_SETTING, PEPPER_SETTING)})
