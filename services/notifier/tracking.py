@@ -235,14 +235,12 @@ async def reminder_summary(
 ) -> tuple[NoticeSummary, list[Match]] | None:
     """The notice and matches ``row`` reminds of (:data:`REMINDER_PAYLOAD`); None when it has
     neither a copy nor a tracked deadline (no version of regwatch makes such a row)."""
-    payload = row.payload
-    if payload is None:
-        payload = await session.scalar(
-            select(DeadlineRow.payload).where(
-                DeadlineRow.subscriber_id == row.subscriber_id,
-                DeadlineRow.notice_id == row.notice_id,
-            )
-        )
+    payload = await session.scalar(
+        select(REMINDER_PAYLOAD)
+        .select_from(ReminderRow)
+        .outerjoin(DeadlineRow, OF_REMINDER)
+        .where(ReminderRow.id == row.id)
+    )
     return read_summary(payload) if payload is not None else None
 
 
