@@ -326,8 +326,10 @@ class ConcurrentStartBroker(KafkaBroker):
     :meth:`declare_early` and :meth:`start_early` start a group's consumer before the code that
     handles its messages is imported (``regwatch run`` on the embedded broker: the join round
     overlaps the imports). The service's own ``subscriber(...)`` call with the same topics and
-    options then gets that subscriber, and :meth:`start` starts its consume loop: nothing is
-    read before that.
+    options then gets that subscriber, and :meth:`start` starts its one consume loop, unless
+    FastStream's own start did (a handler registered while the group was joining, see
+    :func:`_consuming`): on the embedded broker nothing is there to read before the services
+    start.
     """
 
     consumer_options: Mapping[str, Any] = MappingProxyType({})
@@ -395,7 +397,7 @@ class ConcurrentStartBroker(KafkaBroker):
         early = self._started_early
         for subscriber in early:  # started without handlers: their consume loops start now
             subscriber._build_fastdepends_model()
-            if subscriber.calls:
+            if subscriber.calls and not _consuming(subscriber):
                 subscriber.add_task(subscriber._run_consume_loop, (subscriber.consumer,))
         started = {id(subscriber) for subscriber in early}
         later = [subscriber for subscriber in self.subscribers if id(subscriber) not in started]
@@ -403,6 +405,17 @@ class ConcurrentStartBroker(KafkaBroker):
         for publisher in self.publishers:
             await publisher.start()
         self.running = True
+
+
+def _consuming(subscriber: Any) -> bool:
+    """Whether the subscriber's consume loop already runs. FastStream's own ``start()`` starts
+    it when a handler is registered by the time the group's join returns: a service built while
+    :meth:`ConcurrentStartBroker.start_early` was joining (a warm start imports quickly). A
+    second loop on the same consumer would handle two records at once, and each one's commit
+    (aiokafka commits every position the consumer has read) would pass the other before it was
+    handled: a kill then lost it. On the embedded broker that loop has read nothing yet (its log
+    is empty until the services start)."""
+    return any(not task.done() for task in getattr(subscriber, "tasks", ()))
 
 
 def make_broker(

@@ -70,3 +70,49 @@ async def test_a_declared_group_must_be_registered_once_with_the_same_arguments(
         broker.subscriber("t", **OPTIONS)  # one handler per declared subscriber
     broker.subscriber("t", group_id="other", auto_offset_reset="earliest")  # not declared
     assert len(broker.subscribers) == 2
+
+
+async def test_a_handler_registered_while_the_group_joins_gets_one_consume_loop(
+    tmp_path: Path,
+) -> None:
+    """A warm start builds the services before the join returns: FastStream's own start then
+    starts the consume loop, and :meth:`start` must not start a second one on the same
+    consumer (two records handled at once, each commit passing the other: a kill lost one)."""
+    topic = "early-race"
+    async with TansuBroker(log_dir=tmp_path) as tansu:
+        await ensure_topics(tansu.bootstrap, [topic], 1)
+        broker = make_broker(
+            Settings(), tansu.bootstrap, idempotent=False, consumer_options=CONSUMER_OPTIONS
+        )
+        broker.declare_early(topic, **OPTIONS)
+        got: list[str] = []
+        busy = 0
+        most = 0
+        all_read = asyncio.Event()
+        try:
+            joining = asyncio.create_task(broker.start_early())
+            await asyncio.sleep(0.05)
+            assert not joining.done(), "the join returned before the handler could be registered"
+
+            @broker.subscriber(topic, **OPTIONS)
+            async def handle(body: dict[str, str]) -> None:
+                nonlocal busy, most
+                busy += 1
+                most = max(most, busy)
+                await asyncio.sleep(0.02)
+                busy -= 1
+                got.append(body["n"])
+                if len(got) == 20:
+                    all_read.set()
+
+            await joining
+            await broker.start()
+            [early] = broker.subscribers
+            assert len([t for t in early.tasks if not t.done()]) == 1
+            for n in range(20):
+                await broker.publish({"n": str(n)}, topic=topic, key=b"one-partition")
+            await asyncio.wait_for(all_read.wait(), 30)
+        finally:
+            await broker.stop()
+    assert most == 1, f"{most} records were handled at once"
+    assert got == [str(n) for n in range(20)]
