@@ -15,6 +15,15 @@ receiver holds every delivery and every outcome was handed to the publisher), th
 (``aiohttp``, the client the dispatcher's sender uses, with 100 requests in flight,
 ``aiosmtplib`` on 4 connections), and
 ``ratio_vs_bare_loop`` = the dispatcher's rate / the bare loop's rate.
+
+Also reported, for what running each SQLite unit of work on one database thread could save:
+``record_statements_per_alert`` and ``dispatcher_statements_per_delivery`` (statements sent to
+SQLite, counted at the engine), and ``statement_cpu_us`` / ``sync_statement_cpu_us``: the CPU
+of one ``SELECT 1`` through the async engine (aiosqlite: a thread hand-off each way) and
+through a synchronous SQLAlchemy engine in the caller's thread, in the same run. The
+hand-offs' share of a delivery's CPU is ``hop_share_of_delivery_cpu``: statements per delivery
+(the recording's per alert included) times the difference, over the CPU per delivery of both
+phases.
 """
 
 from __future__ import annotations
@@ -32,6 +41,8 @@ from typing import Any
 import aiohttp
 import aiosmtplib
 import httpx
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.orm import Session
 
 from bench.common import emit, receiver_process, save
 from services.notifier.dispatcher import Dispatcher
@@ -50,6 +61,40 @@ EMAIL_EVERY = 5
 BATCH = 100
 BARE_IN_FLIGHT = 100
 BARE_SMTP_CONNECTIONS = 4
+PROBES = 2000
+"""``SELECT 1`` statements timed each way for ``statement_cpu_us``."""
+
+
+class StatementCount:
+    """Statements the engine sent to the database since it was attached."""
+
+    def __init__(self, db: Database) -> None:
+        self.count = 0
+        event.listen(db.engine.sync_engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_: Any) -> None:
+        self.count += 1
+
+
+async def statement_cpu_us(db: Database, path: Path) -> tuple[float, float]:
+    """CPU microseconds of one ``SELECT 1`` in a unit of work: through ``db`` (aiosqlite, a
+    thread hand-off per statement), then through a synchronous SQLAlchemy engine on the same
+    file in this thread (what a unit of work run whole on one database thread would pay)."""
+    async with db.session() as session:
+        cpu = time.process_time()
+        for _ in range(PROBES):
+            await session.execute(text("SELECT 1"))
+        through_async = time.process_time() - cpu
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with Session(engine) as plain:
+            cpu = time.process_time()
+            for _ in range(PROBES):
+                plain.execute(text("SELECT 1"))
+            through_sync = time.process_time() - cpu
+    finally:
+        engine.dispose()
+    return through_async / PROBES * 1e6, through_sync / PROBES * 1e6
 
 
 async def subscribers(db: Database, hook: str, count: int) -> list[tuple[str, str, str | None]]:
@@ -167,8 +212,10 @@ async def bare_loop(
 
 async def measure(alerts: int, receiver: str, smtp_port: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="regwatch-dispatch-") as tmp:
-        db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'regwatch.db'}")
+        path = Path(tmp) / "regwatch.db"
+        db = Database(f"sqlite+aiosqlite:///{path}")
         await db.migrate()
+        statements = StatementCount(db)
         settings = Settings(
             data_dir=Path(tmp),
             smtp_host="127.0.0.1",
@@ -179,20 +226,31 @@ async def measure(alerts: int, receiver: str, smtp_port: int) -> dict[str, Any]:
         try:
             people = await subscribers(db, receiver, alerts)
             events = [match_event(ident, date(2099, 8, 31)) for ident, _, _ in people]
-            cpu = time.process_time()
+            cpu, before = time.process_time(), statements.count
             for start in range(0, len(events), BATCH):
                 await record_matches(db, settings, events[start : start + BATCH])
             record_cpu = time.process_time() - cpu
+            recorded = statements.count - before
             deliveries = alerts + sum(1 for _, _, address in people if address)
+            before = statements.count
             regwatch = await dispatch(db, settings, receiver, smtp_port, deliveries)
+            dispatched = statements.count - before
+            through_engine, direct = await statement_cpu_us(db, path)
         finally:
             await db.dispose()
     body = sample_body(events[0])
     bare = await bare_loop(receiver, smtp_port, people, body)
+    per_delivery = (recorded + dispatched) / deliveries
+    cpu_us = (record_cpu * 1e6 + regwatch["cpu_ms_per_delivery"] * 1000 * deliveries) / deliveries
     return {
         "alerts": alerts,
         "deliveries": deliveries,
         "record_cpu_ms_per_alert": round(record_cpu / alerts * 1000, 2),
+        "record_statements_per_alert": round(recorded / alerts, 3),
+        "dispatcher_statements_per_delivery": round(dispatched / deliveries, 3),
+        "statement_cpu_us": round(through_engine, 1),
+        "sync_statement_cpu_us": round(direct, 1),
+        "hop_share_of_delivery_cpu": round(per_delivery * (through_engine - direct) / cpu_us, 3),
         **{f"dispatcher_{k}": v for k, v in regwatch.items()},
         **{f"bare_loop_{k}": v for k, v in bare.items()},
         "ratio_vs_bare_loop": round(regwatch["per_s"] / bare["per_s"], 3),
