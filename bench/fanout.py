@@ -113,6 +113,7 @@ from aiokafka.coordinator.protocol import (
     ConsumerProtocolMemberMetadata,
 )
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import ValidationError
 from sqlalchemy import Connection, Integer, inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
@@ -139,6 +140,19 @@ SMTP_CONNECTIONS: int = Settings.model_fields["smtp_connections"].default
 ``--smtp-connections`` says otherwise."""
 HTTPX_SAMPLE_S = 60.0
 INSERT_CHUNK = 20_000
+
+
+def smtp_connections(text: str) -> int:
+    """``--smtp-connections``: a number ``REGWATCH_SMTP_CONNECTIONS`` accepts, checked by the
+    setting itself, so a bad one is refused here rather than when the notifiers start."""
+    try:
+        return Settings(smtp_connections=text).smtp_connections  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: {exc.errors()[0]['msg']} (REGWATCH_SMTP_CONNECTIONS)"
+        ) from None
+
+
 DATABASE_URL_ENV = "REGWATCH_BENCH_DATABASE_URL"
 POPULAR = (
     "微信",
@@ -1078,7 +1092,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--smtp-connections",
-        type=int,
+        type=smtp_connections,
         default=SMTP_CONNECTIONS,
         help="REGWATCH_SMTP_CONNECTIONS of each notifier, and the bare loop's SMTP connections"
         f" (default: {SMTP_CONNECTIONS}, regwatch's default)",

@@ -4,9 +4,18 @@ PostgreSQL (``REGWATCH_TEST_DATABASE_URL``)."""
 
 from __future__ import annotations
 
+import argparse
+
+import pytest
 from sqlalchemy import select
 
-from bench.fanout import clone_subscribers, database_counts, insert_watches, register_templates
+from bench.fanout import (
+    clone_subscribers,
+    database_counts,
+    insert_watches,
+    register_templates,
+    smtp_connections,
+)
 from services.matcher.models import WatchRow
 from shared.accounts import Subscriber, webhook_secret_of
 from shared.channel_targets import TargetRow
@@ -76,3 +85,10 @@ def test_by_default_one_notifier_on_sqlite_then_two_sharing_the_load() -> None:
     ]
     assert variants(4, None, "postgresql://pg/db") == [(4, "sqlite")]
     assert variants(2, "postgresql", "") == [(2, "postgresql")]
+
+
+def test_smtp_connections_are_checked_as_the_setting_checks_them() -> None:
+    assert smtp_connections("8") == 8
+    for bad in ("0", "65", "many"):
+        with pytest.raises(argparse.ArgumentTypeError, match="REGWATCH_SMTP_CONNECTIONS"):
+            smtp_connections(bad)
