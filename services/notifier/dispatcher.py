@@ -182,30 +182,35 @@ class Dispatcher:
             }
             if not order:
                 return []
-            # the first ``size`` of them that no other instance is claiming right now: on
-            # PostgreSQL rows another claim has locked are skipped, not waited for (and then
-            # found taken); SQLite has one writer at a time and no row locks
-            free_now = (
-                select(DeliveryRow.id)
-                .where(DeliveryRow.id.in_(list(order)), still_pending, free)
-                .order_by(DeliveryRow.next_attempt_at, DeliveryRow.created_at, DeliveryRow.id)
-                .with_for_update(skip_locked=True)
-            )
-            takeable = sorted(await session.scalars(free_now), key=order.__getitem__)[:size]
-            if not takeable:
-                return []
-            token = uuid.uuid4().hex
-            await session.execute(
+            if self.db.is_sqlite:
+                # one writer: this unit of work has held the database since its first
+                # statement, so every row just ranked is still due and free
+                takeable = list(order)[:size]
+            else:
+                # the first ``size`` of them that no other instance is claiming right now: rows
+                # another claim has locked are skipped, not waited for (and then found taken)
+                free_now = (
+                    select(DeliveryRow.id)
+                    .where(DeliveryRow.id.in_(list(order)), still_pending, free)
+                    .order_by(DeliveryRow.next_attempt_at, DeliveryRow.created_at, DeliveryRow.id)
+                    .with_for_update(skip_locked=True)
+                )
+                takeable = sorted(await session.scalars(free_now), key=order.__getitem__)[:size]
+                if not takeable:
+                    return []
+            claimed = await session.scalars(
                 update(DeliveryRow)
                 .where(DeliveryRow.id.in_(takeable), still_pending, free)
-                .values(claimed_until=lease(now, self.settings.webhook_timeout), claim_token=token)
-            )
-            claimed = await session.execute(
-                select(DeliveryRow).where(
-                    DeliveryRow.id.in_(takeable), DeliveryRow.claim_token == token
+                .values(
+                    claimed_until=lease(now, self.settings.webhook_timeout),
+                    claim_token=uuid.uuid4().hex,
                 )
+                .returning(DeliveryRow),
+                execution_options={"synchronize_session": False},
             )
-            rows = await self.within_rates(session, list(claimed.scalars()))
+            # in the order they were ranked: every destination's first row before any second
+            taken = sorted(claimed, key=lambda row: order[row.id])
+            rows = await self.within_rates(session, taken)
             await self.prepare(session, rows)
             return rows
 

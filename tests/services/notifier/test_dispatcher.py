@@ -376,6 +376,41 @@ def done(worker: Dispatcher, row: DeliveryRow) -> None:
     worker.in_flight[row.queue] -= 1
 
 
+async def test_two_instances_claiming_at_once_never_take_the_same_row(db: Database) -> None:
+    """Two notifier processes on one database (each its own engine and connections) claim
+    over and over at the same time: every due row is taken once, by one of them. On SQLite
+    a claim takes the rows it ranked as they are (its unit of work holds the one writer from
+    its first statement); on PostgreSQL it skips the rows the other claim has locked (which
+    are all the candidates that claim ranked, so in a round one of them may take none)."""
+    now = datetime.now(UTC)
+    oldest = now - timedelta(minutes=10)
+    rows = [
+        queued(f"row-{i:04d}", f"http://127.0.0.1:9/{i % 300}", oldest + timedelta(milliseconds=i))
+        for i in range(1200)
+    ]
+    await add_rows(db, rows)
+    other = Database(db.url)
+    taken: dict[str, list[str]] = {"one": [], "two": []}
+    try:
+        async with (
+            idle_dispatcher(db, SETTINGS) as one,
+            idle_dispatcher(other, SETTINGS) as two,
+        ):
+            for _ in range(100):  # rounds of two claims started together
+                if len(taken["one"]) + len(taken["two"]) >= len(rows):
+                    break
+                first, second = await asyncio.gather(one.claim(now, 40), two.claim(now, 40))
+                taken["one"] += [row.id for row in first]
+                taken["two"] += [row.id for row in second]
+    finally:
+        await other.dispose()
+    both = taken["one"] + taken["two"]
+    assert len(both) == len(set(both)), "a row was claimed twice"
+    assert sorted(both) == sorted(row["id"] for row in rows)
+    if db.is_sqlite:  # one writer at a time: the second claim of a round takes the next rows
+        assert taken["one"] and taken["two"], f"one instance took every row: {taken}"
+
+
 async def test_claim_takes_a_newer_queue_first_and_no_more_than_the_limit_of_a_full_one(
     db: Database, idle: Dispatcher
 ) -> None:
