@@ -47,7 +47,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Table, case, func, or_, select, update
+from sqlalchemy import Select, Table, case, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.batch_writer import BatchWriter
@@ -187,15 +188,23 @@ class Dispatcher:
                 # statement, so every row just ranked is still due and free
                 takeable = list(order)[:size]
             else:
-                # the first ``size`` of them that no other instance is claiming right now: rows
-                # another claim has locked are skipped, not waited for (and then found taken)
+                # the first ``size`` of them, in rank order, that no other instance is claiming
+                # right now: rows another claim has locked are skipped, not waited for (and then
+                # found taken), and only the rows taken are locked, so a claim running beside
+                # this one takes the next ranked rows instead of finding all of them locked
+                ranked = list(order)
                 free_now = (
                     select(DeliveryRow.id)
-                    .where(DeliveryRow.id.in_(list(order)), still_pending, free)
-                    .order_by(DeliveryRow.next_attempt_at, DeliveryRow.created_at, DeliveryRow.id)
+                    .where(DeliveryRow.id.in_(ranked), still_pending, free)
+                    .order_by(
+                        func.array_position(
+                            literal(ranked, ARRAY(DeliveryRow.id.type)), DeliveryRow.id
+                        )
+                    )
+                    .limit(size)
                     .with_for_update(skip_locked=True)
                 )
-                takeable = sorted(await session.scalars(free_now), key=order.__getitem__)[:size]
+                takeable = list(await session.scalars(free_now))
                 if not takeable:
                     return []
             claimed = await session.scalars(
