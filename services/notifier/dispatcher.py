@@ -177,22 +177,19 @@ class Dispatcher:
         size = self.batch if count is None else count
         async with self.db.session() as session:
             window = self.window if self.window is not None else window_size(size)
-            order = {
-                ident: n
-                for n, ident in enumerate(await self.rank(session, now, size * CANDIDATES, window))
-            }
-            if not order:
+            ranked = await self.rank(session, now, size * CANDIDATES, window)
+            if not ranked:
                 return []
+            order = {ident: n for n, ident in enumerate(ranked)}
             if self.db.is_sqlite:
                 # one writer: this unit of work has held the database since its first
                 # statement, so every row just ranked is still due and free
-                takeable = list(order)[:size]
+                takeable = ranked[:size]
             else:
                 # the first ``size`` of them, in rank order, that no other instance is claiming
                 # right now: rows another claim has locked are skipped, not waited for (and then
                 # found taken), and only the rows taken are locked, so a claim running beside
                 # this one takes the next ranked rows instead of finding all of them locked
-                ranked = list(order)
                 free_now = (
                     select(DeliveryRow.id)
                     .where(DeliveryRow.id.in_(ranked), still_pending, free)
