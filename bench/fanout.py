@@ -102,7 +102,7 @@ from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from itertools import accumulate, islice
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import aiohttp
 import aiosmtplib
@@ -113,7 +113,7 @@ from aiokafka.coordinator.protocol import (
     ConsumerProtocolMemberMetadata,
 )
 from prometheus_client.parser import text_string_to_metric_families
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, Integer, inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
@@ -140,18 +140,6 @@ SMTP_CONNECTIONS: int = Settings.model_fields["smtp_connections"].default
 ``--smtp-connections`` says otherwise."""
 HTTPX_SAMPLE_S = 60.0
 INSERT_CHUNK = 20_000
-
-
-def smtp_connections(text: str) -> int:
-    """``--smtp-connections``: a number ``REGWATCH_SMTP_CONNECTIONS`` accepts, checked by the
-    setting itself, so a bad one is refused here rather than when the notifiers start."""
-    try:
-        return Settings(smtp_connections=text).smtp_connections  # type: ignore[arg-type]
-    except ValidationError as exc:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: {exc.errors()[0]['msg']} (REGWATCH_SMTP_CONNECTIONS)"
-        ) from None
-
 
 DATABASE_URL_ENV = "REGWATCH_BENCH_DATABASE_URL"
 POPULAR = (
@@ -1068,6 +1056,21 @@ def variants(notifiers: int | None, database: str | None, server_url: str) -> li
     if database is not None:
         return [(1, database), (2, database)]
     return [(1, "sqlite"), (2, "postgresql" if server_url else "sqlite")]
+
+
+SMTP_CONNECTIONS_FIELD = TypeAdapter(Annotated[int, Settings.model_fields["smtp_connections"]])
+"""``REGWATCH_SMTP_CONNECTIONS``' field alone: its type and bounds, without the other settings."""
+
+
+def smtp_connections(text: str) -> int:
+    """``--smtp-connections``: a number ``REGWATCH_SMTP_CONNECTIONS`` accepts, checked by the
+    setting's own field, so a bad one is refused here rather than when the notifiers start."""
+    try:
+        return SMTP_CONNECTIONS_FIELD.validate_python(text)
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: {exc.errors()[0]['msg']} (REGWATCH_SMTP_CONNECTIONS)"
+        ) from None
 
 
 def main() -> None:

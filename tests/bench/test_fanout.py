@@ -87,7 +87,10 @@ def test_by_default_one_notifier_on_sqlite_then_two_sharing_the_load() -> None:
     assert variants(2, "postgresql", "") == [(2, "postgresql")]
 
 
-def test_smtp_connections_are_checked_as_the_setting_checks_them() -> None:
+def test_smtp_connections_are_checked_as_the_setting_checks_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REGWATCH_SMTP_PORT", "not-a-port")  # another setting's error is not ours
     assert smtp_connections("8") == 8
     for bad in ("0", "65", "many"):
         with pytest.raises(argparse.ArgumentTypeError, match="REGWATCH_SMTP_CONNECTIONS"):
